@@ -1,0 +1,218 @@
+"""Source contract (field names, keys, enumerations) and vectorised text rendering."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+FloatArray = npt.NDArray[np.float64]
+
+BASE_CURRENCY = "USD"
+CURRENCIES = ("USD", "EUR", "GBP", "CAD")
+CHANNELS = ("store", "online", "marketplace")
+GENDERS = ("M", "F", "Other", "Prefer not to say")
+LOYALTY_TIERS = ("bronze", "silver", "gold", "platinum")
+ITEM_STATUSES = ("pending", "shipped", "delivered", "cancelled")
+ORDER_STATUSES = ("placed", "shipped", "delivered", "cancelled")
+PAYMENT_TYPES = ("card", "paypal", "gift_card", "bank_transfer")
+CARD_BRANDS = ("visa", "mastercard", "amex")
+PAYMENT_STATUSES = ("captured", "failed")
+REFUND_STATUSES = ("completed", "rejected")
+RETURN_REASONS = ("damaged", "wrong_size", "not_as_described", "changed_mind", "late_delivery")
+EVENT_TYPES = ("view", "add_to_cart", "checkout", "purchase")
+DEVICES = ("desktop", "mobile", "tablet")
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    """Contract of one source: its fields, primary key, format and JSON number fields."""
+
+    name: str
+    fields: tuple[str, ...]
+    key: tuple[str, ...]
+    fmt: str  # "csv" or "jsonl"
+    json_numbers: tuple[str, ...] = ()
+
+
+SOURCES: dict[str, SourceSpec] = {
+    s.name: s
+    for s in (
+        SourceSpec(
+            "customers",
+            ("customer_id", "first_name", "last_name", "email", "phone", "gender", "birth_date",
+             "city", "state", "postal_code", "country", "loyalty_tier", "created_at", "updated_at"),
+            ("customer_id",), "csv"),
+        SourceSpec(
+            "products",
+            ("product_id", "sku", "name", "category", "subcategory", "brand", "list_price",
+             "unit_cost", "currency", "is_active", "updated_at"),
+            ("product_id",), "csv"),
+        SourceSpec(
+            "stores",
+            ("store_id", "name", "channel", "city", "country", "currency", "opened_on",
+             "updated_at"),
+            ("store_id",), "csv"),
+        SourceSpec(
+            "orders",
+            ("order_id", "customer_id", "store_id", "channel", "order_ts", "currency", "status",
+             "updated_at"),
+            ("order_id",), "csv"),
+        SourceSpec(
+            "order_items",
+            ("order_id", "line_no", "product_id", "quantity", "unit_price", "discount_amount",
+             "tax_amount", "item_status", "shipped_at", "delivered_at", "updated_at"),
+            ("order_id", "line_no"), "csv"),
+        SourceSpec(
+            "payments",
+            ("payment_id", "order_id", "payment_type", "card_brand", "amount", "currency",
+             "status", "transaction_ts"),
+            ("payment_id",), "jsonl", ("amount",)),
+        SourceSpec(
+            "refunds",
+            ("refund_id", "payment_id", "amount", "reason", "status", "refund_ts"),
+            ("refund_id",), "jsonl", ("amount",)),
+        SourceSpec(
+            "returns",
+            ("return_id", "order_id", "line_no", "return_qty", "return_amount", "reason",
+             "returned_at"),
+            ("return_id",), "csv"),
+        SourceSpec(
+            "inventory",
+            ("snapshot_date", "store_id", "product_id", "on_hand_qty", "reorder_point"),
+            ("snapshot_date", "store_id", "product_id"), "csv"),
+        SourceSpec("fx_rates", ("rate_date", "currency", "rate_to_base"),
+                   ("rate_date", "currency"), "csv"),
+        SourceSpec(
+            "clickstream",
+            ("event_id", "session_id", "customer_id", "event_type", "product_id", "event_ts",
+             "device"),
+            ("event_id",), "jsonl"),
+    )
+}
+SOURCE_ORDER: tuple[str, ...] = tuple(SOURCES)
+
+# id prefixes and digit widths of valid data
+ID_WIDTH = {"C": 7, "P": 5, "S": 3, "O": 8, "PAY": 9, "REF": 8, "R": 8, "E": 10, "SES": 9}
+
+
+def ids(prefix: str, nums: IntArray) -> pa.Array:
+    """Render integer ids as prefixed zero-padded strings (``C0000001``)."""
+    text = pa.array(np.asarray(nums, dtype=np.int64)).cast(pa.string())
+    padded = pc.utf8_lpad(text, width=ID_WIDTH[prefix], padding="0")
+    return pc.binary_join_element_wise(pa.scalar(prefix), padded, "")
+
+
+def lookup(values: Sequence[str], codes: IntArray, mask: BoolArray | None = None) -> pa.Array:
+    """Map integer codes onto a list of strings (``mask`` True gives null)."""
+    table = pa.array(list(values), type=pa.string())
+    out = table.take(pa.array(np.asarray(codes, dtype=np.int64)))
+    if mask is not None:
+        out = pc.if_else(pa.array(mask), pa.scalar(None, pa.string()), out)
+    return out
+
+
+def integers(nums: IntArray) -> pa.Array:
+    """Render integers as text."""
+    return pa.array(np.asarray(nums, dtype=np.int64)).cast(pa.string())
+
+
+def fixed(units: IntArray, decimals: int) -> pa.Array:
+    """Render non-negative integer minor units as a fixed-point decimal (``1999`` → ``19.99``)."""
+    units = np.asarray(units, dtype=np.int64)
+    scale = 10**decimals
+    whole = pa.array(units // scale).cast(pa.string())
+    frac = pc.utf8_lpad(pa.array(units % scale).cast(pa.string()), width=decimals, padding="0")
+    return pc.binary_join_element_wise(whole, frac, ".")
+
+
+def money(cents: IntArray) -> pa.Array:
+    """Render cents as money text with exactly two decimals."""
+    return fixed(cents, 2)
+
+
+def timestamps(secs: IntArray, mask: BoolArray | None = None) -> pa.Array:
+    """Render epoch seconds as ``YYYY-MM-DDTHH:MM:SS`` (``mask`` True gives null)."""
+    text = np.datetime_as_string(np.asarray(secs, dtype="datetime64[s]"), unit="s")
+    return pa.array(text, type=pa.string(), mask=mask)
+
+
+def dates(days: IntArray) -> pa.Array:
+    """Render epoch days as ``YYYY-MM-DD``."""
+    text = np.datetime_as_string(np.asarray(days, dtype="datetime64[D]"), unit="D")
+    return pa.array(text, type=pa.string())
+
+
+def constant(value: str | None, n: int) -> pa.Array:
+    """A string column repeating one value."""
+    return pa.array(np.full(n, value, dtype=object), type=pa.string())
+
+
+def make_table(source: str, columns: Mapping[str, pa.Array]) -> pa.Table:
+    """Assemble a table of string columns in the contract order of ``source``."""
+    spec = SOURCES[source]
+    return pa.table({f: columns[f] for f in spec.fields})
+
+
+_NEEDS_QUOTE = r'[,"\r\n]'
+
+
+def csv_field(arr: pa.Array) -> pa.Array:
+    """Quote a text column for CSV only where needed (comma, quote or newline)."""
+    needs = pc.fill_null(pc.match_substring_regex(arr, _NEEDS_QUOTE), False)
+    quoted = pc.binary_join_element_wise(
+        pa.scalar('"'), pc.replace_substring(arr, '"', '""'), pa.scalar('"'), "")
+    return pc.if_else(needs, quoted, arr)
+
+
+def csv_lines(table: pa.Table) -> pa.Array:
+    """Render each row of a string table as one CSV line (no line terminator)."""
+    cols = [csv_field(c.combine_chunks()) for c in table.columns]
+    if len(cols) == 1:
+        return pc.fill_null(cols[0], "")
+    return pc.binary_join_element_wise(*cols, ",", null_handling="replace",
+                                       null_replacement="")
+
+
+def json_string(arr: pa.Array) -> pa.Array:
+    """Render a text column as JSON string literals (null → ``null``)."""
+    esc = pc.replace_substring(pc.replace_substring(arr, "\\", "\\\\"), '"', '\\"')
+    quoted = pc.binary_join_element_wise(pa.scalar('"'), esc, pa.scalar('"'), "")
+    return pc.fill_null(quoted, "null")
+
+
+_NUMBER = r"^-?[0-9]+(\.[0-9]+)?$"
+
+
+def json_lines(table: pa.Table, numbers: Sequence[str]) -> pa.Array:
+    """Render each row of a string table as one JSON object (numbers unquoted when numeric)."""
+    parts: list[pa.Array | pa.Scalar] = []
+    for i, name in enumerate(table.column_names):
+        col = table.column(name).combine_chunks()
+        if name in numbers:
+            is_num = pc.fill_null(pc.match_substring_regex(col, _NUMBER), False)
+            val = pc.fill_null(pc.if_else(is_num, col, json_string(col)), "null")
+        else:
+            val = json_string(col)
+        parts.append(pa.scalar(("{" if i == 0 else ",") + f'"{name}":'))
+        parts.append(val)
+    parts.append(pa.scalar("}"))
+    return pc.binary_join_element_wise(*parts, "")
+
+
+def join_lines(lines: pa.Array) -> bytes:
+    """Concatenate lines into one ``\\n``-terminated UTF-8 blob without per-row Python work."""
+    if len(lines) == 0:
+        return b""
+    arr = pc.binary_join_element_wise(lines, pa.scalar(""), "\n")
+    arr = pa.concat_arrays([arr]) if isinstance(arr, pa.ChunkedArray) else arr
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int32)[arr.offset: arr.offset + len(arr) + 1]
+    data = arr.buffers()[2]
+    assert data is not None
+    return data.to_pybytes()[int(offsets[0]): int(offsets[-1])]

@@ -1,0 +1,78 @@
+"""File naming, splitting into files and writing of one source-day."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+
+from .context import DayContext
+from .defects import Injected, inject
+from .formats import SOURCES, join_lines
+from .ledger import Ledger
+
+MAX_ROWS_PER_FILE = 50_000
+UNREADABLE_FORMS = ("garbage", "empty", "header_only")
+
+
+def file_name(source: str, ctx: DayContext, n: int) -> str:
+    """Relative path of the n-th (1-based) file of a source-day."""
+    suffix = "" if n == 1 else f"_{n}"
+    ext = SOURCES[source].fmt
+    return f"{source}/{source}_{ctx.date.isoformat()}{suffix}.{ext}"
+
+
+@dataclass
+class SourceWriter:
+    """Writes the files of one day under ``out`` and records them in the ledger."""
+
+    out: Path
+    ledger: Ledger
+    rate: float
+
+    def write(self, ctx: DayContext, source: str, table: pa.Table, stale: pa.Table | None,
+              rng: np.random.Generator, fresh: list[int], drift: str | None) -> int:
+        """Write ``table`` (split into files of at most MAX_ROWS_PER_FILE), with defects.
+
+        Returns the number of files written.
+        """
+        if drift:
+            values = np.where(rng.random(table.num_rows) < 0.4, "true", "false")
+            table = table.append_column(drift, pa.array(values.astype(object), pa.string()))
+        n_files = max(1, -(-table.num_rows // MAX_ROWS_PER_FILE))
+        bounds = np.linspace(0, table.num_rows, n_files + 1).astype(int)
+        for i in range(n_files):
+            part = table.slice(bounds[i], bounds[i + 1] - bounds[i])
+            inj = inject(source, part, stale, self.rate, rng, ctx.index, fresh)
+            rel = file_name(source, ctx, i + 1)
+            self._emit(rel, table.column_names, inj)
+            self.ledger.add_rows(source, rel, inj)
+            self.ledger.add_file(source, rel, len(inj.lines))
+            if drift:
+                self.ledger.add_file_defect(source, rel, "schema_drift", drift)
+        return n_files
+
+    def _emit(self, rel: str, columns: list[str], inj: Injected) -> None:
+        path = self.out / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        header = (",".join(columns) + "\n").encode() if rel.endswith(".csv") else b""
+        path.write_bytes(header + join_lines(inj.lines))
+
+    def write_unreadable(self, ctx: DayContext, source: str, n: int,
+                         rng: np.random.Generator) -> None:
+        """Write an extra unreadable file (garbage bytes, empty or header only)."""
+        rel = file_name(source, ctx, n)
+        form = UNREADABLE_FORMS[int(rng.integers(0, 3))]
+        if form == "garbage":
+            data = rng.integers(0, 256, int(rng.integers(64, 4096)), dtype=np.uint8).tobytes()
+        elif form == "empty":
+            data = b""
+        else:
+            data = (",".join(SOURCES[source].fields) + "\n").encode()
+        path = self.out / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        self.ledger.add_file_defect(source, rel, "unreadable_file", None, form)
+        self.ledger.add_file(source, rel, 0, readable=False)

@@ -1,0 +1,96 @@
+"""The engine contract: the few operations the pipeline needs from an execution engine."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import pyarrow as pa
+
+from lakeshop.engines.lakehouse import Lakehouse
+
+WriteMode = Literal["append", "overwrite", "merge"]
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What an engine can do, as data (the runner reads it, never the engine's type)."""
+
+    name: str
+    sqlglot_dialect: str
+    parallel_files: bool = False
+
+
+@dataclass
+class ParsedFile:
+    """One landing file split into well-formed records and rejected lines.
+
+    ``rows`` holds every column as text plus ``_source_row`` (1-based record number, header
+    excluded); ``rejects`` holds ``_source_row``, ``line_text`` and ``reason``.
+    """
+
+    rows: pa.Table
+    rejects: pa.Table
+    columns: list[str] = field(default_factory=list)
+
+
+REJECTS_SCHEMA = pa.schema(
+    [("_source_row", pa.int64()), ("line_text", pa.string()), ("reason", pa.string())]
+)
+
+
+class Engine(ABC):
+    """Runs DuckDB-dialect SQL over logical ``schema.table`` names backed by Delta tables."""
+
+    capabilities: Capabilities
+
+    def __init__(self, lakehouse: Lakehouse) -> None:
+        self.lakehouse = lakehouse
+
+    @abstractmethod
+    def bind_table(self, name: str, where: str | None = None) -> None:
+        """Make the Delta table ``name`` queryable by that name (a snapshot), optionally filtered."""
+
+    @abstractmethod
+    def bind_view(self, name: str, sql: str) -> None:
+        """Make ``name`` a view over ``sql``."""
+
+    @abstractmethod
+    def register(self, name: str, data: pa.Table) -> None:
+        """Make an Arrow table queryable under ``name``."""
+
+    @abstractmethod
+    def stage(self, name: str, sql: str) -> int:
+        """Materialise ``sql`` as the temporary relation ``name``; returns its row count."""
+
+    @abstractmethod
+    def fetch(self, sql: str) -> pa.Table:
+        """Run a query and return its result as Arrow."""
+
+    @abstractmethod
+    def write(
+        self,
+        table: str,
+        relation: str,
+        mode: WriteMode,
+        *,
+        keys: list[str] | None = None,
+        predicate: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> int:
+        """Commit the rows of temporary ``relation`` to Delta table ``table``; returns rows."""
+
+    @abstractmethod
+    def parse_jsonl(self, path: str) -> ParsedFile:
+        """Split a JSON-lines file into records (every key a text column) and rejected lines."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release the engine's resources."""
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,134 @@
+"""The embedded engine: DuckDB executes, Delta tables are read as Arrow datasets."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from lakeshop.engines.base import REJECTS_SCHEMA, Capabilities, Engine, ParsedFile, WriteMode
+from lakeshop.engines.files import split_lines
+from lakeshop.engines.lakehouse import Lakehouse, split_name
+from lakeshop.errors import LakeshopError, SourceFileError
+
+
+class DuckDBEngine(Engine):
+    """One in-memory DuckDB connection per run; tables are bound as views over Delta snapshots."""
+
+    capabilities = Capabilities(name="duckdb", sqlglot_dialect="duckdb")
+
+    def __init__(self, lakehouse: Lakehouse, threads: int | None = None) -> None:
+        super().__init__(lakehouse)
+        config: dict[str, Any] = {"preserve_insertion_order": True}
+        if threads:
+            config["threads"] = threads
+        self.con = duckdb.connect(":memory:", config=config)
+        self._schemas: set[str] = set()
+
+    def _ensure_schema(self, name: str) -> str:
+        schema, table = split_name(name)
+        if schema not in self._schemas:
+            self._run(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+            self._schemas.add(schema)
+        return f'"{schema}"."{table}"'
+
+    def bind_table(self, name: str, where: str | None = None) -> None:
+        qualified = self._ensure_schema(name)
+        handle = "__delta_" + re.sub(r"\W", "_", name)
+        self.con.register(handle, self.lakehouse.dataset(name))
+        filter_sql = f" WHERE {where}" if where else ""
+        self._run(f"CREATE OR REPLACE VIEW {qualified} AS SELECT * FROM {handle}{filter_sql}")
+
+    def bind_view(self, name: str, sql: str) -> None:
+        qualified = self._ensure_schema(name) if "." in name else f'"{name}"'
+        self._run(f"CREATE OR REPLACE VIEW {qualified} AS {sql}")
+
+    def register(self, name: str, data: pa.Table) -> None:
+        self.con.register(name, data)
+
+    def stage(self, name: str, sql: str) -> int:
+        self._run(f'CREATE OR REPLACE TEMP TABLE "{name}" AS {sql}')
+        return int(self._run(f'SELECT count(*) FROM "{name}"')[0][0])
+
+    def fetch(self, sql: str) -> pa.Table:
+        try:
+            return self.con.sql(sql).to_arrow_table()
+        except duckdb.Error as exc:
+            raise LakeshopError(_first_line(exc)) from exc
+
+    def write(
+        self,
+        table: str,
+        relation: str,
+        mode: WriteMode,
+        *,
+        keys: list[str] | None = None,
+        predicate: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> int:
+        data = self.fetch(f'SELECT * FROM "{relation}"')
+        if mode == "merge":
+            if not keys:
+                raise LakeshopError(f"table {table}: merge needs key columns")
+            self.lakehouse.merge(table, data, keys, metadata=metadata)
+        else:
+            self.lakehouse.write(table, data, mode, predicate=predicate, metadata=metadata)
+        return data.num_rows
+
+    def parse_jsonl(self, path: str) -> ParsedFile:
+        lines = split_lines(Path(path))
+        self.con.register("__jsonl_lines", lines)
+        try:
+            # validity first, in its own step: JSON functions raise on invalid input
+            self._run(
+                "CREATE OR REPLACE TEMP TABLE __jsonl AS SELECT _source_row, line, "
+                "json_valid(line) AS ok FROM __jsonl_lines"
+            )
+            self._run(
+                "UPDATE __jsonl SET ok = FALSE WHERE ok AND json_type(line) <> 'OBJECT'"
+            )
+            keys = [
+                r[0]
+                for r in self._run(
+                    "SELECT DISTINCT unnest(json_keys(line)) AS k FROM __jsonl WHERE ok ORDER BY k"
+                )
+            ]
+            cols = ", ".join(
+                f"json_extract_string(line, '$.\"{_json_key(k)}\"') AS \"{k.replace(chr(34), '')}\""
+                for k in keys
+            )
+            good = self.fetch(
+                f"SELECT {cols + ',' if cols else ''} _source_row FROM __jsonl "
+                "WHERE ok ORDER BY _source_row"
+            )
+            bad = self.fetch(
+                "SELECT _source_row, line AS line_text, CASE WHEN json_valid(line) "
+                "THEN 'not a JSON object' ELSE 'malformed JSON' END AS reason "
+                "FROM __jsonl WHERE NOT ok ORDER BY _source_row"
+            )
+        finally:
+            self.con.unregister("__jsonl_lines")
+        if good.num_rows == 0 and bad.num_rows == 0:
+            raise SourceFileError(path, "no records")
+        return ParsedFile(rows=good, rejects=bad.cast(REJECTS_SCHEMA), columns=keys)
+
+    def close(self) -> None:
+        self.con.close()
+
+    def _run(self, sql: str) -> list[Any]:
+        """Execute a statement and consume its result (DuckDB keeps it pending otherwise)."""
+        try:
+            return self.con.execute(sql).fetchall()
+        except duckdb.Error as exc:
+            raise LakeshopError(_first_line(exc)) from exc
+
+
+def _json_key(key: str) -> str:
+    return key.replace("'", "''").replace('"', '\\"')
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

@@ -1,0 +1,143 @@
+"""Where tables live: logical ``schema.table`` names mapped onto Delta tables under one root."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import pyarrow as pa
+import pyarrow.dataset as pads
+from deltalake import CommitProperties, DeltaTable, Transaction, write_deltalake
+from deltalake.exceptions import TableNotFoundError
+
+from lakeshop.errors import TableNotFound
+
+WATERMARK_KEY = "lakeshop.watermarks"
+
+
+@dataclass(frozen=True)
+class Lakehouse:
+    """A storage root holding Delta tables at ``<root>/<catalog>/<prefix><schema>/<table>``."""
+
+    root: Path
+    catalog: str = "lakeshop"
+    schema_prefix: str = ""
+
+    def path(self, name: str) -> Path:
+        """Physical location of the logical table ``schema.table``."""
+        schema, table = split_name(name)
+        return self.root / self.catalog / f"{self.schema_prefix}{schema}" / table
+
+    @property
+    def raw_dir(self) -> Path:
+        """Immutable raw copies of ingested files, by source and ingestion date."""
+        return self.root / self.catalog / "_raw"
+
+    def exists(self, name: str) -> bool:
+        """Whether the Delta table has at least one commit."""
+        return (self.path(name) / "_delta_log").is_dir()
+
+    def delta(self, name: str, version: int | None = None) -> DeltaTable:
+        """Open the Delta table, raising :class:`TableNotFound` with the known names."""
+        try:
+            return DeltaTable(str(self.path(name)), version=version)
+        except TableNotFoundError as exc:
+            raise TableNotFound(name, self.tables()) from exc
+
+    def dataset(self, name: str) -> pads.Dataset:
+        """A snapshot of the table as an Arrow dataset (read lazily, with file pruning)."""
+        return self.delta(name).to_pyarrow_dataset()
+
+    def read(self, name: str, columns: list[str] | None = None) -> pa.Table:
+        """The whole table (small tables: system tables, tests)."""
+        return self.dataset(name).to_table(columns=columns)
+
+    def tables(self) -> list[str]:
+        """Every logical table name under the catalog."""
+        base = self.root / self.catalog
+        if not base.is_dir():
+            return []
+        names = []
+        for log in sorted(base.glob("*/*/_delta_log")):
+            schema = log.parent.parent.name
+            if self.schema_prefix and schema.startswith(self.schema_prefix):
+                schema = schema[len(self.schema_prefix) :]
+            names.append(f"{schema}.{log.parent.name}")
+        return names
+
+    def version(self, name: str) -> int | None:
+        """Current Delta version, or None when the table does not exist yet."""
+        return self.delta(name).version() if self.exists(name) else None
+
+    def write(
+        self,
+        name: str,
+        data: pa.Table,
+        mode: Literal["append", "overwrite"] = "append",
+        *,
+        predicate: str | None = None,
+        partition_by: list[str] | None = None,
+        metadata: dict[str, Any] | None = None,
+        txn: tuple[str, int] | None = None,
+    ) -> None:
+        """Commit ``data`` atomically; ``metadata`` and ``txn`` ride in the same commit."""
+        write_deltalake(
+            str(self.path(name)),
+            data,
+            mode=mode,
+            predicate=predicate,
+            partition_by=partition_by if not self.exists(name) else None,
+            schema_mode="merge" if mode == "append" else "overwrite",
+            commit_properties=_commit_properties(metadata, txn),
+        )
+
+    def merge(
+        self,
+        name: str,
+        data: pa.Table,
+        keys: list[str],
+        *,
+        metadata: dict[str, Any] | None = None,
+        txn: tuple[str, int] | None = None,
+    ) -> dict[str, Any]:
+        """Upsert ``data`` on ``keys``: matched rows are replaced, others inserted."""
+        if not self.exists(name):
+            self.write(name, data, metadata=metadata, txn=txn)
+            return {"num_target_rows_inserted": data.num_rows, "num_target_rows_updated": 0}
+        predicate = " AND ".join(f't."{k}" = s."{k}"' for k in keys)
+        merger = self.delta(name).merge(
+            data,
+            predicate=predicate,
+            source_alias="s",
+            target_alias="t",
+            commit_properties=_commit_properties(metadata, txn),
+        )
+        result: dict[str, Any] = merger.when_matched_update_all().when_not_matched_insert_all().execute()
+        return result
+
+    def watermarks(self, name: str) -> dict[str, int]:
+        """Upstream batch watermarks recorded with the table's latest lakeshop commit."""
+        if not self.exists(name):
+            return {}
+        for commit in self.delta(name).history(20):
+            if WATERMARK_KEY in commit:
+                return {k: int(v) for k, v in json.loads(commit[WATERMARK_KEY]).items()}
+        return {}
+
+
+def split_name(name: str) -> tuple[str, str]:
+    """``"silver.orders"`` → ``("silver", "orders")``; anything else is an error."""
+    parts = name.split(".")
+    if len(parts) != 2 or not all(parts):
+        raise TableNotFound(name)
+    return parts[0], parts[1]
+
+
+def _commit_properties(
+    metadata: dict[str, Any] | None, txn: tuple[str, int] | None
+) -> CommitProperties:
+    custom = {k: v if isinstance(v, str) else json.dumps(v) for k, v in (metadata or {}).items()}
+    txns = [Transaction(app_id=txn[0], version=txn[1])] if txn else None
+    return CommitProperties(custom_metadata=custom or None, app_transactions=txns)

@@ -1,0 +1,58 @@
+"""The one error root of lakeshop; the CLI turns each into one line and an exit code."""
+
+from __future__ import annotations
+
+
+class LakeshopError(Exception):
+    """Base of every error lakeshop raises on purpose; ``str()`` is the user-facing line."""
+
+    exit_code = 1
+
+
+class ConfigError(LakeshopError):
+    """A setting in ``lakeshop.yml`` (or an argument) is missing or wrong."""
+
+    exit_code = 2
+
+    def __init__(self, key: str, expected: str, found: object = None, file: str | None = None):
+        self.key, self.expected, self.found, self.file = key, expected, found, file
+        where = f"{file}: " if file else ""
+        got = f", found {found!r}" if found is not None else ""
+        super().__init__(f"{where}setting '{key}': expected {expected}{got}")
+
+
+class SqlError(LakeshopError):
+    """A transformation's SQL failed to parse or execute."""
+
+    def __init__(self, table: str, message: str, sql_file: str | None = None):
+        self.table, self.sql_file = table, sql_file
+        where = f" ({sql_file})" if sql_file else ""
+        super().__init__(f"table {table}{where}: {message}")
+
+
+class ExpectationFailed(LakeshopError):
+    """A ``fail`` expectation was violated: the table's update is not committed."""
+
+    def __init__(self, table: str, expectation: str, failed: int):
+        self.table, self.expectation, self.failed = table, expectation, failed
+        super().__init__(
+            f"table {table}: expectation '{expectation}' (action fail) failed on {failed} row(s); "
+            "nothing was committed"
+        )
+
+
+class TableNotFound(LakeshopError):
+    """A query referenced a table that the lakehouse does not hold."""
+
+    def __init__(self, name: str, known: list[str] | None = None):
+        self.name = name
+        hint = f"; known tables: {', '.join(sorted(known))}" if known else ""
+        super().__init__(f"no table '{name}' in the lakehouse{hint}")
+
+
+class SourceFileError(LakeshopError):
+    """A landing file cannot be read at all; recorded in ``_system.files``, the run goes on."""
+
+    def __init__(self, path: str, reason: str):
+        self.path, self.reason = path, reason
+        super().__init__(f"{path}: {reason}")

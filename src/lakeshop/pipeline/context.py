@@ -1,0 +1,46 @@
+"""What one run hands to each table's strategy, and what the strategy hands back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from lakeshop.engines.base import Engine
+from lakeshop.engines.lakehouse import Lakehouse
+from lakeshop.pipeline.expectations import ExpectationCount
+
+if TYPE_CHECKING:
+    from lakeshop.pipeline.sources import Source
+
+
+@dataclass
+class RunContext:
+    """The run's identity and resources: one engine, one lakehouse, one batch id."""
+
+    run_id: str
+    batch_id: int
+    engine: Engine
+    lakehouse: Lakehouse
+    landing: Path
+    sources: dict[str, Source]
+    started_at: datetime
+    full_refresh: bool = False
+
+
+@dataclass
+class TableResult:
+    """Row accounting of one table in one run: ``rows_in = written + quarantined + deduplicated``."""
+
+    rows_in: int = 0
+    rows_written: int = 0
+    rows_quarantined: int = 0
+    rows_deduplicated: int = 0
+    expectations: list[ExpectationCount] = field(default_factory=list)
+    files: int = 0
+    note: str = ""
+
+    @property
+    def balanced(self) -> bool:
+        return self.rows_in == self.rows_written + self.rows_quarantined + self.rows_deduplicated

@@ -1,0 +1,69 @@
+"""Evaluating expectations in SQL: flag each row with the names of the checks it fails."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lakeshop.engines.base import Engine
+from lakeshop.errors import ExpectationFailed
+from lakeshop.pipeline.model import Action, Table
+
+FAILED = "_failed_expectations"
+QUARANTINED = "_quarantined"
+
+
+@dataclass(frozen=True)
+class ExpectationCount:
+    """Passed and failed rows of one expectation in one run."""
+
+    name: str
+    action: Action
+    passed: int
+    failed: int
+
+
+def _sql_string(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def check(engine: Engine, table: Table, staged: str, checked: str) -> list[ExpectationCount]:
+    """Stage ``checked`` = ``staged`` plus ``_failed_expectations`` and ``_quarantined``.
+
+    Each predicate is evaluated once (NULL counts as a violation). Raises
+    :class:`ExpectationFailed` before anything is written when a ``fail`` check fails.
+    """
+    exps = table.expectations
+    flags = [f"__ok_{i}" for i in range(len(exps))]
+    if exps:
+        flag_sql = ", ".join(f"COALESCE(({e.predicate}), FALSE) AS {f}" for e, f in zip(exps, flags, strict=True))
+        engine.stage(f"{checked}__flags", f'SELECT *, {flag_sql} FROM "{staged}"')
+        source = f"{checked}__flags"
+    else:
+        source = staged
+    names = ", ".join(
+        f"CASE WHEN NOT {f} THEN {_sql_string(e.name)} END" for e, f in zip(exps, flags, strict=True)
+    )
+    joined = f"concat_ws(',', {names})" if exps else "''"
+    failed_list = (
+        f"CASE WHEN {joined} = '' THEN CAST([] AS VARCHAR[]) ELSE string_split({joined}, ',') END"
+    )
+    drops = [f"NOT {f}" for e, f in zip(exps, flags, strict=True) if e.action is Action.DROP]
+    quarantined = " OR ".join(drops) if drops else "FALSE"
+    exclude = f" EXCLUDE ({', '.join(flags)})" if flags else ""
+    engine.stage(
+        checked,
+        f'SELECT *{exclude}, {failed_list} AS {FAILED}, ({quarantined}) AS {QUARANTINED} FROM "{source}"',
+    )
+    if not exps:
+        return []
+    sums = ", ".join(f"COALESCE(SUM(CASE WHEN {f} THEN 0 ELSE 1 END), 0) AS {f}" for f in flags)
+    row = engine.fetch(f'SELECT count(*) AS n, {sums} FROM "{source}"').to_pylist()[0]
+    total = int(row["n"])
+    counts = [
+        ExpectationCount(e.name, e.action, total - int(row[f]), int(row[f]))
+        for e, f in zip(exps, flags, strict=True)
+    ]
+    for c in counts:
+        if c.action is Action.FAIL and c.failed:
+            raise ExpectationFailed(table.name, c.name, c.failed)
+    return counts

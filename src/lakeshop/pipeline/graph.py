@@ -1,0 +1,105 @@
+"""The dependency graph, inferred from each table's SQL with SQLGlot."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from graphlib import CycleError, TopologicalSorter
+
+import sqlglot
+from sqlglot import exp
+
+from lakeshop.errors import LakeshopError, SqlError
+from lakeshop.pipeline.model import Table
+
+
+def referenced_tables(sql: str, table: str = "<query>") -> set[str]:
+    """Every ``schema.table`` that ``sql`` reads (CTE names excluded)."""
+    try:
+        tree = sqlglot.parse_one(sql, read="duckdb")
+    except sqlglot.errors.ParseError as exc:
+        raise SqlError(table, f"SQL does not parse: {exc}") from exc
+    ctes = {cte.alias_or_name for cte in tree.find_all(exp.CTE)}
+    names = set()
+    for ref in tree.find_all(exp.Table):
+        if ref.db and ref.name and ref.name not in ctes:
+            names.add(f"{ref.db}.{ref.name}")
+    return names
+
+
+def driving_table(sql: str) -> str | None:
+    """The first table of the outermost FROM: the one whose new rows drive an increment."""
+    tree = sqlglot.parse_one(sql, read="duckdb")
+    select = tree if isinstance(tree, exp.Select) else tree.find(exp.Select)
+    from_ = select.args.get("from_") or select.args.get("from") if select else None
+    ref = from_.find(exp.Table) if from_ else None
+    return f"{ref.db}.{ref.name}" if ref is not None and ref.db else None
+
+
+@dataclass
+class Graph:
+    """Tables and their upstream dependencies, in an order that runs parents first."""
+
+    tables: dict[str, Table]
+    upstream: dict[str, set[str]]
+
+    @classmethod
+    def build(cls, tables: Iterable[Table]) -> Graph:
+        """Infer each table's dependencies from its SQL and its expectations' SQL."""
+        by_name = {t.name: t for t in tables}
+        upstream: dict[str, set[str]] = {}
+        for t in by_name.values():
+            refs: set[str] = set()
+            if t.sql:
+                refs |= referenced_tables(t.sql, t.name)
+            for e in t.expectations:
+                refs |= referenced_tables(f"SELECT * FROM _x WHERE {e.predicate}", t.name)
+            refs.discard(t.name)
+            unknown = sorted(r for r in refs if r not in by_name)
+            if unknown:
+                raise SqlError(t.name, f"reads undeclared table(s) {', '.join(unknown)}", _file(t))
+            upstream[t.name] = refs
+        graph = cls(by_name, upstream)
+        graph.order()
+        return graph
+
+    def order(self) -> list[str]:
+        """Topological order, ties broken by name so runs are reproducible."""
+        sorter = TopologicalSorter({n: sorted(u) for n, u in sorted(self.upstream.items())})
+        try:
+            sorter.prepare()
+        except CycleError as exc:
+            raise LakeshopError(f"dependency cycle between tables: {' -> '.join(exc.args[1])}") from exc
+        out: list[str] = []
+        while sorter.is_active():
+            ready = sorted(sorter.get_ready())
+            out.extend(ready)
+            sorter.done(*ready)
+        return out
+
+    def downstream(self, name: str) -> set[str]:
+        """Every table that reads ``name``, directly or not."""
+        found: set[str] = set()
+        frontier = [name]
+        while frontier:
+            cur = frontier.pop()
+            for child, parents in self.upstream.items():
+                if cur in parents and child not in found:
+                    found.add(child)
+                    frontier.append(child)
+        return found
+
+    def ancestors(self, name: str) -> set[str]:
+        """Every table that ``name`` reads, directly or not."""
+        found: set[str] = set()
+        frontier = [name]
+        while frontier:
+            for parent in self.upstream.get(frontier.pop(), set()):
+                if parent not in found:
+                    found.add(parent)
+                    frontier.append(parent)
+        return found
+
+
+def _file(t: Table) -> str | None:
+    return str(t.sql_file) if t.sql_file else None

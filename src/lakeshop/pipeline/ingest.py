@@ -1,0 +1,199 @@
+"""Bronze ingestion: new landing files exactly once, raw copies kept, malformed lines kept."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from lakeshop.engines.base import ParsedFile
+from lakeshop.engines.files import CsvOptions, parse_csv, parse_parquet
+from lakeshop.errors import LakeshopError, SourceFileError
+from lakeshop.pipeline import system
+from lakeshop.pipeline.context import RunContext, TableResult
+from lakeshop.pipeline.model import Table
+from lakeshop.pipeline.sources import Source
+from lakeshop.pipeline.strategies import Inputs, Strategy
+
+AUDIT = pa.schema(
+    [
+        ("_rescued_data", pa.string()),
+        ("_source_file", pa.string()),
+        ("_source_row", pa.int64()),
+        ("_ingested_at", pa.timestamp("us")),
+        ("_batch_id", pa.int64()),
+    ]
+)
+REJECTS = pa.schema(
+    [
+        ("_source_file", pa.string()),
+        ("_source_row", pa.int64()),
+        ("line_text", pa.string()),
+        ("reason", pa.string()),
+        ("_ingested_at", pa.timestamp("us")),
+        ("_batch_id", pa.int64()),
+        ("_run_id", pa.string()),
+    ]
+)
+
+
+def bronze_schema(source: Source) -> pa.Schema:
+    """Contract fields as received (text), then the audit columns."""
+    return pa.schema([(f, pa.string()) for f in source.fields] + list(AUDIT))
+
+
+@dataclass
+class Candidate:
+    """A landing file and what the ingestion log already knows of it."""
+
+    path: Path
+    relative: str
+    size: int
+    modified_at: datetime
+    sha256: str = ""
+
+
+class IngestStrategy(Strategy):
+    """Appends the rows of files not ingested before; unreadable files are recorded, not fatal."""
+
+    def execute(self, table: Table, ctx: RunContext, inputs: Inputs) -> TableResult:
+        if table.source not in ctx.sources:
+            raise LakeshopError(f"table {table.name}: source '{table.source}' is not configured")
+        source = ctx.sources[table.source]
+        result = TableResult()
+        schema = bronze_schema(source)
+        rows: list[pa.Table] = []
+        rejects: list[pa.Table] = []
+        log: list[dict[str, Any]] = []
+        for cand in self.new_files(ctx, source):
+            entry: dict[str, Any] = {
+                "source": source.name, "path": cand.relative, "size": cand.size,
+                "modified_at": cand.modified_at, "sha256": cand.sha256,
+                "batch_id": ctx.batch_id, "run_id": ctx.run_id, "ingested_at": ctx.started_at,
+                "rows": 0, "rejected_lines": 0,
+            }
+            try:
+                good, bad = self.read_file(ctx, source, cand, schema)
+            except SourceFileError as exc:
+                entry.update(status="error", error=exc.reason)
+            else:
+                rows.append(good)
+                rejects.append(bad)
+                entry.update(status="ingested", rows=good.num_rows, rejected_lines=bad.num_rows)
+                result.rows_written += good.num_rows
+                result.rows_quarantined += bad.num_rows
+            entry["raw_path"] = self.keep_raw(ctx, source, cand)
+            log.append(entry)
+        result.rows_in = result.rows_written + result.rows_quarantined
+        result.files = len(log)
+        if rows or not ctx.lakehouse.exists(table.name):
+            data = pa.concat_tables(rows) if rows else schema.empty_table()
+            ctx.lakehouse.write(table.name, data, "append", metadata={"lakeshop.run_id": ctx.run_id})
+        if rejects or not ctx.lakehouse.exists(table.rejects):
+            bad_rows = pa.concat_tables(rejects) if rejects else REJECTS.empty_table()
+            ctx.lakehouse.write(table.rejects, bad_rows, "append")
+        system.append(ctx.lakehouse, system.FILES, log)
+        return result
+
+    def new_files(self, ctx: RunContext, source: Source) -> list[Candidate]:
+        """Files of the source whose content has not been ingested for it yet."""
+        known = system.read(ctx.lakehouse, system.FILES)
+        seen_stat: set[tuple[str, int, datetime]] = set()
+        seen_sha: set[tuple[str, str]] = set()
+        for r in known.select(["source", "path", "size", "modified_at", "sha256"]).to_pylist():
+            if r["source"] == source.name:
+                seen_stat.add((r["path"], r["size"], r["modified_at"]))
+                seen_sha.add((r["path"], r["sha256"]))
+        out = []
+        for path in source.files(ctx.landing):
+            stat = path.stat()
+            relative = path.relative_to(ctx.landing).as_posix()
+            modified = datetime.fromtimestamp(stat.st_mtime, UTC).replace(tzinfo=None)
+            if (relative, stat.st_size, modified) in seen_stat:
+                continue
+            cand = Candidate(path, relative, stat.st_size, modified, _sha256(path))
+            if (relative, cand.sha256) not in seen_sha:
+                out.append(cand)
+        return out
+
+    def read_file(
+        self, ctx: RunContext, source: Source, cand: Candidate, schema: pa.Schema
+    ) -> tuple[pa.Table, pa.Table]:
+        """Parse, map onto the contract fields and add audit columns."""
+        parsed = self.parse(ctx, source, cand.path)
+        if parsed.rows.num_rows == 0 and parsed.rejects.num_rows == 0:
+            raise SourceFileError(str(cand.path), "header only: no data rows")
+        items, missing, rescued = source.select_list(parsed.columns)
+        if missing:
+            raise SourceFileError(
+                str(cand.path),
+                f"missing required column(s) {', '.join(missing)}; header has {', '.join(parsed.columns)}",
+            )
+        rescue = (
+            "to_json(struct_pack(" + ", ".join(f'"{c}" := "{c}"' for c in rescued) + "))"
+            if rescued
+            else "NULL"
+        )
+        ctx.engine.register("_file_rows", parsed.rows)
+        mapped = ctx.engine.fetch(
+            f"SELECT {', '.join(items)}, CAST({rescue} AS VARCHAR) AS _rescued_data, "
+            f"'{_sql(cand.relative)}' AS _source_file, _source_row, "
+            f"CAST('{ctx.started_at.isoformat()}' AS TIMESTAMP) AS _ingested_at, "
+            f"CAST({ctx.batch_id} AS BIGINT) AS _batch_id FROM _file_rows ORDER BY _source_row"
+        )
+        n = parsed.rejects.num_rows
+        rejects = pa.table(
+            {
+                "_source_file": pa.array([cand.relative] * n, pa.string()),
+                "_source_row": parsed.rejects.column("_source_row"),
+                "line_text": parsed.rejects.column("line_text"),
+                "reason": parsed.rejects.column("reason"),
+                "_ingested_at": pa.array([ctx.started_at] * n, pa.timestamp("us")),
+                "_batch_id": pa.array([ctx.batch_id] * n, pa.int64()),
+                "_run_id": pa.array([ctx.run_id] * n, pa.string()),
+            },
+            schema=REJECTS,
+        )
+        return mapped.cast(schema), rejects
+
+    @staticmethod
+    def parse(ctx: RunContext, source: Source, path: Path) -> ParsedFile:
+        opts = source.options
+        if source.format == "csv":
+            return parse_csv(
+                path, CsvOptions(opts.delimiter, opts.quote, opts.encoding, opts.header)
+            )
+        if source.format == "parquet":
+            return parse_parquet(path)
+        return ctx.engine.parse_jsonl(str(path))
+
+    @staticmethod
+    def keep_raw(ctx: RunContext, source: Source, cand: Candidate) -> str:
+        """Copy the file, unchanged, under ``_raw/<source>/<ingest date>/``; returns the path."""
+        day = ctx.started_at.date().isoformat()
+        dest = ctx.lakehouse.raw_dir / source.name / f"ingest_date={day}" / (
+            f"{cand.sha256[:12]}_{cand.path.name}"
+        )
+        if not dest.exists():
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            tmp = dest.with_suffix(dest.suffix + ".partial")
+            shutil.copyfile(cand.path, tmp)
+            tmp.replace(dest)
+        return dest.relative_to(ctx.lakehouse.root).as_posix()
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _sql(text: str) -> str:
+    return text.replace("'", "''")

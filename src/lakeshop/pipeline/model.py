@@ -1,0 +1,77 @@
+"""Table declarations: what a table is, how it is kept up to date, and what it must satisfy."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+
+class Kind(StrEnum):
+    """How a table is maintained (semantics of Lakeflow / SQLMesh / dbt kinds)."""
+
+    INGEST = "ingest"
+    APPEND = "append"
+    UPSERT = "upsert"
+    MATERIALIZED = "materialized"
+    VIEW = "view"
+
+
+class Action(StrEnum):
+    """What a violated expectation does to the row or the table."""
+
+    WARN = "warn"
+    DROP = "drop"
+    FAIL = "fail"
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """A named SQL boolean predicate over the table's rows; NULL counts as a violation."""
+
+    name: str
+    predicate: str
+    action: Action = Action.DROP
+
+
+@dataclass(frozen=True)
+class Table:
+    """A declared table: a logical name, a kind, its SQL (DuckDB dialect) and expectations.
+
+    ``keys`` identify a row (upsert, append dedup); ``sequence`` orders versions of a key
+    (latest wins); ``source`` names the landing source of an ``ingest`` table.
+    """
+
+    name: str
+    kind: Kind
+    sql: str = ""
+    sql_file: Path | None = None
+    expectations: tuple[Expectation, ...] = ()
+    keys: tuple[str, ...] = ()
+    sequence: str | None = None
+    source: str | None = None
+    description: str = ""
+    partition_by: tuple[str, ...] = ()
+    tags: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def schema(self) -> str:
+        return self.name.split(".", 1)[0]
+
+    @property
+    def short_name(self) -> str:
+        return self.name.split(".", 1)[1]
+
+    @property
+    def quarantine(self) -> str:
+        """Where rows failing a ``drop`` expectation go."""
+        return f"{self.name}__quarantine"
+
+    @property
+    def rejects(self) -> str:
+        """Where malformed lines of an ``ingest`` table go."""
+        return f"{self.name}__rejects"
+
+    @property
+    def stored(self) -> bool:
+        return self.kind is not Kind.VIEW

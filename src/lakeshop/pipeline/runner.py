@@ -1,0 +1,191 @@
+"""The runner: executes the graph in order, isolates failures, writes the event log."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pyarrow.compute as pc
+
+from lakeshop import __version__
+from lakeshop.engines.base import Engine
+from lakeshop.engines.lakehouse import Lakehouse
+from lakeshop.errors import LakeshopError
+from lakeshop.pipeline import system
+from lakeshop.pipeline.context import RunContext, TableResult
+from lakeshop.pipeline.graph import Graph, driving_table
+from lakeshop.pipeline.model import Kind, Table
+from lakeshop.pipeline.sources import Source
+from lakeshop.pipeline.strategies import Inputs, strategy_for
+
+
+@dataclass
+class TableOutcome:
+    """What happened to one table in a run."""
+
+    name: str
+    kind: Kind
+    status: str  # ok | failed | skipped
+    result: TableResult = field(default_factory=TableResult)
+    seconds: float = 0.0
+    error: str | None = None
+
+
+@dataclass
+class RunSummary:
+    """The outcome of a whole run."""
+
+    run_id: str
+    batch_id: int
+    status: str
+    outcomes: list[TableOutcome]
+    seconds: float
+
+    @property
+    def failed(self) -> list[TableOutcome]:
+        return [o for o in self.outcomes if o.status == "failed"]
+
+
+Listener = Callable[[TableOutcome], None]
+
+
+def next_batch_id(lakehouse: Lakehouse) -> int:
+    """One more than the highest batch id any run has used."""
+    runs = system.read(lakehouse, system.RUNS)
+    top = pc.max(runs.column("batch_id")).as_py() if runs.num_rows else None
+    return int(top or 0) + 1
+
+
+def run(
+    graph: Graph,
+    engine: Engine,
+    *,
+    landing: Path,
+    sources: dict[str, Source],
+    target: str = "dev",
+    select: Iterable[str] | None = None,
+    full_refresh: bool = False,
+    trigger: str = "manual",
+    listener: Listener | None = None,
+) -> RunSummary:
+    """Run every selected table in dependency order; dependants of a failure are skipped."""
+    lakehouse = engine.lakehouse
+    started = datetime.now(UTC).replace(tzinfo=None)
+    batch_id = next_batch_id(lakehouse)
+    run_id = f"{started:%Y%m%dT%H%M%S}-{batch_id:06d}"
+    ctx = RunContext(run_id, batch_id, engine, lakehouse, landing, sources, started, full_refresh)
+    chosen = _selection(graph, select)
+    run_row = {
+        "run_id": run_id, "batch_id": batch_id, "target": target,
+        "engine": engine.capabilities.name, "trigger": trigger, "full_refresh": full_refresh,
+        "status": "running", "started_at": started, "lakeshop_version": __version__,
+    }
+    system.append(lakehouse, system.RUNS, [run_row])
+    clock = time.perf_counter()
+    outcomes: dict[str, TableOutcome] = {}
+    for name in graph.order():
+        if name not in chosen:
+            continue
+        table = graph.tables[name]
+        blocked = [u for u in graph.upstream[name] if outcomes.get(u) and outcomes[u].status != "ok"]
+        if blocked:
+            outcome = TableOutcome(name, table.kind, "skipped", error=f"upstream {blocked[0]} did not succeed")
+        else:
+            outcome = _run_table(graph, table, ctx)
+        outcomes[name] = outcome
+        _log_table(ctx, outcome)
+        if listener:
+            listener(outcome)
+    done = list(outcomes.values())
+    status = "failed" if any(o.status == "failed" for o in done) else "ok"
+    ended = datetime.now(UTC).replace(tzinfo=None)
+    first_error = next((f"{o.name}: {o.error}" for o in done if o.status == "failed"), None)
+    system.append(
+        lakehouse,
+        system.RUNS,
+        [
+            run_row
+            | {
+                "status": status, "ended_at": ended, "error": first_error,
+                "tables_ok": sum(o.status == "ok" for o in done),
+                "tables_failed": sum(o.status == "failed" for o in done),
+                "tables_skipped": sum(o.status == "skipped" for o in done),
+            }
+        ],
+    )
+    return RunSummary(run_id, batch_id, status, done, time.perf_counter() - clock)
+
+
+def _selection(graph: Graph, select: Iterable[str] | None) -> set[str]:
+    if not select:
+        return set(graph.tables)
+    chosen = set()
+    for name in select:
+        if name not in graph.tables:
+            raise LakeshopError(
+                f"--select {name}: no such table; declared tables: {', '.join(sorted(graph.tables))}"
+            )
+        chosen.add(name)
+    return chosen
+
+
+def _run_table(graph: Graph, table: Table, ctx: RunContext) -> TableOutcome:
+    strategy = strategy_for(table.kind)
+    clock = time.perf_counter()
+    try:
+        driving = _bind_upstream(graph, table, ctx, strategy.reads_increments)
+        upstream = tuple(sorted(u for u in graph.upstream[table.name] if graph.tables[u].stored))
+        result = strategy.execute(table, ctx, Inputs(upstream, driving))
+    except LakeshopError as exc:
+        error = str(exc)
+    except Exception as exc:  # an engine or storage bug must not take the other branches down
+        error = f"{type(exc).__name__}: {exc}"
+    else:
+        return TableOutcome(table.name, table.kind, "ok", result, time.perf_counter() - clock)
+    return TableOutcome(table.name, table.kind, "failed", seconds=time.perf_counter() - clock, error=error)
+
+
+def _bind_upstream(graph: Graph, table: Table, ctx: RunContext, incremental: bool) -> str | None:
+    """Bind every upstream; the driving one to its new rows when the strategy is incremental."""
+    driving = driving_table(table.sql) if incremental and table.sql else None
+    marks = ctx.lakehouse.watermarks(table.name) if driving and not ctx.full_refresh else {}
+    for up in sorted(graph.upstream[table.name]):
+        upstream = graph.tables[up]
+        if upstream.kind is Kind.VIEW:
+            _bind_upstream(graph, upstream, ctx, incremental=False)
+            ctx.engine.bind_view(up, upstream.sql)
+        elif up == driving and up in marks:
+            ctx.engine.bind_table(up, where=f"_batch_id > {marks[up]}")
+        else:
+            ctx.engine.bind_table(up)
+    return driving
+
+
+def _log_table(ctx: RunContext, o: TableOutcome) -> None:
+    r = o.result
+    system.append(
+        ctx.lakehouse,
+        system.EVENTS,
+        [
+            {
+                "run_id": ctx.run_id, "batch_id": ctx.batch_id, "table_name": o.name,
+                "kind": o.kind.value, "rows_in": r.rows_in, "rows_written": r.rows_written,
+                "rows_quarantined": r.rows_quarantined, "rows_deduplicated": r.rows_deduplicated,
+                "duration_s": round(o.seconds, 3), "status": o.status, "error": o.error,
+                "started_at": ctx.started_at,
+            }
+        ],
+    )
+    if r.expectations:
+        system.append(
+            ctx.lakehouse,
+            system.EXPECTATIONS,
+            [
+                {"run_id": ctx.run_id, "table_name": o.name, "expectation": e.name,
+                 "action": e.action.value, "passed": e.passed, "failed": e.failed}
+                for e in r.expectations
+            ],
+        )

@@ -1,0 +1,118 @@
+"""Landing sources as configuration: where files are, how to parse them, how to map their columns."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import sqlglot
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from sqlglot import exp
+
+from lakeshop.errors import ConfigError
+
+Format = Literal["csv", "jsonl", "parquet"]
+
+
+class Const(BaseModel):
+    """A field set to the same value on every row."""
+
+    model_config = ConfigDict(extra="forbid")
+    const: str | int | float | bool | None
+
+
+class Expr(BaseModel):
+    """A field computed by a SQL expression (DuckDB dialect) over the export's columns."""
+
+    model_config = ConfigDict(extra="forbid")
+    sql: str
+
+    @field_validator("sql")
+    @classmethod
+    def _parses(cls, value: str) -> str:
+        try:
+            sqlglot.parse_one(value, read="duckdb")
+        except sqlglot.errors.ParseError as exc:
+            raise ValueError(f"not a SQL expression: {exc}") from exc
+        return value
+
+
+FieldMapping = str | Const | Expr
+
+
+class FileOptions(BaseModel):
+    """Parsing options of a source's files."""
+
+    model_config = ConfigDict(extra="forbid")
+    delimiter: str = Field(default=",", min_length=1, max_length=1)
+    quote: str = Field(default='"', min_length=1, max_length=1)
+    encoding: str = "utf-8"
+    header: bool = True
+
+
+class Source(BaseModel):
+    """One source of the contract fed by files matching ``path`` under the landing folder."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str = ""
+    path: str
+    format: Format = "csv"
+    options: FileOptions = FileOptions()
+    mapping: dict[str, FieldMapping] = {}
+    fields: list[str] = []
+    required: list[str] = []
+
+    def files(self, landing: Path) -> list[Path]:
+        """Matching files, in name order (so a day's files are ingested in sequence)."""
+        return sorted(p for p in landing.glob(self.path) if p.is_file())
+
+    def select_list(self, columns: list[str]) -> tuple[list[str], list[str], list[str]]:
+        """SQL select items for the contract fields, missing required columns, rescued columns.
+
+        Every field becomes text; fields absent from the export and not mapped are NULL when
+        optional. Columns the mapping does not use are rescued (kept as JSON).
+        """
+        present = set(columns)
+        items: list[str] = []
+        missing: list[str] = []
+        used: set[str] = set()
+        for f in self.fields:
+            spec = self.mapping.get(f, f)
+            if isinstance(spec, Const):
+                value = "NULL" if spec.const is None else _literal(spec.const)
+                items.append(f'CAST({value} AS VARCHAR) AS "{f}"')
+            elif isinstance(spec, Expr):
+                refs = {c.name for c in sqlglot.parse_one(spec.sql, read="duckdb").find_all(exp.Column)}
+                absent = sorted(refs - present)
+                if absent:
+                    missing.extend(f"{c} (for {f})" for c in absent)
+                used |= refs
+                items.append(f'CAST(({spec.sql}) AS VARCHAR) AS "{f}"')
+            elif spec in present:
+                used.add(spec)
+                items.append(f'CAST("{spec}" AS VARCHAR) AS "{f}"')
+            else:
+                if f in self.required or f in self.mapping:
+                    missing.append(spec if spec == f else f"{spec} (for {f})")
+                items.append(f'CAST(NULL AS VARCHAR) AS "{f}"')
+        rescued = [c for c in columns if c not in used and c not in self.fields and c != "_source_row"]
+        return items, missing, rescued
+
+
+def _literal(value: str | int | float | bool) -> str:
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int | float):
+        return repr(value)
+    return "'" + value.replace("'", "''") + "'"
+
+
+def check_mapping(source: Source, file: str) -> None:
+    """Mapping keys must be contract fields of the source."""
+    unknown = sorted(set(source.mapping) - set(source.fields))
+    if unknown:
+        raise ConfigError(
+            f"sources.{source.name}.mapping.{unknown[0]}",
+            f"one of the fields of source '{source.name}': {', '.join(source.fields)}",
+            file=file,
+        )

@@ -1,0 +1,95 @@
+"""The ``_system`` tables: files, runs, events and expectations, as Delta tables."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyarrow as pa
+
+from lakeshop.engines.lakehouse import Lakehouse
+
+FILES = "_system.files"
+RUNS = "_system.runs"
+EVENTS = "_system.events"
+EXPECTATIONS = "_system.expectations"
+
+_TS = pa.timestamp("us")
+
+SCHEMAS: dict[str, pa.Schema] = {
+    FILES: pa.schema(
+        [
+            ("source", pa.string()),
+            ("path", pa.string()),
+            ("size", pa.int64()),
+            ("modified_at", _TS),
+            ("sha256", pa.string()),
+            ("batch_id", pa.int64()),
+            ("run_id", pa.string()),
+            ("rows", pa.int64()),
+            ("rejected_lines", pa.int64()),
+            ("status", pa.string()),
+            ("error", pa.string()),
+            ("raw_path", pa.string()),
+            ("ingested_at", _TS),
+        ]
+    ),
+    RUNS: pa.schema(
+        [
+            ("run_id", pa.string()),
+            ("batch_id", pa.int64()),
+            ("target", pa.string()),
+            ("engine", pa.string()),
+            ("trigger", pa.string()),
+            ("full_refresh", pa.bool_()),
+            ("status", pa.string()),
+            ("started_at", _TS),
+            ("ended_at", _TS),
+            ("tables_ok", pa.int64()),
+            ("tables_failed", pa.int64()),
+            ("tables_skipped", pa.int64()),
+            ("error", pa.string()),
+            ("lakeshop_version", pa.string()),
+        ]
+    ),
+    EVENTS: pa.schema(
+        [
+            ("run_id", pa.string()),
+            ("batch_id", pa.int64()),
+            ("table_name", pa.string()),
+            ("kind", pa.string()),
+            ("rows_in", pa.int64()),
+            ("rows_written", pa.int64()),
+            ("rows_quarantined", pa.int64()),
+            ("rows_deduplicated", pa.int64()),
+            ("duration_s", pa.float64()),
+            ("status", pa.string()),
+            ("error", pa.string()),
+            ("started_at", _TS),
+        ]
+    ),
+    EXPECTATIONS: pa.schema(
+        [
+            ("run_id", pa.string()),
+            ("table_name", pa.string()),
+            ("expectation", pa.string()),
+            ("action", pa.string()),
+            ("passed", pa.int64()),
+            ("failed", pa.int64()),
+        ]
+    ),
+}
+
+
+def append(lakehouse: Lakehouse, name: str, rows: list[dict[str, Any]]) -> None:
+    """Append rows (dicts keyed by column) to a system table, creating it on first use."""
+    schema = SCHEMAS[name]
+    table = pa.Table.from_pylist([{f: r.get(f) for f in schema.names} for r in rows], schema=schema)
+    if rows or not lakehouse.exists(name):
+        lakehouse.write(name, table, "append")
+
+
+def read(lakehouse: Lakehouse, name: str) -> pa.Table:
+    """A system table, empty with its schema when it does not exist yet."""
+    if not lakehouse.exists(name):
+        return SCHEMAS[name].empty_table()
+    return lakehouse.read(name)

@@ -1,0 +1,203 @@
+"""The retail pipeline: bronze, silver and gold tables of DESIGN §3, as declarations."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lakeshop.pipeline.model import Action, Kind, Table
+from lakeshop.retail import contract as c
+from lakeshop.retail.expectations import (
+    in_domain,
+    known,
+    non_negative,
+    not_null,
+    parseable,
+    positive,
+    required,
+    rule,
+)
+
+SQL_DIR = Path(__file__).parent / "sql"
+
+EMAIL_PATTERN = r"^[a-z0-9._%+-]+@[a-z0-9-]+(\.[a-z0-9-]+)*\.[a-z]{2,}$"
+
+SILVER_EXPECTATIONS = {
+    "customers": [
+        not_null("customer_id"),
+        rule("email_valid", f"email IS NOT NULL AND regexp_matches(email, '{EMAIL_PATTERN}')"),
+        in_domain("gender", c.GENDERS),
+        in_domain("loyalty_tier", c.LOYALTY_TIERS),
+        parseable("birth_date"),
+        parseable("created_at"),
+        *required("updated_at"),
+    ],
+    "products": [
+        not_null("product_id"),
+        *required("list_price"),
+        positive("list_price"),
+        parseable("unit_cost"),
+        non_negative("unit_cost"),
+        in_domain("currency", c.CURRENCIES),
+        parseable("is_active"),
+        *required("updated_at"),
+    ],
+    "stores": [
+        not_null("store_id"),
+        not_null("channel"),
+        in_domain("channel", c.CHANNELS),
+        not_null("currency"),
+        in_domain("currency", c.CURRENCIES),
+        parseable("opened_on"),
+        parseable("updated_at"),
+    ],
+    "orders": [
+        not_null("order_id"),
+        not_null("customer_id"),
+        known("customer_id", "silver.customers"),
+        not_null("store_id"),
+        known("store_id", "silver.stores"),
+        in_domain("channel", c.CHANNELS),
+        in_domain("currency", c.CURRENCIES),
+        in_domain("status", c.ORDER_STATUSES),
+        *required("order_ts"),
+        parseable("updated_at"),
+    ],
+    "order_items": [
+        not_null("order_id"),
+        *required("line_no"),
+        known("order_id", "silver.orders"),
+        not_null("product_id"),
+        known("product_id", "silver.products"),
+        *required("quantity"),
+        positive("quantity"),
+        *required("unit_price"),
+        positive("unit_price"),
+        parseable("discount_amount"),
+        non_negative("discount_amount"),
+        parseable("tax_amount"),
+        non_negative("tax_amount"),
+        rule(
+            "discount_within_line",
+            "discount_amount IS NULL OR quantity IS NULL OR unit_price IS NULL "
+            "OR discount_amount <= quantity * unit_price",
+        ),
+        in_domain("item_status", c.ITEM_STATUSES),
+        parseable("shipped_at"),
+        parseable("delivered_at"),
+        *required("updated_at"),
+    ],
+    "payments": [
+        not_null("payment_id"),
+        not_null("order_id"),
+        known("order_id", "silver.orders"),
+        *required("amount"),
+        positive("amount"),
+        in_domain("payment_type", c.PAYMENT_TYPES),
+        in_domain("card_brand", c.CARD_BRANDS),
+        in_domain("currency", c.CURRENCIES),
+        in_domain("status", c.PAYMENT_STATUSES),
+        *required("transaction_ts"),
+    ],
+    "refunds": [
+        not_null("refund_id"),
+        not_null("payment_id"),
+        known("payment_id", "silver.payments"),
+        *required("amount"),
+        positive("amount"),
+        in_domain("status", c.REFUND_STATUSES),
+        *required("refund_ts"),
+    ],
+    "returns": [
+        not_null("return_id"),
+        not_null("order_id"),
+        *required("line_no"),
+        rule(
+            "order_id_known",
+            "order_id IS NULL OR line_no IS NULL OR order_id || '#' || CAST(line_no AS VARCHAR) IN "
+            "(SELECT order_id || '#' || CAST(line_no AS VARCHAR) FROM silver.order_items)",
+        ),
+        *required("return_qty"),
+        positive("return_qty"),
+        *required("return_amount"),
+        non_negative("return_amount"),
+        *required("returned_at"),
+    ],
+    "inventory": [
+        *required("snapshot_date"),
+        not_null("store_id"),
+        known("store_id", "silver.stores"),
+        not_null("product_id"),
+        known("product_id", "silver.products"),
+        *required("on_hand_qty"),
+        non_negative("on_hand_qty"),
+        parseable("reorder_point"),
+    ],
+    "fx_rates": [
+        *required("rate_date"),
+        not_null("currency"),
+        in_domain("currency", c.CURRENCIES),
+        *required("rate_to_base"),
+        positive("rate_to_base"),
+    ],
+    "clickstream": [
+        not_null("event_id"),
+        not_null("session_id"),
+        in_domain("event_type", c.EVENT_TYPES),
+        not_null("event_type"),
+        in_domain("device", c.DEVICES),
+        *required("event_ts"),
+        known("customer_id", "silver.customers"),
+        known("product_id", "silver.products"),
+    ],
+}
+
+#: entities keep their latest version (upsert by updated_at); events are appended once per key
+SILVER_KINDS = {
+    "customers": (Kind.UPSERT, "updated_at"),
+    "products": (Kind.UPSERT, "updated_at"),
+    "stores": (Kind.UPSERT, "updated_at"),
+    "orders": (Kind.UPSERT, "updated_at"),
+    "order_items": (Kind.UPSERT, "updated_at"),
+    "payments": (Kind.APPEND, "transaction_ts"),
+    "refunds": (Kind.APPEND, "refund_ts"),
+    "returns": (Kind.APPEND, "returned_at"),
+    "inventory": (Kind.UPSERT, None),
+    "fx_rates": (Kind.UPSERT, None),
+    "clickstream": (Kind.APPEND, "event_ts"),
+}
+
+
+def sql_table(name: str, kind: Kind, **kwargs: object) -> Table:
+    """A table whose SQL lives in ``sql/<schema>/<table>.sql``."""
+    schema, short = name.split(".")
+    path = SQL_DIR / schema / f"{short}.sql"
+    return Table(name=name, kind=kind, sql=path.read_text(), sql_file=path, **kwargs)  # type: ignore[arg-type]
+
+
+def tables() -> list[Table]:
+    """Every table of the retail pipeline."""
+    out: list[Table] = []
+    for source in c.SOURCES.values():
+        out.append(Table(name=f"bronze.{source.name}", kind=Kind.INGEST, source=source.name))
+        kind, sequence = SILVER_KINDS[source.name]
+        out.append(
+            sql_table(
+                f"silver.{source.name}",
+                kind,
+                keys=source.keys,
+                sequence=sequence,
+                expectations=tuple(SILVER_EXPECTATIONS[source.name]),
+            )
+        )
+    out.append(
+        sql_table(
+            "gold.agg_daily_sales",
+            Kind.MATERIALIZED,
+            keys=("sales_date", "channel"),
+            expectations=(
+                rule("sales_date_not_null", "sales_date IS NOT NULL", Action.FAIL),
+                rule("revenue_converted", "total_revenue IS NOT NULL", Action.FAIL),
+            ),
+        )
+    )
+    return out

@@ -1,0 +1,13 @@
+-- Web events: one row per event_id; customer_id is null for anonymous sessions.
+SELECT
+    NULLIF(TRIM(event_id), '') AS event_id,
+    NULLIF(TRIM(session_id), '') AS session_id,
+    NULLIF(TRIM(customer_id), '') AS customer_id,
+    LOWER(NULLIF(TRIM(event_type), '')) AS event_type,
+    NULLIF(TRIM(product_id), '') AS product_id,
+    TRY_CAST(NULLIF(TRIM(event_ts), '') AS TIMESTAMP) AS event_ts,
+    LOWER(NULLIF(TRIM(device), '')) AS device,
+    NULLIF(TRIM(event_ts), '') AS _raw_event_ts,
+    _source_file,
+    _source_row
+FROM bronze.clickstream

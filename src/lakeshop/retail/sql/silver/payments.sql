@@ -1,0 +1,15 @@
+-- Payments: immutable events, one row per payment_id.
+SELECT
+    NULLIF(TRIM(payment_id), '') AS payment_id,
+    NULLIF(TRIM(order_id), '') AS order_id,
+    LOWER(NULLIF(TRIM(payment_type), '')) AS payment_type,
+    LOWER(NULLIF(TRIM(card_brand), '')) AS card_brand,
+    TRY_CAST(NULLIF(TRIM(amount), '') AS DECIMAL(18, 2)) AS amount,
+    UPPER(NULLIF(TRIM(currency), '')) AS currency,
+    LOWER(NULLIF(TRIM(status), '')) AS status,
+    TRY_CAST(NULLIF(TRIM(transaction_ts), '') AS TIMESTAMP) AS transaction_ts,
+    NULLIF(TRIM(amount), '') AS _raw_amount,
+    NULLIF(TRIM(transaction_ts), '') AS _raw_transaction_ts,
+    _source_file,
+    _source_row
+FROM bronze.payments

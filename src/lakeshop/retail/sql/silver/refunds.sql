@@ -1,0 +1,13 @@
+-- Refunds: immutable events against a payment.
+SELECT
+    NULLIF(TRIM(refund_id), '') AS refund_id,
+    NULLIF(TRIM(payment_id), '') AS payment_id,
+    TRY_CAST(NULLIF(TRIM(amount), '') AS DECIMAL(18, 2)) AS amount,
+    NULLIF(TRIM(reason), '') AS reason,
+    LOWER(NULLIF(TRIM(status), '')) AS status,
+    TRY_CAST(NULLIF(TRIM(refund_ts), '') AS TIMESTAMP) AS refund_ts,
+    NULLIF(TRIM(amount), '') AS _raw_amount,
+    NULLIF(TRIM(refund_ts), '') AS _raw_refund_ts,
+    _source_file,
+    _source_row
+FROM bronze.refunds

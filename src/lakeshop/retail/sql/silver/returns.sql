@@ -1,0 +1,16 @@
+-- Returns: a quantity of one order line coming back.
+SELECT
+    NULLIF(TRIM(return_id), '') AS return_id,
+    NULLIF(TRIM(order_id), '') AS order_id,
+    TRY_CAST(NULLIF(TRIM(line_no), '') AS INTEGER) AS line_no,
+    TRY_CAST(NULLIF(TRIM(return_qty), '') AS INTEGER) AS return_qty,
+    TRY_CAST(NULLIF(TRIM(return_amount), '') AS DECIMAL(18, 2)) AS return_amount,
+    NULLIF(TRIM(reason), '') AS reason,
+    TRY_CAST(NULLIF(TRIM(returned_at), '') AS TIMESTAMP) AS returned_at,
+    NULLIF(TRIM(line_no), '') AS _raw_line_no,
+    NULLIF(TRIM(return_qty), '') AS _raw_return_qty,
+    NULLIF(TRIM(return_amount), '') AS _raw_return_amount,
+    NULLIF(TRIM(returned_at), '') AS _raw_returned_at,
+    _source_file,
+    _source_row
+FROM bronze.returns
