@@ -262,11 +262,12 @@ def customers_day(ctx: DayContext, cust: Customers) -> tuple[pa.Table, pa.Table,
     """
     rng = ctx.rng("customers")
     base = max(20, round(20_000 * ctx.scale))
-    # stale candidates: previous versions superseded by a version sent before today
-    stale_idx = np.flatnonzero(cust.prev_ok & (cust.emitted < ctx.index))
-    stale_idx = stale_idx[rng.permutation(len(stale_idx))[:500]]
-    stale = render_customers(stale_idx, _take(cust.prev, stale_idx))
-    if ctx.index == 0:
+    if ctx.index > 0:
+        # stale candidates: previous versions superseded by a version sent before today
+        stale_idx = np.flatnonzero(cust.prev_ok & (cust.emitted < ctx.index))
+        stale_idx = stale_idx[rng.permutation(len(stale_idx))[:500]]
+        stale = render_customers(stale_idx, _take(cust.prev, stale_idx))
+    else:
         created = ctx.start - rng.integers(DAY, 3 * 365 * DAY, base)
         created.sort()
         cust.attrs = _new_customers(rng, base, created)
@@ -276,7 +277,7 @@ def customers_day(ctx: DayContext, cust: Customers) -> tuple[pa.Table, pa.Table,
         cust.affinity = rng.pareto(1.3, base) + 0.05
         cust.orderable = base
         empty = render_customers(np.zeros(0, np.int64), _take(cust.attrs, np.zeros(0, np.int64)))
-        return render_customers(np.arange(base), cust.attrs), empty, stale
+        return render_customers(np.arange(base), cust.attrs), empty, empty
     cust.orderable = cust.count
     n_new = max(1, int(rng.poisson(base * 0.004)))
     n_upd = min(cust.count, max(1, int(rng.poisson(base * 0.004))))

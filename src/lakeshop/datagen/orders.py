@@ -102,27 +102,42 @@ def _new_orders(ctx: DayContext, book: Book, cust: Customers, prod: Products, st
     tax = np.round((gross - disc) * stores.tax_rate[store][oi]).astype(np.int64)
     total = gross - disc + tax
     ots = ts[oi]
-    cancelled = rng.random(m) < 0.03
+    instore = stores.channel[store][oi] == 0  # taken home at once: delivered at order time
+    cancelled = (~instore) & (rng.random(m) < 0.03)
     cancel_ts = np.where(cancelled, ots + rng.integers(600, 6 * 3600, m), NONE)
     ship_day = ctx.epoch_day + 1 + rng.choice(3, m, p=[0.5, 0.35, 0.15])
     ship_ts = np.where(cancelled, NONE, ship_day * DAY + rng.integers(6 * 3600, 20 * 3600, m))
     deliver_ts = np.where(cancelled, NONE, (ship_day + rng.integers(1, 6, m)) * DAY
                           + rng.integers(8 * 3600, 21 * 3600, m))
-    late = (~cancelled) & (rng.random(m) < 0.02)  # shipped row arrives after the delivered one
+    ship_ts = np.where(instore, ots, ship_ts)
+    deliver_ts = np.where(instore, ots, deliver_ts)
+    late = (~cancelled) & (~instore) & (rng.random(m) < 0.02)  # shipped row after delivered
     ship_emit = np.where(late, _day(deliver_ts) + 1 + rng.integers(0, 2, m), _day(ship_ts))
+    ship_emit = np.where(instore, NONE, ship_emit)
     returned = (~cancelled) & (rng.random(m) < 0.05)
-    return_ts = np.where(returned, deliver_ts + rng.integers(2, 30, m) * DAY
-                         + rng.integers(-6 * 3600, 6 * 3600, m), NONE)
+    delay = np.where(instore, rng.integers(0, 14, m), rng.integers(2, 30, m))
+    return_ts = np.where(returned, deliver_ts + delay * DAY + rng.integers(3600, 6 * 3600, m),
+                         NONE)
+    if instore.any() and not (returned & instore & (delay == 0)).any():
+        # at least one same-day in-store return, so that every day has returns and refunds
+        j = int(rng.choice(np.flatnonzero(instore)))
+        returned[j], delay[j], return_ts[j] = True, 0, ots[j] + 600
+    return_ts = np.where(returned, np.minimum(return_ts, (return_ts // DAY) * DAY + DAY - 120),
+                         NONE)
+    return_ts = np.where(returned & instore & (delay == 0),
+                         np.minimum(return_ts, ctx.start + DAY - 120), return_ts)
     return_qty = 1 + (rng.random(m) * qty).astype(np.int64)
     return_amt = total * return_qty // qty
-    refunded = returned & (rng.random(m) < 0.9)
-    refund_ts = np.where(refunded, return_ts + rng.integers(1, 4, m) * DAY, NONE)
+    refunded = returned & ((rng.random(m) < 0.9) | (instore & (delay == 0)))
+    refund_delay = np.where(instore, 60, rng.integers(1, 4, m) * DAY)
+    refund_ts = np.where(refunded, return_ts + refund_delay, NONE)
     # orders: payment amount over non-cancelled lines; status milestones
     live_total = np.add.reduceat(np.where(cancelled, 0, total), starts)
     all_total = np.add.reduceat(total, starts)
     all_cancelled = np.add.reduceat((~cancelled).astype(np.int64), starts) == 0
-    o_ship = np.maximum.reduceat(ship_ts, starts)
-    o_deliver = np.maximum.reduceat(deliver_ts, starts)
+    o_instore = stores.channel[store] == 0
+    o_ship = np.where(o_instore, NONE, np.maximum.reduceat(ship_ts, starts))
+    o_deliver = np.where(o_instore, NONE, np.maximum.reduceat(deliver_ts, starts))
     o_cancel = np.where(all_cancelled, np.maximum.reduceat(cancel_ts, starts), NONE)
     pay_type = rng.choice(4, n, p=[0.65, 0.2, 0.05, 0.1])
     retry = (~all_cancelled) & (rng.random(n) < 0.03)
@@ -134,6 +149,7 @@ def _new_orders(ctx: DayContext, book: Book, cust: Customers, prod: Products, st
     book.orders = _concat(book.orders, {
         "num": onum, "customer": customer, "store": store, "ts": ts,
         "ship": o_ship, "deliver": o_deliver, "cancel": o_cancel,
+        "initial": np.where(o_instore, 2, 0),
     })
     book.lines = _concat(book.lines, {
         "order": onum[oi], "line_no": line_no, "product": product, "qty": qty, "unit": unit,
@@ -141,7 +157,7 @@ def _new_orders(ctx: DayContext, book: Book, cust: Customers, prod: Products, st
         "ship_emit": ship_emit, "deliver": deliver_ts, "ret": return_ts, "ret_qty": return_qty,
         "ret_amt": return_amt, "ret_reason": rng.choice(len(RETURN_REASONS), m),
         "refund": refund_ts, "refund_ok": (rng.random(m) < 0.93).astype(np.int64),
-        "payment": pay_ok[oi], "currency": cur,
+        "payment": pay_ok[oi], "currency": cur, "instore": instore.astype(np.int64),
     })
     book.payments_today = {
         "first": pay_first, "n": n_pay, "order": onum, "ts": ts, "type": pay_type,
@@ -151,10 +167,12 @@ def _new_orders(ctx: DayContext, book: Book, cust: Customers, prod: Products, st
     }
 
 
-def render_lines(d: dict[str, IntArray], status: int, updated: IntArray) -> pa.Table:
-    """Render order-line rows in one lifecycle status."""
+def render_lines(d: dict[str, IntArray], status: IntArray | int,
+                 updated: IntArray) -> pa.Table:
+    """Render order-line rows in the given lifecycle status(es)."""
     n = len(d["order"])
-    shipped = status in (1, 2)
+    status = np.broadcast_to(np.asarray(status, dtype=np.int64), (n,))
+    shipped = (status == 1) | (status == 2)
     return make_table("order_items", {
         "order_id": ids("O", d["order"]),
         "line_no": integers(d["line_no"]),
@@ -163,16 +181,17 @@ def render_lines(d: dict[str, IntArray], status: int, updated: IntArray) -> pa.T
         "unit_price": money(d["unit"]),
         "discount_amount": money(d["disc"]),
         "tax_amount": money(d["tax"]),
-        "item_status": lookup(ITEM_STATUSES, np.full(n, status)),
-        "shipped_at": timestamps(d["ship"], mask=np.full(n, not shipped)),
-        "delivered_at": timestamps(d["deliver"], mask=np.full(n, status != 2)),
+        "item_status": lookup(ITEM_STATUSES, status),
+        "shipped_at": timestamps(d["ship"], mask=~shipped),
+        "delivered_at": timestamps(d["deliver"], mask=status != 2),
         "updated_at": timestamps(updated),
     })
 
 
-def _render_orders(o: dict[str, IntArray], stores: Stores, status: int,
+def _render_orders(o: dict[str, IntArray], stores: Stores, status: IntArray | int,
                    updated: IntArray) -> pa.Table:
     n = len(o["num"])
+    status = np.broadcast_to(np.asarray(status, dtype=np.int64), (n,))
     return make_table("orders", {
         "order_id": ids("O", o["num"]),
         "customer_id": ids("C", o["customer"] + 1),
@@ -180,7 +199,7 @@ def _render_orders(o: dict[str, IntArray], stores: Stores, status: int,
         "channel": lookup(CHANNELS, stores.channel[o["store"]]),
         "order_ts": timestamps(o["ts"]),
         "currency": lookup(CURRENCIES, stores.currency[o["store"]]),
-        "status": lookup(ORDER_STATUSES, np.full(n, status)),
+        "status": lookup(ORDER_STATUSES, status),
         "updated_at": timestamps(updated),
     })
 
@@ -208,7 +227,7 @@ def orders_day(ctx: DayContext, book: Book, cust: Customers, prod: Products, sto
     # stale candidates: pending versions of lines whose shipped version was already sent
     L = book.lines
     if L:
-        cand = np.flatnonzero((L["ship_emit"] < d) & (L["ship"] != NONE))
+        cand = np.flatnonzero((L["ship_emit"] < d) & (L["ship_emit"] != NONE))
         cand = cand[rng.permutation(len(cand))[:500]]
         stale = render_lines(_take(L, cand), 0, L["order_ts"][cand])
     else:
@@ -222,14 +241,15 @@ def orders_day(ctx: DayContext, book: Book, cust: Customers, prod: Products, sto
     new_l = np.arange(first_line, len(L["order"]))
     new_o = np.arange(first_order, len(O["num"]))
     # order lines: pending (new), cancelled, shipped, delivered
-    parts = [render_lines(_take(L, new_l), 0, L["order_ts"][new_l])]
+    parts = [render_lines(_take(L, new_l), 2 * L["instore"][new_l], L["order_ts"][new_l])]
     for status, col, emit in ((3, "cancel", _day(L["cancel"])), (1, "ship", L["ship_emit"]),
-                              (2, "deliver", _day(L["deliver"]))):
+                              (2, "deliver", np.where(L["instore"] == 1, NONE,
+                                                      _day(L["deliver"])))):
         sel = np.flatnonzero(emit == d)
         parts.append(render_lines(_take(L, sel), status, L[col][sel]))
     items = _sorted_concat(parts)
     # orders: placed (new) and status milestones
-    oparts = [_render_orders(_take(O, new_o), stores, 0, O["ts"][new_o])]
+    oparts = [_render_orders(_take(O, new_o), stores, O["initial"][new_o], O["ts"][new_o])]
     for status, col in ((3, "cancel"), (1, "ship"), (2, "deliver")):
         sel = np.flatnonzero(_day(O[col]) == d)
         oparts.append(_render_orders(_take(O, sel), stores, status, O[col][sel]))
