@@ -112,3 +112,24 @@ def _sources(config: ProjectConfig, file: str) -> dict[str, Source]:
         check_mapping(src, file)
         out[name] = src
     return out
+
+
+def write_demo_config(directory: Path) -> Path:
+    """Write a ``lakeshop.yml`` for generated landing files (every source at its default path)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    config = {
+        "name": "demo-retailer",
+        "landing": "landing",
+        "default_target": "dev",
+        "targets": {"dev": {"root": "lakehouse", "catalog": "lakeshop"}},
+        "sources": {
+            name: {"path": spec.default_path, "format": spec.format}
+            for name, spec in contract.SOURCES.items()
+        },
+    }
+    path = directory / CONFIG_FILE
+    path.write_text(
+        "# lakeshop project: where landing files are, how to read them, where tables go.\n"
+        + yaml.safe_dump(config, sort_keys=False)
+    )
+    return path
