@@ -1,0 +1,54 @@
+"""Shared fixtures: a generated retailer and projects over copies of its landing files."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from lakeshop.datagen import generate
+from lakeshop.project import Project, write_demo_config
+
+DAYS = 4
+
+
+@pytest.fixture(scope="session")
+def retailer(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Four days of a small retailer with a high defect rate (read-only: copy before use)."""
+    out = tmp_path_factory.mktemp("retailer") / "landing"
+    generate(out, days=DAYS, scale=0.05, seed=7, defects=0.05)
+    return out
+
+
+@pytest.fixture(scope="session")
+def clean_retailer(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Three days of a small retailer without defects."""
+    out = tmp_path_factory.mktemp("clean") / "landing"
+    generate(out, days=3, scale=0.05, seed=11, defects=0.0)
+    return out
+
+
+def copy_days(src: Path, dest: Path, days: list[str]) -> list[Path]:
+    """Copy the landing files of the given dates (YYYY-MM-DD) into ``dest``; returns them."""
+    copied = []
+    for path in sorted(src.rglob("*")):
+        if path.is_file() and any(f"_{d}" in path.name for d in days):
+            target = dest / path.relative_to(src)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, target)
+            copied.append(target)
+    return copied
+
+
+@pytest.fixture
+def project_factory(tmp_path: Path) -> Callable[[Path], Project]:
+    """A project in a fresh folder whose landing is a copy of ``landing``."""
+
+    def make(landing: Path) -> Project:
+        shutil.copytree(landing, tmp_path / "landing", dirs_exist_ok=True)
+        write_demo_config(tmp_path)
+        return Project.load(tmp_path)
+
+    return make
