@@ -179,7 +179,10 @@ def inject(source: str, table: pa.Table, stale: pa.Table | None, rate: float,
         return empty
     kinds = list(APPLICABLE[source])
     counts = rng.multinomial(k, np.full(len(kinds), 1 / len(kinds)))
-    out_lines, out_kinds, out_fields, out_keys = [], [], [], []
+    out_lines: list[pa.Array] = []
+    out_kinds: list[str] = []
+    out_fields: list[pa.Array] = []
+    out_keys: list[pa.Array] = []
     for kind, cnt in zip(kinds, counts, strict=True):
         if cnt == 0:
             continue
@@ -188,7 +191,8 @@ def inject(source: str, table: pa.Table, stale: pa.Table | None, rate: float,
                 continue
             if stale.num_columns != table.num_columns:
                 stale = _align(stale, table)
-            copies = [(stale.take(rng.integers(0, stale.num_rows, cnt)), None)]
+            copies: list[tuple[pa.Table, str | None]] = [
+                (stale.take(rng.integers(0, stale.num_rows, cnt)), None)]
         else:
             fields = APPLICABLE[source][kind] or (None,)
             split = rng.multinomial(cnt, np.full(len(fields), 1 / len(fields)))

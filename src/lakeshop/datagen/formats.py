@@ -215,4 +215,5 @@ def join_lines(lines: pa.Array) -> bytes:
     offsets = np.frombuffer(arr.buffers()[1], dtype=np.int32)[arr.offset: arr.offset + len(arr) + 1]
     data = arr.buffers()[2]
     assert data is not None
-    return data.to_pybytes()[int(offsets[0]): int(offsets[-1])]
+    blob: bytes = data.to_pybytes()[int(offsets[0]): int(offsets[-1])]
+    return blob

@@ -235,11 +235,11 @@ def orders_day(ctx: DayContext, book: Book, cust: Customers, prod: Products, sto
     first_line = len(book.lines["order"]) if book.lines else 0
     first_order = len(book.orders["num"]) if book.orders else 0
     _new_orders(ctx, book, cust, prod, stores, rates)
-    L, O = book.lines, book.orders
+    L, Od = book.lines, book.orders
     if stale is None:
         stale = render_lines(_take(L, np.zeros(0, np.int64)), 0, np.zeros(0, np.int64))
     new_l = np.arange(first_line, len(L["order"]))
-    new_o = np.arange(first_order, len(O["num"]))
+    new_o = np.arange(first_order, len(Od["num"]))
     # order lines: pending (new), cancelled, shipped, delivered
     parts = [render_lines(_take(L, new_l), 2 * L["instore"][new_l], L["order_ts"][new_l])]
     for status, col, emit in ((3, "cancel", _day(L["cancel"])), (1, "ship", L["ship_emit"]),
@@ -249,14 +249,14 @@ def orders_day(ctx: DayContext, book: Book, cust: Customers, prod: Products, sto
         parts.append(render_lines(_take(L, sel), status, L[col][sel]))
     items = _sorted_concat(parts)
     # orders: placed (new) and status milestones
-    oparts = [_render_orders(_take(O, new_o), stores, O["initial"][new_o], O["ts"][new_o])]
+    oparts = [_render_orders(_take(Od, new_o), stores, Od["initial"][new_o], Od["ts"][new_o])]
     for status, col in ((3, "cancel"), (1, "ship"), (2, "deliver")):
-        sel = np.flatnonzero(_day(O[col]) == d)
-        oparts.append(_render_orders(_take(O, sel), stores, status, O[col][sel]))
+        sel = np.flatnonzero(_day(Od[col]) == d)
+        oparts.append(_render_orders(_take(Od, sel), stores, status, Od[col][sel]))
     orders = _sorted_concat(oparts)
     payments = _payments(ctx, book, rng)
     returns, refunds = _returns_refunds(ctx, book)
-    web = _take(O, new_o[stores.channel[O["store"][new_o]] != 0])
+    web = _take(Od, new_o[stores.channel[Od["store"][new_o]] != 0])
     web_lines = np.flatnonzero(np.isin(L["order"][new_l], web["num"])) + first_line
     web_orders = {"num": web["num"], "customer": web["customer"], "ts": web["ts"],
                   "line_order": L["order"][web_lines], "line_product": L["product"][web_lines]}
@@ -323,9 +323,9 @@ def _returns_refunds(ctx: DayContext, book: Book) -> tuple[pa.Table, pa.Table]:
 
 def _prune(ctx: DayContext, book: Book) -> None:
     """Drop lines and orders whose every event has been emitted."""
-    L, O = book.lines, book.orders
+    L, Od = book.lines, book.orders
     last = np.maximum.reduce([_day(L["cancel"]), L["ship_emit"], _day(L["deliver"]),
                               _day(L["ret"]), _day(L["refund"])])
     book.lines = _take(L, np.flatnonzero(last > ctx.epoch_day))
-    last_o = np.maximum.reduce([_day(O["ship"]), _day(O["deliver"]), _day(O["cancel"])])
-    book.orders = _take(O, np.flatnonzero(last_o > ctx.epoch_day))
+    last_o = np.maximum.reduce([_day(Od["ship"]), _day(Od["deliver"]), _day(Od["cancel"])])
+    book.orders = _take(Od, np.flatnonzero(last_o > ctx.epoch_day))

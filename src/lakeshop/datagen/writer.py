@@ -41,7 +41,7 @@ class SourceWriter:
         if drift:
             values = np.where(rng.random(table.num_rows) < 0.4, "true", "false")
             table = table.append_column(drift, pa.array(values.astype(object), pa.string()))
-        n_files = max(1, -(-table.num_rows // MAX_ROWS_PER_FILE))
+        n_files = int(max(1, -(-table.num_rows // MAX_ROWS_PER_FILE)))
         bounds = np.linspace(0, table.num_rows, n_files + 1).astype(int)
         for i in range(n_files):
             part = table.slice(bounds[i], bounds[i + 1] - bounds[i])
