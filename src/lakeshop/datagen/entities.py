@@ -19,7 +19,6 @@ from .formats import (
     IntArray,
     constant,
     dates,
-    fixed,
     ids,
     lookup,
     make_table,
@@ -406,5 +405,5 @@ def products_day(ctx: DayContext, p: Products) -> tuple[pa.Table, pa.Table]:
     return render_products(p, idx, p.price[idx], p.updated[idx]), stale
 
 
-__all__ = ["Customers", "Products", "Stores", "customers_day", "fixed", "make_products",
-           "make_stores", "products_day"]
+__all__ = ["Customers", "Products", "Stores", "customers_day", "make_products", "make_stores",
+           "products_day"]

@@ -15,7 +15,6 @@ from .formats import (
     EVENT_TYPES,
     FloatArray,
     IntArray,
-    constant,
     dates,
     fixed,
     ids,
@@ -100,7 +99,7 @@ def clickstream_day(ctx: DayContext, web: dict[str, IntArray], cust: Customers, 
     """
     rng = ctx.rng("clickstream")
     n_web = len(web["num"])
-    n_ab = max(1, int(rng.poisson(max(1.0, 0.6 * n_web))))
+    n_ab = max(1, int(rng.poisson(max(1.0, 0.35 * n_web))))
     # purchase sessions
     o_index = np.searchsorted(web["num"], web["line_order"])
     n_lines = np.bincount(o_index, minlength=n_web)
@@ -157,5 +156,4 @@ def _masked(arr: pa.Array, mask: IntArray | np.ndarray) -> pa.Array:
     return pc.if_else(pa.array(np.asarray(mask, bool)), pa.scalar(None, pa.string()), arr)
 
 
-__all__ = ["FxRates", "Inventory", "clickstream_day", "constant", "inventory_day",
-           "make_inventory"]
+__all__ = ["FxRates", "Inventory", "clickstream_day", "inventory_day", "make_inventory"]

@@ -14,7 +14,7 @@ import pyarrow as pa
 from .context import DayContext
 from .entities import Customers, customers_day, make_products, make_stores, products_day
 from .events import FxRates, clickstream_day, inventory_day, make_inventory
-from .formats import CURRENCIES, SOURCE_ORDER, SOURCES
+from .formats import SOURCE_ORDER, SOURCES
 from .ledger import Ledger
 from .orders import Book, orders_day
 from .writer import SourceWriter
@@ -129,4 +129,4 @@ def generate(out: Path, days: int, scale: float = 1.0, seed: int = 42,
                           dict(ledger.counts))
 
 
-__all__ = ["CURRENCIES", "GenerateResult", "generate"]
+__all__ = ["GenerateResult", "generate"]
