@@ -36,11 +36,24 @@ class DuckDBEngine(Engine):
         return f'"{schema}"."{table}"'
 
     def bind_table(self, name: str, where: str | None = None) -> None:
+        """Bind a snapshot: DuckDB scans the snapshot's Parquet files natively.
+
+        The file list comes from the Delta log (``deltalake``); tables with deletion vectors
+        (written by other engines) are read through an Arrow dataset instead.
+        """
         qualified = self._ensure_schema(name)
-        handle = "__delta_" + re.sub(r"\W", "_", name)
-        self.con.register(handle, self.lakehouse.dataset(name))
         filter_sql = f" WHERE {where}" if where else ""
-        self._run(f"CREATE OR REPLACE VIEW {qualified} AS SELECT * FROM {handle}{filter_sql}")
+        dt = self.lakehouse.delta(name)
+        files = dt.file_uris()
+        columns = ", ".join(f'"{f.name}"' for f in dt.schema().fields)
+        if files and "deletionVectors" not in (dt.protocol().reader_features or []):
+            listed = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
+            hive = ", hive_partitioning = true" if dt.metadata().partition_columns else ""
+            source = f"read_parquet([{listed}], union_by_name = true{hive})"
+        else:
+            source = "__delta_" + re.sub(r"\W", "_", name)
+            self.con.register(source, self.lakehouse.dataset(name))
+        self._run(f"CREATE OR REPLACE VIEW {qualified} AS SELECT {columns} FROM {source}{filter_sql}")
 
     def bind_view(self, name: str, sql: str) -> None:
         qualified = self._ensure_schema(name) if "." in name else f'"{name}"'

@@ -47,8 +47,14 @@ class Lakehouse:
             raise TableNotFound(name, self.tables()) from exc
 
     def dataset(self, name: str) -> pads.Dataset:
-        """A snapshot of the table as an Arrow dataset (read lazily, with file pruning)."""
-        return self.delta(name).to_pyarrow_dataset()
+        """A snapshot of the table as an Arrow dataset (read lazily, with file pruning).
+
+        The schema is the table's, with plain Arrow types: files written by a merge may hold
+        view types (``string_view``) that other files of the same table do not.
+        """
+        dt = self.delta(name)
+        schema = pa.schema([pa.field(f.name, _plain(f.type)) for f in pa.schema(dt.schema().to_arrow())])
+        return dt.to_pyarrow_dataset(schema=schema)
 
     def read(self, name: str, columns: list[str] | None = None) -> pa.Table:
         """The whole table (small tables: system tables, tests)."""
@@ -141,3 +147,14 @@ def _commit_properties(
     custom = {k: v if isinstance(v, str) else json.dumps(v) for k, v in (metadata or {}).items()}
     txns = [Transaction(app_id=txn[0], version=txn[1])] if txn else None
     return CommitProperties(custom_metadata=custom or None, app_transactions=txns)
+
+
+def _plain(t: pa.DataType) -> pa.DataType:
+    """The non-view, non-large variant of an Arrow type."""
+    if pa.types.is_string_view(t) or pa.types.is_large_string(t):
+        return pa.string()
+    if pa.types.is_binary_view(t) or pa.types.is_large_binary(t):
+        return pa.binary()
+    if pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_list_view(t):
+        return pa.list_(_plain(t.value_type))
+    return t

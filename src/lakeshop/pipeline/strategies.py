@@ -118,10 +118,13 @@ class _KeyedStrategy(CheckedStrategy):
         parts = ", ".join(f"COALESCE(CAST(\"{c}\" AS VARCHAR), '\\N')" for c in business)
         keys = ", ".join(f'"{k}"' for k in table.keys)
         order = f'"{table.sequence}" DESC NULLS LAST, ' if table.sequence else ""
+        # identical versions: the first delivered keeps its lineage, as in a run per file
+        lineage = [c for c in ("_source_file", "_source_row") if c in columns]
+        first = "".join(f", {c}" for c in lineage)
         ctx.engine.stage(
             CANDIDATES,
             f"SELECT * EXCLUDE (_rn) FROM (SELECT *, row_number() OVER (PARTITION BY {keys} "
-            f"ORDER BY {order}{ROW_HASH} DESC) AS _rn FROM (SELECT *, "
+            f"ORDER BY {order}{ROW_HASH} DESC{first}) AS _rn FROM (SELECT *, "
             f"md5(concat_ws('|', {parts})) AS {ROW_HASH} FROM {VALID})) WHERE _rn = 1",
         )
 
