@@ -58,5 +58,5 @@ def test_unknown_table_and_cycles_are_reported():
 
 
 def test_sql_that_does_not_parse_names_the_table():
-    with pytest.raises(SqlError, match="gold.bad"):
+    with pytest.raises(SqlError, match=r"gold\.bad"):
         Graph.build([Table("gold.bad", Kind.MATERIALIZED, sql="SELEC oops FROM")])

@@ -89,44 +89,60 @@ class DuckDBEngine(Engine):
             self.lakehouse.merge(table, data, keys, metadata=metadata)
         else:
             self.lakehouse.write(table, data, mode, predicate=predicate, metadata=metadata)
-        return data.num_rows
+        return int(data.num_rows)
 
     def parse_jsonl(self, path: str) -> ParsedFile:
+        """One JSON object per line; keys become text columns (the union over all lines).
+
+        ``_source_row`` is the physical line number; blank lines are skipped. A line that is
+        not JSON is rejected as ``malformed JSON``, valid JSON that is not an object as
+        ``not a JSON object``. Missing keys are NULL; nested values are kept as JSON text.
+        """
         lines = split_lines(Path(path))
         self.con.register("__jsonl_lines", lines)
         try:
-            # validity first, in its own step: JSON functions raise on invalid input
-            self._run(
-                "CREATE OR REPLACE TEMP TABLE __jsonl AS SELECT _source_row, line, "
-                "json_valid(line) AS ok FROM __jsonl_lines"
-            )
-            self._run(
-                "UPDATE __jsonl SET ok = FALSE WHERE ok AND json_type(line) <> 'OBJECT'"
-            )
-            keys = [
-                r[0]
-                for r in self._run(
-                    "SELECT DISTINCT unnest(json_keys(line)) AS k FROM __jsonl WHERE ok ORDER BY k"
-                )
-            ]
-            cols = ", ".join(
-                f"json_extract_string(line, '$.\"{_json_key(k)}\"') AS \"{k.replace(chr(34), '')}\""
-                for k in keys
-            )
-            good = self.fetch(
-                f"SELECT {cols + ',' if cols else ''} _source_row FROM __jsonl "
-                "WHERE ok ORDER BY _source_row"
-            )
-            bad = self.fetch(
-                "SELECT _source_row, line AS line_text, CASE WHEN json_valid(line) "
-                "THEN 'not a JSON object' ELSE 'malformed JSON' END AS reason "
-                "FROM __jsonl WHERE NOT ok ORDER BY _source_row"
-            )
+            keys, good, bad = self._split_jsonl(path)
+        except SourceFileError:
+            raise
+        except LakeshopError as exc:  # the engine failed on this content: the file is at fault
+            raise SourceFileError(path, f"unreadable JSON lines: {exc}") from exc
         finally:
             self.con.unregister("__jsonl_lines")
         if good.num_rows == 0 and bad.num_rows == 0:
             raise SourceFileError(path, "no records")
-        return ParsedFile(rows=good, rejects=bad.cast(REJECTS_SCHEMA), columns=keys)
+        text = pa.schema([(k, pa.string()) for k in keys] + [("_source_row", pa.int64())])
+        return ParsedFile(rows=good.cast(text), rejects=bad.cast(REJECTS_SCHEMA), columns=keys)
+
+    def _split_jsonl(self, path: str) -> tuple[list[str], pa.Table, pa.Table]:
+        """Keys, object rows and rejected lines of the registered ``__jsonl_lines``."""
+        # validity first, in its own step: JSON functions raise on invalid input
+        self._run(
+            "CREATE OR REPLACE TEMP TABLE __jsonl AS SELECT _source_row, line, "
+            "json_valid(line) AS valid, FALSE AS ok FROM __jsonl_lines"
+        )
+        self._run("UPDATE __jsonl SET ok = TRUE WHERE valid AND json_type(line) = 'OBJECT'")
+        keys = _jsonl_keys(
+            path,
+            self._run(
+                "SELECT k, min(_source_row) FROM (SELECT _source_row, "
+                "unnest(json_keys(line)) AS k FROM __jsonl WHERE ok) GROUP BY k ORDER BY k"
+            ),
+        )
+        # JSON pointers (RFC 6901) address any key; positional aliases, renamed in Arrow
+        cols = "".join(
+            f"json_extract_string(line, '{_json_pointer(k)}') AS c{i}, "
+            for i, k in enumerate(keys)
+        )
+        good = self.fetch(
+            f"SELECT {cols}_source_row FROM __jsonl WHERE ok ORDER BY _source_row"
+        ).rename_columns([*keys, "_source_row"])
+        bad = self.fetch(
+            "SELECT _source_row, line AS line_text, CASE WHEN valid "
+            "THEN 'not a JSON object' ELSE 'malformed JSON' END AS reason "
+            "FROM __jsonl WHERE NOT ok ORDER BY _source_row"
+        )
+        self._run("DROP TABLE __jsonl")
+        return keys, good, bad
 
     def close(self) -> None:
         self.con.close()
@@ -139,8 +155,26 @@ class DuckDBEngine(Engine):
             raise LakeshopError(_first_line(exc)) from exc
 
 
-def _json_key(key: str) -> str:
-    return key.replace("'", "''").replace('"', '\\"')
+def _json_pointer(key: str) -> str:
+    """A JSON pointer to a top-level key, as a SQL string literal's content."""
+    return "/" + key.replace("~", "~0").replace("/", "~1").replace("'", "''")
+
+
+def _jsonl_keys(path: str, found: list[Any]) -> list[str]:
+    """The keys as column names: non-empty, unique ignoring case, not ``_source_row``."""
+    seen: dict[str, tuple[str, int]] = {}
+    for key, line in found:
+        if key == "" or key == "_source_row":
+            what = "an empty key" if key == "" else "the reserved key '_source_row'"
+            raise SourceFileError(path, f"line {line} has {what}")
+        if key.lower() in seen:
+            other, first = seen[key.lower()]
+            raise SourceFileError(
+                path,
+                f"keys '{other}' (line {first}) and '{key}' (line {line}) differ only in case",
+            )
+        seen[key.lower()] = (key, line)
+    return [key for key, _ in found]
 
 
 def _first_line(exc: Exception) -> str:

@@ -89,15 +89,19 @@ class Lakehouse:
         txn: tuple[str, int] | None = None,
     ) -> None:
         """Commit ``data`` atomically; ``metadata`` and ``txn`` ride in the same commit."""
-        write_deltalake(
-            str(self.path(name)),
-            data,
-            mode=mode,
-            predicate=predicate,
-            partition_by=partition_by if not self.exists(name) else None,
-            schema_mode="merge" if mode == "append" else "overwrite",
-            commit_properties=_commit_properties(metadata, txn),
-        )
+        target = str(self.path(name))
+        partitions = partition_by if not self.exists(name) else None
+        props = _commit_properties(metadata, txn)
+        if mode == "append":
+            write_deltalake(
+                target, data, mode="append", partition_by=partitions, schema_mode="merge",
+                commit_properties=props,
+            )
+        else:
+            write_deltalake(
+                target, data, mode="overwrite", predicate=predicate, partition_by=partitions,
+                schema_mode=None if predicate else "overwrite", commit_properties=props,
+            )
 
     def merge(
         self,

@@ -210,4 +210,4 @@ def strategy_for(kind: Kind) -> Strategy:
 
 def columns_of(ctx: RunContext, relation: str) -> list[str]:
     """Column names of a staged relation."""
-    return ctx.engine.fetch(f'SELECT * FROM "{relation}" LIMIT 0').column_names
+    return list(ctx.engine.fetch(f'SELECT * FROM "{relation}" LIMIT 0').column_names)
