@@ -143,3 +143,36 @@ def test_a_fail_expectation_commits_nothing(root: Path):
     assert strict.status == "failed" and "val_limit" in (strict.error or "")
     assert lakehouse.version("gold.strict") == version
     assert {r["id"] for r in lakehouse.read("gold.strict").to_pylist()} == {"a", "b", "d"}
+
+
+def test_full_refresh_rebuilds_silver_and_its_quarantine_without_doubling(root: Path):
+    go(root)
+    lakehouse = Lakehouse(root / "lakehouse")
+    before = sorted(r["id"] or "" for r in lakehouse.read("silver.items__quarantine").to_pylist())
+    source = Source(path="items/*.csv", name="items", fields=["id", "val", "updated_at"])
+    with DuckDBEngine(lakehouse) as engine:
+        summary = run(
+            Graph.build(tables()), engine, landing=root / "landing", sources={"items": source},
+            full_refresh=True,
+        )
+    r = next(o for o in summary.outcomes if o.name == "silver.items").result
+    assert (r.rows_in, r.rows_written, r.rows_quarantined) == (6, 3, 2)
+    after = sorted(r["id"] or "" for r in lakehouse.read("silver.items__quarantine").to_pylist())
+    assert after == before
+    assert {r["id"] for r in lakehouse.read("silver.items").to_pylist()} == {"a", "b", "d"}
+
+
+def test_a_view_stores_nothing_and_is_readable_downstream(root: Path):
+    lakehouse = Lakehouse(root / "lakehouse")
+    source = Source(path="items/*.csv", name="items", fields=["id", "val", "updated_at"])
+    graph = Graph.build(
+        [
+            *tables(),
+            Table("gold.big_items", Kind.VIEW, sql="SELECT * FROM silver.items WHERE val > 6"),
+            Table("gold.big_count", Kind.MATERIALIZED, sql="SELECT count(*) AS n FROM gold.big_items"),
+        ]
+    )
+    with DuckDBEngine(lakehouse) as engine:
+        run(graph, engine, landing=root / "landing", sources={"items": source})
+    assert not lakehouse.exists("gold.big_items")
+    assert lakehouse.read("gold.big_count").column("n").to_pylist() == [2]

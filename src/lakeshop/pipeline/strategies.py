@@ -58,8 +58,10 @@ class CheckedStrategy(Strategy):
             f"SELECT * EXCLUDE ({exclude}), '{ctx.run_id}' AS _run_id, "
             f"CAST({ctx.batch_id} AS BIGINT) AS _batch_id FROM {CHECKED} WHERE {QUARANTINED}",
         )
-        if result.rows_quarantined or not ctx.lakehouse.exists(table.quarantine):
-            engine.write(table.quarantine, "_quarantine", "append")
+        # a recompute from scratch replaces its quarantine; an increment adds to it
+        rebuild = ctx.full_refresh or table.kind is Kind.MATERIALIZED
+        if rebuild or result.rows_quarantined or not ctx.lakehouse.exists(table.quarantine):
+            engine.write(table.quarantine, "_quarantine", "overwrite" if rebuild else "append")
         engine.stage(
             VALID,
             f"SELECT * EXCLUDE ({exclude}, {FAILED}) FROM {CHECKED} WHERE NOT {QUARANTINED}",
