@@ -1,7 +1,19 @@
-"""Reading landing files into text columns with Arrow, keeping every malformed line."""
+"""Reading landing files into text columns with Arrow, keeping every malformed line.
+
+Conventions shared by the parsers (see ``ParsedFile``):
+
+- ``_source_row`` of a CSV row or reject is its record number: the header is not counted, a
+  quoted value spanning several lines is one record, and blank lines (empty or whitespace
+  only, outside quotes) are not records: they are skipped and numbered neither as rows nor
+  as rejects. In a one-column file a whitespace-only line is a value, not a blank line.
+- A file that holds nothing but whitespace, is binary, is not in its declared encoding, or
+  has an unusable header raises ``SourceFileError``; a header without data rows returns an
+  empty ``ParsedFile`` (ingest records it as ``header only``).
+"""
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 from dataclasses import dataclass
@@ -16,6 +28,9 @@ import pyarrow.parquet as pq
 from lakeshop.engines.base import REJECTS_SCHEMA, ParsedFile
 from lakeshop.errors import SourceFileError
 
+ROW_NUMBER = "_source_row"
+_MAX_BLOCK = (1 << 31) - 1  # Arrow's block size is an int32
+
 
 @dataclass(frozen=True)
 class CsvOptions:
@@ -27,54 +42,116 @@ class CsvOptions:
     header: bool = True
 
 
-def read_bytes_checked(path: Path) -> bytes:
+def read_bytes_checked(path: Path, encoding: str = "utf-8") -> bytes:
     """Read a whole file, refusing ones that cannot hold records (empty, binary)."""
-    data = path.read_bytes()
-    if not data.strip():
-        raise SourceFileError(str(path), "empty file (0 data bytes)")
-    if b"\x00" in data[:65536]:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise SourceFileError(str(path), f"cannot read file: {exc.strerror or exc}") from exc
+    if not data:
+        raise SourceFileError(str(path), "empty file (0 bytes)")
+    wide = _codec_name(path, encoding).startswith(("utf-16", "utf-32"))
+    if not wide and b"\x00" in data[:65536]:
         raise SourceFileError(str(path), "binary content (NUL bytes): not a text file")
     return data
 
 
 def decode(path: Path, data: bytes, encoding: str) -> str:
-    """Decode text, naming the byte offset when the file is not in ``encoding``."""
+    """Decode text (without a BOM), naming the byte offset when it is not in ``encoding``."""
+    codec = _codec_name(path, encoding)
+    if codec == "utf-8":
+        codec = "utf-8-sig"  # drops a leading BOM
     try:
-        return data.decode(encoding)
+        text = data.decode(codec)
     except UnicodeDecodeError as exc:
         raise SourceFileError(
             str(path), f"not valid {encoding} text at byte {exc.start}; set options.encoding"
         ) from exc
+    text = text.lstrip("\ufeff")
+    if "\x00" in text[:65536]:
+        raise SourceFileError(str(path), "binary content (NUL characters): not a text file")
+    if not text.strip():
+        raise SourceFileError(str(path), f"empty file ({len(data)} bytes of whitespace only)")
+    return text
 
 
 def parse_csv(path: Path, options: CsvOptions) -> ParsedFile:
-    """Parse a CSV file: all columns as text, malformed lines kept with their reason."""
-    data = read_bytes_checked(path)
-    text = decode(path, data, options.encoding).lstrip("\ufeff")
-    first = text.split("\n", 1)[0].rstrip("\r")
-    header = next(csv.reader([first], delimiter=options.delimiter, quotechar=options.quote), [])
-    header = [h.strip() for h in header]
-    if not options.header:
-        header = [f"column{i}" for i in range(len(header))]
-    if not header or not any(header):
-        raise SourceFileError(str(path), "no header line")
-    if len(set(header)) != len(header):
-        raise SourceFileError(str(path), f"duplicate column names in header: {header}")
+    """Parse a CSV file: all columns as text, malformed records kept with their reason."""
+    text = decode(path, read_bytes_checked(path, options.encoding), options.encoding)
+    first, rest = _first_record(path, text, options)
+    if options.header:
+        header = [h.strip() for h in first]
+        _check_names(path, header, "header")
+    else:
+        header = [f"column{i}" for i in range(1, len(first) + 1)]
+        rest = text
+    if not rest.strip():
+        return ParsedFile(_empty_rows(header), REJECTS_SCHEMA.empty_table(), header)
+    table, bad, blank = _read_records(path, rest, header, options)
+    return _number(table, bad, blank, header)
+
+
+def _first_record(path: Path, text: str, options: CsvOptions) -> tuple[list[str], str]:
+    """The first record (header or first data row) and the text after it."""
+    buf = io.StringIO(text, newline="")
+    reader = csv.reader(buf, delimiter=options.delimiter, quotechar=options.quote)
+    try:
+        first = next(reader, [])
+        while not first or not "".join(first).strip():  # leading blank lines
+            first = next(reader)
+    except StopIteration:
+        raise SourceFileError(str(path), "no header line") from None
+    except csv.Error as exc:
+        raise SourceFileError(str(path), f"unreadable first line: {exc}") from exc
+    return first, buf.read()
+
+
+def _check_names(path: Path, names: list[str], what: str) -> None:
+    """Column names must be non-empty, unique ignoring case, and not ``_source_row``."""
+    for i, name in enumerate(names, 1):
+        if not name:
+            raise SourceFileError(str(path), f"{what}: empty column name at position {i}")
+        if name == ROW_NUMBER:
+            raise SourceFileError(str(path), f"{what}: column name '{ROW_NUMBER}' is reserved")
+    seen: dict[str, str] = {}
+    dups: list[str] = []
+    for name in names:
+        other = seen.get(name.lower())
+        seen.setdefault(name.lower(), name)
+        if other is not None:
+            dups.append(f"'{name}'" if other == name else f"'{other}' and '{name}'")
+    if dups:
+        raise SourceFileError(
+            str(path),
+            f"{what}: duplicate column name(s) {', '.join(dups)} (names are case-insensitive)",
+        )
+
+
+def _read_records(
+    path: Path, data: str, header: list[str], options: CsvOptions
+) -> tuple[pa.Table, list[tuple[int, str, str]], list[int]]:
+    """Arrow parses the records; the callback sees only invalid ones (rejects, blank lines)."""
     bad: list[tuple[int, str, str]] = []
+    blank: list[int] = []
 
     def on_invalid(row: pacsv.InvalidRow) -> str:
-        reason = f"expected {row.expected_columns} columns, found {row.actual_columns}"
-        bad.append((row.number or -1, row.text, reason))
+        if row.number is None:  # Arrow numbers rows when reading serially; never expected
+            raise SourceFileError(str(path), "CSV reader did not report record numbers")
+        if len(header) > 1 and not row.text.strip():
+            blank.append(row.number)
+        else:
+            reason = f"expected {row.expected_columns} columns, found {row.actual_columns}"
+            bad.append((row.number, row.text, reason))
         return "skip"
 
+    raw = data.encode("utf-8")
     try:
         table = pacsv.read_csv(
-            io.BytesIO(text.encode("utf-8")),
+            io.BytesIO(raw),
             read_options=pacsv.ReadOptions(
-                use_threads=False,
+                use_threads=False,  # serial: invalid rows carry their record number
                 column_names=header,
-                skip_rows=1 if options.header else 0,
-                block_size=1 << 24,
+                block_size=min(max(len(raw) + 1, 1 << 16), _MAX_BLOCK),  # no record straddles
             ),
             parse_options=pacsv.ParseOptions(
                 delimiter=options.delimiter,
@@ -88,14 +165,25 @@ def parse_csv(path: Path, options: CsvOptions) -> ParsedFile:
                 quoted_strings_can_be_null=False,
             ),
         )
-    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+    except pa.ArrowException as exc:
         raise SourceFileError(str(path), f"unreadable CSV: {exc}") from exc
-    offset = 1 if options.header else 0
-    rejected = np.array([n for n, _, _ in bad], dtype=np.int64) - offset
-    rows = table.append_column("_source_row", _record_numbers(table.num_rows, rejected))
+    return table, bad, blank
+
+
+def _number(
+    table: pa.Table, bad: list[tuple[int, str, str]], blank: list[int], header: list[str]
+) -> ParsedFile:
+    """Record numbers of rows and rejects, blank lines taken out of the count."""
+    rejected = np.array([n for n, _, _ in bad], dtype=np.int64)
+    skipped = np.sort(np.array(blank, dtype=np.int64))
+    total = np.arange(1, table.num_rows + len(rejected) + len(skipped) + 1, dtype=np.int64)
+    kept = np.setdiff1d(total, np.concatenate([rejected, skipped]), assume_unique=True)
+    kept = kept - np.searchsorted(skipped, kept)
+    rejected = rejected - np.searchsorted(skipped, rejected)
+    rows = table.append_column(ROW_NUMBER, pa.array(kept[: table.num_rows], pa.int64()))
     rejects = pa.table(
         {
-            "_source_row": pa.array(rejected, pa.int64()),
+            ROW_NUMBER: pa.array(rejected, pa.int64()),
             "line_text": pa.array([t for _, t, _ in bad], pa.string()),
             "reason": pa.array([r for _, _, r in bad], pa.string()),
         },
@@ -108,27 +196,44 @@ def parse_parquet(path: Path) -> ParsedFile:
     """Read a Parquet file with every column cast to text (values kept as received)."""
     try:
         table = pq.read_table(path)
-    except (pa.ArrowInvalid, OSError) as exc:
+    except (pa.ArrowException, OSError) as exc:
         raise SourceFileError(str(path), f"unreadable Parquet: {exc}") from exc
-    cols = {n: pc.cast(table.column(n), pa.string()) for n in table.column_names}
-    rows = pa.table(cols).append_column(
-        "_source_row", pa.array(np.arange(1, table.num_rows + 1), pa.int64())
+    _check_names(path, table.column_names, "Parquet schema")
+    cols = {}
+    for name, column in zip(table.column_names, table.columns, strict=True):
+        try:
+            cols[name] = pc.cast(column, pa.string())
+        except pa.ArrowException as exc:
+            raise SourceFileError(
+                str(path), f"column '{name}' of type {column.type} cannot be read as text: {exc}"
+            ) from exc
+    rows = pa.table(cols, schema=pa.schema([(n, pa.string()) for n in cols])).append_column(
+        ROW_NUMBER, pa.array(np.arange(1, table.num_rows + 1), pa.int64())
     )
     return ParsedFile(rows=rows, rejects=REJECTS_SCHEMA.empty_table(), columns=table.column_names)
 
 
 def split_lines(path: Path, encoding: str = "utf-8") -> pa.Table:
-    """A text file as ``(_source_row, line)``, one row per non-blank physical line."""
-    text = decode(path, read_bytes_checked(path), encoding).lstrip("\ufeff")
+    """A text file as ``(_source_row, line)``: one row per non-blank line, numbered physically.
+
+    Lines end at ``\\n`` (a trailing ``\\r`` is dropped); whitespace-only lines are left out.
+    """
+    text = decode(path, read_bytes_checked(path, encoding), encoding)
     lines = pc.list_flatten(pc.split_pattern(pa.array([text]), "\n"))
     lines = pc.utf8_rtrim(lines, "\r")
     numbers = pa.array(np.arange(1, len(lines) + 1), pa.int64())
-    table = pa.table({"_source_row": numbers, "line": lines})
+    table = pa.table({ROW_NUMBER: numbers, "line": lines})
     return table.filter(pc.greater(pc.utf8_length(pc.utf8_trim_whitespace(lines)), 0))
 
 
-def _record_numbers(good: int, rejected: np.ndarray) -> pa.Array:
-    """Record numbers of the good rows: 1..good+len(rejected) without the rejected ones."""
-    total = np.arange(1, good + len(rejected) + 1, dtype=np.int64)
-    kept = np.setdiff1d(total, rejected, assume_unique=True) if len(rejected) else total
-    return pa.array(kept[:good], pa.int64())
+def _empty_rows(header: list[str]) -> pa.Table:
+    return pa.schema([(h, pa.string()) for h in header] + [(ROW_NUMBER, pa.int64())]).empty_table()
+
+
+def _codec_name(path: Path, encoding: str) -> str:
+    try:
+        return codecs.lookup(encoding).name
+    except LookupError:
+        raise SourceFileError(
+            str(path), f"unknown encoding '{encoding}' (options.encoding)"
+        ) from None
