@@ -256,7 +256,9 @@ def test_parquet_errors(tmp_path: Path) -> None:
 
 # -- properties ------------------------------------------------------------------------------
 
-FAST = settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+FAST = settings(
+    max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 
 
 def _accounted(parsed: ParsedFile) -> list[int]:
