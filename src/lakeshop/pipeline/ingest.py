@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -47,6 +47,23 @@ def bronze_schema(source: Source) -> pa.Schema:
     return pa.schema([(f, pa.string()) for f in source.fields] + list(AUDIT))
 
 
+#: rows held in memory before a commit: ingestion memory stays bounded whatever the backlog
+FLUSH_ROWS = 500_000
+
+
+@dataclass
+class _Batch:
+    """Files read but not yet committed."""
+
+    rows: list[pa.Table] = field(default_factory=list)
+    rejects: list[pa.Table] = field(default_factory=list)
+    log: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def size(self) -> int:
+        return int(sum(t.num_rows for t in self.rows) + sum(t.num_rows for t in self.rejects))
+
+
 @dataclass
 class Candidate:
     """A landing file and what the ingestion log already knows of it."""
@@ -67,9 +84,7 @@ class IngestStrategy(Strategy):
         source = ctx.sources[table.source]
         result = TableResult()
         schema = bronze_schema(source)
-        rows: list[pa.Table] = []
-        rejects: list[pa.Table] = []
-        log: list[dict[str, Any]] = []
+        batch = _Batch()
         for cand in self.new_files(ctx, source):
             entry: dict[str, Any] = {
                 "source": source.name, "path": cand.relative, "size": cand.size,
@@ -82,23 +97,32 @@ class IngestStrategy(Strategy):
             except SourceFileError as exc:
                 entry.update(status="error", error=exc.reason)
             else:
-                rows.append(good)
-                rejects.append(bad)
+                batch.rows.append(good)
+                batch.rejects.append(bad)
                 entry.update(status="ingested", rows=good.num_rows, rejected_lines=bad.num_rows)
                 result.rows_written += good.num_rows
                 result.rows_quarantined += bad.num_rows
             entry["raw_path"] = self.keep_raw(ctx, source, cand)
-            log.append(entry)
+            batch.log.append(entry)
+            result.files += 1
+            if batch.size >= FLUSH_ROWS:
+                self.flush(ctx, table, schema, batch)
+                batch = _Batch()
+        self.flush(ctx, table, schema, batch)
         result.rows_in = result.rows_written + result.rows_quarantined
-        result.files = len(log)
-        if rows or not ctx.lakehouse.exists(table.name):
-            data = pa.concat_tables(rows) if rows else schema.empty_table()
-            ctx.lakehouse.write(table.name, data, "append", metadata={"lakeshop.run_id": ctx.run_id})
-        if rejects or not ctx.lakehouse.exists(table.rejects):
-            bad_rows = pa.concat_tables(rejects) if rejects else REJECTS.empty_table()
-            ctx.lakehouse.write(table.rejects, bad_rows, "append")
-        system.append(ctx.lakehouse, system.FILES, log)
         return result
+
+    @staticmethod
+    def flush(ctx: RunContext, table: Table, schema: pa.Schema, batch: _Batch) -> None:
+        """Commit the rows, then the rejects, then the files' log entries of a batch of files."""
+        lakehouse = ctx.lakehouse
+        if batch.rows or not lakehouse.exists(table.name):
+            data = pa.concat_tables(batch.rows) if batch.rows else schema.empty_table()
+            lakehouse.write(table.name, data, "append", metadata={"lakeshop.run_id": ctx.run_id})
+        if batch.rejects or not lakehouse.exists(table.rejects):
+            bad = pa.concat_tables(batch.rejects) if batch.rejects else REJECTS.empty_table()
+            lakehouse.write(table.rejects, bad, "append")
+        system.append(lakehouse, system.FILES, batch.log)
 
     def new_files(self, ctx: RunContext, source: Source) -> list[Candidate]:
         """Files of the source whose content has not been ingested for it yet."""
