@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +24,9 @@ class DuckDBEngine(Engine):
 
     def __init__(self, lakehouse: Lakehouse, threads: int | None = None) -> None:
         super().__init__(lakehouse)
-        config: dict[str, Any] = {"preserve_insertion_order": True}
+        # large joins and sorts spill here instead of failing when memory runs short
+        self._spill = tempfile.mkdtemp(prefix="lakeshop-duckdb-")
+        config: dict[str, Any] = {"preserve_insertion_order": True, "temp_directory": self._spill}
         if threads:
             config["threads"] = threads
         self.con = duckdb.connect(":memory:", config=config)
@@ -146,6 +150,7 @@ class DuckDBEngine(Engine):
 
     def close(self) -> None:
         self.con.close()
+        shutil.rmtree(self._spill, ignore_errors=True)
 
     def _run(self, sql: str) -> list[Any]:
         """Execute a statement and consume its result (DuckDB keeps it pending otherwise)."""
