@@ -280,8 +280,10 @@ def test_arbitrary_content_is_a_parsed_file_or_a_source_error(tmp_path: Path, da
     assert parsed.rows.column_names == [*parsed.columns, "_source_row"]
 
 
+# no "\r": Python's csv writer leaves a lone CR unquoted when the line terminator is "\n",
+# and an unquoted CR is a line end to any CSV reader (quoted CRs: test_quoted_...)
 _cell = st.text(
-    st.characters(blacklist_categories=["Cs"], blacklist_characters="\x00"), max_size=12
+    st.characters(blacklist_categories=["Cs"], blacklist_characters="\x00\r"), max_size=12
 )
 
 
