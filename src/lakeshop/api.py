@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import pyarrow as pa
+import sqlglot
+from sqlglot import exp
 
-from lakeshop.errors import TableNotFound
+from lakeshop.errors import LakeshopError, TableNotFound
 from lakeshop.pipeline import system
 from lakeshop.pipeline.graph import referenced_tables
 from lakeshop.pipeline.model import Kind
@@ -44,8 +46,12 @@ def query(project: Project, sql: str, target: str | None = None) -> pa.Table:
     """Run a read-only query over ``schema.table`` names (declared views included)."""
     lakehouse = project.lakehouse(target)
     stored = set(lakehouse.tables())
+    views = {n for n, t in project.graph.tables.items() if t.kind is Kind.VIEW}
+    pending = sorted(referenced_tables(sql))
+    unqualified = _unqualified_tables(sql)
+    if unqualified:
+        raise TableNotFound(unqualified[0], _known(unqualified[0], stored | views))
     with project.engine(target) as engine:
-        pending = sorted(referenced_tables(sql))
         bound: set[str] = set()
         while pending:
             name = pending.pop()
@@ -59,8 +65,28 @@ def query(project: Project, sql: str, target: str | None = None) -> pa.Table:
             elif name in stored:
                 engine.bind_table(name)
             else:
-                raise TableNotFound(name, sorted(stored))
+                raise TableNotFound(name, _known(name, stored | views))
         return engine.fetch(sql)
+
+
+def _unqualified_tables(sql: str) -> list[str]:
+    """Plain table names without a schema (not CTEs): lakehouse tables are ``schema.table``."""
+    tree = sqlglot.parse_one(sql, read="duckdb")
+    ctes = {cte.alias_or_name for cte in tree.find_all(exp.CTE)}
+    return sorted(
+        {
+            t.name
+            for t in tree.find_all(exp.Table)
+            if not t.db and isinstance(t.this, exp.Identifier) and not t.this.quoted and t.name not in ctes
+        }
+    )
+
+
+def _known(name: str, tables: set[str]) -> list[str]:
+    """The tables worth naming when ``name`` is not found: those of its schema, else the main ones."""
+    schema = name.split(".")[0] if "." in name else None
+    same = sorted(t for t in tables if t.split(".")[0] == schema)
+    return same or sorted(t for t in tables if not t.endswith(("__rejects", "__quarantine")))
 
 
 def status(project: Project, target: str | None = None) -> pa.Table:
@@ -94,18 +120,27 @@ def status(project: Project, target: str | None = None) -> pa.Table:
 def quality(
     project: Project, run_id: str | None = None, table: str | None = None, target: str | None = None
 ) -> pa.Table:
-    """Pass rates per table and expectation for one run (default: the latest with checks)."""
-    lakehouse = project.lakehouse(target)
-    exps = system.read(lakehouse, system.EXPECTATIONS)
-    if exps.num_rows == 0:
-        return exps
-    runs = exps.column("run_id").to_pylist()
-    chosen = run_id or max(runs)
-    rows = [
-        r
-        | {"pass_rate": round(r["passed"] / (r["passed"] + r["failed"]), 4) if r["passed"] + r["failed"] else 1.0}
-        for r in exps.to_pylist()
-        if r["run_id"] == chosen and (table is None or r["table_name"] == table)
-    ]
-    return pa.Table.from_pylist(rows) if rows else exps.schema.empty_table()
+    """Pass rates per table and expectation for one run.
 
+    By default the latest run whose checks saw at least one row (of ``table`` when given), so
+    that a run with nothing new does not hide the last real figures.
+    """
+    lakehouse = project.lakehouse(target)
+    if table is not None and table not in project.graph.tables:
+        raise TableNotFound(table, _known(table, set(project.graph.tables)))
+    exps = system.read(lakehouse, system.EXPECTATIONS)
+    rows = [r for r in exps.to_pylist() if table is None or r["table_name"] == table]
+    runs = sorted({str(r["run_id"]) for r in rows})
+    if run_id is not None and run_id not in runs:
+        recent = ", ".join(runs[-5:]) or "none yet"
+        raise LakeshopError(f"--run {run_id}: no expectations recorded for this run; latest runs: {recent}")
+    checked = [str(r["run_id"]) for r in rows if r["passed"] + r["failed"]]
+    chosen = run_id or (max(checked) if checked else max(runs, default=None))
+    rows = [
+        r | {"pass_rate": round(r["passed"] / (r["passed"] + r["failed"]), 4) if r["passed"] + r["failed"] else 1.0}
+        for r in rows
+        if r["run_id"] == chosen
+    ]
+    if not rows:
+        return exps.schema.append(pa.field("pass_rate", pa.float64())).empty_table()
+    return pa.Table.from_pylist(rows)

@@ -3,21 +3,87 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 import time
+from collections.abc import Sequence
 from datetime import date
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
+from rich.measure import Measurement
 from rich.table import Table as RichTable
+from typer.core import TyperGroup
 
-from lakeshop.errors import ConfigError, LakeshopError
+from lakeshop.errors import LakeshopError
+
+# click's base exception (typer vendors click in recent versions, so it is found, not imported)
+_ClickException: type[Exception] = next(
+    c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException"
+)
+
+
+class _Group(TyperGroup):
+    """The command group; turns every error into one line on stderr and an exit code.
+
+    Lives here rather than in ``main()`` so that ``CliRunner`` sees what a user sees.
+    ``--debug`` lets lakeshop's own and unexpected errors through with their traceback.
+    """
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        windows_expand_args: bool = True,
+        **extra: Any,
+    ) -> Any:
+        State.debug = False
+        code: int
+        try:
+            rv = super().main(
+                args, prog_name, complete_var, standalone_mode=False,
+                windows_expand_args=windows_expand_args, **extra,
+            )
+            code = rv if isinstance(rv, int) else 0
+        except _ClickException as exc:  # a usage error: unknown option, invalid value …
+            code = int(getattr(exc, "exit_code", 2))
+            if type(exc).__name__ == "NoArgsIsHelpError":
+                help_text = exc.format_message()  # type: ignore[attr-defined]
+                if help_text:
+                    out.print(help_text, markup=False, highlight=False)
+            else:
+                ctx = getattr(exc, "ctx", None)
+                hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+                message = exc.format_message().replace("Value error, ", "")  # type: ignore[attr-defined]
+                _error(f"{message}{hint}")
+        except typer.Abort:
+            _error("aborted")
+            code = 1
+        except LakeshopError as exc:
+            if State.debug:
+                raise
+            _error(str(exc))
+            code = exc.exit_code
+        except Exception as exc:
+            if State.debug:
+                raise
+            _error(f"{type(exc).__name__}: {exc} (run with --debug for the traceback)")
+            code = 1
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
 
 app = typer.Typer(
     name="lakeshop",
     help="A retail sales lakehouse on your laptop: landing files → bronze → silver → gold.",
+    cls=_Group,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -29,6 +95,20 @@ err = Console(stderr=True)
 class State:
     project_dir: Path = Path(".")
     debug: bool = False
+
+
+class OutputFormat(StrEnum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+Days = Annotated[int, typer.Option(min=1, help="Number of business days to generate.")]
+Scale = Annotated[float, typer.Option(help="Scale factor per day, > 0 (1 ≈ 20,000 order lines a day).")]
+Defects = Annotated[float, typer.Option(min=0.0, max=0.5, help="Share of injected defective rows, 0 to 0.5 (0 = clean).")]
+Seed = Annotated[int, typer.Option(help="Random seed: same seed, same files.")]
+Target = Annotated[str | None, typer.Option(help="Target from lakeshop.yml (default: its default_target).")]
+Format = Annotated[OutputFormat, typer.Option("--format", help="Output format.")]
 
 
 @app.callback()
@@ -48,29 +128,34 @@ def _project() -> Any:
 @app.command()
 def generate(
     out_dir: Annotated[Path, typer.Option("--out", help="Folder to write the landing files into.")],
-    days: Annotated[int, typer.Option(help="Number of business days to generate.")] = 7,
-    scale: Annotated[float, typer.Option(help="Scale factor per day (1 ≈ 20,000 order lines a day).")] = 0.1,
-    seed: Annotated[int, typer.Option(help="Random seed: same seed, same files.")] = 42,
+    days: Days = 7,
+    scale: Scale = 0.1,
+    seed: Seed = 42,
     start_date: Annotated[str, typer.Option(help="First business day, YYYY-MM-DD.")] = "2026-01-01",
-    defects: Annotated[float, typer.Option(help="Share of injected defective rows (0 = clean).")] = 0.02,
+    defects: Defects = 0.02,
 ) -> None:
     """Generate a synthetic retailer's landing files (with a ledger of injected defects)."""
+    first = _date("--start-date", start_date)
+    _check_scale(scale)
     from lakeshop.datagen import generate as gen
 
-    result = gen(out_dir, days=days, scale=scale, seed=seed, start_date=_date("--start-date", start_date), defects=defects)
-    out.print(f"generated {_describe(result)} into {out_dir}")
+    result = gen(out_dir, days=days, scale=scale, seed=seed, start_date=first, defects=defects)
+    out.print(f"generated {_describe(result)} into {out_dir}", soft_wrap=True, highlight=False)
 
 
 @app.command()
 def run(
-    target: Annotated[str | None, typer.Option(help="Target from lakeshop.yml (default: its default_target).")] = None,
+    target: Target = None,
     full_refresh: Annotated[bool, typer.Option("--full-refresh", help="Rebuild every table from the raw files.")] = False,
-    select: Annotated[list[str] | None, typer.Option("--select", help="Only these tables (repeatable).")] = None,
+    select: Annotated[list[str] | None, typer.Option("--select", help="Only this table, e.g. silver.orders (repeatable).")] = None,
 ) -> None:
     """Run the pipeline: ingest new files, refresh silver and gold incrementally."""
     from lakeshop import api
 
-    summary = api.run(_project(), target=target, select=select, full_refresh=full_refresh, listener=_progress)
+    project = _project()
+    summary = api.run(
+        project, target=target, select=select, full_refresh=full_refresh, listener=_progress(project)
+    )
     _summarise(summary)
     if summary.status != "ok":
         raise typer.Exit(1)
@@ -79,63 +164,68 @@ def run(
 @app.command()
 def sql(
     query: Annotated[str, typer.Argument(help="A SELECT over schema.table names, e.g. gold.agg_daily_sales.")],
-    fmt: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
-    target: Annotated[str | None, typer.Option(help="Target to read.")] = None,
+    fmt: Format = OutputFormat.table,
+    target: Target = None,
 ) -> None:
     """Query any table of the lakehouse with SQL (DuckDB dialect)."""
     from lakeshop import api
 
-    if fmt not in ("table", "csv", "json"):
-        raise ConfigError("--format", "one of table, csv, json", fmt)
     _print_table(api.query(_project(), query, target), fmt)
 
 
 @app.command()
-def status(target: Annotated[str | None, typer.Option(help="Target to read.")] = None) -> None:
-    """Each table's rows, last refresh and last status."""
+def status(target: Target = None, fmt: Format = OutputFormat.table) -> None:
+    """Each table's rows, version, last refresh and last status."""
     from lakeshop import api
 
-    table = api.status(_project(), target)
-    rows = table.to_pylist()
+    rows = api.status(_project(), target).to_pylist()
     for r in rows:
         ms = r.pop("last_refresh_ms")
         r["last_refresh"] = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ms / 1000)) if ms else "never"
-    _print_rows(rows, "table")
+    _print_rows(rows, fmt)
 
 
 @app.command()
 def quality(
     run_id: Annotated[str | None, typer.Option("--run", help="Run id (default: the latest).")] = None,
-    table: Annotated[str | None, typer.Option(help="Only this table.")] = None,
-    target: Annotated[str | None, typer.Option(help="Target to read.")] = None,
-    fmt: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
+    table: Annotated[str | None, typer.Option(help="Only this table, e.g. silver.customers.")] = None,
+    target: Target = None,
+    fmt: Format = OutputFormat.table,
 ) -> None:
     """Expectation pass rates per table for a run."""
     from lakeshop import api
 
-    _print_table(api.quality(_project(), run_id, table, target), fmt)
+    result = api.quality(_project(), run_id, table, target)
+    if fmt is not OutputFormat.table:
+        _print_table(result, fmt)
+    elif result.num_rows == 0:
+        out.print("no expectations recorded yet: run `lakeshop run` first", highlight=False)
+    else:
+        out.print(f"expectations of run {result.column('run_id')[0]}", highlight=False)
+        _print_table(result.drop_columns(["run_id"]), fmt)
 
 
 @app.command()
 def demo(
     directory: Annotated[Path, typer.Option("--dir", help="Folder for landing files, lakeshop.yml and the lakehouse.")] = Path("demo"),
-    scale: Annotated[float, typer.Option(help="Scale factor per day (1 ≈ 20,000 order lines a day).")] = 0.1,
-    days: Annotated[int, typer.Option(help="Days of history.")] = 14,
-    defects: Annotated[float, typer.Option(help="Share of injected defective rows.")] = 0.02,
-    seed: Annotated[int, typer.Option(help="Random seed.")] = 42,
+    scale: Scale = 0.1,
+    days: Days = 14,
+    defects: Defects = 0.02,
+    seed: Seed = 42,
 ) -> None:
     """Generate a retailer, run the whole pipeline on it and show what was built."""
+    _check_scale(scale)
     from lakeshop import api
     from lakeshop.datagen import generate as gen
     from lakeshop.project import Project, write_demo_config
 
     clock = time.perf_counter()
     result = gen(directory / "landing", days=days, scale=scale, seed=seed, defects=defects)
-    out.print(f"[bold]1/2[/] generated {_describe(result)} into {directory / 'landing'}")
+    out.print(f"[bold]1/2[/] generated {_describe(result)} into {escape(str(directory / 'landing'))}", soft_wrap=True)
     write_demo_config(directory)
     project = Project.load(directory)
-    out.print(f"[bold]2/2[/] running the pipeline into {project.lakehouse().root}")
-    summary = api.run(project, listener=_progress, trigger="demo")
+    out.print(f"[bold]2/2[/] running the pipeline into {escape(str(project.lakehouse().root))}", soft_wrap=True)
+    summary = api.run(project, listener=_progress(project), trigger="demo")
     _summarise(summary)
     headline = api.query(
         project,
@@ -143,19 +233,34 @@ def demo(
         "sum(total_quantity) AS units FROM gold.agg_daily_sales GROUP BY channel ORDER BY revenue DESC",
     )
     out.print("\n[bold]Revenue by channel over the whole history[/] (base currency USD)")
-    _print_table(headline, "table")
-    out.print(f"\ndemo done in {time.perf_counter() - clock:.1f}s. Try:\n"
-              f"  lakeshop --project {directory} status\n"
-              f"  lakeshop --project {directory} sql \"SELECT * FROM gold.agg_daily_sales ORDER BY sales_date DESC LIMIT 7\"")
+    _print_table(headline, OutputFormat.table)
+    where = escape(str(directory))
+    out.print(
+        f"\ndemo done in {time.perf_counter() - clock:.1f}s. Try:\n"
+        f"  lakeshop --project {where} status\n"
+        f"  lakeshop --project {where} sql \"SELECT * FROM gold.agg_daily_sales ORDER BY sales_date DESC LIMIT 7\"",
+        soft_wrap=True, highlight=False,
+    )
     if summary.status != "ok":
         raise typer.Exit(1)
+
+
+def _error(message: str) -> None:
+    """One line on stderr: newlines and terminal escapes of the message are flattened."""
+    text = " ".join(re.sub(r"\x1b\[[0-9;]*m", "", message).split())
+    err.print(f"[red]error:[/] {escape(text)}", soft_wrap=True, highlight=False)
 
 
 def _date(option: str, text: str) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError as exc:
-        raise ConfigError(option, "a date as YYYY-MM-DD", text) from exc
+        raise typer.BadParameter(f"expected a date as YYYY-MM-DD, found {text!r} ({exc})", param_hint=f"'{option}'") from exc
+
+
+def _check_scale(scale: float) -> None:
+    if not scale > 0:
+        raise typer.BadParameter(f"expected a number > 0, found {scale}", param_hint="'--scale'")
 
 
 def _describe(result: Any) -> str:
@@ -165,15 +270,43 @@ def _describe(result: Any) -> str:
     return f"{nfiles} files, {rows:,} rows, {getattr(result, 'defects', 0):,} injected defects in {getattr(result, 'seconds', 0):.1f}s"
 
 
-def _progress(outcome: Any) -> None:
+_COLOURS = {"ok": "green", "failed": "red", "skipped": "yellow"}
+
+
+def _progress(project: Any) -> Any:
+    """A listener printing one compact line per table, names aligned on the longest."""
+    width = max((len(n) for n in project.graph.tables), default=0)
+
+    def show(outcome: Any) -> None:
+        out.print(progress_line(outcome, width), soft_wrap=True, highlight=False)
+
+    return show
+
+
+def progress_line(outcome: Any, width: int = 0) -> str:
+    """``ok      silver.orders  in 1,785 → 1,517 written, 18 quarantined, 250 dedup  0.12s``.
+
+    Zero quarantined or deduplicated counts are left out; a failure or skip ends with its reason.
+    """
     r = outcome.result
-    colour = {"ok": "green", "failed": "red", "skipped": "yellow"}[outcome.status]
-    detail = f"  [red]{outcome.error}[/]" if outcome.error else (f"  ({r.note})" if r.note else "")
-    out.print(
-        f"  [{colour}]{outcome.status:7}[/] {outcome.name:34} in {r.rows_in:>9,}  written {r.rows_written:>9,}"
-        f"  quarantined {r.rows_quarantined:>7,}  dedup {r.rows_deduplicated:>7,}  {outcome.seconds:6.2f}s{detail}",
-        highlight=False,
-    )
+    status = f"[{_COLOURS.get(outcome.status, 'default')}]{outcome.status:7}[/]"
+    parts = [f"in {r.rows_in:,} → {r.rows_written:,} written"]
+    if r.rows_quarantined:
+        parts.append(f"{r.rows_quarantined:,} quarantined")
+    if r.rows_deduplicated:
+        parts.append(f"{r.rows_deduplicated:,} dedup")
+    if outcome.status == "skipped":
+        detail = f"[yellow]{escape(outcome.error or '')}[/]"
+    elif outcome.error:
+        detail = f"{outcome.seconds:.2f}s  [red]{escape(_flat(outcome.error))}[/]"
+    else:
+        note = f"  ({escape(r.note)})" if r.note else ""
+        detail = f"{', '.join(parts)}  {outcome.seconds:.2f}s{note}"
+    return f"{status} {outcome.name:{width}}  {detail}"
+
+
+def _flat(text: str) -> str:
+    return " ".join(re.sub(r"\x1b\[[0-9;]*m", "", text).split())
 
 
 def _summarise(summary: Any) -> None:
@@ -185,14 +318,16 @@ def _summarise(summary: Any) -> None:
     colour = "green" if summary.status == "ok" else "red"
     out.print(
         f"[{colour}]run {summary.run_id} {summary.status}[/]: {ok} tables ok, {failed} failed, {skipped} skipped; "
-        f"{written:,} rows written, {quarantined:,} quarantined or rejected, {summary.seconds:.1f}s"
+        f"{written:,} rows written, {quarantined:,} quarantined or rejected, {summary.seconds:.1f}s",
+        soft_wrap=True, highlight=False,
     )
 
 
-def _print_table(table: Any, fmt: str) -> None:
-    if fmt == "csv":
+def _print_table(table: Any, fmt: OutputFormat) -> None:
+    if fmt is OutputFormat.csv:
         import pyarrow.csv as pacsv
 
+        sys.stdout.flush()
         sink = sys.stdout.buffer
         pacsv.write_csv(table, sink)
         sink.flush()
@@ -200,31 +335,36 @@ def _print_table(table: Any, fmt: str) -> None:
     _print_rows(table.to_pylist(), fmt, table.column_names)
 
 
-def _print_rows(rows: list[dict[str, Any]], fmt: str, columns: list[str] | None = None) -> None:
-    if fmt == "json":
-        out.print_json(json.dumps(rows, default=str))
-        return
+def _print_rows(rows: list[dict[str, Any]], fmt: OutputFormat, columns: list[str] | None = None) -> None:
     columns = columns or (list(rows[0]) if rows else [])
+    if fmt is OutputFormat.json:
+        typer.echo(json.dumps(rows, default=str, indent=2))
+        return
+    if fmt is OutputFormat.csv:
+        import csv
+
+        writer = csv.DictWriter(sys.stdout, columns, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        return
     view = RichTable(show_lines=False, header_style="bold")
     for c in columns:
-        view.add_column(c, overflow="fold")
+        view.add_column(escape(c), overflow="fold")
     for r in rows:
-        view.add_row(*["" if r.get(c) is None else str(r.get(c)) for c in columns])
-    out.print(view)
+        view.add_row(*["" if r.get(c) is None else escape(str(r.get(c))) for c in columns])
+    # folded to the terminal's width; written whole into a pipe or a file
+    if out.is_terminal:
+        out.print(view)
+    else:
+        wide = Measurement.get(out, out.options.update_width(10_000), view).maximum
+        Console(width=max(out.width, wide)).print(view)
     out.print(f"{len(rows)} row(s)", style="dim")
 
 
 def main() -> None:
-    """Entry point: run the app, turning lakeshop errors into one line and an exit code."""
-    try:
-        app()
-    except LakeshopError as exc:
-        if State.debug:
-            raise
-        err.print(f"[red]error:[/] {exc}", highlight=False)
-        sys.exit(exc.exit_code)
-    except ValueError as exc:
-        if State.debug:
-            raise
-        err.print(f"[red]error:[/] {exc}", highlight=False)
-        sys.exit(2)
+    """Entry point of the ``lakeshop`` console script."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import difflib
+import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -52,28 +54,35 @@ class Project:
 
     @classmethod
     def load(cls, directory: Path) -> Project:
-        """Read ``lakeshop.yml`` from ``directory`` (all defaults when it is absent)."""
+        """Read ``lakeshop.yml`` from ``directory`` (all defaults when it is absent).
+
+        Every mistake in the file is a :class:`ConfigError` naming the key's path, what was
+        expected and what was found, e.g. ``setting 'sources.orders.format': expected one of
+        csv, jsonl, parquet, found 'xls'``.
+        """
         directory = directory.resolve()
         path = directory / CONFIG_FILE
+        file = _display(path)
         raw: Any = {}
         if path.exists():
             try:
                 raw = yaml.safe_load(path.read_text()) or {}
             except yaml.YAMLError as exc:
-                raise ConfigError("(file)", "valid YAML", str(exc).splitlines()[0], str(path)) from exc
+                raise ConfigError("(YAML syntax)", "valid YAML", _yaml_problem(exc), file) from exc
             if not isinstance(raw, dict):
-                raise ConfigError("(top level)", "a mapping of settings", type(raw).__name__, str(path))
+                raise ConfigError("(top level)", "a mapping of settings", type(raw).__name__, file)
         try:
             config = ProjectConfig.model_validate(raw)
         except ValidationError as exc:
-            err = exc.errors()[0]
-            key = ".".join(str(p) for p in err["loc"] if not str(p).startswith(("function-", "str", "Const", "Expr")))
-            raise ConfigError(key or "(top level)", err["msg"].lower(), err.get("input"), str(path)) from exc
+            raise _translate(exc.errors(), raw, file) from exc
+        if not config.targets:
+            raise ConfigError("targets", "at least one target, e.g. {dev: {root: lakehouse}}", file=file)
         if config.default_target not in config.targets:
             raise ConfigError(
-                "default_target", f"one of the targets {sorted(config.targets)}", config.default_target, str(path)
+                "default_target", f"one of the targets {', '.join(sorted(config.targets))}",
+                config.default_target, file,
             )
-        return cls(directory, config, _sources(config, str(path)), Graph.build(pipeline.tables()))
+        return cls(directory, config, _sources(config, file), Graph.build(pipeline.tables()))
 
     @property
     def landing(self) -> Path:
@@ -83,7 +92,9 @@ class Project:
         """The named target, or the default one."""
         name = name or self.config.default_target
         if name not in self.config.targets:
-            raise ConfigError("--target", f"one of {sorted(self.config.targets)}", name)
+            raise ConfigError(
+                "--target", f"one of the targets of {CONFIG_FILE}: {', '.join(sorted(self.config.targets))}", name
+            )
         return name, self.config.targets[name]
 
     def lakehouse(self, target: str | None = None) -> Lakehouse:
@@ -104,6 +115,12 @@ def _sources(config: ProjectConfig, file: str) -> dict[str, Source]:
         raise ConfigError(
             f"sources.{unknown[0]}", f"one of the contract's sources: {', '.join(contract.SOURCES)}", file=file
         )
+    for name, configured in config.sources.items():
+        internal = sorted(configured.model_fields_set & _INTERNAL_SOURCE_FIELDS)
+        if internal:
+            raise ConfigError(
+                f"sources.{name}.{internal[0]}", _known_keys(_public_fields(Source), internal[0]), internal[0], file
+            )
     out = {}
     for name, spec in contract.SOURCES.items():
         given = config.sources.get(name)
@@ -112,6 +129,175 @@ def _sources(config: ProjectConfig, file: str) -> dict[str, Source]:
         check_mapping(src, file)
         out[name] = src
     return out
+
+
+# Set by the loader from the contract; not settings of lakeshop.yml.
+_INTERNAL_SOURCE_FIELDS = frozenset({"name", "fields", "required"})
+
+# How a member of a union type is described when no member fits a value.
+_UNION_MEMBERS = {
+    "str": "a string",
+    "int": "an integer",
+    "float": "a number",
+    "bool": "a boolean",
+    "none": "null",
+    "Const": "{const: value}",
+    "Expr": "{sql: expression}",
+}
+
+
+def _display(path: Path) -> str:
+    """``path`` relative to the working folder when it is below it (shorter error lines)."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    mark = getattr(exc, "problem_mark", None)
+    return f"{problem} at line {mark.line + 1}, column {mark.column + 1}" if mark else str(problem)
+
+
+def _translate(errors: list[Any], raw: Any, file: str, start: int = 0) -> ConfigError:
+    """Turn pydantic's first validation error into a ConfigError on the key's path.
+
+    pydantic puts the members of a union type in the error location (``str``, ``Const``,
+    ``function-after[...]``); they are dropped from the key, and when a value fits no member
+    of a union, the error reported is the one of the member the value was meant for (the one
+    whose keys match), or else the list of the members.
+    """
+    first = errors[0]
+    loc = tuple(first["loc"])
+    marks = _tags(loc, raw, first["type"])
+    if not any(marks[start:]):
+        return _describe(first, raw, file)
+    at = marks.index(True, start)
+    prefix = loc[:at]
+    branches: dict[str, list[Any]] = {}
+    for e in errors:
+        eloc = tuple(e["loc"])
+        if eloc[:at] == prefix and len(eloc) > at and _tags(eloc, raw, e["type"])[at]:
+            branches.setdefault(str(eloc[at]), []).append(e)
+    fitting = [
+        member
+        for member, errs in branches.items()
+        if not any(len(e["loc"]) == at + 1 or e["type"] in ("missing", "extra_forbidden") for e in errs)
+    ]
+    if len(fitting) == 1:
+        return _translate(branches[fitting[0]], raw, file, at + 1)
+    keys = _data_keys(prefix, raw)
+    column = "a column name of the export" if len(keys) >= 2 and keys[-2] == "mapping" else "a string"
+    members = list(dict.fromkeys(column if m == "str" else _UNION_MEMBERS.get(m, "a mapping") for m in branches))
+    expected = members[0] if len(members) == 1 else ", ".join(members[:-1]) + " or " + members[-1]
+    return ConfigError(".".join(keys) or "(top level)", expected, _value_at(keys, raw), file)
+
+
+def _tags(loc: tuple[Any, ...], raw: Any, kind: str) -> list[bool]:
+    """Which parts of an error location are pydantic's union tags rather than keys."""
+    node, marks = raw, []
+    for i, part in enumerate(loc):
+        in_list = isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        if in_list or (isinstance(node, dict) and part in node):
+            node = node[part]
+            marks.append(False)
+        else:
+            # a missing field is named last; anything else not in the data is a union member
+            marks.append(not (i == len(loc) - 1 and kind == "missing"))
+    return marks
+
+
+def _data_keys(loc: tuple[Any, ...], raw: Any) -> list[str]:
+    return [str(p) for p, tag in zip(loc, _tags(loc, raw, "missing"), strict=True) if not tag]
+
+
+def _value_at(keys: list[str], raw: Any) -> Any:
+    node = raw
+    for k in keys:
+        node = node[int(k)] if isinstance(node, list) else node[k]
+    return node
+
+
+def _describe(error: Any, raw: Any, file: str) -> ConfigError:
+    """One pydantic error as a ConfigError on the key's path (union tags dropped)."""
+    kind, ctx, found = error["type"], error.get("ctx") or {}, error.get("input")
+    full = tuple(error["loc"])
+    loc = tuple(p for p, tag in zip(full, _tags(full, raw, kind), strict=True) if not tag)
+    key = ".".join(str(p) for p in loc) or "(top level)"
+    if kind == "extra_forbidden":
+        known = _public_fields(_model_at(loc[:-1]))
+        return ConfigError(key, _known_keys(known, str(loc[-1])), str(loc[-1]), file)
+    if kind == "missing":
+        return ConfigError(key, "a value (this setting is required)", file=file)
+    if kind == "literal_error":
+        values = re.findall(r"'([^']*)'", str(ctx.get("expected", "")))
+        return ConfigError(key, f"one of {', '.join(values)}" if len(values) > 1 else ", ".join(values), found, file)
+    if kind == "value_error":
+        detail = _one_line(str(ctx.get("error", error["msg"])))
+        if loc[-1] == "sql":
+            detail = detail.removeprefix("not a SQL expression: ")
+            return ConfigError(key, f"a SQL expression in DuckDB's dialect ({detail})", found, file)
+        return ConfigError(key, f"a valid value ({detail})", found, file)
+    expected = {
+        "string_type": "a string",
+        "int_type": "an integer",
+        "int_parsing": "an integer",
+        "int_from_float": "an integer",
+        "float_type": "a number",
+        "float_parsing": "a number",
+        "bool_type": "true or false",
+        "bool_parsing": "true or false",
+        "list_type": "a list",
+        "dict_type": "a mapping of keys to values",
+        "string_pattern_mismatch": f"a string matching {ctx.get('pattern')}",
+        "string_too_short": f"a string of at least {ctx.get('min_length')} character(s)",
+        "string_too_long": f"a string of at most {ctx.get('max_length')} character(s)",
+        "greater_than_equal": f"a number >= {ctx.get('ge')}",
+        "greater_than": f"a number > {ctx.get('gt')}",
+        "less_than_equal": f"a number <= {ctx.get('le')}",
+        "less_than": f"a number < {ctx.get('lt')}",
+    }.get(kind)
+    if kind == "model_type":
+        model = _model_at(loc)
+        expected = f"a mapping of settings ({', '.join(_public_fields(model))})" if model else "a mapping"
+    return ConfigError(key, expected or _one_line(error["msg"]).lower(), found, file)
+
+
+def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The settings model that validates the value at ``loc`` (keys only, no union tags)."""
+    annotation: Any = ProjectConfig
+    for part in loc:
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            field = annotation.model_fields.get(str(part))
+            if field is None:
+                return None
+            annotation = field.annotation
+        elif get_origin(annotation) is dict:
+            annotation = get_args(annotation)[1]
+        else:
+            return None
+    return annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+
+
+def _public_fields(model: type[BaseModel] | None) -> list[str]:
+    if model is None:
+        return []
+    hidden = _INTERNAL_SOURCE_FIELDS if model is Source else frozenset()
+    return [f for f in model.model_fields if f not in hidden]
+
+
+def _known_keys(known: list[str], found: str) -> str:
+    if not known:
+        return "no such key"
+    close = difflib.get_close_matches(found, known, n=1)
+    hint = f"; did you mean '{close[0]}'?" if close else ""
+    return f"a known key ({', '.join(known)}{hint})"
+
+
+def _one_line(text: str) -> str:
+    """First line of a message, without terminal escape codes."""
+    return re.sub(r"\x1b\[[0-9;]*m", "", text).strip().splitlines()[0].removeprefix("Value error, ")
 
 
 def write_demo_config(directory: Path) -> Path:
