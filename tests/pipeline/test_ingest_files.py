@@ -97,3 +97,32 @@ def test_file_outcomes_are_recorded_and_the_run_goes_on(tmp_path: Path) -> None:
         (3, "malformed JSON"),
     ]
     assert lakehouse.read("bronze.jsonl_items").to_pylist()[0]["val"] == '{"n":1}'
+
+
+def test_column_names_with_quotes_and_latin1_jsonl_are_ingested(tmp_path: Path):
+    from lakeshop.engines.duckdb import DuckDBEngine
+    from lakeshop.engines.lakehouse import Lakehouse
+    from lakeshop.pipeline.graph import Graph
+    from lakeshop.pipeline.model import Kind, Table
+    from lakeshop.pipeline.runner import run
+    from lakeshop.pipeline.sources import FileOptions, Source
+
+    landing = tmp_path / "landing"
+    (landing / "j").mkdir(parents=True)
+    (landing / "c").mkdir(parents=True)
+    (landing / "j" / "a.jsonl").write_bytes('{"id": "1", "name": "Zoë", "we\\"ird": 1}\n'.encode("latin-1"))
+    (landing / "c" / "a.csv").write_text('id,"odd""col"\n1,x\n')
+    sources = {
+        "j": Source(name="j", path="j/*.jsonl", format="jsonl", fields=["id", "name"],
+                    options=FileOptions(encoding="latin-1")),
+        "c": Source(name="c", path="c/*.csv", fields=["id"]),
+    }
+    graph = Graph.build([Table("bronze.j", Kind.INGEST, source="j"), Table("bronze.c", Kind.INGEST, source="c")])
+    lakehouse = Lakehouse(tmp_path / "lh")
+    with DuckDBEngine(lakehouse) as engine:
+        summary = run(graph, engine, landing=landing, sources=sources)
+    assert summary.status == "ok", [(o.name, o.error) for o in summary.failed]
+    j = lakehouse.read("bronze.j").to_pylist()
+    assert j[0]["name"] == "Zoë" and 'we\\"ird' in j[0]["_rescued_data"]
+    c = lakehouse.read("bronze.c").to_pylist()
+    assert c[0]["id"] == "1" and "odd" in c[0]["_rescued_data"]

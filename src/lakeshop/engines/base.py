@@ -82,7 +82,7 @@ class Engine(ABC):
         """Commit the rows of temporary ``relation`` to Delta table ``table``; returns rows."""
 
     @abstractmethod
-    def parse_jsonl(self, path: str) -> ParsedFile:
+    def parse_jsonl(self, path: str, encoding: str = "utf-8") -> ParsedFile:
         """Split a JSON-lines file into records (every key a text column) and rejected lines."""
 
     @abstractmethod

@@ -95,14 +95,14 @@ class DuckDBEngine(Engine):
             self.lakehouse.write(table, data, mode, predicate=predicate, metadata=metadata)
         return int(data.num_rows)
 
-    def parse_jsonl(self, path: str) -> ParsedFile:
+    def parse_jsonl(self, path: str, encoding: str = "utf-8") -> ParsedFile:
         """One JSON object per line; keys become text columns (the union over all lines).
 
         ``_source_row`` is the physical line number; blank lines are skipped. A line that is
         not JSON is rejected as ``malformed JSON``, valid JSON that is not an object as
         ``not a JSON object``. Missing keys are NULL; nested values are kept as JSON text.
         """
-        lines = split_lines(Path(path))
+        lines = split_lines(Path(path), encoding)
         self.con.register("__jsonl_lines", lines)
         try:
             keys, good, bad = self._split_jsonl(path)

@@ -17,7 +17,7 @@ from lakeshop.errors import LakeshopError, SourceFileError
 from lakeshop.pipeline import system
 from lakeshop.pipeline.context import RunContext, TableResult
 from lakeshop.pipeline.model import Table
-from lakeshop.pipeline.sources import Source
+from lakeshop.pipeline.sources import Source, quote
 from lakeshop.pipeline.strategies import Inputs, Strategy
 
 AUDIT = pa.schema(
@@ -159,7 +159,7 @@ class IngestStrategy(Strategy):
                 f"missing required column(s) {', '.join(missing)}; header has {', '.join(parsed.columns)}",
             )
         rescue = (
-            "to_json(struct_pack(" + ", ".join(f'"{c}" := "{c}"' for c in rescued) + "))"
+            "to_json(struct_pack(" + ", ".join(f"{quote(c)} := {quote(c)}" for c in rescued) + "))"
             if rescued
             else "NULL"
         )
@@ -194,7 +194,7 @@ class IngestStrategy(Strategy):
             )
         if source.format == "parquet":
             return parse_parquet(path)
-        return ctx.engine.parse_jsonl(str(path))
+        return ctx.engine.parse_jsonl(str(path), opts.encoding)
 
     @staticmethod
     def keep_raw(ctx: RunContext, source: Source, cand: Candidate) -> str:

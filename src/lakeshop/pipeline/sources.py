@@ -80,23 +80,28 @@ class Source(BaseModel):
             spec = self.mapping.get(f, f)
             if isinstance(spec, Const):
                 value = "NULL" if spec.const is None else _literal(spec.const)
-                items.append(f'CAST({value} AS VARCHAR) AS "{f}"')
+                items.append(f"CAST({value} AS VARCHAR) AS {quote(f)}")
             elif isinstance(spec, Expr):
                 refs = {c.name for c in sqlglot.parse_one(spec.sql, read="duckdb").find_all(exp.Column)}
                 absent = sorted(refs - present)
                 if absent:
                     missing.extend(f"{c} (for {f})" for c in absent)
                 used |= refs
-                items.append(f'CAST(({spec.sql}) AS VARCHAR) AS "{f}"')
+                items.append(f"CAST(({spec.sql}) AS VARCHAR) AS {quote(f)}")
             elif spec in present:
                 used.add(spec)
-                items.append(f'CAST("{spec}" AS VARCHAR) AS "{f}"')
+                items.append(f"CAST({quote(spec)} AS VARCHAR) AS {quote(f)}")
             else:
                 if f in self.required or f in self.mapping:
                     missing.append(spec if spec == f else f"{spec} (for {f})")
-                items.append(f'CAST(NULL AS VARCHAR) AS "{f}"')
+                items.append(f"CAST(NULL AS VARCHAR) AS {quote(f)}")
         rescued = [c for c in columns if c not in used and c not in self.fields and c != "_source_row"]
         return items, missing, rescued
+
+
+def quote(identifier: str) -> str:
+    """A column name as a SQL identifier, whatever characters the export put in it."""
+    return '"' + identifier.replace('"', '""') + '"'
 
 
 def _literal(value: str | int | float | bool) -> str:
