@@ -77,7 +77,10 @@ def _unqualified_tables(sql: str) -> list[str]:
         {
             t.name
             for t in tree.find_all(exp.Table)
-            if not t.db and isinstance(t.this, exp.Identifier) and not t.this.quoted and t.name not in ctes
+            if not t.db
+            and isinstance(t.this, exp.Identifier)
+            and not t.this.quoted
+            and t.name not in ctes
         }
     )
 
@@ -133,11 +136,18 @@ def quality(
     runs = sorted({str(r["run_id"]) for r in rows})
     if run_id is not None and run_id not in runs:
         recent = ", ".join(runs[-5:]) or "none yet"
-        raise LakeshopError(f"--run {run_id}: no expectations recorded for this run; latest runs: {recent}")
+        raise LakeshopError(
+            f"--run {run_id}: no expectations recorded for this run; latest runs: {recent}"
+        )
     checked = [str(r["run_id"]) for r in rows if r["passed"] + r["failed"]]
     chosen = run_id or (max(checked) if checked else max(runs, default=None))
     rows = [
-        r | {"pass_rate": round(r["passed"] / (r["passed"] + r["failed"]), 4) if r["passed"] + r["failed"] else 1.0}
+        r
+        | {
+            "pass_rate": round(r["passed"] / (r["passed"] + r["failed"]), 4)
+            if r["passed"] + r["failed"]
+            else 1.0
+        }
         for r in rows
         if r["run_id"] == chosen
     ]

@@ -47,8 +47,12 @@ class _Group(TyperGroup):
         code: int
         try:
             rv = super().main(
-                args, prog_name, complete_var, standalone_mode=False,
-                windows_expand_args=windows_expand_args, **extra,
+                args,
+                prog_name,
+                complete_var,
+                standalone_mode=False,
+                windows_expand_args=windows_expand_args,
+                **extra,
             )
             code = rv if isinstance(rv, int) else 0
         except _ClickException as exc:  # a usage error: unknown option, invalid value …
@@ -104,16 +108,25 @@ class OutputFormat(StrEnum):
 
 
 Days = Annotated[int, typer.Option(min=1, help="Number of business days to generate.")]
-Scale = Annotated[float, typer.Option(help="Scale factor per day, > 0 (1 ≈ 20,000 order lines a day).")]
-Defects = Annotated[float, typer.Option(min=0.0, max=0.5, help="Share of injected defective rows, 0 to 0.5 (0 = clean).")]
+Scale = Annotated[
+    float, typer.Option(help="Scale factor per day, > 0 (1 ≈ 20,000 order lines a day).")
+]
+Defects = Annotated[
+    float,
+    typer.Option(min=0.0, max=0.5, help="Share of injected defective rows, 0 to 0.5 (0 = clean)."),
+]
 Seed = Annotated[int, typer.Option(help="Random seed: same seed, same files.")]
-Target = Annotated[str | None, typer.Option(help="Target from lakeshop.yml (default: its default_target).")]
+Target = Annotated[
+    str | None, typer.Option(help="Target from lakeshop.yml (default: its default_target).")
+]
 Format = Annotated[OutputFormat, typer.Option("--format", help="Output format.")]
 
 
 @app.callback()
 def _main(
-    project: Annotated[Path, typer.Option("--project", "-p", help="Project folder (holds lakeshop.yml).")] = Path("."),
+    project: Annotated[
+        Path, typer.Option("--project", "-p", help="Project folder (holds lakeshop.yml).")
+    ] = Path("."),
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
 ) -> None:
     State.project_dir, State.debug = project, debug
@@ -146,15 +159,24 @@ def generate(
 @app.command()
 def run(
     target: Target = None,
-    full_refresh: Annotated[bool, typer.Option("--full-refresh", help="Rebuild every table from the raw files.")] = False,
-    select: Annotated[list[str] | None, typer.Option("--select", help="Only this table, e.g. silver.orders (repeatable).")] = None,
+    full_refresh: Annotated[
+        bool, typer.Option("--full-refresh", help="Rebuild every table from the raw files.")
+    ] = False,
+    select: Annotated[
+        list[str] | None,
+        typer.Option("--select", help="Only this table, e.g. silver.orders (repeatable)."),
+    ] = None,
 ) -> None:
     """Run the pipeline: ingest new files, refresh silver and gold incrementally."""
     from lakeshop import api
 
     project = _project()
     summary = api.run(
-        project, target=target, select=select, full_refresh=full_refresh, listener=_progress(project)
+        project,
+        target=target,
+        select=select,
+        full_refresh=full_refresh,
+        listener=_progress(project),
     )
     _summarise(summary)
     if summary.status != "ok":
@@ -163,7 +185,9 @@ def run(
 
 @app.command()
 def sql(
-    query: Annotated[str, typer.Argument(help="A SELECT over schema.table names, e.g. gold.agg_daily_sales.")],
+    query: Annotated[
+        str, typer.Argument(help="A SELECT over schema.table names, e.g. gold.agg_daily_sales.")
+    ],
     fmt: Format = OutputFormat.table,
     target: Target = None,
 ) -> None:
@@ -181,14 +205,20 @@ def status(target: Target = None, fmt: Format = OutputFormat.table) -> None:
     rows = api.status(_project(), target).to_pylist()
     for r in rows:
         ms = r.pop("last_refresh_ms")
-        r["last_refresh"] = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ms / 1000)) if ms else "never"
+        r["last_refresh"] = (
+            time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ms / 1000)) if ms else "never"
+        )
     _print_rows(rows, fmt)
 
 
 @app.command()
 def quality(
-    run_id: Annotated[str | None, typer.Option("--run", help="Run id (default: the latest).")] = None,
-    table: Annotated[str | None, typer.Option(help="Only this table, e.g. silver.customers.")] = None,
+    run_id: Annotated[
+        str | None, typer.Option("--run", help="Run id (default: the latest).")
+    ] = None,
+    table: Annotated[
+        str | None, typer.Option(help="Only this table, e.g. silver.customers.")
+    ] = None,
     target: Target = None,
     fmt: Format = OutputFormat.table,
 ) -> None:
@@ -207,7 +237,10 @@ def quality(
 
 @app.command()
 def demo(
-    directory: Annotated[Path, typer.Option("--dir", help="Folder for landing files, lakeshop.yml and the lakehouse.")] = Path("demo"),
+    directory: Annotated[
+        Path,
+        typer.Option("--dir", help="Folder for landing files, lakeshop.yml and the lakehouse."),
+    ] = Path("demo"),
     scale: Scale = 0.1,
     days: Days = 14,
     defects: Defects = 0.02,
@@ -221,10 +254,16 @@ def demo(
 
     clock = time.perf_counter()
     result = gen(directory / "landing", days=days, scale=scale, seed=seed, defects=defects)
-    out.print(f"[bold]1/2[/] generated {_describe(result)} into {escape(str(directory / 'landing'))}", soft_wrap=True)
+    out.print(
+        f"[bold]1/2[/] generated {_describe(result)} into {escape(str(directory / 'landing'))}",
+        soft_wrap=True,
+    )
     write_demo_config(directory)
     project = Project.load(directory)
-    out.print(f"[bold]2/2[/] running the pipeline into {escape(str(project.lakehouse().root))}", soft_wrap=True)
+    out.print(
+        f"[bold]2/2[/] running the pipeline into {escape(str(project.lakehouse().root))}",
+        soft_wrap=True,
+    )
     summary = api.run(project, listener=_progress(project), trigger="demo")
     _summarise(summary)
     headline = api.query(
@@ -238,8 +277,9 @@ def demo(
     out.print(
         f"\ndemo done in {time.perf_counter() - clock:.1f}s. Try:\n"
         f"  lakeshop --project {where} status\n"
-        f"  lakeshop --project {where} sql \"SELECT * FROM gold.agg_daily_sales ORDER BY sales_date DESC LIMIT 7\"",
-        soft_wrap=True, highlight=False,
+        f'  lakeshop --project {where} sql "SELECT * FROM gold.agg_daily_sales ORDER BY sales_date DESC LIMIT 7"',
+        soft_wrap=True,
+        highlight=False,
     )
     if summary.status != "ok":
         raise typer.Exit(1)
@@ -255,7 +295,9 @@ def _date(option: str, text: str) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError as exc:
-        raise typer.BadParameter(f"expected a date as YYYY-MM-DD, found {text!r} ({exc})", param_hint=f"'{option}'") from exc
+        raise typer.BadParameter(
+            f"expected a date as YYYY-MM-DD, found {text!r} ({exc})", param_hint=f"'{option}'"
+        ) from exc
 
 
 def _check_scale(scale: float) -> None:
@@ -319,7 +361,8 @@ def _summarise(summary: Any) -> None:
     out.print(
         f"[{colour}]run {summary.run_id} {summary.status}[/]: {ok} tables ok, {failed} failed, {skipped} skipped; "
         f"{written:,} rows written, {quarantined:,} quarantined or rejected, {summary.seconds:.1f}s",
-        soft_wrap=True, highlight=False,
+        soft_wrap=True,
+        highlight=False,
     )
 
 
@@ -335,7 +378,9 @@ def _print_table(table: Any, fmt: OutputFormat) -> None:
     _print_rows(table.to_pylist(), fmt, table.column_names)
 
 
-def _print_rows(rows: list[dict[str, Any]], fmt: OutputFormat, columns: list[str] | None = None) -> None:
+def _print_rows(
+    rows: list[dict[str, Any]], fmt: OutputFormat, columns: list[str] | None = None
+) -> None:
     columns = columns or (list(rows[0]) if rows else [])
     if fmt is OutputFormat.json:
         typer.echo(json.dumps(rows, default=str, indent=2))

@@ -76,11 +76,15 @@ class Project:
         except ValidationError as exc:
             raise _translate(exc.errors(), raw, file) from exc
         if not config.targets:
-            raise ConfigError("targets", "at least one target, e.g. {dev: {root: lakehouse}}", file=file)
+            raise ConfigError(
+                "targets", "at least one target, e.g. {dev: {root: lakehouse}}", file=file
+            )
         if config.default_target not in config.targets:
             raise ConfigError(
-                "default_target", f"one of the targets {', '.join(sorted(config.targets))}",
-                config.default_target, file,
+                "default_target",
+                f"one of the targets {', '.join(sorted(config.targets))}",
+                config.default_target,
+                file,
             )
         return cls(directory, config, _sources(config, file), Graph.build(pipeline.tables()))
 
@@ -93,7 +97,9 @@ class Project:
         name = name or self.config.default_target
         if name not in self.config.targets:
             raise ConfigError(
-                "--target", f"one of the targets of {CONFIG_FILE}: {', '.join(sorted(self.config.targets))}", name
+                "--target",
+                f"one of the targets of {CONFIG_FILE}: {', '.join(sorted(self.config.targets))}",
+                name,
             )
         return name, self.config.targets[name]
 
@@ -113,13 +119,18 @@ def _sources(config: ProjectConfig, file: str) -> dict[str, Source]:
     unknown = sorted(set(config.sources) - set(contract.SOURCES))
     if unknown:
         raise ConfigError(
-            f"sources.{unknown[0]}", f"one of the contract's sources: {', '.join(contract.SOURCES)}", file=file
+            f"sources.{unknown[0]}",
+            f"one of the contract's sources: {', '.join(contract.SOURCES)}",
+            file=file,
         )
     for name, configured in config.sources.items():
         internal = sorted(configured.model_fields_set & _INTERNAL_SOURCE_FIELDS)
         if internal:
             raise ConfigError(
-                f"sources.{name}.{internal[0]}", _known_keys(_public_fields(Source), internal[0]), internal[0], file
+                f"sources.{name}.{internal[0]}",
+                _known_keys(_public_fields(Source), internal[0]),
+                internal[0],
+                file,
             )
     out = {}
     for name, spec in contract.SOURCES.items():
@@ -183,13 +194,21 @@ def _translate(errors: list[Any], raw: Any, file: str, start: int = 0) -> Config
     fitting = [
         member
         for member, errs in branches.items()
-        if not any(len(e["loc"]) == at + 1 or e["type"] in ("missing", "extra_forbidden") for e in errs)
+        if not any(
+            len(e["loc"]) == at + 1 or e["type"] in ("missing", "extra_forbidden") for e in errs
+        )
     ]
     if len(fitting) == 1:
         return _translate(branches[fitting[0]], raw, file, at + 1)
     keys = _data_keys(prefix, raw)
-    column = "a column name of the export" if len(keys) >= 2 and keys[-2] == "mapping" else "a string"
-    members = list(dict.fromkeys(column if m == "str" else _UNION_MEMBERS.get(m, "a mapping") for m in branches))
+    column = (
+        "a column name of the export" if len(keys) >= 2 and keys[-2] == "mapping" else "a string"
+    )
+    members = list(
+        dict.fromkeys(
+            column if m == "str" else _UNION_MEMBERS.get(m, "a mapping") for m in branches
+        )
+    )
     expected = members[0] if len(members) == 1 else ", ".join(members[:-1]) + " or " + members[-1]
     return ConfigError(".".join(keys) or "(top level)", expected, _value_at(keys, raw), file)
 
@@ -232,7 +251,12 @@ def _describe(error: Any, raw: Any, file: str) -> ConfigError:
         return ConfigError(key, "a value (this setting is required)", file=file)
     if kind == "literal_error":
         values = re.findall(r"'([^']*)'", str(ctx.get("expected", "")))
-        return ConfigError(key, f"one of {', '.join(values)}" if len(values) > 1 else ", ".join(values), found, file)
+        return ConfigError(
+            key,
+            f"one of {', '.join(values)}" if len(values) > 1 else ", ".join(values),
+            found,
+            file,
+        )
     if kind == "value_error":
         detail = _one_line(str(ctx.get("error", error["msg"])))
         if loc[-1] == "sql":
@@ -260,7 +284,9 @@ def _describe(error: Any, raw: Any, file: str) -> ConfigError:
     }.get(kind)
     if kind == "model_type":
         model = _model_at(loc)
-        expected = f"a mapping of settings ({', '.join(_public_fields(model))})" if model else "a mapping"
+        expected = (
+            f"a mapping of settings ({', '.join(_public_fields(model))})" if model else "a mapping"
+        )
     return ConfigError(key, expected or _one_line(error["msg"]).lower(), found, file)
 
 
@@ -277,7 +303,9 @@ def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
             annotation = get_args(annotation)[1]
         else:
             return None
-    return annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+    return (
+        annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+    )
 
 
 def _public_fields(model: type[BaseModel] | None) -> list[str]:
