@@ -48,9 +48,9 @@ class DuckDBEngine(Engine):
         qualified = self._ensure_schema(name)
         filter_sql = f" WHERE {where}" if where else ""
         dt = self.lakehouse.delta(name)
-        files = dt.file_uris()
+        files = self.lakehouse.snapshot_files(name)
         columns = ", ".join(f'"{f.name}"' for f in dt.schema().fields)
-        if files and "deletionVectors" not in (dt.protocol().reader_features or []):
+        if files:
             listed = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
             hive = ", hive_partitioning = true" if dt.metadata().partition_columns else ""
             source = f"read_parquet([{listed}], union_by_name = true{hive})"

@@ -47,14 +47,35 @@ class Lakehouse:
             raise TableNotFound(name, self.tables()) from exc
 
     def dataset(self, name: str) -> pads.Dataset:
-        """A snapshot of the table as an Arrow dataset (read lazily, with file pruning).
+        """A snapshot of the table as an Arrow dataset over its Parquet files.
 
-        The schema is the table's, with plain Arrow types: files written by a merge may hold
-        view types (``string_view``) that other files of the same table do not.
+        Arrow's own file system reads the files (the Delta log gives the list): Arrow reader
+        threads calling back into deltalake's file system have aborted the interpreter at
+        exit. The schema is the table's, with plain Arrow types: files written by a merge may
+        hold view types (``string_view``) that other files of the same table do not.
         """
         dt = self.delta(name)
         schema = pa.schema([pa.field(f.name, _plain(f.type)) for f in pa.schema(dt.schema().to_arrow())])
-        return dt.to_pyarrow_dataset(schema=schema)
+        if "deletionVectors" in (dt.protocol().reader_features or []):
+            return dt.to_pyarrow_dataset(schema=schema)
+        partitioning = (
+            pads.partitioning(
+                pa.schema([schema.field(c) for c in dt.metadata().partition_columns]), flavor="hive"
+            )
+            if dt.metadata().partition_columns
+            else None
+        )
+        return pads.dataset(
+            dt.file_uris(), schema=schema, format="parquet", partitioning=partitioning
+        )
+
+    def snapshot_files(self, name: str) -> list[str] | None:
+        """The Parquet files of the current snapshot, or None when a plain file scan would be
+        wrong (deletion vectors written by another engine)."""
+        dt = self.delta(name)
+        if "deletionVectors" in (dt.protocol().reader_features or []):
+            return None
+        return list(dt.file_uris())
 
     def read(self, name: str, columns: list[str] | None = None) -> pa.Table:
         """The whole table (small tables: system tables, tests)."""
