@@ -159,3 +159,8 @@ def test_a_valid_mapping_loads(tmp_path: Path):
         "customer_id",
         "channel",
     }
+
+
+def test_a_project_folder_that_does_not_exist_is_an_error(tmp_path: Path):
+    with pytest.raises(ConfigError, match=r"setting '--project': expected an existing folder"):
+        Project.load(tmp_path / "nowhere")

@@ -171,6 +171,12 @@ def run(
     from lakeshop import api
 
     project = _project()
+    if not project.landing.is_dir():
+        err.print(
+            f"warning: no landing folder {escape(str(project.landing))}; nothing to ingest",
+            soft_wrap=True,
+            highlight=False,
+        )
     summary = api.run(
         project,
         target=target,

@@ -61,6 +61,10 @@ class Project:
         csv, jsonl, parquet, found 'xls'``.
         """
         directory = directory.resolve()
+        if not directory.is_dir():
+            raise ConfigError(
+                "--project", "an existing folder (the one holding lakeshop.yml)", str(directory)
+            )
         path = directory / CONFIG_FILE
         file = _display(path)
         raw: Any = {}
