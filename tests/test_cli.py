@@ -168,7 +168,7 @@ def test_run_select_runs_only_that_table(demo: Path):
 def test_run_select_unknown_table(demo: Path):
     code, _, err = cli("--project", demo, "run", "--select", "nope.table")
     line = one_error_line(err)
-    assert code == 1 and "nope.table" in line and "silver.orders" in line
+    assert code == 2 and "nope.table" in line and "silver.orders" in line
 
 
 def test_run_unknown_target_names_the_known_ones(demo: Path):

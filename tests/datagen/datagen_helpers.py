@@ -23,7 +23,8 @@ def read_csv(data: bytes, handler: Any = None) -> pa.Table:
         read_options=pacsv.ReadOptions(use_threads=False),
         parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=handler),
         convert_options=pacsv.ConvertOptions(
-            column_types={c: pa.string() for c in header}, strings_can_be_null=True),
+            column_types={c: pa.string() for c in header}, strings_can_be_null=True
+        ),
     )
 
 
@@ -42,7 +43,7 @@ def read_source(out: Path, source: str, upto: str | None = None) -> list[dict[st
 
 def date_of(path: Path) -> str:
     """The YYYY-MM-DD of a source file name."""
-    return path.stem[len(path.parent.name) + 1:][:10]
+    return path.stem[len(path.parent.name) + 1 :][:10]
 
 
 def read_source_file(path: Path) -> list[dict[str, Any]]:

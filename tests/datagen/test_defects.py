@@ -30,9 +30,16 @@ from lakeshop.datagen.formats import (
     SOURCES,
 )
 
-ENUMS = {"gender": GENDERS, "loyalty_tier": LOYALTY_TIERS, "channel": CHANNELS,
-         "currency": CURRENCIES, "item_status": ITEM_STATUSES, "payment_type": PAYMENT_TYPES,
-         "event_type": EVENT_TYPES, "device": DEVICES}
+ENUMS = {
+    "gender": GENDERS,
+    "loyalty_tier": LOYALTY_TIERS,
+    "channel": CHANNELS,
+    "currency": CURRENCIES,
+    "item_status": ITEM_STATUSES,
+    "payment_type": PAYMENT_TYPES,
+    "event_type": EVENT_TYPES,
+    "device": DEVICES,
+}
 STATUS = {"orders": ORDER_STATUSES, "payments": PAYMENT_STATUSES, "refunds": REFUND_STATUSES}
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
@@ -43,8 +50,9 @@ def _record(path: Path, row: int) -> tuple[str, dict[str, Any] | None]:
     if path.suffix == ".csv":
         line = lines[row]
         bad: list[Any] = []
-        table = read_csv((lines[0] + "\n" + line + "\n").encode(),
-                         lambda r: bad.append(r) or "skip")
+        table = read_csv(
+            (lines[0] + "\n" + line + "\n").encode(), lambda r: bad.append(r) or "skip"
+        )
         return line, (table.to_pylist()[0] if table.num_rows else None)
     line = lines[row - 1]
     try:
@@ -123,9 +131,12 @@ def test_ledger_entries_found_in_files(defect_run: Path) -> None:
         elif kind == "duplicate_row":
             assert path.read_text().split("\n").count(line) >= 2
         elif kind == "stale_version":
-            newer = [r for p in sorted((defect_run / source).iterdir())
-                     if date_of(p) < date_of(path) and p.suffix == ".csv"
-                     for r in _grep(p, rec[SOURCES[source].key[0]])]
+            newer = [
+                r
+                for p in sorted((defect_run / source).iterdir())
+                if date_of(p) < date_of(path) and p.suffix == ".csv"
+                for r in _grep(p, rec[SOURCES[source].key[0]])
+            ]
             assert any(r > rec["updated_at"] for r in newer), (e, rec)
     for file, rows in invalid.items():
         assert rows == malformed.get(file, set()), file

@@ -26,12 +26,23 @@ NAME = re.compile(r"^(?P<src>[a-z_]+)_(?P<d>\d{4}-\d{2}-\d{2})(_(?P<n>\d+))?\.(c
 
 
 def _files(out: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(out)): p.read_bytes() for p in out.rglob("*")
-            if p.is_file() and p.name != "_ledger.json"}
+    return {
+        str(p.relative_to(out)): p.read_bytes()
+        for p in out.rglob("*")
+        if p.is_file() and p.name != "_ledger.json"
+    }
 
 
-@pytest.mark.parametrize("kwargs", [{"days": 0}, {"days": 1, "scale": 0}, {"days": 1, "scale": -1},
-                                    {"days": 1, "defects": 0.6}, {"days": 1, "defects": -0.1}])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"days": 0},
+        {"days": 1, "scale": 0},
+        {"days": 1, "scale": -1},
+        {"days": 1, "defects": 0.6},
+        {"days": 1, "defects": -0.1},
+    ],
+)
 def test_bad_arguments(tmp_path: Path, kwargs: dict[str, float]) -> None:
     with pytest.raises(ValueError):
         generate(tmp_path, **kwargs)  # type: ignore[arg-type]
@@ -87,10 +98,19 @@ def test_scale_order_lines_per_day(tmp_path: Path) -> None:
     generate(tmp_path, days=2, scale=0.1, seed=3, defects=0.0)
     for day in ("2026-01-01", "2026-01-02"):
         rows = read_source(tmp_path, "order_items", day)
-        new = {(r["order_id"], r["line_no"]) for r in rows
-               if r["updated_at"][:10] == day and (r["item_status"] == "pending" or (
-                   r["item_status"] == "delivered" and r["shipped_at"] == r["updated_at"]
-                   and r["delivered_at"] == r["updated_at"]))}
+        new = {
+            (r["order_id"], r["line_no"])
+            for r in rows
+            if r["updated_at"][:10] == day
+            and (
+                r["item_status"] == "pending"
+                or (
+                    r["item_status"] == "delivered"
+                    and r["shipped_at"] == r["updated_at"]
+                    and r["delivered_at"] == r["updated_at"]
+                )
+            )
+        }
         assert 1400 <= len(new) <= 2600, (day, len(new))
 
 
@@ -99,8 +119,7 @@ def test_tiny_scale_every_source_every_day(tmp_path: Path) -> None:
     assert res.defects == 0
     for source in SOURCES:
         days = {date_of(p) for p in (tmp_path / source).iterdir()}
-        expected = {"2026-01-01"} if source == "stores" else {
-            f"2026-01-0{i}" for i in range(1, 5)}
+        expected = {"2026-01-01"} if source == "stores" else {f"2026-01-0{i}" for i in range(1, 5)}
         assert expected <= days, source
         assert all(p.stat().st_size > 0 for p in (tmp_path / source).iterdir())
 
@@ -139,8 +158,11 @@ def test_clean_invariants(clean_run: Path) -> None:
         _ts(o["order_ts"]), _ts(o["updated_at"])
     # foreign keys resolve against files of the same day or earlier
     first_seen: dict[str, str] = {}
-    for source, key in (("customers", "customer_id"), ("products", "product_id"),
-                        ("orders", "order_id")):
+    for source, key in (
+        ("customers", "customer_id"),
+        ("products", "product_id"),
+        ("orders", "order_id"),
+    ):
         for p in sorted((clean_run / source).iterdir()):
             for r in read_source_file(p):
                 first_seen.setdefault(r[key], date_of(p))
@@ -159,8 +181,11 @@ def test_clean_invariants(clean_run: Path) -> None:
     totals: Counter[str] = Counter()
     line_total = {}
     for k, li in latest.items():
-        t = _cents(li["unit_price"]) * int(li["quantity"]) - _cents(li["discount_amount"]) + \
-            _cents(li["tax_amount"])
+        t = (
+            _cents(li["unit_price"]) * int(li["quantity"])
+            - _cents(li["discount_amount"])
+            + _cents(li["tax_amount"])
+        )
         line_total[k] = (t, int(li["quantity"]))
         if li["item_status"] != "cancelled":
             totals[li["order_id"]] += t
@@ -202,7 +227,8 @@ def test_updates_arrive_later(clean_run: Path) -> None:
     for p in sorted((clean_run / "order_items").iterdir()):
         for r in read_source_file(p):
             versions[(r["order_id"], r["line_no"])].append(
-                (date_of(p), r["updated_at"], r["item_status"]))
+                (date_of(p), r["updated_at"], r["item_status"])
+            )
     moved = [v for v in versions.values() if len(v) > 1]
     assert moved
     out_of_order = sum(any(a[1] > b[1] for a, b in pairwise(v)) for v in moved)

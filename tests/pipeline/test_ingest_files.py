@@ -110,14 +110,23 @@ def test_column_names_with_quotes_and_latin1_jsonl_are_ingested(tmp_path: Path):
     landing = tmp_path / "landing"
     (landing / "j").mkdir(parents=True)
     (landing / "c").mkdir(parents=True)
-    (landing / "j" / "a.jsonl").write_bytes('{"id": "1", "name": "Zoë", "we\\"ird": 1}\n'.encode("latin-1"))
+    (landing / "j" / "a.jsonl").write_bytes(
+        '{"id": "1", "name": "Zoë", "we\\"ird": 1}\n'.encode("latin-1")
+    )
     (landing / "c" / "a.csv").write_text('id,"odd""col"\n1,x\n')
     sources = {
-        "j": Source(name="j", path="j/*.jsonl", format="jsonl", fields=["id", "name"],
-                    options=FileOptions(encoding="latin-1")),
+        "j": Source(
+            name="j",
+            path="j/*.jsonl",
+            format="jsonl",
+            fields=["id", "name"],
+            options=FileOptions(encoding="latin-1"),
+        ),
         "c": Source(name="c", path="c/*.csv", fields=["id"]),
     }
-    graph = Graph.build([Table("bronze.j", Kind.INGEST, source="j"), Table("bronze.c", Kind.INGEST, source="c")])
+    graph = Graph.build(
+        [Table("bronze.j", Kind.INGEST, source="j"), Table("bronze.c", Kind.INGEST, source="c")]
+    )
     lakehouse = Lakehouse(tmp_path / "lh")
     with DuckDBEngine(lakehouse) as engine:
         summary = run(graph, engine, landing=landing, sources=sources)

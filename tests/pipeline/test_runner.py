@@ -42,7 +42,11 @@ def tables(strict_limit: int = 1000) -> list[Table]:
         ),
         Table("silver.broken", Kind.MATERIALIZED, sql="SELECT no_such_column FROM bronze.items"),
         Table("gold.after_broken", Kind.MATERIALIZED, sql="SELECT * FROM silver.broken"),
-        Table("gold.totals", Kind.MATERIALIZED, sql="SELECT count(*) AS n, sum(val) AS total FROM silver.items"),
+        Table(
+            "gold.totals",
+            Kind.MATERIALIZED,
+            sql="SELECT count(*) AS n, sum(val) AS total FROM silver.items",
+        ),
         Table(
             "gold.strict",
             Kind.MATERIALIZED,
@@ -152,7 +156,10 @@ def test_full_refresh_rebuilds_silver_and_its_quarantine_without_doubling(root: 
     source = Source(path="items/*.csv", name="items", fields=["id", "val", "updated_at"])
     with DuckDBEngine(lakehouse) as engine:
         summary = run(
-            Graph.build(tables()), engine, landing=root / "landing", sources={"items": source},
+            Graph.build(tables()),
+            engine,
+            landing=root / "landing",
+            sources={"items": source},
             full_refresh=True,
         )
     r = next(o for o in summary.outcomes if o.name == "silver.items").result
@@ -169,7 +176,9 @@ def test_a_view_stores_nothing_and_is_readable_downstream(root: Path):
         [
             *tables(),
             Table("gold.big_items", Kind.VIEW, sql="SELECT * FROM silver.items WHERE val > 6"),
-            Table("gold.big_count", Kind.MATERIALIZED, sql="SELECT count(*) AS n FROM gold.big_items"),
+            Table(
+                "gold.big_count", Kind.MATERIALIZED, sql="SELECT count(*) AS n FROM gold.big_items"
+            ),
         ]
     )
     with DuckDBEngine(lakehouse) as engine:

@@ -48,7 +48,9 @@ def test_rerun_without_new_files_writes_nothing_and_a_new_day_reads_only_its_fil
     for o in third.outcomes:
         if o.name.startswith("silver."):
             assert o.result.rows_in == bronze_in["bronze." + o.name.split(".")[1]] - next(
-                x.result.rows_quarantined for x in third.outcomes if x.name == "bronze." + o.name.split(".")[1]
+                x.result.rows_quarantined
+                for x in third.outcomes
+                if x.name == "bronze." + o.name.split(".")[1]
             )
     # every file is ingested exactly once over the three runs
     ingested = [f["path"] for f in files if f["status"] in ("ingested", "error")]
@@ -65,12 +67,23 @@ def test_incremental_equals_one_run_over_all_files(retailer: Path, tmp_path: Pat
     copy_days(retailer, whole / "landing", ["2026-01-01", "2026-01-02", "2026-01-03", "2026-01-04"])
     write_demo_config(whole)
     assert api.run(Project.load(whole)).status == "ok"
-    for table in ["silver.customers", "silver.order_items", "silver.payments", "gold.agg_daily_sales"]:
-        cols = "* EXCLUDE (_batch_id, _row_hash)" if table.startswith("silver") else "* EXCLUDE (_batch_id)"
+    for table in [
+        "silver.customers",
+        "silver.order_items",
+        "silver.payments",
+        "gold.agg_daily_sales",
+    ]:
+        cols = (
+            "* EXCLUDE (_batch_id, _row_hash)"
+            if table.startswith("silver")
+            else "* EXCLUDE (_batch_id)"
+        )
         sql = f"SELECT {cols} FROM {table} ORDER BY ALL"
         a = api.query(Project.load(step), sql)
         b = api.query(Project.load(whole), sql)
         assert a.num_rows > 0
         assert a.schema == b.schema, table
-        differing = [c for c in a.column_names if a.column(c).to_pylist() != b.column(c).to_pylist()]
+        differing = [
+            c for c in a.column_names if a.column(c).to_pylist() != b.column(c).to_pylist()
+        ]
         assert not differing, (table, differing)

@@ -61,7 +61,9 @@ def test_every_quarantining_defect_is_quarantined_with_its_reason(built):
         reasons = found.get((d["file"], d["row"]))
         if reasons is None or reason not in reasons:
             missing.append((d["file"], d["row"], d["kind"], d["field"], reasons))
-    assert not missing, f"{len(missing)} of {len(expected)} defects not quarantined as expected: {missing[:10]}"
+    assert not missing, (
+        f"{len(missing)} of {len(expected)} defects not quarantined as expected: {missing[:10]}"
+    )
 
 
 def test_no_clean_row_is_quarantined(built):
@@ -125,7 +127,9 @@ def test_duplicates_and_stale_versions_are_deduplicated(built):
             continue
         # the stale version lost: silver holds a strictly newer one
         where = " AND ".join(f"{k} = '{v}'" for k, v in d["key"].items())
-        newest = _rows(project, f"SELECT max(updated_at) AS u FROM silver.{d['source']} WHERE {where}")
+        newest = _rows(
+            project, f"SELECT max(updated_at) AS u FROM silver.{d['source']} WHERE {where}"
+        )
         stale = _rows(
             project,
             f"SELECT max(TRY_CAST(updated_at AS TIMESTAMP)) AS u FROM bronze.{d['source']} "

@@ -12,8 +12,18 @@ DAY = 86_400
 
 # stream ids for numpy.random.default_rng([seed, day_index, stream])
 STREAMS = {
-    "setup": 1, "stores": 2, "customers": 3, "products": 4, "orders": 5, "payments": 6,
-    "clickstream": 7, "inventory": 8, "fx": 9, "defects": 10, "files": 11, "drift": 12,
+    "setup": 1,
+    "stores": 2,
+    "customers": 3,
+    "products": 4,
+    "orders": 5,
+    "payments": 6,
+    "clickstream": 7,
+    "inventory": 8,
+    "fx": 9,
+    "defects": 10,
+    "files": 11,
+    "drift": 12,
 }
 
 

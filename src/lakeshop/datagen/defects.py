@@ -10,57 +10,128 @@ import pyarrow.compute as pc
 
 from .formats import SOURCES, IntArray, constant, csv_lines, json_lines, json_string
 
-ROW_KINDS = ("null_key", "malformed_email", "non_positive", "unknown_fk", "bad_enum",
-             "unparseable_timestamp", "unparseable_number", "duplicate_row", "stale_version",
-             "malformed_line")
+ROW_KINDS = (
+    "null_key",
+    "malformed_email",
+    "non_positive",
+    "unknown_fk",
+    "bad_enum",
+    "unparseable_timestamp",
+    "unparseable_number",
+    "duplicate_row",
+    "stale_version",
+    "malformed_line",
+)
 FILE_KINDS = ("schema_drift", "unreadable_file")
 KINDS = ROW_KINDS + FILE_KINDS
 
 # fields each kind can corrupt, per source (kinds absent do not apply to the source)
 APPLICABLE: dict[str, dict[str, tuple[str, ...]]] = {
-    "customers": {"null_key": ("customer_id",), "malformed_email": ("email",),
-                  "bad_enum": ("gender", "loyalty_tier"),
-                  "unparseable_timestamp": ("updated_at",), "stale_version": ()},
-    "products": {"null_key": ("product_id",), "non_positive": ("list_price",),
-                 "bad_enum": ("currency",), "unparseable_timestamp": ("updated_at",),
-                 "unparseable_number": ("list_price",), "stale_version": ()},
-    "stores": {"null_key": ("store_id",), "bad_enum": ("channel", "currency"),
-               "unparseable_timestamp": ("updated_at",)},
-    "orders": {"null_key": ("order_id",), "unknown_fk": ("customer_id", "store_id"),
-               "bad_enum": ("channel", "status", "currency"),
-               "unparseable_timestamp": ("order_ts", "updated_at")},
-    "order_items": {"null_key": ("order_id", "line_no"),
-                    "non_positive": ("quantity", "unit_price"), "unknown_fk": ("product_id",),
-                    "bad_enum": ("item_status",), "unparseable_timestamp": ("updated_at",),
-                    "unparseable_number": ("quantity", "unit_price"), "stale_version": ()},
-    "payments": {"null_key": ("payment_id",), "non_positive": ("amount",),
-                 "unknown_fk": ("order_id",), "bad_enum": ("payment_type", "status", "currency"),
-                 "unparseable_timestamp": ("transaction_ts",), "unparseable_number": ("amount",)},
-    "refunds": {"null_key": ("refund_id",), "unknown_fk": ("payment_id",),
-                "bad_enum": ("status",), "unparseable_timestamp": ("refund_ts",),
-                "unparseable_number": ("amount",)},
-    "returns": {"null_key": ("return_id",), "non_positive": ("return_qty",),
-                "unknown_fk": ("order_id",), "unparseable_timestamp": ("returned_at",),
-                "unparseable_number": ("return_amount",)},
-    "inventory": {"null_key": ("store_id", "product_id"), "unknown_fk": ("store_id", "product_id"),
-                  "unparseable_timestamp": ("snapshot_date",),
-                  "unparseable_number": ("on_hand_qty",)},
-    "fx_rates": {"null_key": ("currency",), "bad_enum": ("currency",),
-                 "unparseable_timestamp": ("rate_date",), "unparseable_number": ("rate_to_base",)},
-    "clickstream": {"null_key": ("event_id",), "unknown_fk": ("customer_id", "product_id"),
-                    "bad_enum": ("event_type", "device"), "unparseable_timestamp": ("event_ts",)},
+    "customers": {
+        "null_key": ("customer_id",),
+        "malformed_email": ("email",),
+        "bad_enum": ("gender", "loyalty_tier"),
+        "unparseable_timestamp": ("updated_at",),
+        "stale_version": (),
+    },
+    "products": {
+        "null_key": ("product_id",),
+        "non_positive": ("list_price",),
+        "bad_enum": ("currency",),
+        "unparseable_timestamp": ("updated_at",),
+        "unparseable_number": ("list_price",),
+        "stale_version": (),
+    },
+    "stores": {
+        "null_key": ("store_id",),
+        "bad_enum": ("channel", "currency"),
+        "unparseable_timestamp": ("updated_at",),
+    },
+    "orders": {
+        "null_key": ("order_id",),
+        "unknown_fk": ("customer_id", "store_id"),
+        "bad_enum": ("channel", "status", "currency"),
+        "unparseable_timestamp": ("order_ts", "updated_at"),
+    },
+    "order_items": {
+        "null_key": ("order_id", "line_no"),
+        "non_positive": ("quantity", "unit_price"),
+        "unknown_fk": ("product_id",),
+        "bad_enum": ("item_status",),
+        "unparseable_timestamp": ("updated_at",),
+        "unparseable_number": ("quantity", "unit_price"),
+        "stale_version": (),
+    },
+    "payments": {
+        "null_key": ("payment_id",),
+        "non_positive": ("amount",),
+        "unknown_fk": ("order_id",),
+        "bad_enum": ("payment_type", "status", "currency"),
+        "unparseable_timestamp": ("transaction_ts",),
+        "unparseable_number": ("amount",),
+    },
+    "refunds": {
+        "null_key": ("refund_id",),
+        "unknown_fk": ("payment_id",),
+        "bad_enum": ("status",),
+        "unparseable_timestamp": ("refund_ts",),
+        "unparseable_number": ("amount",),
+    },
+    "returns": {
+        "null_key": ("return_id",),
+        "non_positive": ("return_qty",),
+        "unknown_fk": ("order_id",),
+        "unparseable_timestamp": ("returned_at",),
+        "unparseable_number": ("return_amount",),
+    },
+    "inventory": {
+        "null_key": ("store_id", "product_id"),
+        "unknown_fk": ("store_id", "product_id"),
+        "unparseable_timestamp": ("snapshot_date",),
+        "unparseable_number": ("on_hand_qty",),
+    },
+    "fx_rates": {
+        "null_key": ("currency",),
+        "bad_enum": ("currency",),
+        "unparseable_timestamp": ("rate_date",),
+        "unparseable_number": ("rate_to_base",),
+    },
+    "clickstream": {
+        "null_key": ("event_id",),
+        "unknown_fk": ("customer_id", "product_id"),
+        "bad_enum": ("event_type", "device"),
+        "unparseable_timestamp": ("event_ts",),
+    },
 }
 for _kinds in APPLICABLE.values():
     _kinds.update({"duplicate_row": (), "malformed_line": ()})
 
-BAD_ENUM = {"gender": "X", "loyalty_tier": "diamond", "channel": "phone", "currency": "XXX",
-            "status": "unknown", "item_status": "lost", "payment_type": "crypto",
-            "event_type": "hover", "device": "smartwatch"}
-UNKNOWN_FK = {"customer_id": "C9999999", "product_id": "P99999", "store_id": "S999",
-              "order_id": "O99999999", "payment_id": "PAY999999999"}
+BAD_ENUM = {
+    "gender": "X",
+    "loyalty_tier": "diamond",
+    "channel": "phone",
+    "currency": "XXX",
+    "status": "unknown",
+    "item_status": "lost",
+    "payment_type": "crypto",
+    "event_type": "hover",
+    "device": "smartwatch",
+}
+UNKNOWN_FK = {
+    "customer_id": "C9999999",
+    "product_id": "P99999",
+    "store_id": "S999",
+    "order_id": "O99999999",
+    "payment_id": "PAY999999999",
+}
 # fresh primary keys for unknown_fk copies: "<prefix>9<day:04d><n:05d>", longer than valid ids
-FRESH_PREFIX = {"order_id": "O", "payment_id": "PAY", "refund_id": "REF", "return_id": "R",
-                "event_id": "E"}
+FRESH_PREFIX = {
+    "order_id": "O",
+    "payment_id": "PAY",
+    "refund_id": "REF",
+    "return_id": "R",
+    "event_id": "E",
+}
 BAD_TIMESTAMPS = ("2026-13-45T99:00:00", "yesterday")
 BAD_DATES = ("2026-13-45", "yesterday")
 BAD_NUMBERS = ("12,5O", "abc")
@@ -90,8 +161,10 @@ def key_json(source: str, table: pa.Table) -> pa.Array:
     """The primary key of each row as a JSON object of text values."""
     parts: list[pa.Array | pa.Scalar] = []
     for i, k in enumerate(SOURCES[source].key):
-        parts += [pa.scalar(("{" if i == 0 else ",") + f'"{k}":'),
-                  json_string(table.column(k).combine_chunks())]
+        parts += [
+            pa.scalar(("{" if i == 0 else ",") + f'"{k}":'),
+            json_string(table.column(k).combine_chunks()),
+        ]
     parts.append(pa.scalar("}"))
     return pc.binary_join_element_wise(*parts, "")
 
@@ -101,21 +174,31 @@ def _set(table: pa.Table, name: str, values: pa.Array) -> pa.Table:
 
 
 def _pick(rng: np.random.Generator, options: tuple[str, ...], n: int) -> pa.Array:
-    return pa.array(np.asarray(options, dtype=object)[rng.integers(0, len(options), n)],
-                    pa.string())
+    return pa.array(
+        np.asarray(options, dtype=object)[rng.integers(0, len(options), n)], pa.string()
+    )
 
 
-def _corrupt(source: str, kind: str, field: str, copy: pa.Table, rng: np.random.Generator,
-             day: int, fresh: list[int]) -> pa.Table:
+def _corrupt(
+    source: str,
+    kind: str,
+    field: str,
+    copy: pa.Table,
+    rng: np.random.Generator,
+    day: int,
+    fresh: list[int],
+) -> pa.Table:
     n = copy.num_rows
     if kind == "null_key":
         return _set(copy, field, constant(None, n))
     if kind == "malformed_email":
         email = pc.utf8_trim_whitespace(copy.column(field).combine_chunks())
         local = pc.utf8_replace_slice(email, start=0, stop=0, replacement="")
-        forms = [pc.replace_substring(email, "@", "(at)"),
-                 pc.binary_join_element_wise("@@", pc.replace_substring(local, "@", ""), ""),
-                 pc.replace_substring(email, "@", "")]
+        forms = [
+            pc.replace_substring(email, "@", "(at)"),
+            pc.binary_join_element_wise("@@", pc.replace_substring(local, "@", ""), ""),
+            pc.replace_substring(email, "@", ""),
+        ]
         choice = rng.integers(0, 3, n)
         out = forms[0]
         for k in (1, 2):
@@ -138,8 +221,7 @@ def _corrupt(source: str, kind: str, field: str, copy: pa.Table, rng: np.random.
             nums = np.arange(fresh[0], fresh[0] + n)
             fresh[0] += n
             text = pc.utf8_lpad(pa.array(nums).cast(pa.string()), width=5, padding="0")
-            return _set(copy, pk[0], pc.binary_join_element_wise(
-                f"{prefix}9{day:04d}", text, ""))
+            return _set(copy, pk[0], pc.binary_join_element_wise(f"{prefix}9{day:04d}", text, ""))
         return copy  # inventory: the unknown FK already makes the key unique
     if kind == "bad_enum":
         return _set(copy, field, constant(BAD_ENUM[field], n))
@@ -165,13 +247,21 @@ def _malformed(source: str, lines: pa.Array, rng: np.random.Generator) -> pa.Arr
     return pc.if_else(pc.and_(pa.array(choice == 2), can_quote), quoted, out)
 
 
-def inject(source: str, table: pa.Table, stale: pa.Table | None, rate: float,
-           rng: np.random.Generator, day: int, fresh: list[int]) -> Injected:
+def inject(
+    source: str,
+    table: pa.Table,
+    stale: pa.Table | None,
+    rate: float,
+    rng: np.random.Generator,
+    day: int,
+    fresh: list[int],
+) -> Injected:
     """Render ``table`` and insert about ``rate`` × rows corrupted copies at random positions."""
     clean = render(source, table)
     n = table.num_rows
-    empty = Injected(clean, np.zeros(0, np.int64), [], pa.array([], pa.string()),
-                     pa.array([], pa.string()))
+    empty = Injected(
+        clean, np.zeros(0, np.int64), [], pa.array([], pa.string()), pa.array([], pa.string())
+    )
     if rate <= 0 or n == 0:
         return empty
     k = int(rng.binomial(n, rate))
@@ -192,7 +282,8 @@ def inject(source: str, table: pa.Table, stale: pa.Table | None, rate: float,
             if stale.num_columns != table.num_columns:
                 stale = _align(stale, table)
             copies: list[tuple[pa.Table, str | None]] = [
-                (stale.take(rng.integers(0, stale.num_rows, cnt)), None)]
+                (stale.take(rng.integers(0, stale.num_rows, cnt)), None)
+            ]
         else:
             fields = APPLICABLE[source][kind] or (None,)
             split = rng.multinomial(cnt, np.full(len(fields), 1 / len(fields)))
@@ -224,12 +315,13 @@ def inject(source: str, table: pa.Table, stale: pa.Table | None, rate: float,
     lines = pa.concat_arrays([clean, bad]).take(pa.array(order))
     rows = np.empty(m, np.int64)
     rows[perm] = slots + 1
-    return Injected(lines, rows, out_kinds, pa.concat_arrays(out_fields),
-                    pa.concat_arrays(out_keys))
+    return Injected(
+        lines, rows, out_kinds, pa.concat_arrays(out_fields), pa.concat_arrays(out_keys)
+    )
 
 
 def _align(stale: pa.Table, table: pa.Table) -> pa.Table:
     """Give stale rows the columns of the current file (drift column appended)."""
-    for name in table.column_names[len(stale.column_names):]:
+    for name in table.column_names[len(stale.column_names) :]:
         stale = stale.append_column(name, constant("false", stale.num_rows))
     return stale

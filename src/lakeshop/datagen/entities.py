@@ -30,17 +30,28 @@ COUNTRY_CURRENCY = {"US": "USD", "CA": "CAD", "GB": "GBP", "DE": "EUR", "FR": "E
 TAX_RATE = {"US": 0.07, "CA": 0.13, "GB": 0.20, "DE": 0.19, "FR": 0.20}
 # city, state, country, postal prefix, postal style (0 digits, 1 Canadian, 2 British)
 LOCATIONS: tuple[tuple[str, str, str, str, int], ...] = (
-    ("New York", "NY", "US", "100", 0), ("Los Angeles", "CA", "US", "900", 0),
-    ("Chicago", "IL", "US", "606", 0), ("Houston", "TX", "US", "770", 0),
-    ("Phoenix", "AZ", "US", "850", 0), ("Seattle", "WA", "US", "981", 0),
-    ("Boston", "MA", "US", "021", 0), ("Miami", "FL", "US", "331", 0),
-    ("Denver", "CO", "US", "802", 0), ("Atlanta", "GA", "US", "303", 0),
-    ("Toronto", "ON", "CA", "M5V ", 1), ("Vancouver", "BC", "CA", "V6B ", 1),
-    ("Montréal", "QC", "CA", "H2X ", 1), ("London", "England", "GB", "SW1A ", 2),
-    ("Manchester", "England", "GB", "M1 ", 2), ("Edinburgh", "Scotland", "GB", "EH1 ", 2),
-    ("Berlin", "BE", "DE", "101", 0), ("München", "BY", "DE", "803", 0),
-    ("Hamburg", "HH", "DE", "201", 0), ("Paris", "IDF", "FR", "750", 0),
-    ("Lyon", "ARA", "FR", "690", 0), ("Marseille", "PAC", "FR", "130", 0),
+    ("New York", "NY", "US", "100", 0),
+    ("Los Angeles", "CA", "US", "900", 0),
+    ("Chicago", "IL", "US", "606", 0),
+    ("Houston", "TX", "US", "770", 0),
+    ("Phoenix", "AZ", "US", "850", 0),
+    ("Seattle", "WA", "US", "981", 0),
+    ("Boston", "MA", "US", "021", 0),
+    ("Miami", "FL", "US", "331", 0),
+    ("Denver", "CO", "US", "802", 0),
+    ("Atlanta", "GA", "US", "303", 0),
+    ("Toronto", "ON", "CA", "M5V ", 1),
+    ("Vancouver", "BC", "CA", "V6B ", 1),
+    ("Montréal", "QC", "CA", "H2X ", 1),
+    ("London", "England", "GB", "SW1A ", 2),
+    ("Manchester", "England", "GB", "M1 ", 2),
+    ("Edinburgh", "Scotland", "GB", "EH1 ", 2),
+    ("Berlin", "BE", "DE", "101", 0),
+    ("München", "BY", "DE", "803", 0),
+    ("Hamburg", "HH", "DE", "201", 0),
+    ("Paris", "IDF", "FR", "750", 0),
+    ("Lyon", "ARA", "FR", "690", 0),
+    ("Marseille", "PAC", "FR", "130", 0),
 )
 _LETTERS = "ABCEGHJKLMNPRSTVWXYZ"
 _POSTAL_SUFFIX = (
@@ -49,20 +60,119 @@ _POSTAL_SUFFIX = (
     + [f"{i % 10}{_LETTERS[(i // 10) % 20]}{_LETTERS[(i * 3) % 20]}" for i in range(200)]
 )
 FIRST_NAMES = (
-    "James", "Mary", "John", "Patricia", "Robert", "Jennifer", "Michael", "Linda", "William",
-    "Elizabeth", "David", "Barbara", "Richard", "Susan", "Joseph", "Jessica", "Thomas", "Sarah",
-    "Charles", "Karen", "Daniel", "Nancy", "Matthew", "Lisa", "Anthony", "Betty", "Mark",
-    "Sandra", "Paul", "Ashley", "Steven", "Emily", "Andrew", "Olivia", "Lucas", "Emma", "Noah",
-    "Chloé", "Léa", "Jürgen", "Anna", "Lukas", "Sophie", "Oliver", "Amelia", "Harry", "Isla",
-    "Liam", "Mia", "Ethan", "Zoe", "Aiden", "Ava", "Mateo", "Nora", "Hiroshi", "Priya", "Wei",
+    "James",
+    "Mary",
+    "John",
+    "Patricia",
+    "Robert",
+    "Jennifer",
+    "Michael",
+    "Linda",
+    "William",
+    "Elizabeth",
+    "David",
+    "Barbara",
+    "Richard",
+    "Susan",
+    "Joseph",
+    "Jessica",
+    "Thomas",
+    "Sarah",
+    "Charles",
+    "Karen",
+    "Daniel",
+    "Nancy",
+    "Matthew",
+    "Lisa",
+    "Anthony",
+    "Betty",
+    "Mark",
+    "Sandra",
+    "Paul",
+    "Ashley",
+    "Steven",
+    "Emily",
+    "Andrew",
+    "Olivia",
+    "Lucas",
+    "Emma",
+    "Noah",
+    "Chloé",
+    "Léa",
+    "Jürgen",
+    "Anna",
+    "Lukas",
+    "Sophie",
+    "Oliver",
+    "Amelia",
+    "Harry",
+    "Isla",
+    "Liam",
+    "Mia",
+    "Ethan",
+    "Zoe",
+    "Aiden",
+    "Ava",
+    "Mateo",
+    "Nora",
+    "Hiroshi",
+    "Priya",
+    "Wei",
 )
 LAST_NAMES = (
-    "Smith", "Johnson", "Williams", "Brown", "Jones", "Garcia", "Miller", "Davis", "Rodriguez",
-    "Martinez", "Hernandez", "Lopez", "Wilson", "Anderson", "Thomas", "Taylor", "Moore",
-    "Jackson", "Martin", "Lee", "Thompson", "White", "Harris", "Clark", "Lewis", "Walker",
-    "O'Brien", "Smith-Jones", "Müller", "Schmidt", "Schneider", "Fischer", "Dubois", "Lefèvre",
-    "Moreau", "Tremblay", "Gagnon", "Roy", "Evans", "Hughes", "Patel", "Nguyen", "Kim", "Chen",
-    "Singh", "Wright", "Scott", "Green", "Baker", "Adams", "Nelson", "Hill", "Campbell",
+    "Smith",
+    "Johnson",
+    "Williams",
+    "Brown",
+    "Jones",
+    "Garcia",
+    "Miller",
+    "Davis",
+    "Rodriguez",
+    "Martinez",
+    "Hernandez",
+    "Lopez",
+    "Wilson",
+    "Anderson",
+    "Thomas",
+    "Taylor",
+    "Moore",
+    "Jackson",
+    "Martin",
+    "Lee",
+    "Thompson",
+    "White",
+    "Harris",
+    "Clark",
+    "Lewis",
+    "Walker",
+    "O'Brien",
+    "Smith-Jones",
+    "Müller",
+    "Schmidt",
+    "Schneider",
+    "Fischer",
+    "Dubois",
+    "Lefèvre",
+    "Moreau",
+    "Tremblay",
+    "Gagnon",
+    "Roy",
+    "Evans",
+    "Hughes",
+    "Patel",
+    "Nguyen",
+    "Kim",
+    "Chen",
+    "Singh",
+    "Wright",
+    "Scott",
+    "Green",
+    "Baker",
+    "Adams",
+    "Nelson",
+    "Hill",
+    "Campbell",
 )
 EMAIL_DOMAINS = ("example.com", "mail.example.org", "shopper.example.net", "inbox.example.co.uk")
 
@@ -76,10 +186,34 @@ CATEGORIES: tuple[tuple[str, tuple[str, ...], float], ...] = (
     ("Toys", ("Puzzles", "Board Games", "Building Sets"), 3.2),
     ("Grocery", ("Coffee", "Tea", "Snacks"), 2.2),
 )
-BRANDS = ("Northwind", "Contoso", "Fabrikam", "Lakeside", "O'Neil & Sons", "Tailspin",
-          "Adventure Works", "Litware", "Proseware", "Wingtip", "Alpine", "Bluebird")
-ADJECTIVES = ("Classic", "Premium", "Everyday", "Slim, Light", 'Pro 15"', "Eco", "Deluxe",
-              "Compact", "Ultra", "Essential", "Vintage", "Sport")
+BRANDS = (
+    "Northwind",
+    "Contoso",
+    "Fabrikam",
+    "Lakeside",
+    "O'Neil & Sons",
+    "Tailspin",
+    "Adventure Works",
+    "Litware",
+    "Proseware",
+    "Wingtip",
+    "Alpine",
+    "Bluebird",
+)
+ADJECTIVES = (
+    "Classic",
+    "Premium",
+    "Everyday",
+    "Slim, Light",
+    'Pro 15"',
+    "Eco",
+    "Deluxe",
+    "Compact",
+    "Ultra",
+    "Essential",
+    "Vintage",
+    "Sport",
+)
 
 
 def _choose(rng: np.random.Generator, n: int, probs: tuple[float, ...]) -> IntArray:
@@ -119,8 +253,11 @@ def make_stores(ctx: DayContext) -> Stores:
         locs = [j for j, loc in enumerate(LOCATIONS) if loc[2] == countries[i]]
         loc = LOCATIONS[int(rng.choice(locs))]
         city.append(loc[0] if channel[i] == 0 else None)
-        label = {0: f"Lakeshop {loc[0]}", 1: f"Lakeshop Online {countries[i]}",
-                 2: f"Lakeshop Marketplace {countries[i]}"}[int(channel[i])]
+        label = {
+            0: f"Lakeshop {loc[0]}",
+            1: f"Lakeshop Online {countries[i]}",
+            2: f"Lakeshop Marketplace {countries[i]}",
+        }[int(channel[i])]
         names.append(label if label not in names else f"{label} {i + 1}")
     currency = np.array([CURRENCIES.index(COUNTRY_CURRENCY[c]) for c in countries])
     share = np.array([0.45, 0.4, 0.15])[channel]
@@ -128,24 +265,47 @@ def make_stores(ctx: DayContext) -> Stores:
     weight = share / counts * rng.uniform(0.7, 1.3, n)
     opened = ctx.epoch_day - rng.integers(200, 4000, n)
     updated = ctx.start - rng.integers(DAY, 200 * DAY, n)
-    table = make_table("stores", {
-        "store_id": ids("S", np.arange(1, n + 1)),
-        "name": pa.array(names, pa.string()),
-        "channel": lookup(CHANNELS, channel),
-        "city": pa.array(city, pa.string()),
-        "country": pa.array(countries, pa.string()),
-        "currency": lookup(CURRENCIES, currency),
-        "opened_on": dates(opened),
-        "updated_at": timestamps(updated),
-    })
-    return Stores(channel, currency.astype(np.int64), countries,
-                  np.array([TAX_RATE[c] for c in countries]), weight / weight.sum(), table)
+    table = make_table(
+        "stores",
+        {
+            "store_id": ids("S", np.arange(1, n + 1)),
+            "name": pa.array(names, pa.string()),
+            "channel": lookup(CHANNELS, channel),
+            "city": pa.array(city, pa.string()),
+            "country": pa.array(countries, pa.string()),
+            "currency": lookup(CURRENCIES, currency),
+            "opened_on": dates(opened),
+            "updated_at": timestamps(updated),
+        },
+    )
+    return Stores(
+        channel,
+        currency.astype(np.int64),
+        countries,
+        np.array([TAX_RATE[c] for c in countries]),
+        weight / weight.sum(),
+        table,
+    )
 
 
 # --------------------------------------------------------------------------- customers
-_CUSTOMER_ATTRS = ("first", "last", "name_style", "email_style", "domain", "phone", "phone_style",
-                   "gender", "birth", "loc", "postal", "postal_style", "tier", "created",
-                   "updated")
+_CUSTOMER_ATTRS = (
+    "first",
+    "last",
+    "name_style",
+    "email_style",
+    "domain",
+    "phone",
+    "phone_style",
+    "gender",
+    "birth",
+    "loc",
+    "postal",
+    "postal_style",
+    "tier",
+    "created",
+    "updated",
+)
 
 
 @dataclass
@@ -213,35 +373,45 @@ def render_customers(idx: IntArray, a: dict[str, IntArray]) -> pa.Table:
     ascii_first = pc.utf8_lower(pc.replace_substring_regex(first, "[^A-Za-z]", ""))
     ascii_last = pc.utf8_lower(pc.replace_substring_regex(last, "[^A-Za-z]", ""))
     email = pc.binary_join_element_wise(
-        ascii_first, ".", ascii_last, integers_text(idx % 1000), "@",
-        lookup(EMAIL_DOMAINS, a["domain"]), "")
+        ascii_first,
+        ".",
+        ascii_last,
+        integers_text(idx % 1000),
+        "@",
+        lookup(EMAIL_DOMAINS, a["domain"]),
+        "",
+    )
     es = a["email_style"]
     email = pc.if_else(pa.array(es == 1), pc.utf8_upper(email), email)
     email = pc.if_else(pa.array(es == 2), pc.binary_join_element_wise(" ", email, " ", ""), email)
     loc = a["loc"]
     prefix = lookup([x[3] for x in LOCATIONS], loc)
     style = np.array([x[4] for x in LOCATIONS])[loc]
-    postal = pc.binary_join_element_wise(prefix, lookup(_POSTAL_SUFFIX, style * 200 + a["postal"]),
-                                         "")
+    postal = pc.binary_join_element_wise(
+        prefix, lookup(_POSTAL_SUFFIX, style * 200 + a["postal"]), ""
+    )
     ps = a["postal_style"]
     postal = pc.if_else(pa.array(ps == 1), pc.utf8_lower(postal), postal)
     postal = pc.if_else(pa.array(ps == 2), pc.binary_join_element_wise(" ", postal, ""), postal)
-    return make_table("customers", {
-        "customer_id": ids("C", idx + 1),
-        "first_name": _styled(first, a["name_style"]),
-        "last_name": _styled(last, a["name_style"]),
-        "email": email,
-        "phone": _phone(a["phone"], a["phone_style"]),
-        "gender": lookup(GENDERS, a["gender"]),
-        "birth_date": dates(a["birth"]),
-        "city": lookup([x[0] for x in LOCATIONS], loc),
-        "state": lookup([x[1] for x in LOCATIONS], loc),
-        "postal_code": postal,
-        "country": lookup([x[2] for x in LOCATIONS], loc),
-        "loyalty_tier": lookup(LOYALTY_TIERS, a["tier"]),
-        "created_at": timestamps(a["created"]),
-        "updated_at": timestamps(a["updated"]),
-    })
+    return make_table(
+        "customers",
+        {
+            "customer_id": ids("C", idx + 1),
+            "first_name": _styled(first, a["name_style"]),
+            "last_name": _styled(last, a["name_style"]),
+            "email": email,
+            "phone": _phone(a["phone"], a["phone_style"]),
+            "gender": lookup(GENDERS, a["gender"]),
+            "birth_date": dates(a["birth"]),
+            "city": lookup([x[0] for x in LOCATIONS], loc),
+            "state": lookup([x[1] for x in LOCATIONS], loc),
+            "postal_code": postal,
+            "country": lookup([x[2] for x in LOCATIONS], loc),
+            "loyalty_tier": lookup(LOYALTY_TIERS, a["tier"]),
+            "created_at": timestamps(a["created"]),
+            "updated_at": timestamps(a["updated"]),
+        },
+    )
 
 
 def integers_text(nums: IntArray) -> pa.Array:
@@ -358,9 +528,20 @@ def make_products(ctx: DayContext) -> Products:
     rank = rng.permutation(n) + 1.0
     popularity = np.where(active, 1.0 / rank**1.15, 0.0)
     updated = ctx.start - rng.integers(DAY, 400 * DAY, n)
-    return Products(cat, sub, rng.integers(0, len(BRANDS), n), rng.integers(0, len(ADJECTIVES), n),
-                    price, cost, active, updated, popularity / popularity.sum(),
-                    price.copy(), updated.copy(), np.zeros(n, bool))
+    return Products(
+        cat,
+        sub,
+        rng.integers(0, len(BRANDS), n),
+        rng.integers(0, len(ADJECTIVES), n),
+        price,
+        cost,
+        active,
+        updated,
+        popularity / popularity.sum(),
+        price.copy(),
+        updated.copy(),
+        np.zeros(n, bool),
+    )
 
 
 def render_products(p: Products, idx: IntArray, price: IntArray, updated: IntArray) -> pa.Table:
@@ -371,21 +552,28 @@ def render_products(p: Products, idx: IntArray, price: IntArray, updated: IntArr
     cat_code = lookup([c[0][:3].upper() for c in CATEGORIES], p.category[idx])
     num = pc.utf8_lpad(integers_text(idx + 1), width=6, padding="0")
     model = integers_text((idx * 37) % 900 + 100)
-    return make_table("products", {
-        "product_id": ids("P", idx + 1),
-        "sku": pc.binary_join_element_wise("SKU", cat_code, num, "-"),
-        "name": pc.binary_join_element_wise(
-            lookup(BRANDS, p.brand[idx]), lookup(ADJECTIVES, p.adjective[idx]),
-            lookup(subs, sub_code), model, " "),
-        "category": lookup([c[0] for c in CATEGORIES], p.category[idx]),
-        "subcategory": lookup(subs, sub_code),
-        "brand": lookup(BRANDS, p.brand[idx]),
-        "list_price": money(price),
-        "unit_cost": money(p.cost[idx]),
-        "currency": constant("USD", len(idx)),
-        "is_active": lookup(("false", "true"), p.active[idx].astype(np.int64)),
-        "updated_at": timestamps(updated),
-    })
+    return make_table(
+        "products",
+        {
+            "product_id": ids("P", idx + 1),
+            "sku": pc.binary_join_element_wise("SKU", cat_code, num, "-"),
+            "name": pc.binary_join_element_wise(
+                lookup(BRANDS, p.brand[idx]),
+                lookup(ADJECTIVES, p.adjective[idx]),
+                lookup(subs, sub_code),
+                model,
+                " ",
+            ),
+            "category": lookup([c[0] for c in CATEGORIES], p.category[idx]),
+            "subcategory": lookup(subs, sub_code),
+            "brand": lookup(BRANDS, p.brand[idx]),
+            "list_price": money(price),
+            "unit_cost": money(p.cost[idx]),
+            "currency": constant("USD", len(idx)),
+            "is_active": lookup(("false", "true"), p.active[idx].astype(np.int64)),
+            "updated_at": timestamps(updated),
+        },
+    )
 
 
 def products_day(ctx: DayContext, p: Products) -> tuple[pa.Table, pa.Table]:
@@ -405,5 +593,12 @@ def products_day(ctx: DayContext, p: Products) -> tuple[pa.Table, pa.Table]:
     return render_products(p, idx, p.price[idx], p.updated[idx]), stale
 
 
-__all__ = ["Customers", "Products", "Stores", "customers_day", "make_products", "make_stores",
-           "products_day"]
+__all__ = [
+    "Customers",
+    "Products",
+    "Stores",
+    "customers_day",
+    "make_products",
+    "make_stores",
+    "products_day",
+]

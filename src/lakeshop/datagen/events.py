@@ -41,11 +41,14 @@ class FxRates:
         micro = np.round(self.rates * step * 1e6).astype(np.int64)
         self.rates = micro / 1e6
         n = len(CURRENCIES)
-        return make_table("fx_rates", {
-            "rate_date": dates(np.full(n, ctx.epoch_day)),
-            "currency": lookup(CURRENCIES, np.arange(n)),
-            "rate_to_base": fixed(micro, 6),
-        })
+        return make_table(
+            "fx_rates",
+            {
+                "rate_date": dates(np.full(n, ctx.epoch_day)),
+                "currency": lookup(CURRENCIES, np.arange(n)),
+                "rate_to_base": fixed(micro, 6),
+            },
+        )
 
 
 @dataclass
@@ -64,8 +67,10 @@ def make_inventory(ctx: DayContext, stores: Stores, prod: Products) -> Inventory
     rng = ctx.rng("inventory", 1)
     active = int(prod.active.sum())
     k = int(np.clip(round(1.5 * 20_000 * ctx.scale / stores.count), 3, active))
-    keys = np.log(np.maximum(prod.popularity, 1e-300))[None, :] + rng.gumbel(
-        size=(stores.count, prod.count)) * 1.5
+    keys = (
+        np.log(np.maximum(prod.popularity, 1e-300))[None, :]
+        + rng.gumbel(size=(stores.count, prod.count)) * 1.5
+    )
     top = np.sort(np.argsort(-keys, axis=1)[:, :k], axis=1)  # weighted sample without replacement
     product = top.ravel().astype(np.int64)
     store = np.repeat(np.arange(stores.count), k).astype(np.int64)
@@ -82,17 +87,26 @@ def inventory_day(ctx: DayContext, inv: Inventory) -> pa.Table:
     inv.on_hand = np.maximum(0, inv.on_hand - rng.poisson(inv.demand))
     restock = (inv.on_hand < inv.reorder) & (rng.random(n) < 0.6)
     inv.on_hand = inv.on_hand + np.where(restock, inv.reorder * 3, 0)
-    return make_table("inventory", {
-        "snapshot_date": dates(np.full(n, ctx.epoch_day)),
-        "store_id": ids("S", inv.store + 1),
-        "product_id": ids("P", inv.product + 1),
-        "on_hand_qty": integers(inv.on_hand),
-        "reorder_point": integers(inv.reorder),
-    })
+    return make_table(
+        "inventory",
+        {
+            "snapshot_date": dates(np.full(n, ctx.epoch_day)),
+            "store_id": ids("S", inv.store + 1),
+            "product_id": ids("P", inv.product + 1),
+            "on_hand_qty": integers(inv.on_hand),
+            "reorder_point": integers(inv.reorder),
+        },
+    )
 
 
-def clickstream_day(ctx: DayContext, web: dict[str, IntArray], cust: Customers, prod: Products,
-                    first_event: int, first_session: int) -> tuple[pa.Table, int]:
+def clickstream_day(
+    ctx: DayContext,
+    web: dict[str, IntArray],
+    cust: Customers,
+    prod: Products,
+    first_event: int,
+    first_session: int,
+) -> tuple[pa.Table, int]:
     """Sessions ending in today's web orders, plus abandoned browsing sessions.
 
     A purchasing session has a view and an add_to_cart per line, a checkout and a purchase.
@@ -110,8 +124,9 @@ def clickstream_day(ctx: DayContext, web: dict[str, IntArray], cust: Customers, 
     li = first_line[so] + np.minimum(pos // 2, np.maximum(n_lines[so] - 1, 0))
     is_line_ev = pos < 2 * n_lines[so]
     etype = np.where(is_line_ev, pos % 2, np.where(pos == 2 * n_lines[so], 2, 3))
-    product = np.where(is_line_ev, web["line_product"][np.minimum(li, len(li) - 1)]
-                       if len(li) else 0, -1)
+    product = np.where(
+        is_line_ev, web["line_product"][np.minimum(li, len(li) - 1)] if len(li) else 0, -1
+    )
     back = (per_order[so] - pos) * rng.integers(20, 90, len(so))
     ts = np.maximum(ctx.start, web["ts"][so] - back + 60)
     ts = np.where(etype == 3, web["ts"][so], ts)
@@ -139,15 +154,18 @@ def clickstream_day(ctx: DayContext, web: dict[str, IntArray], cust: Customers, 
     customers = np.concatenate([customer, a_cust])[order]
     sessions = session[order]
     n = len(order)
-    return make_table("clickstream", {
-        "event_id": ids("E", first_event + np.arange(n)),
-        "session_id": ids("SES", first_session + sessions),
-        "customer_id": _masked(ids("C", customers + 1), customers < 0),
-        "event_type": lookup(EVENT_TYPES, etypes),
-        "product_id": _masked(ids("P", products + 1), products < 0),
-        "event_ts": timestamps(all_ts[order]),
-        "device": lookup(DEVICES, device[sessions]),
-    }), n_sessions
+    return make_table(
+        "clickstream",
+        {
+            "event_id": ids("E", first_event + np.arange(n)),
+            "session_id": ids("SES", first_session + sessions),
+            "customer_id": _masked(ids("C", customers + 1), customers < 0),
+            "event_type": lookup(EVENT_TYPES, etypes),
+            "product_id": _masked(ids("P", products + 1), products < 0),
+            "event_ts": timestamps(all_ts[order]),
+            "device": lookup(DEVICES, device[sessions]),
+        },
+    ), n_sessions
 
 
 def _masked(arr: pa.Array, mask: IntArray | np.ndarray) -> pa.Array:

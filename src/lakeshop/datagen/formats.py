@@ -46,54 +46,151 @@ SOURCES: dict[str, SourceSpec] = {
     for s in (
         SourceSpec(
             "customers",
-            ("customer_id", "first_name", "last_name", "email", "phone", "gender", "birth_date",
-             "city", "state", "postal_code", "country", "loyalty_tier", "created_at", "updated_at"),
-            ("customer_id",), "csv"),
+            (
+                "customer_id",
+                "first_name",
+                "last_name",
+                "email",
+                "phone",
+                "gender",
+                "birth_date",
+                "city",
+                "state",
+                "postal_code",
+                "country",
+                "loyalty_tier",
+                "created_at",
+                "updated_at",
+            ),
+            ("customer_id",),
+            "csv",
+        ),
         SourceSpec(
             "products",
-            ("product_id", "sku", "name", "category", "subcategory", "brand", "list_price",
-             "unit_cost", "currency", "is_active", "updated_at"),
-            ("product_id",), "csv"),
+            (
+                "product_id",
+                "sku",
+                "name",
+                "category",
+                "subcategory",
+                "brand",
+                "list_price",
+                "unit_cost",
+                "currency",
+                "is_active",
+                "updated_at",
+            ),
+            ("product_id",),
+            "csv",
+        ),
         SourceSpec(
             "stores",
-            ("store_id", "name", "channel", "city", "country", "currency", "opened_on",
-             "updated_at"),
-            ("store_id",), "csv"),
+            (
+                "store_id",
+                "name",
+                "channel",
+                "city",
+                "country",
+                "currency",
+                "opened_on",
+                "updated_at",
+            ),
+            ("store_id",),
+            "csv",
+        ),
         SourceSpec(
             "orders",
-            ("order_id", "customer_id", "store_id", "channel", "order_ts", "currency", "status",
-             "updated_at"),
-            ("order_id",), "csv"),
+            (
+                "order_id",
+                "customer_id",
+                "store_id",
+                "channel",
+                "order_ts",
+                "currency",
+                "status",
+                "updated_at",
+            ),
+            ("order_id",),
+            "csv",
+        ),
         SourceSpec(
             "order_items",
-            ("order_id", "line_no", "product_id", "quantity", "unit_price", "discount_amount",
-             "tax_amount", "item_status", "shipped_at", "delivered_at", "updated_at"),
-            ("order_id", "line_no"), "csv"),
+            (
+                "order_id",
+                "line_no",
+                "product_id",
+                "quantity",
+                "unit_price",
+                "discount_amount",
+                "tax_amount",
+                "item_status",
+                "shipped_at",
+                "delivered_at",
+                "updated_at",
+            ),
+            ("order_id", "line_no"),
+            "csv",
+        ),
         SourceSpec(
             "payments",
-            ("payment_id", "order_id", "payment_type", "card_brand", "amount", "currency",
-             "status", "transaction_ts"),
-            ("payment_id",), "jsonl", ("amount",)),
+            (
+                "payment_id",
+                "order_id",
+                "payment_type",
+                "card_brand",
+                "amount",
+                "currency",
+                "status",
+                "transaction_ts",
+            ),
+            ("payment_id",),
+            "jsonl",
+            ("amount",),
+        ),
         SourceSpec(
             "refunds",
             ("refund_id", "payment_id", "amount", "reason", "status", "refund_ts"),
-            ("refund_id",), "jsonl", ("amount",)),
+            ("refund_id",),
+            "jsonl",
+            ("amount",),
+        ),
         SourceSpec(
             "returns",
-            ("return_id", "order_id", "line_no", "return_qty", "return_amount", "reason",
-             "returned_at"),
-            ("return_id",), "csv"),
+            (
+                "return_id",
+                "order_id",
+                "line_no",
+                "return_qty",
+                "return_amount",
+                "reason",
+                "returned_at",
+            ),
+            ("return_id",),
+            "csv",
+        ),
         SourceSpec(
             "inventory",
             ("snapshot_date", "store_id", "product_id", "on_hand_qty", "reorder_point"),
-            ("snapshot_date", "store_id", "product_id"), "csv"),
-        SourceSpec("fx_rates", ("rate_date", "currency", "rate_to_base"),
-                   ("rate_date", "currency"), "csv"),
+            ("snapshot_date", "store_id", "product_id"),
+            "csv",
+        ),
+        SourceSpec(
+            "fx_rates", ("rate_date", "currency", "rate_to_base"), ("rate_date", "currency"), "csv"
+        ),
         SourceSpec(
             "clickstream",
-            ("event_id", "session_id", "customer_id", "event_type", "product_id", "event_ts",
-             "device"),
-            ("event_id",), "jsonl"),
+            (
+                "event_id",
+                "session_id",
+                "customer_id",
+                "event_type",
+                "product_id",
+                "event_ts",
+                "device",
+            ),
+            ("event_id",),
+            "jsonl",
+        ),
     )
 }
 SOURCE_ORDER: tuple[str, ...] = tuple(SOURCES)
@@ -167,7 +264,8 @@ def csv_field(arr: pa.Array) -> pa.Array:
     """Quote a text column for CSV only where needed (comma, quote or newline)."""
     needs = pc.fill_null(pc.match_substring_regex(arr, _NEEDS_QUOTE), False)
     quoted = pc.binary_join_element_wise(
-        pa.scalar('"'), pc.replace_substring(arr, '"', '""'), pa.scalar('"'), "")
+        pa.scalar('"'), pc.replace_substring(arr, '"', '""'), pa.scalar('"'), ""
+    )
     return pc.if_else(needs, quoted, arr)
 
 
@@ -176,8 +274,7 @@ def csv_lines(table: pa.Table) -> pa.Array:
     cols = [csv_field(c.combine_chunks()) for c in table.columns]
     if len(cols) == 1:
         return pc.fill_null(cols[0], "")
-    return pc.binary_join_element_wise(*cols, ",", null_handling="replace",
-                                       null_replacement="")
+    return pc.binary_join_element_wise(*cols, ",", null_handling="replace", null_replacement="")
 
 
 def json_string(arr: pa.Array) -> pa.Array:
@@ -212,8 +309,10 @@ def join_lines(lines: pa.Array) -> bytes:
         return b""
     arr = pc.binary_join_element_wise(lines, pa.scalar(""), "\n")
     arr = pa.concat_arrays([arr]) if isinstance(arr, pa.ChunkedArray) else arr
-    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int32)[arr.offset: arr.offset + len(arr) + 1]
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int32)[
+        arr.offset : arr.offset + len(arr) + 1
+    ]
     data = arr.buffers()[2]
     assert data is not None
-    blob: bytes = data.to_pybytes()[int(offsets[0]): int(offsets[-1])]
+    blob: bytes = data.to_pybytes()[int(offsets[0]) : int(offsets[-1])]
     return blob

@@ -19,8 +19,11 @@ from .ledger import Ledger
 from .orders import Book, orders_day
 from .writer import SourceWriter
 
-DRIFT_COLUMNS = {"customers": "marketing_opt_in", "orders": "promo_code",
-                 "order_items": "gift_wrap"}
+DRIFT_COLUMNS = {
+    "customers": "marketing_opt_in",
+    "orders": "promo_code",
+    "order_items": "gift_wrap",
+}
 
 
 @dataclass
@@ -54,9 +57,15 @@ def _check(days: int, scale: float, defects: float) -> None:
         raise ValueError(f"defects must be a rate between 0 and 0.5, got {defects!r}")
 
 
-def generate(out: Path, days: int, scale: float = 1.0, seed: int = 42,
-             start_date: date = date(2026, 1, 1), defects: float = 0.02,
-             progress: Callable[[date], None] | None = None) -> GenerateResult:
+def generate(
+    out: Path,
+    days: int,
+    scale: float = 1.0,
+    seed: int = 42,
+    start_date: date = date(2026, 1, 1),
+    defects: float = 0.02,
+    progress: Callable[[date], None] | None = None,
+) -> GenerateResult:
     """Write ``days`` days of the synthetic retailer's source files under ``out``.
 
     Files of day D depend only on (seed, scale, start_date, defects) and days before D.
@@ -87,17 +96,18 @@ def generate(out: Path, days: int, scale: float = 1.0, seed: int = 42,
         cust_today, cust_late, cust_stale = customers_day(ctx, customers)
         prod_today, prod_stale = products_day(ctx, products)
         od = orders_day(ctx, book, customers, products, stores, rates)
-        clicks, n_sessions = clickstream_day(ctx, od.web_orders, customers, products,
-                                             counters["event"], counters["session"])
+        clicks, n_sessions = clickstream_day(
+            ctx, od.web_orders, customers, products, counters["event"], counters["session"]
+        )
         counters["event"] += clicks.num_rows
         counters["session"] += n_sessions
         tables: dict[str, tuple[pa.Table, pa.Table | None]] = {
-            "customers": (pa.concat_tables([*carry.pop("customers", []), cust_today]),
-                          cust_stale),
+            "customers": (pa.concat_tables([*carry.pop("customers", []), cust_today]), cust_stale),
             "products": (prod_today, prod_stale),
             "stores": (stores.table if index == 0 else stores.table.slice(0, 0), None),
-            **{k: (v, od.stale_lines if k == "order_items" else None)
-               for k, v in od.tables.items()},
+            **{
+                k: (v, od.stale_lines if k == "order_items" else None) for k, v in od.tables.items()
+            },
             "inventory": (inventory_day(ctx, inventory), None),
             "fx_rates": (fx_table, None),
             "clickstream": (clicks, None),
@@ -110,8 +120,11 @@ def generate(out: Path, days: int, scale: float = 1.0, seed: int = 42,
             table, stale = tables[source]
             if table.num_rows == 0 and index > 0:
                 continue
-            drift = (DRIFT_COLUMNS[source] if defects > 0 and source == drift_source
-                     and index >= drift_day else None)
+            drift = (
+                DRIFT_COLUMNS[source]
+                if defects > 0 and source == drift_source and index >= drift_day
+                else None
+            )
             counts[source] = writer.write(ctx, source, table, stale, rng, fresh, drift)
         files_rng = ctx.rng("files")
         if index > 0 and defects > 0 and files_rng.random() < min(0.9, 10 * defects):
@@ -125,8 +138,9 @@ def generate(out: Path, days: int, scale: float = 1.0, seed: int = 42,
     for f in ledger.files:
         rows[f["source"]] += f["rows"]
     ledger.write(out / "_ledger.json", seed, scale, start_date, days, defects)
-    return GenerateResult(out, n_files, rows, ledger.total, time.perf_counter() - t0,
-                          dict(ledger.counts))
+    return GenerateResult(
+        out, n_files, rows, ledger.total, time.perf_counter() - t0, dict(ledger.counts)
+    )
 
 
 __all__ = ["GenerateResult", "generate"]

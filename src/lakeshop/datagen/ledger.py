@@ -36,17 +36,33 @@ class Ledger:
         kinds = pa.array(inj.kinds, pa.string())
         fields = pc.fill_null(pc.binary_join_element_wise('"', inj.fields, '"', ""), "null")
         text = pc.binary_join_element_wise(
-            head, pa.array(inj.rows).cast(pa.string()), ',"key":', inj.keys, ',"kind":"', kinds,
-            '","field":', fields, "}", "")
+            head,
+            pa.array(inj.rows).cast(pa.string()),
+            ',"key":',
+            inj.keys,
+            ',"kind":"',
+            kinds,
+            '","field":',
+            fields,
+            "}",
+            "",
+        )
         self.entries.append(join_lines(text))
         for kind in set(inj.kinds):
             self.counts[kind] = self.counts.get(kind, 0) + inj.kinds.count(kind)
 
-    def add_file_defect(self, source: str, file: str, kind: str, field_name: str | None,
-                        detail: str | None = None) -> None:
+    def add_file_defect(
+        self, source: str, file: str, kind: str, field_name: str | None, detail: str | None = None
+    ) -> None:
         """Record a whole-file defect (schema_drift, unreadable_file)."""
-        entry: dict[str, Any] = {"source": source, "file": file, "row": None, "key": None,
-                                 "kind": kind, "field": field_name}
+        entry: dict[str, Any] = {
+            "source": source,
+            "file": file,
+            "row": None,
+            "key": None,
+            "kind": kind,
+            "field": field_name,
+        }
         if detail:
             entry["detail"] = detail
         self.entries.append((json.dumps(entry, ensure_ascii=False) + "\n").encode())
@@ -59,11 +75,19 @@ class Ledger:
             entry["unreadable"] = True
         self.files.append(entry)
 
-    def write(self, path: Path, seed: int, scale: float, start: date, days: int,
-              rate: float) -> None:
+    def write(
+        self, path: Path, seed: int, scale: float, start: date, days: int, rate: float
+    ) -> None:
         """Write ``_ledger.json`` (entries streamed, one per line inside the array)."""
-        meta = json.dumps({"seed": seed, "scale": scale, "start_date": start.isoformat(),
-                           "days": days, "defect_rate": rate})
+        meta = json.dumps(
+            {
+                "seed": seed,
+                "scale": scale,
+                "start_date": start.isoformat(),
+                "days": days,
+                "defect_rate": rate,
+            }
+        )
         with path.open("wb") as fh:
             fh.write(meta[:-1].encode() + b',\n"defects": [\n')
             first = True

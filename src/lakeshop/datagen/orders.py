@@ -33,8 +33,9 @@ from .formats import (
 NONE = -1  # "no such event" in timestamp columns
 LINES_PER_ORDER = 2.5
 _WEEKDAY = np.array([0.92, 0.9, 0.93, 0.97, 1.06, 1.15, 1.07])  # Monday first
-_HOURS = np.array([1, 0.6, 0.4, 0.3, 0.3, 0.5, 1, 2, 3, 4, 5, 6, 7, 6.5, 6, 5.5, 5.5, 6, 7, 8,
-                   8, 6.5, 4, 2])
+_HOURS = np.array(
+    [1, 0.6, 0.4, 0.3, 0.3, 0.5, 1, 2, 3, 4, 5, 6, 7, 6.5, 6, 5.5, 5.5, 6, 7, 8, 8, 6.5, 4, 2]
+)
 
 
 def demand_factor(ctx: DayContext) -> float:
@@ -72,8 +73,9 @@ def _take(d: dict[str, IntArray], idx: IntArray) -> dict[str, IntArray]:
     return {k: v[idx] for k, v in d.items()}
 
 
-def _new_orders(ctx: DayContext, book: Book, cust: Customers, prod: Products, stores: Stores,
-                rates: FloatArray) -> None:
+def _new_orders(
+    ctx: DayContext, book: Book, cust: Customers, prod: Products, stores: Stores, rates: FloatArray
+) -> None:
     """Place today's orders and decide the full lifecycle of their lines."""
     rng = ctx.rng("orders")
     mean = 20_000 * ctx.scale / LINES_PER_ORDER * demand_factor(ctx)
@@ -107,8 +109,11 @@ def _new_orders(ctx: DayContext, book: Book, cust: Customers, prod: Products, st
     cancel_ts = np.where(cancelled, ots + rng.integers(600, 6 * 3600, m), NONE)
     ship_day = ctx.epoch_day + 1 + rng.choice(3, m, p=[0.5, 0.35, 0.15])
     ship_ts = np.where(cancelled, NONE, ship_day * DAY + rng.integers(6 * 3600, 20 * 3600, m))
-    deliver_ts = np.where(cancelled, NONE, (ship_day + rng.integers(1, 6, m)) * DAY
-                          + rng.integers(8 * 3600, 21 * 3600, m))
+    deliver_ts = np.where(
+        cancelled,
+        NONE,
+        (ship_day + rng.integers(1, 6, m)) * DAY + rng.integers(8 * 3600, 21 * 3600, m),
+    )
     ship_ts = np.where(instore, ots, ship_ts)
     deliver_ts = np.where(instore, ots, deliver_ts)
     late = (~cancelled) & (~instore) & (rng.random(m) < 0.02)  # shipped row after delivered
@@ -116,16 +121,17 @@ def _new_orders(ctx: DayContext, book: Book, cust: Customers, prod: Products, st
     ship_emit = np.where(instore, NONE, ship_emit)
     returned = (~cancelled) & (rng.random(m) < 0.05)
     delay = np.where(instore, rng.integers(0, 14, m), rng.integers(2, 30, m))
-    return_ts = np.where(returned, deliver_ts + delay * DAY + rng.integers(3600, 6 * 3600, m),
-                         NONE)
+    return_ts = np.where(returned, deliver_ts + delay * DAY + rng.integers(3600, 6 * 3600, m), NONE)
     if instore.any() and not (returned & instore & (delay == 0)).any():
         # at least one same-day in-store return, so that every day has returns and refunds
         j = int(rng.choice(np.flatnonzero(instore)))
         returned[j], delay[j], return_ts[j] = True, 0, ots[j] + 600
-    return_ts = np.where(returned, np.minimum(return_ts, (return_ts // DAY) * DAY + DAY - 120),
-                         NONE)
-    return_ts = np.where(returned & instore & (delay == 0),
-                         np.minimum(return_ts, ctx.start + DAY - 120), return_ts)
+    return_ts = np.where(
+        returned, np.minimum(return_ts, (return_ts // DAY) * DAY + DAY - 120), NONE
+    )
+    return_ts = np.where(
+        returned & instore & (delay == 0), np.minimum(return_ts, ctx.start + DAY - 120), return_ts
+    )
     return_qty = 1 + (rng.random(m) * qty).astype(np.int64)
     return_amt = total * return_qty // qty
     refunded = returned & ((rng.random(m) < 0.9) | (instore & (delay == 0)))
@@ -146,62 +152,98 @@ def _new_orders(ctx: DayContext, book: Book, cust: Customers, prod: Products, st
     pay_first = book.next_payment + np.cumsum(n_pay) - n_pay
     book.next_payment += int(n_pay.sum())
     pay_ok = np.where(captured, pay_first + n_pay - 1, NONE)
-    book.orders = _concat(book.orders, {
-        "num": onum, "customer": customer, "store": store, "ts": ts,
-        "ship": o_ship, "deliver": o_deliver, "cancel": o_cancel,
-        "initial": np.where(o_instore, 2, 0),
-    })
-    book.lines = _concat(book.lines, {
-        "order": onum[oi], "line_no": line_no, "product": product, "qty": qty, "unit": unit,
-        "disc": disc, "tax": tax, "order_ts": ots, "cancel": cancel_ts, "ship": ship_ts,
-        "ship_emit": ship_emit, "deliver": deliver_ts, "ret": return_ts, "ret_qty": return_qty,
-        "ret_amt": return_amt, "ret_reason": rng.choice(len(RETURN_REASONS), m),
-        "refund": refund_ts, "refund_ok": (rng.random(m) < 0.93).astype(np.int64),
-        "payment": pay_ok[oi], "currency": cur, "instore": instore.astype(np.int64),
-    })
+    book.orders = _concat(
+        book.orders,
+        {
+            "num": onum,
+            "customer": customer,
+            "store": store,
+            "ts": ts,
+            "ship": o_ship,
+            "deliver": o_deliver,
+            "cancel": o_cancel,
+            "initial": np.where(o_instore, 2, 0),
+        },
+    )
+    book.lines = _concat(
+        book.lines,
+        {
+            "order": onum[oi],
+            "line_no": line_no,
+            "product": product,
+            "qty": qty,
+            "unit": unit,
+            "disc": disc,
+            "tax": tax,
+            "order_ts": ots,
+            "cancel": cancel_ts,
+            "ship": ship_ts,
+            "ship_emit": ship_emit,
+            "deliver": deliver_ts,
+            "ret": return_ts,
+            "ret_qty": return_qty,
+            "ret_amt": return_amt,
+            "ret_reason": rng.choice(len(RETURN_REASONS), m),
+            "refund": refund_ts,
+            "refund_ok": (rng.random(m) < 0.93).astype(np.int64),
+            "payment": pay_ok[oi],
+            "currency": cur,
+            "instore": instore.astype(np.int64),
+        },
+    )
     book.payments_today = {
-        "first": pay_first, "n": n_pay, "order": onum, "ts": ts, "type": pay_type,
+        "first": pay_first,
+        "n": n_pay,
+        "order": onum,
+        "ts": ts,
+        "type": pay_type,
         "amount": np.where(all_cancelled, all_total, live_total),
         "captured": captured.astype(np.int64),
         "currency": stores.currency[store],
     }
 
 
-def render_lines(d: dict[str, IntArray], status: IntArray | int,
-                 updated: IntArray) -> pa.Table:
+def render_lines(d: dict[str, IntArray], status: IntArray | int, updated: IntArray) -> pa.Table:
     """Render order-line rows in the given lifecycle status(es)."""
     n = len(d["order"])
     status = np.broadcast_to(np.asarray(status, dtype=np.int64), (n,))
     shipped = (status == 1) | (status == 2)
-    return make_table("order_items", {
-        "order_id": ids("O", d["order"]),
-        "line_no": integers(d["line_no"]),
-        "product_id": ids("P", d["product"] + 1),
-        "quantity": integers(d["qty"]),
-        "unit_price": money(d["unit"]),
-        "discount_amount": money(d["disc"]),
-        "tax_amount": money(d["tax"]),
-        "item_status": lookup(ITEM_STATUSES, status),
-        "shipped_at": timestamps(d["ship"], mask=~shipped),
-        "delivered_at": timestamps(d["deliver"], mask=status != 2),
-        "updated_at": timestamps(updated),
-    })
+    return make_table(
+        "order_items",
+        {
+            "order_id": ids("O", d["order"]),
+            "line_no": integers(d["line_no"]),
+            "product_id": ids("P", d["product"] + 1),
+            "quantity": integers(d["qty"]),
+            "unit_price": money(d["unit"]),
+            "discount_amount": money(d["disc"]),
+            "tax_amount": money(d["tax"]),
+            "item_status": lookup(ITEM_STATUSES, status),
+            "shipped_at": timestamps(d["ship"], mask=~shipped),
+            "delivered_at": timestamps(d["deliver"], mask=status != 2),
+            "updated_at": timestamps(updated),
+        },
+    )
 
 
-def _render_orders(o: dict[str, IntArray], stores: Stores, status: IntArray | int,
-                   updated: IntArray) -> pa.Table:
+def _render_orders(
+    o: dict[str, IntArray], stores: Stores, status: IntArray | int, updated: IntArray
+) -> pa.Table:
     n = len(o["num"])
     status = np.broadcast_to(np.asarray(status, dtype=np.int64), (n,))
-    return make_table("orders", {
-        "order_id": ids("O", o["num"]),
-        "customer_id": ids("C", o["customer"] + 1),
-        "store_id": ids("S", o["store"] + 1),
-        "channel": lookup(CHANNELS, stores.channel[o["store"]]),
-        "order_ts": timestamps(o["ts"]),
-        "currency": lookup(CURRENCIES, stores.currency[o["store"]]),
-        "status": lookup(ORDER_STATUSES, status),
-        "updated_at": timestamps(updated),
-    })
+    return make_table(
+        "orders",
+        {
+            "order_id": ids("O", o["num"]),
+            "customer_id": ids("C", o["customer"] + 1),
+            "store_id": ids("S", o["store"] + 1),
+            "channel": lookup(CHANNELS, stores.channel[o["store"]]),
+            "order_ts": timestamps(o["ts"]),
+            "currency": lookup(CURRENCIES, stores.currency[o["store"]]),
+            "status": lookup(ORDER_STATUSES, status),
+            "updated_at": timestamps(updated),
+        },
+    )
 
 
 def _sorted_concat(tables: list[pa.Table]) -> pa.Table:
@@ -219,8 +261,9 @@ class OrderDay:
     n_lines_today: int
 
 
-def orders_day(ctx: DayContext, book: Book, cust: Customers, prod: Products, stores: Stores,
-               rates: FloatArray) -> OrderDay:
+def orders_day(
+    ctx: DayContext, book: Book, cust: Customers, prod: Products, stores: Stores, rates: FloatArray
+) -> OrderDay:
     """Place today's orders and emit every lifecycle event that falls on today."""
     d = ctx.epoch_day
     rng = ctx.rng("payments")
@@ -242,9 +285,11 @@ def orders_day(ctx: DayContext, book: Book, cust: Customers, prod: Products, sto
     new_o = np.arange(first_order, len(Od["num"]))
     # order lines: pending (new), cancelled, shipped, delivered
     parts = [render_lines(_take(L, new_l), 2 * L["instore"][new_l], L["order_ts"][new_l])]
-    for status, col, emit in ((3, "cancel", _day(L["cancel"])), (1, "ship", L["ship_emit"]),
-                              (2, "deliver", np.where(L["instore"] == 1, NONE,
-                                                      _day(L["deliver"])))):
+    for status, col, emit in (
+        (3, "cancel", _day(L["cancel"])),
+        (1, "ship", L["ship_emit"]),
+        (2, "deliver", np.where(L["instore"] == 1, NONE, _day(L["deliver"]))),
+    ):
         sel = np.flatnonzero(emit == d)
         parts.append(render_lines(_take(L, sel), status, L[col][sel]))
     items = _sorted_concat(parts)
@@ -258,11 +303,26 @@ def orders_day(ctx: DayContext, book: Book, cust: Customers, prod: Products, sto
     returns, refunds = _returns_refunds(ctx, book)
     web = _take(Od, new_o[stores.channel[Od["store"][new_o]] != 0])
     web_lines = np.flatnonzero(np.isin(L["order"][new_l], web["num"])) + first_line
-    web_orders = {"num": web["num"], "customer": web["customer"], "ts": web["ts"],
-                  "line_order": L["order"][web_lines], "line_product": L["product"][web_lines]}
+    web_orders = {
+        "num": web["num"],
+        "customer": web["customer"],
+        "ts": web["ts"],
+        "line_order": L["order"][web_lines],
+        "line_product": L["product"][web_lines],
+    }
     _prune(ctx, book)
-    return OrderDay({"orders": orders, "order_items": items, "payments": payments,
-                     "returns": returns, "refunds": refunds}, stale, web_orders, len(new_l))
+    return OrderDay(
+        {
+            "orders": orders,
+            "order_items": items,
+            "payments": payments,
+            "returns": returns,
+            "refunds": refunds,
+        },
+        stale,
+        web_orders,
+        len(new_l),
+    )
 
 
 def _payments(ctx: DayContext, book: Book, rng: np.random.Generator) -> pa.Table:
@@ -278,16 +338,19 @@ def _payments(ctx: DayContext, book: Book, rng: np.random.Generator) -> pa.Table
     ptype = p["type"][oi]
     ptype = np.where(~last, 0, ptype)  # failed first attempts are card payments
     brand = rng.choice(3, k, p=[0.55, 0.35, 0.1])
-    return make_table("payments", {
-        "payment_id": ids("PAY", p["first"][oi] + attempt),
-        "order_id": ids("O", p["order"][oi]),
-        "payment_type": lookup(PAYMENT_TYPES, ptype),
-        "card_brand": lookup(CARD_BRANDS, brand, mask=ptype != 0),
-        "amount": money(p["amount"][oi]),
-        "currency": lookup(CURRENCIES, p["currency"][oi]),
-        "status": lookup(PAYMENT_STATUSES, (~ok).astype(np.int64)),
-        "transaction_ts": timestamps(ts),
-    })
+    return make_table(
+        "payments",
+        {
+            "payment_id": ids("PAY", p["first"][oi] + attempt),
+            "order_id": ids("O", p["order"][oi]),
+            "payment_type": lookup(PAYMENT_TYPES, ptype),
+            "card_brand": lookup(CARD_BRANDS, brand, mask=ptype != 0),
+            "amount": money(p["amount"][oi]),
+            "currency": lookup(CURRENCIES, p["currency"][oi]),
+            "status": lookup(PAYMENT_STATUSES, (~ok).astype(np.int64)),
+            "transaction_ts": timestamps(ts),
+        },
+    )
 
 
 def _returns_refunds(ctx: DayContext, book: Book) -> tuple[pa.Table, pa.Table]:
@@ -297,35 +360,42 @@ def _returns_refunds(ctx: DayContext, book: Book) -> tuple[pa.Table, pa.Table]:
     sel = sel[np.argsort(L["ret"][sel], kind="stable")]
     rid = book.next_return + np.arange(len(sel))
     book.next_return += len(sel)
-    returns = make_table("returns", {
-        "return_id": ids("R", rid),
-        "order_id": ids("O", L["order"][sel]),
-        "line_no": integers(L["line_no"][sel]),
-        "return_qty": integers(L["ret_qty"][sel]),
-        "return_amount": money(L["ret_amt"][sel]),
-        "reason": lookup(RETURN_REASONS, L["ret_reason"][sel]),
-        "returned_at": timestamps(L["ret"][sel]),
-    })
+    returns = make_table(
+        "returns",
+        {
+            "return_id": ids("R", rid),
+            "order_id": ids("O", L["order"][sel]),
+            "line_no": integers(L["line_no"][sel]),
+            "return_qty": integers(L["ret_qty"][sel]),
+            "return_amount": money(L["ret_amt"][sel]),
+            "reason": lookup(RETURN_REASONS, L["ret_reason"][sel]),
+            "returned_at": timestamps(L["ret"][sel]),
+        },
+    )
     sel = np.flatnonzero(_day(L["refund"]) == d)
     sel = sel[np.argsort(L["refund"][sel], kind="stable")]
     fid = book.next_refund + np.arange(len(sel))
     book.next_refund += len(sel)
-    refunds = make_table("refunds", {
-        "refund_id": ids("REF", fid),
-        "payment_id": ids("PAY", L["payment"][sel]),
-        "amount": money(L["ret_amt"][sel]),
-        "reason": lookup(RETURN_REASONS, L["ret_reason"][sel]),
-        "status": lookup(REFUND_STATUSES, 1 - L["refund_ok"][sel]),
-        "refund_ts": timestamps(L["refund"][sel]),
-    })
+    refunds = make_table(
+        "refunds",
+        {
+            "refund_id": ids("REF", fid),
+            "payment_id": ids("PAY", L["payment"][sel]),
+            "amount": money(L["ret_amt"][sel]),
+            "reason": lookup(RETURN_REASONS, L["ret_reason"][sel]),
+            "status": lookup(REFUND_STATUSES, 1 - L["refund_ok"][sel]),
+            "refund_ts": timestamps(L["refund"][sel]),
+        },
+    )
     return returns, refunds
 
 
 def _prune(ctx: DayContext, book: Book) -> None:
     """Drop lines and orders whose every event has been emitted."""
     L, Od = book.lines, book.orders
-    last = np.maximum.reduce([_day(L["cancel"]), L["ship_emit"], _day(L["deliver"]),
-                              _day(L["ret"]), _day(L["refund"])])
+    last = np.maximum.reduce(
+        [_day(L["cancel"]), L["ship_emit"], _day(L["deliver"]), _day(L["ret"]), _day(L["refund"])]
+    )
     book.lines = _take(L, np.flatnonzero(last > ctx.epoch_day))
     last_o = np.maximum.reduce([_day(Od["ship"]), _day(Od["deliver"]), _day(Od["cancel"])])
     book.orders = _take(Od, np.flatnonzero(last_o > ctx.epoch_day))

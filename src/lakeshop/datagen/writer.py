@@ -32,8 +32,16 @@ class SourceWriter:
     ledger: Ledger
     rate: float
 
-    def write(self, ctx: DayContext, source: str, table: pa.Table, stale: pa.Table | None,
-              rng: np.random.Generator, fresh: list[int], drift: str | None) -> int:
+    def write(
+        self,
+        ctx: DayContext,
+        source: str,
+        table: pa.Table,
+        stale: pa.Table | None,
+        rng: np.random.Generator,
+        fresh: list[int],
+        drift: str | None,
+    ) -> int:
         """Write ``table`` (split into files of at most MAX_ROWS_PER_FILE), with defects.
 
         Returns the number of files written.
@@ -60,8 +68,9 @@ class SourceWriter:
         header = (",".join(columns) + "\n").encode() if rel.endswith(".csv") else b""
         path.write_bytes(header + join_lines(inj.lines))
 
-    def write_unreadable(self, ctx: DayContext, source: str, n: int,
-                         rng: np.random.Generator) -> None:
+    def write_unreadable(
+        self, ctx: DayContext, source: str, n: int, rng: np.random.Generator
+    ) -> None:
         """Write an extra unreadable file (garbage bytes, empty or header only)."""
         rel = file_name(source, ctx, n)
         form = UNREADABLE_FORMS[int(rng.integers(0, 3))]

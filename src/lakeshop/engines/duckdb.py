@@ -57,7 +57,9 @@ class DuckDBEngine(Engine):
         else:
             source = "__delta_" + re.sub(r"\W", "_", name)
             self.con.register(source, self.lakehouse.dataset(name))
-        self._run(f"CREATE OR REPLACE VIEW {qualified} AS SELECT {columns} FROM {source}{filter_sql}")
+        self._run(
+            f"CREATE OR REPLACE VIEW {qualified} AS SELECT {columns} FROM {source}{filter_sql}"
+        )
 
     def bind_view(self, name: str, sql: str) -> None:
         qualified = self._ensure_schema(name) if "." in name else f'"{name}"'
@@ -134,8 +136,7 @@ class DuckDBEngine(Engine):
         )
         # JSON pointers (RFC 6901) address any key; positional aliases, renamed in Arrow
         cols = "".join(
-            f"json_extract_string(line, '{_json_pointer(k)}') AS c{i}, "
-            for i, k in enumerate(keys)
+            f"json_extract_string(line, '{_json_pointer(k)}') AS c{i}, " for i, k in enumerate(keys)
         )
         good = self.fetch(
             f"SELECT {cols}_source_row FROM __jsonl WHERE ok ORDER BY _source_row"

@@ -55,7 +55,9 @@ class Lakehouse:
         hold view types (``string_view``) that other files of the same table do not.
         """
         dt = self.delta(name)
-        schema = pa.schema([pa.field(f.name, _plain(f.type)) for f in pa.schema(dt.schema().to_arrow())])
+        schema = pa.schema(
+            [pa.field(f.name, _plain(f.type)) for f in pa.schema(dt.schema().to_arrow())]
+        )
         if "deletionVectors" in (dt.protocol().reader_features or []):
             return dt.to_pyarrow_dataset(schema=schema)
         partitioning = (
@@ -115,13 +117,22 @@ class Lakehouse:
         props = _commit_properties(metadata, txn)
         if mode == "append":
             write_deltalake(
-                target, data, mode="append", partition_by=partitions, schema_mode="merge",
+                target,
+                data,
+                mode="append",
+                partition_by=partitions,
+                schema_mode="merge",
                 commit_properties=props,
             )
         else:
             write_deltalake(
-                target, data, mode="overwrite", predicate=predicate, partition_by=partitions,
-                schema_mode=None if predicate else "overwrite", commit_properties=props,
+                target,
+                data,
+                mode="overwrite",
+                predicate=predicate,
+                partition_by=partitions,
+                schema_mode=None if predicate else "overwrite",
+                commit_properties=props,
             )
 
     def merge(
@@ -145,7 +156,9 @@ class Lakehouse:
             target_alias="t",
             commit_properties=_commit_properties(metadata, txn),
         )
-        result: dict[str, Any] = merger.when_matched_update_all().when_not_matched_insert_all().execute()
+        result: dict[str, Any] = (
+            merger.when_matched_update_all().when_not_matched_insert_all().execute()
+        )
         return result
 
     def watermarks(self, name: str) -> dict[str, int]:

@@ -35,13 +35,16 @@ def check(engine: Engine, table: Table, staged: str, checked: str) -> list[Expec
     exps = table.expectations
     flags = [f"__ok_{i}" for i in range(len(exps))]
     if exps:
-        flag_sql = ", ".join(f"COALESCE(({e.predicate}), FALSE) AS {f}" for e, f in zip(exps, flags, strict=True))
+        flag_sql = ", ".join(
+            f"COALESCE(({e.predicate}), FALSE) AS {f}" for e, f in zip(exps, flags, strict=True)
+        )
         engine.stage(f"{checked}__flags", f'SELECT *, {flag_sql} FROM "{staged}"')
         source = f"{checked}__flags"
     else:
         source = staged
     names = ", ".join(
-        f"CASE WHEN NOT {f} THEN {_sql_string(e.name)} END" for e, f in zip(exps, flags, strict=True)
+        f"CASE WHEN NOT {f} THEN {_sql_string(e.name)} END"
+        for e, f in zip(exps, flags, strict=True)
     )
     joined = f"concat_ws(',', {names})" if exps else "''"
     failed_list = (

@@ -69,7 +69,9 @@ class Graph:
         try:
             sorter.prepare()
         except CycleError as exc:
-            raise LakeshopError(f"dependency cycle between tables: {' -> '.join(exc.args[1])}") from exc
+            raise LakeshopError(
+                f"dependency cycle between tables: {' -> '.join(exc.args[1])}"
+            ) from exc
         out: list[str] = []
         while sorter.is_active():
             ready = sorted(sorter.get_ready())

@@ -87,10 +87,16 @@ class IngestStrategy(Strategy):
         batch = _Batch()
         for cand in self.new_files(ctx, source):
             entry: dict[str, Any] = {
-                "source": source.name, "path": cand.relative, "size": cand.size,
-                "modified_at": cand.modified_at, "sha256": cand.sha256,
-                "batch_id": ctx.batch_id, "run_id": ctx.run_id, "ingested_at": ctx.started_at,
-                "rows": 0, "rejected_lines": 0,
+                "source": source.name,
+                "path": cand.relative,
+                "size": cand.size,
+                "modified_at": cand.modified_at,
+                "sha256": cand.sha256,
+                "batch_id": ctx.batch_id,
+                "run_id": ctx.run_id,
+                "ingested_at": ctx.started_at,
+                "rows": 0,
+                "rejected_lines": 0,
             }
             try:
                 good, bad = self.read_file(ctx, source, cand, schema)
@@ -200,8 +206,11 @@ class IngestStrategy(Strategy):
     def keep_raw(ctx: RunContext, source: Source, cand: Candidate) -> str:
         """Copy the file, unchanged, under ``_raw/<source>/<ingest date>/``; returns the path."""
         day = ctx.started_at.date().isoformat()
-        dest = ctx.lakehouse.raw_dir / source.name / f"ingest_date={day}" / (
-            f"{cand.sha256[:12]}_{cand.path.name}"
+        dest = (
+            ctx.lakehouse.raw_dir
+            / source.name
+            / f"ingest_date={day}"
+            / (f"{cand.sha256[:12]}_{cand.path.name}")
         )
         if not dest.exists():
             dest.parent.mkdir(parents=True, exist_ok=True)

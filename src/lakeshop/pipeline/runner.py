@@ -13,7 +13,7 @@ import pyarrow.compute as pc
 from lakeshop import __version__
 from lakeshop.engines.base import Engine
 from lakeshop.engines.lakehouse import Lakehouse
-from lakeshop.errors import LakeshopError
+from lakeshop.errors import ConfigError, LakeshopError
 from lakeshop.pipeline import system
 from lakeshop.pipeline.context import RunContext, TableResult
 from lakeshop.pipeline.graph import Graph, driving_table
@@ -79,9 +79,15 @@ def run(
     ctx = RunContext(run_id, batch_id, engine, lakehouse, landing, sources, started, full_refresh)
     chosen = _selection(graph, select)
     run_row = {
-        "run_id": run_id, "batch_id": batch_id, "target": target,
-        "engine": engine.capabilities.name, "trigger": trigger, "full_refresh": full_refresh,
-        "status": "running", "started_at": started, "lakeshop_version": __version__,
+        "run_id": run_id,
+        "batch_id": batch_id,
+        "target": target,
+        "engine": engine.capabilities.name,
+        "trigger": trigger,
+        "full_refresh": full_refresh,
+        "status": "running",
+        "started_at": started,
+        "lakeshop_version": __version__,
     }
     system.append(lakehouse, system.RUNS, [run_row])
     clock = time.perf_counter()
@@ -90,9 +96,13 @@ def run(
         if name not in chosen:
             continue
         table = graph.tables[name]
-        blocked = [u for u in graph.upstream[name] if outcomes.get(u) and outcomes[u].status != "ok"]
+        blocked = [
+            u for u in graph.upstream[name] if outcomes.get(u) and outcomes[u].status != "ok"
+        ]
         if blocked:
-            outcome = TableOutcome(name, table.kind, "skipped", error=f"upstream {blocked[0]} did not succeed")
+            outcome = TableOutcome(
+                name, table.kind, "skipped", error=f"upstream {blocked[0]} did not succeed"
+            )
         else:
             outcome = _run_table(graph, table, ctx)
         outcomes[name] = outcome
@@ -109,7 +119,9 @@ def run(
         [
             run_row
             | {
-                "status": status, "ended_at": ended, "error": first_error,
+                "status": status,
+                "ended_at": ended,
+                "error": first_error,
                 "tables_ok": sum(o.status == "ok" for o in done),
                 "tables_failed": sum(o.status == "failed" for o in done),
                 "tables_skipped": sum(o.status == "skipped" for o in done),
@@ -125,8 +137,8 @@ def _selection(graph: Graph, select: Iterable[str] | None) -> set[str]:
     chosen = set()
     for name in select:
         if name not in graph.tables:
-            raise LakeshopError(
-                f"--select {name}: no such table; declared tables: {', '.join(sorted(graph.tables))}"
+            raise ConfigError(
+                "--select", f"one of the declared tables: {', '.join(sorted(graph.tables))}", name
             )
         chosen.add(name)
     return chosen
@@ -145,7 +157,9 @@ def _run_table(graph: Graph, table: Table, ctx: RunContext) -> TableOutcome:
         error = f"{type(exc).__name__}: {exc}"
     else:
         return TableOutcome(table.name, table.kind, "ok", result, time.perf_counter() - clock)
-    return TableOutcome(table.name, table.kind, "failed", seconds=time.perf_counter() - clock, error=error)
+    return TableOutcome(
+        table.name, table.kind, "failed", seconds=time.perf_counter() - clock, error=error
+    )
 
 
 def _bind_upstream(graph: Graph, table: Table, ctx: RunContext, incremental: bool) -> str | None:
@@ -171,10 +185,17 @@ def _log_table(ctx: RunContext, o: TableOutcome) -> None:
         system.EVENTS,
         [
             {
-                "run_id": ctx.run_id, "batch_id": ctx.batch_id, "table_name": o.name,
-                "kind": o.kind.value, "rows_in": r.rows_in, "rows_written": r.rows_written,
-                "rows_quarantined": r.rows_quarantined, "rows_deduplicated": r.rows_deduplicated,
-                "duration_s": round(o.seconds, 3), "status": o.status, "error": o.error,
+                "run_id": ctx.run_id,
+                "batch_id": ctx.batch_id,
+                "table_name": o.name,
+                "kind": o.kind.value,
+                "rows_in": r.rows_in,
+                "rows_written": r.rows_written,
+                "rows_quarantined": r.rows_quarantined,
+                "rows_deduplicated": r.rows_deduplicated,
+                "duration_s": round(o.seconds, 3),
+                "status": o.status,
+                "error": o.error,
                 "started_at": ctx.started_at,
             }
         ],
@@ -184,8 +205,14 @@ def _log_table(ctx: RunContext, o: TableOutcome) -> None:
             ctx.lakehouse,
             system.EXPECTATIONS,
             [
-                {"run_id": ctx.run_id, "table_name": o.name, "expectation": e.name,
-                 "action": e.action.value, "passed": e.passed, "failed": e.failed}
+                {
+                    "run_id": ctx.run_id,
+                    "table_name": o.name,
+                    "expectation": e.name,
+                    "action": e.action.value,
+                    "passed": e.passed,
+                    "failed": e.failed,
+                }
                 for e in r.expectations
             ],
         )

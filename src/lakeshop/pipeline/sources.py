@@ -82,7 +82,9 @@ class Source(BaseModel):
                 value = "NULL" if spec.const is None else _literal(spec.const)
                 items.append(f"CAST({value} AS VARCHAR) AS {quote(f)}")
             elif isinstance(spec, Expr):
-                refs = {c.name for c in sqlglot.parse_one(spec.sql, read="duckdb").find_all(exp.Column)}
+                refs = {
+                    c.name for c in sqlglot.parse_one(spec.sql, read="duckdb").find_all(exp.Column)
+                }
                 absent = sorted(refs - present)
                 if absent:
                     missing.extend(f"{c} (for {f})" for c in absent)
@@ -95,7 +97,9 @@ class Source(BaseModel):
                 if f in self.required or f in self.mapping:
                     missing.append(spec if spec == f else f"{spec} (for {f})")
                 items.append(f"CAST(NULL AS VARCHAR) AS {quote(f)}")
-        rescued = [c for c in columns if c not in used and c not in self.fields and c != "_source_row"]
+        rescued = [
+            c for c in columns if c not in used and c not in self.fields and c != "_source_row"
+        ]
         return items, missing, rescued
 
 

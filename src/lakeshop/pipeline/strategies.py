@@ -13,7 +13,12 @@ from lakeshop.pipeline.expectations import FAILED, QUARANTINED, check
 from lakeshop.pipeline.model import Kind, Table
 
 STAGED, CHECKED, VALID, CANDIDATES, WINNERS, OUTPUT = (
-    "_in", "_checked", "_valid", "_candidates", "_winners", "_out",
+    "_in",
+    "_checked",
+    "_valid",
+    "_candidates",
+    "_winners",
+    "_out",
 )
 #: columns a strategy owns: a table's SQL may carry them from upstream, they are replaced
 OWNED = ("_batch_id", "_row_hash")
