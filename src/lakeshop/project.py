@@ -11,12 +11,13 @@ from typing import Any, Literal, get_args, get_origin
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from lakeshop import contract
 from lakeshop.engines.base import Engine
 from lakeshop.engines.lakehouse import Lakehouse
 from lakeshop.errors import ConfigError
 from lakeshop.pipeline.graph import Graph
 from lakeshop.pipeline.sources import Source, check_mapping
-from lakeshop.retail import contract, pipeline
+from lakeshop.retail import pipeline
 
 CONFIG_FILE = "lakeshop.yml"
 

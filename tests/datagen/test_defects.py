@@ -135,7 +135,7 @@ def test_ledger_entries_found_in_files(defect_run: Path) -> None:
                 r
                 for p in sorted((defect_run / source).iterdir())
                 if date_of(p) < date_of(path) and p.suffix == ".csv"
-                for r in _grep(p, rec[SOURCES[source].key[0]])
+                for r in _grep(p, rec[SOURCES[source].keys[0]])
             ]
             assert any(r > rec["updated_at"] for r in newer), (e, rec)
     for file, rows in invalid.items():

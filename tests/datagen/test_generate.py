@@ -75,7 +75,7 @@ def test_file_names_headers_and_day_one(defect_run: Path) -> None:
         assert any(date_of(p) == "2026-01-01" for p in files), source
         for p in files:
             m = NAME.match(p.name)
-            assert m and m["src"] == source and p.suffix == "." + spec.fmt
+            assert m and m["src"] == source and p.suffix == "." + spec.format
             assert m["n"] is None or int(m["n"]) >= 2
             rel = f"{source}/{p.name}"
             assert rel in listed
@@ -83,7 +83,7 @@ def test_file_names_headers_and_day_one(defect_run: Path) -> None:
                 continue
             data = p.read_bytes()
             n_lines = data.count(b"\n")
-            if spec.fmt == "csv":
+            if spec.format == "csv":
                 header = data.split(b"\n", 1)[0].decode().split(",")
                 expected = list(spec.fields) + ([drift[rel]] if rel in drift else [])
                 assert header == expected, rel

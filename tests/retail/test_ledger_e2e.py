@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from lakeshop import api
+from lakeshop.contract import SOURCES
 from lakeshop.project import Project
-from lakeshop.retail.contract import SOURCES
 
 #: ledger kind → the expectation that must name the row in its quarantine
 EXPECTATION_OF = {

@@ -152,7 +152,7 @@ class Injected:
 def render(source: str, table: pa.Table) -> pa.Array:
     """Render a string table of ``source`` as lines in its file format."""
     spec = SOURCES[source]
-    if spec.fmt == "csv":
+    if spec.format == "csv":
         return csv_lines(table)
     return json_lines(table, spec.json_numbers)
 
@@ -160,7 +160,7 @@ def render(source: str, table: pa.Table) -> pa.Array:
 def key_json(source: str, table: pa.Table) -> pa.Array:
     """The primary key of each row as a JSON object of text values."""
     parts: list[pa.Array | pa.Scalar] = []
-    for i, k in enumerate(SOURCES[source].key):
+    for i, k in enumerate(SOURCES[source].keys):
         parts += [
             pa.scalar(("{" if i == 0 else ",") + f'"{k}":'),
             json_string(table.column(k).combine_chunks()),
@@ -211,7 +211,7 @@ def _corrupt(
         return _set(copy, field, pc.if_else(pa.array(rng.random(n) < 0.5), constant(zero, n), neg))
     if kind == "unknown_fk":
         copy = _set(copy, field, constant(UNKNOWN_FK[field], n))
-        pk = SOURCES[source].key
+        pk = SOURCES[source].keys
         if source == "order_items":  # same order, line numbers never used by valid data
             line_no = pa.array(900 + np.arange(fresh[0], fresh[0] + n)).cast(pa.string())
             fresh[0] += n
@@ -235,7 +235,7 @@ def _corrupt(
 
 def _malformed(source: str, lines: pa.Array, rng: np.random.Generator) -> pa.Array:
     n = len(lines)
-    if SOURCES[source].fmt == "jsonl":  # truncated JSON object: no closing brace
+    if SOURCES[source].format == "jsonl":  # truncated JSON object: no closing brace
         return pc.replace_substring_regex(lines, r".{0,8}\}$", "")
     drop = pc.replace_substring_regex(lines, r",[^,]*$", "")  # one field missing
     extra = pc.binary_join_element_wise(lines, "extra", ",")  # one field too many

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -14,185 +13,41 @@ IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 FloatArray = npt.NDArray[np.float64]
 
-BASE_CURRENCY = "USD"
-CURRENCIES = ("USD", "EUR", "GBP", "CAD")
-CHANNELS = ("store", "online", "marketplace")
-GENDERS = ("M", "F", "Other", "Prefer not to say")
-LOYALTY_TIERS = ("bronze", "silver", "gold", "platinum")
-ITEM_STATUSES = ("pending", "shipped", "delivered", "cancelled")
-ORDER_STATUSES = ("placed", "shipped", "delivered", "cancelled")
-PAYMENT_TYPES = ("card", "paypal", "gift_card", "bank_transfer")
-CARD_BRANDS = ("visa", "mastercard", "amex")
-PAYMENT_STATUSES = ("captured", "failed")
-REFUND_STATUSES = ("completed", "rejected")
-RETURN_REASONS = ("damaged", "wrong_size", "not_as_described", "changed_mind", "late_delivery")
-EVENT_TYPES = ("view", "add_to_cart", "checkout", "purchase")
-DEVICES = ("desktop", "mobile", "tablet")
+from lakeshop.contract import (  # noqa: E402  (the contract is shared with the pipeline)
+    BASE_CURRENCY,
+    CARD_BRANDS,
+    CHANNELS,
+    CURRENCIES,
+    DEVICES,
+    EVENT_TYPES,
+    GENDERS,
+    ITEM_STATUSES,
+    LOYALTY_TIERS,
+    ORDER_STATUSES,
+    PAYMENT_STATUSES,
+    PAYMENT_TYPES,
+    REFUND_STATUSES,
+    RETURN_REASONS,
+    SOURCES,
+)
 
-
-@dataclass(frozen=True)
-class SourceSpec:
-    """Contract of one source: its fields, primary key, format and JSON number fields."""
-
-    name: str
-    fields: tuple[str, ...]
-    key: tuple[str, ...]
-    fmt: str  # "csv" or "jsonl"
-    json_numbers: tuple[str, ...] = ()
-
-
-SOURCES: dict[str, SourceSpec] = {
-    s.name: s
-    for s in (
-        SourceSpec(
-            "customers",
-            (
-                "customer_id",
-                "first_name",
-                "last_name",
-                "email",
-                "phone",
-                "gender",
-                "birth_date",
-                "city",
-                "state",
-                "postal_code",
-                "country",
-                "loyalty_tier",
-                "created_at",
-                "updated_at",
-            ),
-            ("customer_id",),
-            "csv",
-        ),
-        SourceSpec(
-            "products",
-            (
-                "product_id",
-                "sku",
-                "name",
-                "category",
-                "subcategory",
-                "brand",
-                "list_price",
-                "unit_cost",
-                "currency",
-                "is_active",
-                "updated_at",
-            ),
-            ("product_id",),
-            "csv",
-        ),
-        SourceSpec(
-            "stores",
-            (
-                "store_id",
-                "name",
-                "channel",
-                "city",
-                "country",
-                "currency",
-                "opened_on",
-                "updated_at",
-            ),
-            ("store_id",),
-            "csv",
-        ),
-        SourceSpec(
-            "orders",
-            (
-                "order_id",
-                "customer_id",
-                "store_id",
-                "channel",
-                "order_ts",
-                "currency",
-                "status",
-                "updated_at",
-            ),
-            ("order_id",),
-            "csv",
-        ),
-        SourceSpec(
-            "order_items",
-            (
-                "order_id",
-                "line_no",
-                "product_id",
-                "quantity",
-                "unit_price",
-                "discount_amount",
-                "tax_amount",
-                "item_status",
-                "shipped_at",
-                "delivered_at",
-                "updated_at",
-            ),
-            ("order_id", "line_no"),
-            "csv",
-        ),
-        SourceSpec(
-            "payments",
-            (
-                "payment_id",
-                "order_id",
-                "payment_type",
-                "card_brand",
-                "amount",
-                "currency",
-                "status",
-                "transaction_ts",
-            ),
-            ("payment_id",),
-            "jsonl",
-            ("amount",),
-        ),
-        SourceSpec(
-            "refunds",
-            ("refund_id", "payment_id", "amount", "reason", "status", "refund_ts"),
-            ("refund_id",),
-            "jsonl",
-            ("amount",),
-        ),
-        SourceSpec(
-            "returns",
-            (
-                "return_id",
-                "order_id",
-                "line_no",
-                "return_qty",
-                "return_amount",
-                "reason",
-                "returned_at",
-            ),
-            ("return_id",),
-            "csv",
-        ),
-        SourceSpec(
-            "inventory",
-            ("snapshot_date", "store_id", "product_id", "on_hand_qty", "reorder_point"),
-            ("snapshot_date", "store_id", "product_id"),
-            "csv",
-        ),
-        SourceSpec(
-            "fx_rates", ("rate_date", "currency", "rate_to_base"), ("rate_date", "currency"), "csv"
-        ),
-        SourceSpec(
-            "clickstream",
-            (
-                "event_id",
-                "session_id",
-                "customer_id",
-                "event_type",
-                "product_id",
-                "event_ts",
-                "device",
-            ),
-            ("event_id",),
-            "jsonl",
-        ),
-    )
-}
+__all__ = [
+    "BASE_CURRENCY",
+    "CARD_BRANDS",
+    "CHANNELS",
+    "CURRENCIES",
+    "DEVICES",
+    "EVENT_TYPES",
+    "GENDERS",
+    "ITEM_STATUSES",
+    "LOYALTY_TIERS",
+    "ORDER_STATUSES",
+    "PAYMENT_STATUSES",
+    "PAYMENT_TYPES",
+    "REFUND_STATUSES",
+    "RETURN_REASONS",
+    "SOURCES",
+]
 SOURCE_ORDER: tuple[str, ...] = tuple(SOURCES)
 
 # id prefixes and digit widths of valid data

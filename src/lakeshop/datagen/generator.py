@@ -128,7 +128,7 @@ def generate(
             counts[source] = writer.write(ctx, source, table, stale, rng, fresh, drift)
         files_rng = ctx.rng("files")
         if index > 0 and defects > 0 and files_rng.random() < min(0.9, 10 * defects):
-            csv_sources = [s for s in counts if SOURCES[s].fmt == "csv"]
+            csv_sources = [s for s in counts if SOURCES[s].format == "csv"]
             source = csv_sources[int(files_rng.integers(0, len(csv_sources)))]
             writer.write_unreadable(ctx, source, counts[source] + 1, files_rng)
             counts[source] += 1

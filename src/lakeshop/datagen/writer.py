@@ -20,7 +20,7 @@ UNREADABLE_FORMS = ("garbage", "empty", "header_only")
 def file_name(source: str, ctx: DayContext, n: int) -> str:
     """Relative path of the n-th (1-based) file of a source-day."""
     suffix = "" if n == 1 else f"_{n}"
-    ext = SOURCES[source].fmt
+    ext = SOURCES[source].format
     return f"{source}/{source}_{ctx.date.isoformat()}{suffix}.{ext}"
 
 

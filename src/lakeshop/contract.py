@@ -1,10 +1,15 @@
-"""The retail domain contract (DESIGN §3): sources, their fields, keys and enumerations."""
+"""The retail domain contract (DESIGN §3): sources, their fields, keys and enumerations.
+
+Shared by the generator (which writes it) and the pipeline (which reads it); it depends on
+neither.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
-from lakeshop.pipeline.sources import Format
+Format = Literal["csv", "jsonl"]
 
 
 @dataclass(frozen=True)
@@ -16,6 +21,8 @@ class SourceContract:
     keys: tuple[str, ...]
     required: tuple[str, ...]
     format: Format = "csv"
+    #: fields written as JSON numbers (not strings) in JSON-lines files
+    json_numbers: tuple[str, ...] = ()
 
     @property
     def default_path(self) -> str:
@@ -128,6 +135,7 @@ SOURCES: dict[str, SourceContract] = {
             ("payment_id",),
             ("payment_id", "order_id", "amount"),
             "jsonl",
+            ("amount",),
         ),
         SourceContract(
             "refunds",
@@ -135,6 +143,7 @@ SOURCES: dict[str, SourceContract] = {
             ("refund_id",),
             ("refund_id", "payment_id", "amount"),
             "jsonl",
+            ("amount",),
         ),
         SourceContract(
             "returns",
@@ -191,6 +200,7 @@ PAYMENT_TYPES = ("card", "paypal", "gift_card", "bank_transfer")
 CARD_BRANDS = ("visa", "mastercard", "amex")
 PAYMENT_STATUSES = ("captured", "failed")
 REFUND_STATUSES = ("completed", "rejected")
+RETURN_REASONS = ("damaged", "wrong_size", "not_as_described", "changed_mind", "late_delivery")
 EVENT_TYPES = ("view", "add_to_cart", "checkout", "purchase")
 DEVICES = ("desktop", "mobile", "tablet")
 AGE_GROUPS = ("18-25", "26-35", "36-45", "46-55", "56-65", "65+")
