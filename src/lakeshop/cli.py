@@ -204,6 +204,46 @@ def sql(
 
 
 @app.command()
+def query(
+    name: Annotated[
+        str | None,
+        typer.Argument(help="A saved query, e.g. most_sold_product_30d (none: list them)."),
+    ] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of",
+            help="Business date YYYY-MM-DD ending the window (default: latest order date).",
+        ),
+    ] = None,
+    fmt: Format = OutputFormat.table,
+    target: Target = None,
+) -> None:
+    """List the saved analytics queries over gold, or run one."""
+    from lakeshop import analytics
+
+    day = _date("--as-of", as_of) if as_of is not None else None
+    if name is None:
+        listed = [{"name": q.name, "description": q.description} for q in analytics.saved_queries()]
+        _print_rows(listed, fmt, ["name", "description"])
+        return
+    saved = analytics.saved_query(name)
+    project = _project()
+    if saved.uses_as_of and day is None:
+        day = analytics.default_as_of(project, target)
+    elif not saved.uses_as_of and day is not None:
+        err.print(
+            f"note: {name} has no time window; --as-of is ignored", soft_wrap=True, highlight=False
+        )
+        day = None
+    result = analytics.run_saved(project, name, day, target)
+    if fmt is OutputFormat.table:
+        when = f" as of {day}" if day is not None else ""
+        out.print(f"[bold]{escape(name)}[/]{when}: {escape(saved.description)}", soft_wrap=True)
+    _print_table(result, fmt)
+
+
+@app.command()
 def status(target: Target = None, fmt: Format = OutputFormat.table) -> None:
     """Each table's rows, version, last refresh and last status."""
     from lakeshop import api
