@@ -54,6 +54,11 @@ class Graph:
                 refs |= referenced_tables(t.sql, t.name)
             for e in t.expectations:
                 refs |= referenced_tables(f"SELECT * FROM _x WHERE {e.predicate}", t.name)
+            for up, sql in t.touched.items():
+                reads = referenced_tables(sql, t.name)
+                if up not in reads:
+                    raise SqlError(t.name, f"touched query for {up} does not read {up}", _file(t))
+                refs |= reads
             refs.discard(t.name)
             unknown = sorted(r for r in refs if r not in by_name)
             if unknown:
@@ -89,6 +94,16 @@ class Graph:
                 if cur in parents and child not in found:
                     found.add(child)
                     frontier.append(child)
+        return found
+
+    def stored_inputs(self, name: str) -> set[str]:
+        """The stored tables ``name`` reads, looking through views."""
+        found: set[str] = set()
+        for up in self.upstream.get(name, set()):
+            if self.tables[up].stored:
+                found.add(up)
+            else:
+                found |= self.stored_inputs(up)
         return found
 
     def ancestors(self, name: str) -> set[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -13,6 +14,7 @@ class Kind(StrEnum):
     INGEST = "ingest"
     APPEND = "append"
     UPSERT = "upsert"
+    SCD2 = "scd2"
     MATERIALIZED = "materialized"
     VIEW = "view"
 
@@ -40,6 +42,13 @@ class Table:
 
     ``keys`` identify a row (upsert, append dedup); ``sequence`` orders versions of a key
     (latest wins); ``source`` names the landing source of an ``ingest`` table.
+
+    A ``materialized`` table with ``incremental_by`` (one output column) recomputes only the
+    values of that column touched by upstream changes: ``touched`` maps each upstream to a
+    query returning those values, in which the upstream's name stands for its changed rows
+    only. An upstream change not covered by ``touched`` makes the run a full recompute. An
+    ``scd2`` table's SQL returns every version of its ``keys`` ordered by ``sequence``; the
+    strategy adds ``surrogate_key``, ``valid_from``, ``valid_to``, ``is_current``.
     """
 
     name: str
@@ -52,6 +61,9 @@ class Table:
     source: str | None = None
     description: str = ""
     partition_by: tuple[str, ...] = ()
+    incremental_by: str | None = None
+    touched: Mapping[str, str] = field(default_factory=dict)
+    surrogate_key: str | None = None
     tags: frozenset[str] = field(default_factory=frozenset)
 
     @property

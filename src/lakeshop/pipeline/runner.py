@@ -149,7 +149,7 @@ def _run_table(graph: Graph, table: Table, ctx: RunContext) -> TableOutcome:
     clock = time.perf_counter()
     try:
         driving = _bind_upstream(graph, table, ctx, strategy.reads_increments)
-        upstream = tuple(sorted(u for u in graph.upstream[table.name] if graph.tables[u].stored))
+        upstream = tuple(sorted(graph.stored_inputs(table.name)))
         result = strategy.execute(table, ctx, Inputs(upstream, driving))
     except LakeshopError as exc:
         error = str(exc)

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
+from datetime import date, datetime
 from dataclasses import dataclass
+
+import pyarrow as pa
 
 from lakeshop.engines.base import WriteMode
 from lakeshop.engines.lakehouse import WATERMARK_KEY
+from lakeshop.errors import LakeshopError
 from lakeshop.pipeline.context import RunContext, TableResult
 from lakeshop.pipeline.expectations import FAILED, QUARANTINED, check
 from lakeshop.pipeline.model import Kind, Table
@@ -20,6 +24,8 @@ STAGED, CHECKED, VALID, CANDIDATES, WINNERS, OUTPUT = (
     "_winners",
     "_out",
 )
+EPOCH = "CAST('1900-01-01 00:00:00' AS TIMESTAMP)"
+END_OF_TIME = "CAST('9999-12-31 00:00:00' AS TIMESTAMP)"
 #: columns a strategy owns: a table's SQL may carry them from upstream, they are replaced
 OWNED = ("_batch_id", "_row_hash")
 ROW_HASH = "_row_hash"
@@ -50,27 +56,43 @@ class Strategy(ABC):
 class CheckedStrategy(Strategy):
     """Shared steps: stage the SQL, evaluate expectations, send violations to quarantine."""
 
-    def stage_valid(self, table: Table, ctx: RunContext, result: TableResult) -> list[str]:
-        """Stage the valid rows of the table's SQL as ``_valid``; returns their columns."""
+    def stage_valid(
+        self,
+        table: Table,
+        ctx: RunContext,
+        result: TableResult,
+        sql: str | None = None,
+        replace_quarantine: str | None = None,
+    ) -> list[str]:
+        """Stage the valid rows of the table's SQL as ``_valid``; returns their columns.
+
+        Columns named ``_raw_*`` (text before parsing) are kept in quarantine only. The
+        quarantine is replaced when the table is recomputed from scratch, replaced where
+        ``replace_quarantine`` holds when it is recomputed in part, and appended to otherwise.
+        """
         engine = ctx.engine
-        result.rows_in = engine.stage(STAGED, table.sql)
+        result.rows_in = engine.stage(STAGED, sql or table.sql)
         result.expectations = check(engine, table, STAGED, CHECKED)
-        columns = [c for c in columns_of(ctx, STAGED) if c not in OWNED]
-        owned = [c for c in columns_of(ctx, STAGED) if c in OWNED]
+        staged = columns_of(ctx, STAGED)
+        owned = [c for c in staged if c in OWNED]
+        raw = [c for c in staged if c.startswith("_raw_")]
+        columns = [c for c in staged if c not in OWNED and c not in raw]
         exclude = ", ".join([QUARANTINED, *owned])
         result.rows_quarantined = engine.stage(
             "_quarantine",
             f"SELECT * EXCLUDE ({exclude}), '{ctx.run_id}' AS _run_id, "
             f"CAST({ctx.batch_id} AS BIGINT) AS _batch_id FROM {CHECKED} WHERE {QUARANTINED}",
         )
-        # a recompute from scratch replaces its quarantine; an increment adds to it
-        rebuild = ctx.full_refresh or table.kind is Kind.MATERIALIZED
-        if rebuild or result.rows_quarantined or not ctx.lakehouse.exists(table.quarantine):
-            engine.write(table.quarantine, "_quarantine", "overwrite" if rebuild else "append")
-        engine.stage(
-            VALID,
-            f"SELECT * EXCLUDE ({exclude}, {FAILED}) FROM {CHECKED} WHERE NOT {QUARANTINED}",
-        )
+        rebuild = ctx.full_refresh or (table.kind is Kind.MATERIALIZED and not replace_quarantine)
+        exists = ctx.lakehouse.exists(table.quarantine)
+        if rebuild or not exists:
+            engine.write(table.quarantine, "_quarantine", "overwrite")
+        elif replace_quarantine:
+            engine.write(table.quarantine, "_quarantine", "overwrite", predicate=replace_quarantine)
+        elif result.rows_quarantined:
+            engine.write(table.quarantine, "_quarantine", "append")
+        dropped = ", ".join([exclude, FAILED, *raw])
+        engine.stage(VALID, f"SELECT * EXCLUDE ({dropped}) FROM {CHECKED} WHERE NOT {QUARANTINED}")
         return columns
 
     def commit(
@@ -80,6 +102,7 @@ class CheckedStrategy(Strategy):
         relation: str,
         mode: WriteMode,
         watermarks: dict[str, int] | None = None,
+        predicate: str | None = None,
     ) -> int:
         """Write ``relation`` with the batch id, and this run's watermarks in the same commit."""
         ctx.engine.stage(
@@ -88,31 +111,143 @@ class CheckedStrategy(Strategy):
         metadata = {"lakeshop.run_id": ctx.run_id}
         if watermarks:
             metadata[WATERMARK_KEY] = json.dumps(watermarks)
-        return ctx.engine.write(table.name, OUTPUT, mode, keys=list(table.keys), metadata=metadata)
+        return ctx.engine.write(
+            table.name, OUTPUT, mode, keys=list(table.keys), predicate=predicate, metadata=metadata
+        )
 
 
 class MaterializedStrategy(CheckedStrategy):
-    """Recomputes the whole table from its upstreams and replaces it atomically.
+    """Computes the table from its upstreams: whole, or only the values upstream changes touch.
 
-    Skipped when no upstream has a new version since the last refresh: its watermarks are
-    the upstream Delta versions it was computed from.
+    Its watermarks are the batch each stored upstream was read up to. When no upstream has
+    rows of a later batch the table is up to date and nothing runs. With ``incremental_by``,
+    the values of that column touched by the changed upstream rows are recomputed and replace
+    theirs in one commit; otherwise, or when a change is not covered by ``touched``, the whole
+    table is recomputed and replaced.
     """
 
     def execute(self, table: Table, ctx: RunContext, inputs: Inputs) -> TableResult:
-        versions = {up: ctx.lakehouse.version(up) or 0 for up in inputs.upstream}
-        stored = [up for up in inputs.upstream if ctx.lakehouse.exists(up)]
-        if (
-            not ctx.full_refresh
-            and ctx.lakehouse.exists(table.name)
-            and ctx.lakehouse.watermarks(table.name) == {up: versions[up] for up in stored}
-        ):
+        return self.refresh(table, ctx, inputs, table.sql)
+
+    def refresh(
+        self, table: Table, ctx: RunContext, inputs: Inputs, sql: str, partial: str | None = None
+    ) -> TableResult:
+        """Bring ``table`` up to date: ``sql`` computes all of it, ``partial`` (default
+        ``sql``) the rows a partial recompute filters by ``incremental_by``."""
+        marks = {up: ctx.batch_id for up in inputs.upstream}
+        if ctx.full_refresh or not ctx.lakehouse.exists(table.name):
+            return self.replace_all(table, ctx, sql, marks)
+        seen = ctx.lakehouse.watermarks(table.name)
+        changed = {
+            up: seen.get(up, -1)
+            for up in inputs.upstream
+            if latest_batch(ctx, up) > seen.get(up, -1)
+        }
+        if not changed:
             return TableResult(note="up to date")
+        if table.incremental_by is None or not set(changed) <= set(table.touched):
+            return self.replace_all(table, ctx, sql, marks)
+        return self.replace_touched(table, ctx, partial or sql, changed, marks)
+
+    def replace_all(
+        self, table: Table, ctx: RunContext, sql: str, marks: dict[str, int]
+    ) -> TableResult:
         result = TableResult()
-        self.stage_valid(table, ctx, result)
-        marks = {up: versions[up] for up in stored}
+        self.stage_valid(table, ctx, result, sql)
         result.rows_written = self.commit(table, ctx, VALID, "overwrite", marks)
         return result
 
+    def replace_touched(
+        self,
+        table: Table,
+        ctx: RunContext,
+        sql: str,
+        changed: dict[str, int],
+        marks: dict[str, int],
+    ) -> TableResult:
+        """Recompute the rows whose ``incremental_by`` value the upstream changes touch."""
+        column = f'"{table.incremental_by}"'
+        parts = []
+        for i, (up, mark) in enumerate(sorted(changed.items())):
+            ctx.engine.bind_table(up, where=f"_batch_id > {mark}")
+            ctx.engine.stage(f"_touched_{i}", table.touched[up])
+            ctx.engine.bind_table(up)
+            first = columns_of(ctx, f"_touched_{i}")[0]
+            parts.append(f'SELECT "{first}" AS v FROM _touched_{i}')
+        touched = ctx.engine.fetch(
+            f"SELECT DISTINCT v FROM ({' UNION ALL '.join(parts)}) AS t WHERE v IS NOT NULL ORDER BY v"
+        ).column(0)
+        result = TableResult(note=f"{len(touched)} {table.incremental_by} value(s) recomputed")
+        if len(touched) == 0:
+            ctx.engine.stage(VALID, f"SELECT * FROM ({sql}) AS t WHERE FALSE")
+            self.commit(table, ctx, VALID, "append", marks)
+            return result
+        ctx.engine.register("_touched", _values_table(touched))
+        restricted = f"SELECT * FROM ({sql}) AS t WHERE {column} IN (SELECT v FROM _touched)"
+        predicate = f"{column} IN ({', '.join(_literal(v) for v in touched.to_pylist())})"
+        self.stage_valid(table, ctx, result, restricted, replace_quarantine=predicate)
+        result.rows_written = self.commit(table, ctx, VALID, "overwrite", marks, predicate)
+        return result
+
+
+class Scd2Strategy(MaterializedStrategy):
+    """Type 2 history: one row per distinct version of a key, with validity intervals.
+
+    The table's SQL returns versions; consecutive versions with the same attributes collapse
+    into one (a re-send adds nothing), and versions arriving out of order take their place in
+    the history, because the history of every touched key is rebuilt from all its versions.
+    Surrogate keys hash the business key and the version's sequence, so they do not depend on
+    arrival order. An unknown member (surrogate key ``'-1'``) is part of every dimension.
+    """
+
+    def execute(self, table: Table, ctx: RunContext, inputs: Inputs) -> TableResult:
+        if len(table.keys) != 1 or not table.sequence or not table.surrogate_key:
+            raise LakeshopError(f"table {table.name}: scd2 needs one key, a sequence and a surrogate_key")
+        versions = columns_of_sql(ctx, table.sql)
+        key, seq, sk = table.keys[0], table.sequence, table.surrogate_key
+        attrs = [c for c in versions if c != seq and not c.startswith("_")]
+        kept = [c for c in versions if not c.startswith("_")]
+        digest = ", ".join(f"COALESCE(CAST(\"{c}\" AS VARCHAR), '\\N')" for c in attrs)
+        chain = f"""
+            WITH versions AS (
+                SELECT {", ".join(f'"{c}"' for c in kept)}, md5(concat_ws('|', {digest})) AS _attrs
+                FROM ({table.sql}) AS v
+            ),
+            changes AS (
+                SELECT *, LAG(_attrs) OVER (PARTITION BY "{key}" ORDER BY "{seq}") AS _prev
+                FROM versions
+            ),
+            kept AS (
+                SELECT *,
+                    ROW_NUMBER() OVER (PARTITION BY "{key}" ORDER BY "{seq}") AS _n,
+                    LEAD("{seq}") OVER (PARTITION BY "{key}" ORDER BY "{seq}") AS _next
+                FROM changes
+                WHERE _prev IS NULL OR _prev <> _attrs
+            )
+            SELECT
+                md5("{key}" || '|' || CAST("{seq}" AS VARCHAR)) AS "{sk}",
+                {", ".join(f'"{c}"' for c in kept)},
+                CASE WHEN _n = 1 THEN {EPOCH} ELSE "{seq}" END AS valid_from,
+                COALESCE(_next, {END_OF_TIME}) AS valid_to,
+                _next IS NULL AS is_current
+            FROM kept
+        """
+        unknown = (
+            f"SELECT '-1' AS \"{sk}\", "
+            + ", ".join(f'NULL AS "{c}"' for c in kept)
+            + f", {EPOCH} AS valid_from, {END_OF_TIME} AS valid_to, TRUE AS is_current"
+        )
+        full = f"{chain} UNION ALL {unknown}"
+        scd2 = Table(
+            name=table.name,
+            kind=Kind.MATERIALIZED,
+            sql=full,
+            expectations=table.expectations,
+            keys=(sk,),
+            incremental_by=key,
+            touched={up: f'SELECT "{key}" FROM {up}' for up in inputs.upstream},
+        )
+        return self.refresh(scd2, ctx, inputs, full, partial=chain)
 
 class _KeyedStrategy(CheckedStrategy):
     """Incremental kinds: new upstream rows, latest version per key, compared with the target."""
@@ -210,6 +345,7 @@ def strategy_for(kind: Kind) -> Strategy:
         Kind.UPSERT: UpsertStrategy(),
         Kind.APPEND: AppendStrategy(),
         Kind.MATERIALIZED: MaterializedStrategy(),
+        Kind.SCD2: Scd2Strategy(),
         Kind.VIEW: ViewStrategy(),
     }
     return strategies[kind]
@@ -218,3 +354,31 @@ def strategy_for(kind: Kind) -> Strategy:
 def columns_of(ctx: RunContext, relation: str) -> list[str]:
     """Column names of a staged relation."""
     return list(ctx.engine.fetch(f'SELECT * FROM "{relation}" LIMIT 0').column_names)
+
+
+def columns_of_sql(ctx: RunContext, sql: str) -> list[str]:
+    """Column names a query returns."""
+    return list(ctx.engine.fetch(f"SELECT * FROM ({sql}) AS q LIMIT 0").column_names)
+
+
+def latest_batch(ctx: RunContext, table: str) -> int:
+    """The highest ``_batch_id`` in a stored table (-1 when empty)."""
+    value = ctx.engine.fetch(f"SELECT max(_batch_id) AS b FROM {table}").column(0)[0].as_py()
+    return -1 if value is None else int(value)
+
+
+def _literal(value: object) -> str:
+    """A value as a SQL literal both DuckDB and Delta predicates read."""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, datetime):
+        return f"CAST('{value.isoformat(sep=' ')}' AS TIMESTAMP)"
+    if isinstance(value, date):
+        return f"CAST('{value.isoformat()}' AS DATE)"
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _values_table(values: pa.ChunkedArray) -> pa.Table:
+    return pa.table({"v": values})

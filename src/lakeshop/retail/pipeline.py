@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from lakeshop import contract as c
-from lakeshop.pipeline.model import Action, Kind, Table
+from lakeshop.pipeline.model import Kind, Table
 from lakeshop.retail.expectations import (
     in_domain,
     known,
@@ -174,30 +174,37 @@ def sql_table(name: str, kind: Kind, **kwargs: object) -> Table:
     return Table(name=name, kind=kind, sql=path.read_text(), sql_file=path, **kwargs)  # type: ignore[arg-type]
 
 
+#: entities whose every version is kept (for SCD2 dimensions) before the latest is taken
+WITH_HISTORY = ("customers", "products")
+
+
 def tables() -> list[Table]:
     """Every table of the retail pipeline."""
+    from lakeshop.retail import gold
+
     out: list[Table] = []
     for source in c.SOURCES.values():
         out.append(Table(name=f"bronze.{source.name}", kind=Kind.INGEST, source=source.name))
         kind, sequence = SILVER_KINDS[source.name]
+        checks = tuple(SILVER_EXPECTATIONS[source.name])
+        if source.name in WITH_HISTORY and sequence:
+            out.append(
+                sql_table(
+                    f"silver.{source.name}_history",
+                    Kind.APPEND,
+                    keys=(*source.keys, sequence),
+                    sequence=sequence,
+                    expectations=checks,
+                )
+            )
+            checks = ()
         out.append(
             sql_table(
                 f"silver.{source.name}",
                 kind,
                 keys=source.keys,
                 sequence=sequence,
-                expectations=tuple(SILVER_EXPECTATIONS[source.name]),
+                expectations=checks,
             )
         )
-    out.append(
-        sql_table(
-            "gold.agg_daily_sales",
-            Kind.MATERIALIZED,
-            keys=("sales_date", "channel"),
-            expectations=(
-                rule("sales_date_not_null", "sales_date IS NOT NULL", Action.FAIL),
-                rule("revenue_converted", "total_revenue IS NOT NULL", Action.FAIL),
-            ),
-        )
-    )
-    return out
+    return out + gold.tables()

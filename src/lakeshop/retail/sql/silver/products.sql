@@ -1,20 +1,2 @@
--- Products: typed prices in DECIMAL; the latest version per product_id wins.
-SELECT
-    NULLIF(TRIM(product_id), '') AS product_id,
-    NULLIF(UPPER(TRIM(sku)), '') AS sku,
-    NULLIF(TRIM(name), '') AS name,
-    NULLIF(TRIM(category), '') AS category,
-    NULLIF(TRIM(subcategory), '') AS subcategory,
-    NULLIF(TRIM(brand), '') AS brand,
-    TRY_CAST(NULLIF(TRIM(list_price), '') AS DECIMAL(18, 2)) AS list_price,
-    TRY_CAST(NULLIF(TRIM(unit_cost), '') AS DECIMAL(18, 2)) AS unit_cost,
-    UPPER(NULLIF(TRIM(currency), '')) AS currency,
-    TRY_CAST(NULLIF(TRIM(is_active), '') AS BOOLEAN) AS is_active,
-    TRY_CAST(NULLIF(TRIM(updated_at), '') AS TIMESTAMP) AS updated_at,
-    NULLIF(TRIM(list_price), '') AS _raw_list_price,
-    NULLIF(TRIM(unit_cost), '') AS _raw_unit_cost,
-    NULLIF(TRIM(is_active), '') AS _raw_is_active,
-    NULLIF(TRIM(updated_at), '') AS _raw_updated_at,
-    _source_file,
-    _source_row
-FROM bronze.products
+-- Products: the latest version of each product_id (SCD1), from the validated history.
+SELECT * FROM silver.products_history
