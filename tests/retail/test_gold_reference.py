@@ -1,0 +1,228 @@
+"""Gold against an independent reference (tests/retail/reference.py, written from docs/gold.md).
+
+The pipeline runs once per generated dataset; every mart and the two main facts must hold the
+same rows as the reference, every compared column equal (money to the cent, no floats).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from lakeshop import api
+from lakeshop.datagen import generate
+from lakeshop.project import Project, write_demo_config
+
+from . import reference
+
+TABLES = [
+    "fact_sales",
+    "fact_orders",
+    "agg_daily_sales",
+    "daily_revenue",
+    "product_sales_monthly",
+    "store_performance_monthly",
+    "best_sellers_monthly",
+    "customer_features",
+    "customer_value",
+    "product_returns",
+    "payment_refunds",
+    "web_funnel_daily",
+    "inventory_health",
+]
+
+
+@dataclass
+class Built:
+    project: Project
+    reference: dict[str, pd.DataFrame]
+    tables: set[str]
+
+
+def _build(root: Path, *, days: int, defects: float, seed: int, start: dt.date) -> Built:
+    landing = root / "landing"
+    generate(landing, days=days, scale=0.02, seed=seed, start_date=start, defects=defects)
+    write_demo_config(root)
+    project = Project.load(root)
+    summary = api.run(project)
+    assert summary.status == "ok", [(o.name, o.error) for o in summary.failed]
+    ledger = json.loads((landing / "_ledger.json").read_text()) if defects else None
+    tables = set(api.status(project).column("table").to_pylist())
+    return Built(project, reference.compute(landing, ledger), tables)
+
+
+@pytest.fixture(scope="module")
+def clean(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    """Three weeks across a month boundary, no defects."""
+    root = tmp_path_factory.mktemp("gold_ref_clean")
+    return _build(root, days=21, defects=0.0, seed=5, start=dt.date(2026, 1, 20))
+
+
+@pytest.fixture(scope="module")
+def defective(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    """Ten days with 5 % defects; the reference drops the ledger's rows and files."""
+    root = tmp_path_factory.mktemp("gold_ref_defects")
+    return _build(root, days=10, defects=0.05, seed=9, start=dt.date(2026, 3, 26))
+
+
+# --------------------------------------------------------------------------- comparison
+
+
+def _same(a: Any, b: Any) -> bool:
+    if a is None or b is None:
+        return a is None and b is None
+    if isinstance(a, bool) or isinstance(b, bool):
+        return isinstance(a, bool) and isinstance(b, bool) and a == b
+    if isinstance(a, int | Decimal) and isinstance(b, int | Decimal):
+        return Decimal(a) == Decimal(b)
+    if isinstance(a, dt.datetime) or isinstance(b, dt.datetime):
+        return type(a) is type(b) and a == b
+    return type(a) is type(b) and a == b
+
+
+def _show(v: Any) -> str:
+    return "NULL" if v is None else repr(v)
+
+
+def diff_table(
+    name: str, pipeline: pa.Table, ref: pd.DataFrame, keys: tuple[str, ...], limit: int = 15
+) -> list[str]:
+    """Differences between a gold table and the reference, most telling first: missing or
+    floating-point columns, duplicate keys, rows only on one side, then (key, column,
+    pipeline value, reference value) for each differing cell."""
+    problems: list[str] = []
+    columns = list(ref.columns)
+    missing = [c for c in columns if c not in pipeline.schema.names]
+    if missing:
+        problems.append(f"columns missing from gold.{name}: {missing}")
+    floats = [
+        f"{f.name} ({f.type})"
+        for f in pipeline.schema
+        if f.name in columns and pa.types.is_floating(f.type)
+    ]
+    if floats:
+        problems.append(f"floating-point columns in gold.{name} (must be DECIMAL): {floats}")
+    compared = [c for c in columns if c in pipeline.schema.names]
+
+    def index(rows: list[dict[str, Any]], side: str) -> dict[tuple, dict[str, Any]]:
+        out: dict[tuple, dict[str, Any]] = {}
+        for r in rows:
+            k = tuple(r[c] for c in keys)
+            if k in out:
+                problems.append(f"{side}: duplicate key {dict(zip(keys, k, strict=True))}")
+            out[k] = r
+        return out
+
+    got = index(pipeline.select(compared).to_pylist(), "pipeline")
+    want = index(ref[compared].to_dict("records"), "reference")
+    only_got = sorted(set(got) - set(want), key=repr)
+    only_want = sorted(set(want) - set(got), key=repr)
+    if only_got:
+        problems.append(
+            f"{len(only_got)} rows only in the pipeline, e.g. "
+            + "; ".join(repr(got[k]) for k in only_got[:3])
+        )
+    if only_want:
+        problems.append(
+            f"{len(only_want)} rows only in the reference, e.g. "
+            + "; ".join(repr(want[k]) for k in only_want[:3])
+        )
+    cells = []
+    per_column: dict[str, int] = {}
+    for k in sorted(set(got) & set(want), key=repr):
+        for c in compared:
+            if not _same(got[k][c], want[k][c]):
+                per_column[c] = per_column.get(c, 0) + 1
+                cells.append(
+                    f"  key {dict(zip(keys, k, strict=True))} column {c}: "
+                    f"pipeline {_show(got[k][c])}, reference {_show(want[k][c])}"
+                )
+    if cells:
+        problems.append(
+            f"{len(cells)} differing cells (per column: {per_column}); first:\n"
+            + "\n".join(cells[:limit])
+        )
+    return problems
+
+
+def _check(built: Built, table: str) -> None:
+    if f"gold.{table}" not in built.tables:
+        pytest.skip(f"gold.{table} is not built by the pipeline yet")
+    got = api.query(built.project, f"SELECT * FROM gold.{table}")
+    problems = diff_table(table, got, built.reference[table], reference.KEYS[table])
+    assert not problems, (
+        f"gold.{table} vs reference ({got.num_rows} rows vs "
+        f"{len(built.reference[table])}):\n" + "\n".join(problems)
+    )
+
+
+# --------------------------------------------------------------------------- tests
+
+
+def test_reference_is_self_consistent(clean: Built):
+    ref = clean.reference
+    fs = ref["fact_sales"]
+    rev = fs[fs["is_revenue"].astype(bool)]
+    total = sum(rev["sales_total_base"], Decimal(0))
+    for table, column in [
+        ("agg_daily_sales", "total_revenue"),
+        ("daily_revenue", "revenue_base"),
+        ("product_sales_monthly", "revenue_base"),
+        ("store_performance_monthly", "revenue_base"),
+        ("best_sellers_monthly", "revenue_base"),
+        ("customer_features", "monetary"),
+        ("fact_orders", "order_total_base"),
+    ]:
+        assert sum(ref[table][column], Decimal(0)) == total, (table, column)
+    assert ref["fact_orders"]["order_id"].is_unique
+    assert set(ref["fact_orders"]["completion_status"]) <= {"Completed", "Cancelled", "In progress"}
+    assert len({m for m in ref["product_sales_monthly"]["month"]}) == 2  # spans a month end
+    for name, df in ref.items():
+        for c in df.columns:
+            assert not any(isinstance(v, float) for v in df[c]), (name, c)
+
+
+@pytest.mark.parametrize("table", TABLES)
+def test_gold_matches_reference_on_clean_data(clean: Built, table: str):
+    _check(clean, table)
+
+
+@pytest.mark.parametrize("table", TABLES)
+def test_gold_matches_reference_on_data_with_defects(defective: Built, table: str):
+    _check(defective, table)
+
+
+def test_diff_table_names_key_column_and_both_values(clean: Built):
+    ref = clean.reference["agg_daily_sales"]
+    rows = ref.to_dict("records")
+    rows[0] = {**rows[0], "total_revenue": rows[0]["total_revenue"] + Decimal("0.01")}
+    extra = {**rows[1], "channel": "phone"}
+    got = pa.Table.from_pylist([*rows[1:], rows[0], extra])
+    problems = diff_table("agg_daily_sales", got, ref, reference.KEYS["agg_daily_sales"])
+    text = "\n".join(problems)
+    assert "1 rows only in the pipeline" in text and "'phone'" in text
+    assert "column total_revenue" in text
+    assert f"pipeline {rows[0]['total_revenue']!r}" in text
+    assert (
+        diff_table(
+            "agg_daily_sales",
+            pa.Table.from_pylist(rows[:0] + rows[1:]),
+            ref,
+            reference.KEYS["agg_daily_sales"],
+        )
+        != []
+    )
+    floaty = pa.Table.from_pylist(
+        [{**r, "total_revenue": float(r["total_revenue"])} for r in ref.to_dict("records")]
+    )
+    assert "floating-point" in "\n".join(
+        diff_table("agg_daily_sales", floaty, ref, reference.KEYS["agg_daily_sales"])
+    )
