@@ -1,4 +1,10 @@
-"""The gold layer (docs/gold.md): dimensions, facts and marts, and how each is maintained."""
+"""The gold layer (docs/gold.md): dimensions, facts and marts, and how each is maintained.
+
+Each incremental table names the column whose values it recomputes (``incremental_by``) and,
+per upstream, the query mapping that upstream's changed rows to those values (``touched``;
+the upstream's name there means its changed rows only). docs/gold.md's maintenance table says
+why each mapping is complete.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +12,206 @@ from lakeshop.pipeline.model import Action, Kind, Table
 from lakeshop.retail.expectations import rule
 from lakeshop.retail.pipeline import sql_table
 
+#: the earliest event time whose dimension version a changed dimension row can alter: a new
+#: version from its valid_from on, a version cut short from its (new) valid_to on
+CHANGED_FROM = "CASE WHEN d.is_current THEN d.valid_from ELSE d.valid_to END"
 
-def tables() -> list[Table]:
-    """Every gold table."""
+
+def _orders_of_changed(dim: str, key: str, at: str = "o.order_ts") -> str:
+    """Orders whose dimension version may change with the changed rows of ``dim``."""
+    return (
+        f"SELECT o.order_id FROM silver.orders AS o INNER JOIN {dim} AS d "
+        f"ON d.{key} = o.{key} AND {at} >= {CHANGED_FROM}"
+    )
+
+
+def dimensions() -> list[Table]:
+    """Calendar, SCD2 customers and products, stores, and the daily exchange rate."""
+    return [
+        sql_table("gold.dim_date", Kind.MATERIALIZED, keys=("date_key",)),
+        sql_table(
+            "gold.dim_customer",
+            Kind.SCD2,
+            keys=("customer_id",),
+            sequence="updated_at",
+            surrogate_key="customer_sk",
+        ),
+        sql_table(
+            "gold.dim_product",
+            Kind.SCD2,
+            keys=("product_id",),
+            sequence="updated_at",
+            surrogate_key="product_sk",
+        ),
+        sql_table("gold.dim_store", Kind.MATERIALIZED, keys=("store_sk",)),
+        sql_table(
+            "gold.fx_daily",
+            Kind.MATERIALIZED,
+            keys=("rate_day", "currency"),
+            incremental_by="rate_day",
+            touched={
+                # a rate changes the days from its date up to the calendar's end
+                "silver.fx_rates": (
+                    "SELECT CAST(UNNEST(GENERATE_SERIES(CAST(MIN(rate_date) AS TIMESTAMP), "
+                    "CAST(MAX(rate_date) AS TIMESTAMP) + INTERVAL 366 DAY, INTERVAL 1 DAY)) AS DATE) "
+                    "FROM silver.fx_rates"
+                ),
+            },
+        ),
+    ]
+
+
+def facts() -> list[Table]:
+    """Sales lines, orders, payments, returns and inventory snapshots."""
+    fx_orders = (
+        "SELECT o.order_id FROM silver.orders AS o INNER JOIN gold.fx_daily AS f "
+        "ON f.currency = o.currency AND f.rate_day = CAST(o.order_ts AS DATE)"
+    )
+    return [
+        sql_table(
+            "gold.fact_sales",
+            Kind.MATERIALIZED,
+            keys=("order_id", "line_no"),
+            incremental_by="order_id",
+            touched={
+                "silver.order_items": "SELECT order_id FROM silver.order_items",
+                "silver.orders": "SELECT order_id FROM silver.orders",
+                "gold.dim_customer": _orders_of_changed("gold.dim_customer", "customer_id"),
+                "gold.dim_product": (
+                    "SELECT i.order_id FROM silver.order_items AS i "
+                    "INNER JOIN silver.orders AS o ON o.order_id = i.order_id "
+                    f"INNER JOIN gold.dim_product AS d ON d.product_id = i.product_id "
+                    f"AND o.order_ts >= {CHANGED_FROM}"
+                ),
+                "gold.dim_store": (
+                    "SELECT o.order_id FROM silver.orders AS o "
+                    "INNER JOIN gold.dim_store AS d ON d.store_id = o.store_id"
+                ),
+                "gold.fx_daily": fx_orders,
+            },
+            expectations=(
+                rule("sales_total_converted", "sales_total_base IS NOT NULL", Action.WARN),
+            ),
+        ),
+        sql_table(
+            "gold.fact_orders",
+            Kind.MATERIALIZED,
+            keys=("order_id",),
+            incremental_by="order_id",
+            touched={"gold.fact_sales": "SELECT order_id FROM gold.fact_sales"},
+            expectations=(
+                rule(
+                    "completion_status_valid",
+                    "completion_status IN ('Completed', 'In progress', 'Cancelled')",
+                    Action.FAIL,
+                ),
+            ),
+        ),
+        sql_table(
+            "gold.fact_payments",
+            Kind.MATERIALIZED,
+            keys=("payment_id",),
+            incremental_by="payment_id",
+            touched={
+                "silver.payments": "SELECT payment_id FROM silver.payments",
+                "silver.refunds": "SELECT payment_id FROM silver.refunds",
+                "silver.orders": (
+                    "SELECT p.payment_id FROM silver.payments AS p "
+                    "INNER JOIN silver.orders AS o ON o.order_id = p.order_id"
+                ),
+                "gold.dim_customer": (
+                    "SELECT p.payment_id FROM silver.payments AS p "
+                    "INNER JOIN silver.orders AS o ON o.order_id = p.order_id "
+                    "INNER JOIN gold.dim_customer AS d ON d.customer_id = o.customer_id "
+                    f"AND p.transaction_ts >= {CHANGED_FROM}"
+                ),
+                "gold.fx_daily": (
+                    "SELECT p.payment_id FROM silver.payments AS p INNER JOIN gold.fx_daily AS f "
+                    "ON f.currency = p.currency AND f.rate_day = CAST(p.transaction_ts AS DATE)"
+                ),
+            },
+        ),
+        sql_table(
+            "gold.fact_returns",
+            Kind.MATERIALIZED,
+            keys=("return_id",),
+            incremental_by="return_id",
+            touched={
+                "silver.returns": "SELECT return_id FROM silver.returns",
+                "silver.order_items": (
+                    "SELECT r.return_id FROM silver.returns AS r INNER JOIN silver.order_items AS i "
+                    "ON i.order_id = r.order_id AND i.line_no = r.line_no"
+                ),
+                "silver.orders": (
+                    "SELECT r.return_id FROM silver.returns AS r "
+                    "INNER JOIN silver.orders AS o ON o.order_id = r.order_id"
+                ),
+                "gold.dim_customer": (
+                    "SELECT r.return_id FROM silver.returns AS r "
+                    "INNER JOIN silver.orders AS o ON o.order_id = r.order_id "
+                    "INNER JOIN gold.dim_customer AS d ON d.customer_id = o.customer_id "
+                    f"AND r.returned_at >= {CHANGED_FROM}"
+                ),
+                "gold.dim_product": (
+                    "SELECT r.return_id FROM silver.returns AS r INNER JOIN silver.order_items AS i "
+                    "ON i.order_id = r.order_id AND i.line_no = r.line_no "
+                    "INNER JOIN gold.dim_product AS d ON d.product_id = i.product_id "
+                    f"AND r.returned_at >= {CHANGED_FROM}"
+                ),
+                "gold.dim_store": (
+                    "SELECT r.return_id FROM silver.returns AS r "
+                    "INNER JOIN silver.orders AS o ON o.order_id = r.order_id "
+                    "INNER JOIN gold.dim_store AS d ON d.store_id = o.store_id"
+                ),
+                "gold.fx_daily": (
+                    "SELECT r.return_id FROM silver.returns AS r "
+                    "INNER JOIN silver.orders AS o ON o.order_id = r.order_id "
+                    "INNER JOIN gold.fx_daily AS f ON f.currency = o.currency "
+                    "AND f.rate_day = CAST(r.returned_at AS DATE)"
+                ),
+            },
+        ),
+        sql_table(
+            "gold.fact_inventory",
+            Kind.MATERIALIZED,
+            keys=("snapshot_date", "store_id", "product_id"),
+            incremental_by="snapshot_date",
+            touched={
+                "silver.inventory": "SELECT snapshot_date FROM silver.inventory",
+                "gold.dim_product": (
+                    "SELECT DISTINCT v.snapshot_date FROM silver.inventory AS v "
+                    "INNER JOIN gold.dim_product AS d ON d.product_id = v.product_id "
+                    f"AND CAST(v.snapshot_date AS TIMESTAMP) >= {CHANGED_FROM}"
+                ),
+                "gold.dim_store": (
+                    "SELECT DISTINCT v.snapshot_date FROM silver.inventory AS v "
+                    "INNER JOIN gold.dim_store AS d ON d.store_id = v.store_id"
+                ),
+            },
+        ),
+    ]
+
+
+def marts() -> list[Table]:
+    """The business marts of docs/gold.md."""
     return [
         sql_table(
             "gold.agg_daily_sales",
             Kind.MATERIALIZED,
             keys=("sales_date", "channel"),
+            incremental_by="sales_date",
+            touched={
+                "gold.fact_sales": "SELECT order_date FROM gold.fact_sales",
+                "gold.fact_returns": "SELECT return_date FROM gold.fact_returns",
+            },
             expectations=(
                 rule("sales_date_not_null", "sales_date IS NOT NULL", Action.FAIL),
                 rule("revenue_converted", "total_revenue IS NOT NULL", Action.FAIL),
             ),
         ),
     ]
+
+
+def tables() -> list[Table]:
+    """Every gold table."""
+    return dimensions() + facts() + marts()

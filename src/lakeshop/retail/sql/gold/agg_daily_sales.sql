@@ -1,46 +1,8 @@
--- Daily sales by channel, in the base currency (DESIGN §3).
--- Line sales_total = quantity * unit_price - discount_amount + tax_amount; cancelled lines are
--- not revenue. Each line is converted at the rate of its order date (or the latest earlier
--- rate) and rounded to the cent; revenue is the sum of those converted lines.
-WITH order_days AS (
-    SELECT DISTINCT CAST(order_ts AS DATE) AS order_date, currency
-    FROM silver.orders
-),
-day_rates AS (
-    SELECT order_date, currency, rate_to_base
-    FROM (
-        SELECT
-            d.order_date,
-            d.currency,
-            r.rate_to_base,
-            ROW_NUMBER() OVER (
-                PARTITION BY d.order_date, d.currency ORDER BY r.rate_date DESC
-            ) AS rn
-        FROM order_days AS d
-        INNER JOIN silver.fx_rates AS r
-            ON r.currency = d.currency AND r.rate_date <= d.order_date
-    ) AS ranked
-    WHERE rn = 1
-),
-lines AS (
+-- Daily sales by channel in the base currency (docs/gold.md): revenue lines by order date,
+-- returns by return date and the channel of their order.
+WITH sales AS (
     SELECT
-        CAST(o.order_ts AS DATE) AS sales_date,
-        o.channel,
-        o.order_id,
-        o.customer_id,
-        i.quantity,
-        CAST(ROUND(
-            (i.quantity * i.unit_price - i.discount_amount + i.tax_amount) * r.rate_to_base, 2
-        ) AS DECIMAL(18, 2)) AS sales_total_base
-    FROM silver.order_items AS i
-    INNER JOIN silver.orders AS o ON o.order_id = i.order_id
-    LEFT JOIN day_rates AS r
-        ON r.order_date = CAST(o.order_ts AS DATE) AND r.currency = o.currency
-    WHERE i.item_status <> 'cancelled'
-),
-sales AS (
-    SELECT
-        sales_date,
+        order_date AS sales_date,
         channel,
         -- a line without an exchange rate makes the day's revenue unknown, never understated
         CASE
@@ -50,17 +12,17 @@ sales AS (
         CAST(SUM(quantity) AS BIGINT) AS total_quantity,
         COUNT(DISTINCT order_id) AS total_orders,
         COUNT(DISTINCT customer_id) AS unique_customers
-    FROM lines
-    GROUP BY sales_date, channel
+    FROM gold.fact_sales
+    WHERE is_revenue
+    GROUP BY order_date, channel
 ),
 returned AS (
     SELECT
-        CAST(rt.returned_at AS DATE) AS sales_date,
-        o.channel,
+        return_date AS sales_date,
+        channel,
         COUNT(*) AS return_count
-    FROM silver.returns AS rt
-    INNER JOIN silver.orders AS o ON o.order_id = rt.order_id
-    GROUP BY CAST(rt.returned_at AS DATE), o.channel
+    FROM gold.fact_returns
+    GROUP BY return_date, channel
 )
 SELECT
     COALESCE(s.sales_date, rt.sales_date) AS sales_date,
