@@ -354,13 +354,22 @@ def test_default_as_of_without_sales_is_a_clear_error(handmade: Project):
 # --- end to end on a generated lakehouse ----------------------------------------------------
 
 
+def require_declared(name: str) -> None:
+    """Skip while the pipeline does not yet declare every gold table the query reads."""
+    from lakeshop.pipeline.graph import referenced_tables
+    from lakeshop.retail.pipeline import tables
+
+    declared = {t.name for t in tables()}
+    sql = analytics.render(analytics.saved_query(name), date(2026, 1, 1))
+    missing = sorted(referenced_tables(sql) - declared)
+    if missing:
+        pytest.skip(f"the pipeline does not declare {', '.join(missing)} yet")
+
+
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Project:
     """A lakehouse built by ``lakeshop demo`` on a few small days (gold included)."""
-    from lakeshop.retail.pipeline import tables
-
-    if "gold.fact_sales" not in {t.name for t in tables()}:
-        pytest.skip("the pipeline declares no gold.fact_sales yet")
+    require_declared("most_sold_product_30d")
     directory = tmp_path_factory.mktemp("analytics") / "demo"
     code, out, err = cli("demo", "--dir", directory, "--scale", "0.02", "--days", "6")
     assert code == 0, out + err
@@ -434,6 +443,7 @@ def test_e2e_sales_performance_adds_up(demo: Project):
 
 
 def test_e2e_customer_lifetime_value(demo: Project):
+    require_declared("customer_lifetime_value")
     got = rows(analytics.run_saved(demo, "customer_lifetime_value"))
     assert 0 < len(got) <= 20
     values = [r["lifetime_value"] for r in got]
@@ -443,6 +453,7 @@ def test_e2e_customer_lifetime_value(demo: Project):
 
 
 def test_e2e_product_return_analysis(demo: Project):
+    require_declared("product_return_analysis")
     got = rows(analytics.run_saved(demo, "product_return_analysis"))
     assert 0 < len(got) <= 20
     assert all(r["units_sold"] >= 5 and r["product_name"] for r in got)
@@ -452,6 +463,7 @@ def test_e2e_product_return_analysis(demo: Project):
 
 @pytest.mark.parametrize("name", NAMES)
 def test_e2e_cli_runs_each_query(demo: Project, name: str):
+    require_declared(name)
     code, out, err = cli("--project", demo.directory, "query", name, "--format", "json")
     assert code == 0, err
     assert json.loads(out)
