@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import bisect
 import csv
+import hashlib
 import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -291,6 +292,44 @@ class Rates:
         return None
 
 
+# --------------------------------------------------------------------------- SCD2
+
+FIRST_VALID_FROM = datetime(1900, 1, 1)
+UNKNOWN_SK = "-1"
+
+
+class Versions:
+    """SCD2 versions of an entity from its history rows: ordered by updated_at, a row whose
+    attributes (all but updated_at) equal the previous row's is no new version; the first
+    version is valid from 1900-01-01; sk = md5(key || '|' || updated_at as VARCHAR).
+
+    Attributes are compared as typed text, not cleaned: on generated data the two agree (the
+    messy-but-valid renderings of a customer do not change between its versions)."""
+
+    def __init__(self, history: pd.DataFrame, key: str) -> None:
+        attrs = [c for c in history.columns if c != "updated_at"]
+        self._starts: dict[str, list[datetime]] = defaultdict(list)
+        self._sks: dict[str, list[str]] = defaultdict(list)
+        prev: dict[str, tuple] = {}
+        for r in history.sort_values([key, "updated_at"], kind="stable").to_dict("records"):
+            k = r[key]
+            values = tuple(r[a] for a in attrs)
+            if k in prev and prev[k] == values:
+                continue
+            prev[k] = values
+            stamp = r["updated_at"].strftime("%Y-%m-%d %H:%M:%S")
+            self._starts[k].append(FIRST_VALID_FROM if k not in self._sks else r["updated_at"])
+            self._sks[k].append(hashlib.md5(f"{k}|{stamp}".encode()).hexdigest())
+
+    def sk(self, key: str | None, at: datetime | None) -> str:
+        """The sk of the version valid at ``at`` (valid_from <= at < valid_to), or '-1'."""
+        starts = self._starts.get(key) if key is not None else None
+        if not starts or at is None:
+            return UNKNOWN_SK
+        i = bisect.bisect_right(starts, at)
+        return self._sks[key][i - 1] if i else UNKNOWN_SK
+
+
 # --------------------------------------------------------------------------- gold
 
 
@@ -317,6 +356,16 @@ def compute(landing: Path, ledger: dict | None = None) -> dict[str, pd.DataFrame
         how="inner",
     )
     fs = items.copy()
+    cust_versions = Versions(s["customers_history"], "customer_id")
+    prod_versions = Versions(s["products_history"], "product_id")
+    known_stores = set(s["stores"]["store_id"])
+    fs["customer_sk"] = [
+        cust_versions.sk(c, t) for c, t in zip(fs["customer_id"], fs["order_ts"], strict=True)
+    ]
+    fs["product_sk"] = [
+        prod_versions.sk(p, t) for p, t in zip(fs["product_id"], fs["order_ts"], strict=True)
+    ]
+    fs["store_sk"] = [st if st in known_stores else UNKNOWN_SK for st in fs["store_id"]]
     fs["is_revenue"] = [st != "cancelled" for st in fs["item_status"]]
     fs["sales_total"] = [
         None if None in (q, p, d, t) else q * p - d + t
@@ -336,8 +385,11 @@ def compute(landing: Path, ledger: dict | None = None) -> dict[str, pd.DataFrame
             "order_date",
             "order_ts",
             "customer_id",
+            "customer_sk",
             "product_id",
+            "product_sk",
             "store_id",
+            "store_sk",
             "channel",
             "currency",
             "item_status",
@@ -387,7 +439,9 @@ def compute(landing: Path, ledger: dict | None = None) -> dict[str, pd.DataFrame
                 "order_date": o["order_date"],
                 "order_ts": o["order_ts"],
                 "customer_id": o["customer_id"],
+                "customer_sk": cust_versions.sk(o["customer_id"], o["order_ts"]),
                 "store_id": o["store_id"],
+                "store_sk": o["store_id"] if o["store_id"] in known_stores else UNKNOWN_SK,
                 "channel": o["channel"],
                 "currency": o["currency"],
                 "line_count": len(lines),
