@@ -7,7 +7,8 @@ NTILE and RANK are computed as SQL computes them.
 
     compute(landing, ledger=None) -> {table name: DataFrame}
 
-returns every mart of ``docs/gold.md`` plus ``fact_sales`` and ``fact_orders``, with the column
+returns every mart of ``docs/gold.md`` and the facts (``fact_sales``, ``fact_orders``,
+``fact_payments``, ``fact_returns``, ``fact_inventory``), with the column
 names of ``docs/gold.md`` and Python values (``Decimal``, ``int``, ``str``, ``bool``,
 ``datetime.date``, ``datetime.datetime`` or ``None``; never a float or NaN).
 
@@ -77,6 +78,9 @@ VERSIONED = ("customers", "products", "stores", "orders", "order_items", "invent
 KEYS: dict[str, tuple[str, ...]] = {
     "fact_sales": ("order_id", "line_no"),
     "fact_orders": ("order_id",),
+    "fact_payments": ("payment_id",),
+    "fact_returns": ("return_id",),
+    "fact_inventory": ("snapshot_date", "store_id", "product_id"),
     "agg_daily_sales": ("sales_date", "channel"),
     "daily_revenue": ("sales_date", "store_id"),
     "product_sales_monthly": ("month", "product_id"),
@@ -333,6 +337,28 @@ class Versions:
 # --------------------------------------------------------------------------- gold
 
 
+def _py(v: Any) -> Any:
+    """A plain Python value: pandas/numpy scalars, NaT and NaN turned into their Python forms."""
+    if v is None or v is pd.NaT:
+        return None
+    if isinstance(v, float):
+        if v != v:
+            return None
+        raise TypeError(f"float in the reference: {v!r}")
+    if isinstance(v, pd.Timestamp):
+        return v.to_pydatetime()
+    if hasattr(v, "item") and not isinstance(v, Decimal | str):  # numpy scalar
+        return v.item()
+    return v
+
+
+def _plain(df: pd.DataFrame) -> pd.DataFrame:
+    out = pd.DataFrame(index=range(len(df)))
+    for c in df.columns:
+        out[c] = pd.Series([_py(v) for v in df[c]], dtype=object)
+    return out
+
+
 def _frame(rows: list[dict[str, Any]], columns: list[str]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns, dtype=object)
 
@@ -477,6 +503,39 @@ def compute(landing: Path, ledger: dict | None = None) -> dict[str, pd.DataFrame
         )
     ]
     rets["month"] = [month_start(d) for d in rets["return_date"]]
+    rets["fx_rate"] = [
+        rates(c, d) for c, d in zip(rets["currency"], rets["return_date"], strict=True)
+    ]
+    rets["customer_sk"] = [
+        cust_versions.sk(c, t)
+        for c, t in zip(rets["customer_id"], rets["returned_at"], strict=True)
+    ]
+    rets["product_sk"] = [
+        prod_versions.sk(p, t) for p, t in zip(rets["product_id"], rets["returned_at"], strict=True)
+    ]
+    rets["store_sk"] = [st if st in known_stores else UNKNOWN_SK for st in rets["store_id"]]
+    out["fact_returns"] = rets[
+        [
+            "return_id",
+            "order_id",
+            "line_no",
+            "return_date",
+            "returned_at",
+            "customer_id",
+            "customer_sk",
+            "product_id",
+            "product_sk",
+            "store_id",
+            "store_sk",
+            "channel",
+            "currency",
+            "return_qty",
+            "return_amount",
+            "fx_rate",
+            "return_amount_base",
+            "reason",
+        ]
+    ].reset_index(drop=True)
 
     # ---- agg_daily_sales
     agg: dict[tuple, dict[str, Any]] = {}
@@ -796,6 +855,41 @@ def compute(landing: Path, ledger: dict | None = None) -> dict[str, pd.DataFrame
         None if r is None else money(a * r)
         for a, r in zip(pays["refunded_amount"], pays["fx_rate"], strict=True)
     ]
+    pays["payment_date"] = [ts.date() for ts in pays["transaction_ts"]]
+    pays["net_amount"] = [
+        a - r if st == "captured" else ZERO
+        for a, r, st in zip(pays["amount"], pays["refunded_amount"], pays["status"], strict=True)
+    ]
+    last_refund = {p: max(g["refund_ts"]) for p, g in done.groupby("payment_id")}
+    pays["last_refund_ts"] = [last_refund.get(p) for p in pays["payment_id"]]
+    order_customer = dict(zip(orders["order_id"], orders["customer_id"], strict=True))
+    pays["customer_id"] = [order_customer.get(o) for o in pays["order_id"]]
+    pays["customer_sk"] = [
+        cust_versions.sk(c, t)
+        for c, t in zip(pays["customer_id"], pays["transaction_ts"], strict=True)
+    ]
+    out["fact_payments"] = pays[
+        [
+            "payment_id",
+            "order_id",
+            "customer_id",
+            "customer_sk",
+            "payment_type",
+            "card_brand",
+            "status",
+            "currency",
+            "amount",
+            "fx_rate",
+            "amount_base",
+            "transaction_ts",
+            "payment_date",
+            "refund_count",
+            "refunded_amount",
+            "refunded_amount_base",
+            "net_amount",
+            "last_refund_ts",
+        ]
+    ].reset_index(drop=True)
     prf = []
     for t, g in pays.groupby("payment_type"):
         cap = g[g["status"] == "captured"]
@@ -865,8 +959,34 @@ def compute(landing: Path, ledger: dict | None = None) -> dict[str, pd.DataFrame
         ],
     )
 
-    # ---- inventory_health
+    # ---- fact_inventory
     inv = s["inventory"]
+    fi = inv.copy()
+    fi["store_sk"] = [st if st in known_stores else UNKNOWN_SK for st in fi["store_id"]]
+    fi["product_sk"] = [
+        prod_versions.sk(p, datetime.combine(d, datetime.min.time()))
+        for p, d in zip(fi["product_id"], fi["snapshot_date"], strict=True)
+    ]
+    fi["is_stock_out"] = [q == 0 for q in fi["on_hand_qty"]]
+    fi["below_reorder_point"] = [
+        r is not None and q <= r
+        for q, r in zip(fi["on_hand_qty"], fi["reorder_point"], strict=True)
+    ]
+    out["fact_inventory"] = fi[
+        [
+            "snapshot_date",
+            "store_id",
+            "store_sk",
+            "product_id",
+            "product_sk",
+            "on_hand_qty",
+            "reorder_point",
+            "is_stock_out",
+            "below_reorder_point",
+        ]
+    ].reset_index(drop=True)
+
+    # ---- inventory_health
     window_start = as_of - timedelta(days=30)  # strictly after this date
     recent = rev[[d > window_start for d in rev["order_date"]]]
     sold_30d = {k: int(sum(g["quantity"])) for k, g in recent.groupby(["store_id", "product_id"])}
@@ -913,4 +1033,4 @@ def compute(landing: Path, ledger: dict | None = None) -> dict[str, pd.DataFrame
             "needs_reorder",
         ],
     )
-    return out
+    return {name: _plain(df) for name, df in out.items()}
