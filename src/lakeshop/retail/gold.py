@@ -17,6 +17,11 @@ from lakeshop.retail.pipeline import sql_table
 CHANGED_FROM = "CASE WHEN d.is_current THEN d.valid_from ELSE d.valid_to END"
 
 
+def _month(column: str) -> str:
+    """The first day of the month of a date column."""
+    return f"CAST(DATE_TRUNC('month', {column}) AS DATE)"
+
+
 def _orders_of_changed(dim: str, key: str, at: str = "o.order_ts") -> str:
     """Orders whose dimension version may change with the changed rows of ``dim``."""
     return (
@@ -207,6 +212,170 @@ def marts() -> list[Table]:
             expectations=(
                 rule("sales_date_not_null", "sales_date IS NOT NULL", Action.FAIL),
                 rule("revenue_converted", "total_revenue IS NOT NULL", Action.FAIL),
+            ),
+        ),
+        sql_table(
+            "gold.daily_revenue",
+            Kind.MATERIALIZED,
+            keys=("sales_date", "store_id"),
+            incremental_by="sales_date",
+            touched={
+                "gold.fact_sales": "SELECT order_date FROM gold.fact_sales",
+                "gold.dim_store": (
+                    "SELECT s.order_date FROM gold.fact_sales AS s "
+                    "INNER JOIN gold.dim_store AS d ON d.store_id = s.store_id"
+                ),
+            },
+            expectations=(
+                rule("store_id_not_null", "store_id IS NOT NULL", Action.FAIL),
+                rule("revenue_converted", "revenue_base IS NOT NULL", Action.WARN),
+            ),
+        ),
+        sql_table(
+            "gold.product_sales_monthly",
+            Kind.MATERIALIZED,
+            keys=("month", "product_id"),
+            incremental_by="month",
+            touched={
+                "gold.fact_sales": f"SELECT {_month('order_date')} FROM gold.fact_sales",
+                # the current category of a changed product shows in every month it sold
+                "gold.dim_product": (
+                    f"SELECT {_month('s.order_date')} FROM gold.fact_sales AS s "
+                    "INNER JOIN gold.dim_product AS d ON d.product_id = s.product_id"
+                ),
+            },
+            expectations=(
+                rule("product_id_not_null", "product_id IS NOT NULL", Action.FAIL),
+                rule("month_is_first_day", f"month = {_month('month')}", Action.FAIL),
+                rule("revenue_converted", "revenue_base IS NOT NULL", Action.WARN),
+            ),
+        ),
+        sql_table(
+            "gold.store_performance_monthly",
+            Kind.MATERIALIZED,
+            keys=("month", "store_id"),
+            incremental_by="month",
+            touched={
+                "gold.fact_sales": f"SELECT {_month('order_date')} FROM gold.fact_sales",
+                "gold.fact_returns": f"SELECT {_month('return_date')} FROM gold.fact_returns",
+                "gold.dim_store": (
+                    f"SELECT {_month('s.order_date')} FROM gold.fact_sales AS s "
+                    "INNER JOIN gold.dim_store AS d ON d.store_id = s.store_id "
+                    f"UNION ALL SELECT {_month('r.return_date')} FROM gold.fact_returns AS r "
+                    "INNER JOIN gold.dim_store AS d ON d.store_id = r.store_id"
+                ),
+            },
+            expectations=(
+                rule("store_id_not_null", "store_id IS NOT NULL", Action.FAIL),
+                rule("has_sales_or_returns", "orders > 0 OR return_count > 0", Action.FAIL),
+                rule("revenue_converted", "revenue_base IS NOT NULL", Action.WARN),
+            ),
+        ),
+        sql_table(
+            "gold.best_sellers_monthly",
+            Kind.MATERIALIZED,
+            keys=("month", "product_id"),
+            incremental_by="month",
+            touched={"gold.fact_sales": f"SELECT {_month('order_date')} FROM gold.fact_sales"},
+            expectations=(
+                rule("product_id_not_null", "product_id IS NOT NULL", Action.FAIL),
+                rule("ranks_positive", "rank_by_units >= 1 AND rank_by_revenue >= 1", Action.FAIL),
+            ),
+        ),
+        # every row depends on as_of (recency, tenure), which moves with each new day
+        sql_table(
+            "gold.customer_features",
+            Kind.MATERIALIZED,
+            keys=("customer_id",),
+            expectations=(
+                rule("customer_id_not_null", "customer_id IS NOT NULL", Action.FAIL),
+                rule(
+                    "recency_within_tenure", "recency_days BETWEEN 0 AND tenure_days", Action.FAIL
+                ),
+                rule("frequency_positive", "frequency >= 1", Action.FAIL),
+                rule(
+                    "return_rate_at_most_1", "return_rate IS NULL OR return_rate <= 1", Action.WARN
+                ),
+                rule("monetary_converted", "monetary IS NOT NULL", Action.WARN),
+            ),
+        ),
+        # scores are quintiles over all customers: one new order can move anyone's score
+        sql_table(
+            "gold.customer_value",
+            Kind.MATERIALIZED,
+            keys=("customer_id",),
+            expectations=(
+                rule(
+                    "scores_1_to_5",
+                    "r_score BETWEEN 1 AND 5 AND f_score BETWEEN 1 AND 5 AND m_score BETWEEN 1 AND 5",
+                    Action.FAIL,
+                ),
+                rule(
+                    "rfm_segment_valid",
+                    "rfm_segment IN ('Champions', 'Loyal', 'New', 'At risk', 'Lost', 'Potential')",
+                    Action.FAIL,
+                ),
+            ),
+        ),
+        sql_table(
+            "gold.product_returns",
+            Kind.MATERIALIZED,
+            keys=("product_id",),
+            incremental_by="product_id",
+            touched={
+                "gold.fact_sales": "SELECT product_id FROM gold.fact_sales",
+                "gold.fact_returns": "SELECT product_id FROM gold.fact_returns",
+            },
+            expectations=(
+                rule("units_sold_positive", "units_sold >= 1", Action.FAIL),
+                rule("return_rate_non_negative", "return_rate >= 0", Action.FAIL),
+                rule("returned_at_most_sold", "units_returned <= units_sold", Action.WARN),
+            ),
+        ),
+        sql_table(
+            "gold.payment_refunds",
+            Kind.MATERIALIZED,
+            keys=("payment_type",),
+            incremental_by="payment_type",
+            touched={"gold.fact_payments": "SELECT payment_type FROM gold.fact_payments"},
+            expectations=(
+                rule(
+                    "refund_rate_0_to_1",
+                    "refund_rate IS NULL OR refund_rate BETWEEN 0 AND 1",
+                    Action.WARN,
+                ),
+                rule("captured_converted", "captured_amount_base IS NOT NULL", Action.WARN),
+            ),
+        ),
+        sql_table(
+            "gold.web_funnel_daily",
+            Kind.MATERIALIZED,
+            keys=("event_date",),
+            incremental_by="event_date",
+            touched={"silver.clickstream": "SELECT CAST(event_ts AS DATE) FROM silver.clickstream"},
+            expectations=(
+                rule(
+                    "steps_within_sessions",
+                    "GREATEST(view_sessions, cart_sessions, checkout_sessions, purchase_sessions)"
+                    " <= sessions",
+                    Action.FAIL,
+                ),
+                rule("conversion_rate_0_to_1", "conversion_rate BETWEEN 0 AND 1", Action.FAIL),
+            ),
+        ),
+        # every row depends on as_of (the 30-day window), which moves with each new day
+        sql_table(
+            "gold.inventory_health",
+            Kind.MATERIALIZED,
+            keys=("store_id", "product_id"),
+            expectations=(
+                rule("stock_out_days_0_to_30", "stock_out_days BETWEEN 0 AND 30", Action.FAIL),
+                rule("units_sold_30d_non_negative", "units_sold_30d >= 0", Action.FAIL),
+                rule(
+                    "cover_only_with_sales",
+                    "days_of_cover IS NULL OR units_sold_30d > 0",
+                    Action.FAIL,
+                ),
             ),
         ),
     ]
