@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.dataset as pads
 from deltalake import CommitProperties, DeltaTable, Transaction, write_deltalake
 from deltalake.exceptions import TableNotFoundError
@@ -15,6 +16,8 @@ from deltalake.exceptions import TableNotFoundError
 from lakeshop.errors import TableNotFound
 
 WATERMARK_KEY = "lakeshop.watermarks"
+#: in data given to :meth:`Lakehouse.merge`: TRUE marks a key to delete
+DELETE_FLAG = "_delete"
 
 
 @dataclass(frozen=True)
@@ -144,8 +147,15 @@ class Lakehouse:
         metadata: dict[str, Any] | None = None,
         txn: tuple[str, int] | None = None,
     ) -> dict[str, Any]:
-        """Upsert ``data`` on ``keys``: matched rows are replaced, others inserted."""
+        """Upsert ``data`` on ``keys``: matched rows are replaced, others inserted.
+
+        A boolean ``DELETE_FLAG`` column in ``data``, when present, marks rows whose key is to
+        be deleted instead; it is not stored.
+        """
+        flagged = DELETE_FLAG in data.column_names
         if not self.exists(name):
+            if flagged:
+                data = data.filter(pc.invert(data.column(DELETE_FLAG))).drop_columns([DELETE_FLAG])
             self.write(name, data, metadata=metadata, txn=txn)
             return {"num_target_rows_inserted": data.num_rows, "num_target_rows_updated": 0}
         predicate = " AND ".join(f't."{k}" = s."{k}"' for k in keys)
@@ -156,9 +166,16 @@ class Lakehouse:
             target_alias="t",
             commit_properties=_commit_properties(metadata, txn),
         )
-        result: dict[str, Any] = (
-            merger.when_matched_update_all().when_not_matched_insert_all().execute()
-        )
+        if flagged:
+            columns = {c: f's."{c}"' for c in data.column_names if c != DELETE_FLAG}
+            merger = (
+                merger.when_matched_delete(predicate=f's."{DELETE_FLAG}"')
+                .when_matched_update(updates=columns)
+                .when_not_matched_insert(updates=columns, predicate=f'NOT s."{DELETE_FLAG}"')
+            )
+        else:
+            merger = merger.when_matched_update_all().when_not_matched_insert_all()
+        result: dict[str, Any] = merger.execute()
         return result
 
     def watermarks(self, name: str) -> dict[str, int]:

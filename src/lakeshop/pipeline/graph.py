@@ -10,7 +10,7 @@ import sqlglot
 from sqlglot import exp
 
 from lakeshop.errors import LakeshopError, SqlError
-from lakeshop.pipeline.model import Table
+from lakeshop.pipeline.model import Action, Table
 
 
 def referenced_tables(sql: str, table: str = "<query>") -> set[str]:
@@ -54,6 +54,10 @@ class Graph:
                 refs |= referenced_tables(t.sql, t.name)
             for e in t.expectations:
                 refs |= referenced_tables(f"SELECT * FROM _x WHERE {e.predicate}", t.name)
+            if t.incremental_by and any(e.action is Action.DROP for e in t.expectations):
+                raise SqlError(
+                    t.name, "a table recomputed in part (incremental_by) cannot have drop expectations", _file(t)
+                )
             for up, sql in t.touched.items():
                 reads = referenced_tables(sql, t.name)
                 if up not in reads:

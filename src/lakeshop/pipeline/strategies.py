@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
-from datetime import date, datetime
 from dataclasses import dataclass
+from datetime import date, datetime
 
 import pyarrow as pa
 
 from lakeshop.engines.base import WriteMode
-from lakeshop.engines.lakehouse import WATERMARK_KEY
+from lakeshop.engines.lakehouse import DELETE_FLAG, WATERMARK_KEY
 from lakeshop.errors import LakeshopError
 from lakeshop.pipeline.context import RunContext, TableResult
 from lakeshop.pipeline.expectations import FAILED, QUARANTINED, check
@@ -26,6 +26,8 @@ STAGED, CHECKED, VALID, CANDIDATES, WINNERS, OUTPUT = (
 )
 EPOCH = "CAST('1900-01-01 00:00:00' AS TIMESTAMP)"
 END_OF_TIME = "CAST('9999-12-31 00:00:00' AS TIMESTAMP)"
+#: most values a partial recompute lists in a Delta predicate; beyond, it merges by key
+PREDICATE_LIMIT = 500
 #: columns a strategy owns: a table's SQL may carry them from upstream, they are replaced
 OWNED = ("_batch_id", "_row_hash")
 ROW_HASH = "_row_hash"
@@ -62,13 +64,14 @@ class CheckedStrategy(Strategy):
         ctx: RunContext,
         result: TableResult,
         sql: str | None = None,
-        replace_quarantine: str | None = None,
+        replace_quarantine: bool = False,
     ) -> list[str]:
         """Stage the valid rows of the table's SQL as ``_valid``; returns their columns.
 
         Columns named ``_raw_*`` (text before parsing) are kept in quarantine only. The
         quarantine is replaced when the table is recomputed from scratch, replaced where
-        ``replace_quarantine`` holds when it is recomputed in part, and appended to otherwise.
+        recomputed in part (``replace_quarantine``: such tables have no ``drop`` expectations,
+        their quarantine stays empty), and appended to otherwise.
         """
         engine = ctx.engine
         result.rows_in = engine.stage(STAGED, sql or table.sql)
@@ -87,9 +90,7 @@ class CheckedStrategy(Strategy):
         exists = ctx.lakehouse.exists(table.quarantine)
         if rebuild or not exists:
             engine.write(table.quarantine, "_quarantine", "overwrite")
-        elif replace_quarantine:
-            engine.write(table.quarantine, "_quarantine", "overwrite", predicate=replace_quarantine)
-        elif result.rows_quarantined:
+        elif result.rows_quarantined and not replace_quarantine:
             engine.write(table.quarantine, "_quarantine", "append")
         dropped = ", ".join([exclude, FAILED, *raw])
         engine.stage(VALID, f"SELECT * EXCLUDE ({dropped}) FROM {CHECKED} WHERE NOT {QUARANTINED}")
@@ -177,16 +178,47 @@ class MaterializedStrategy(CheckedStrategy):
         touched = ctx.engine.fetch(
             f"SELECT DISTINCT v FROM ({' UNION ALL '.join(parts)}) AS t WHERE v IS NOT NULL ORDER BY v"
         ).column(0)
-        result = TableResult(note=f"{len(touched)} {table.incremental_by} value(s) recomputed")
-        if len(touched) == 0:
-            ctx.engine.stage(VALID, f"SELECT * FROM ({sql}) AS t WHERE FALSE")
-            self.commit(table, ctx, VALID, "append", marks)
-            return result
+        result = TableResult()
         ctx.engine.register("_touched", _values_table(touched))
         restricted = f"SELECT * FROM ({sql}) AS t WHERE {column} IN (SELECT v FROM _touched)"
-        predicate = f"{column} IN ({', '.join(_literal(v) for v in touched.to_pylist())})"
-        self.stage_valid(table, ctx, result, restricted, replace_quarantine=predicate)
-        result.rows_written = self.commit(table, ctx, VALID, "overwrite", marks, predicate)
+        self.stage_valid(table, ctx, result, restricted, replace_quarantine=True)
+        # only values whose rows really differ are rewritten: unchanged rows keep their batch,
+        # so tables downstream see no change there either
+        ctx.engine.bind_table(table.name)
+        current = (
+            f"SELECT * EXCLUDE (_batch_id) FROM {table.name} "
+            f"WHERE {column} IN (SELECT v FROM _touched)"
+        )
+        ctx.engine.stage(
+            "_differs",
+            f"SELECT DISTINCT {column} AS v FROM ((SELECT * FROM {VALID} EXCEPT {current}) "
+            f"UNION ALL ({current} EXCEPT SELECT * FROM {VALID})) AS d",
+        )
+        differs = ctx.engine.fetch("SELECT v FROM _differs ORDER BY v").column(0)
+        ctx.engine.stage("_rewrite", f"SELECT * FROM {VALID} WHERE {column} IN (SELECT v FROM _differs)")
+        rewritten = int(ctx.engine.fetch("SELECT count(*) FROM _rewrite").column(0)[0].as_py())
+        result.rows_written = rewritten
+        result.rows_deduplicated = result.rows_in - result.rows_quarantined - rewritten
+        result.note = (
+            f"{len(touched)} {table.incremental_by} value(s) recomputed, {len(differs)} changed"
+        )
+        if len(differs) == 0:
+            self.commit(table, ctx, "_rewrite", "append", marks)
+        elif len(differs) <= PREDICATE_LIMIT or not table.keys:
+            predicate = f"{column} IN ({', '.join(_literal(v) for v in differs.to_pylist())})"
+            self.commit(table, ctx, "_rewrite", "overwrite", marks, predicate)
+        else:
+            # many values: a keyed merge, deleting the rows of changed values that are gone
+            # (a long IN list in a Delta predicate has crashed delta-rs)
+            same = " AND ".join(f'n."{k}" = t."{k}"' for k in table.keys)
+            ctx.engine.stage(
+                "_replaced",
+                f"SELECT *, FALSE AS {DELETE_FLAG} FROM _rewrite UNION ALL "
+                f"SELECT t.* EXCLUDE (_batch_id), TRUE AS {DELETE_FLAG} FROM {table.name} AS t "
+                f"WHERE t.{column} IN (SELECT v FROM _differs) "
+                f"AND NOT EXISTS (SELECT 1 FROM _rewrite AS n WHERE {same})",
+            )
+            self.commit(table, ctx, "_replaced", "merge", marks)
         return result
 
 
@@ -202,7 +234,9 @@ class Scd2Strategy(MaterializedStrategy):
 
     def execute(self, table: Table, ctx: RunContext, inputs: Inputs) -> TableResult:
         if len(table.keys) != 1 or not table.sequence or not table.surrogate_key:
-            raise LakeshopError(f"table {table.name}: scd2 needs one key, a sequence and a surrogate_key")
+            raise LakeshopError(
+                f"table {table.name}: scd2 needs one key, a sequence and a surrogate_key"
+            )
         versions = columns_of_sql(ctx, table.sql)
         key, seq, sk = table.keys[0], table.sequence, table.surrogate_key
         attrs = [c for c in versions if c != seq and not c.startswith("_")]
@@ -248,6 +282,7 @@ class Scd2Strategy(MaterializedStrategy):
             touched={up: f'SELECT "{key}" FROM {up}' for up in inputs.upstream},
         )
         return self.refresh(scd2, ctx, inputs, full, partial=chain)
+
 
 class _KeyedStrategy(CheckedStrategy):
     """Incremental kinds: new upstream rows, latest version per key, compared with the target."""
