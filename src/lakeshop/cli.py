@@ -312,13 +312,8 @@ def demo(
     )
     summary = api.run(project, listener=_progress(project), trigger="demo")
     _summarise(summary)
-    headline = api.query(
-        project,
-        "SELECT channel, sum(total_revenue) AS revenue, sum(total_orders) AS orders, "
-        "sum(total_quantity) AS units FROM gold.agg_daily_sales GROUP BY channel ORDER BY revenue DESC",
-    )
-    out.print("\n[bold]Revenue by channel over the whole history[/] (base currency USD)")
-    _print_table(headline, OutputFormat.table)
+    if summary.status == "ok":
+        _headlines(project)
     where = escape(str(directory))
     out.print(
         f"\ndemo done in {time.perf_counter() - clock:.1f}s. Try:\n"
@@ -335,6 +330,37 @@ def _error(message: str) -> None:
     """One line on stderr: newlines and terminal escapes of the message are flattened."""
     text = " ".join(re.sub(r"\x1b\[[0-9;]*m", "", message).split())
     err.print(f"[red]error:[/] {escape(text)}", soft_wrap=True, highlight=False)
+
+
+def _headlines(project: Any) -> None:
+    """The demo's closing numbers, from gold: channels, best sellers, order completion."""
+    from lakeshop import analytics, api
+
+    as_of = analytics.default_as_of(project)
+    channels = analytics.run_saved(project, "sales_performance_30d", as_of)
+    keep = [
+        c
+        for c in ("channel", "revenue_base", "orders", "units", "avg_order_value")
+        if c in channels.column_names
+    ]
+    out.print(f"\n[bold]Revenue by channel, last 30 days to {as_of}[/] (base currency USD)")
+    _print_table(channels.select(keep), OutputFormat.table)
+    top = analytics.run_saved(project, "most_sold_product_30d", as_of)
+    keep = [
+        c
+        for c in ("rank", "product_id", "name", "category", "units", "revenue_base")
+        if c in top.column_names
+    ]
+    out.print("\n[bold]Top products, last 30 days[/] (delivered lines)")
+    _print_table(top.select(keep).slice(0, 5), OutputFormat.table)
+    completion = api.query(
+        project,
+        "SELECT completion_status, count(*) AS orders, "
+        "CAST(ROUND(100.0 * count(*) / sum(count(*)) OVER (), 1) AS DECIMAL(5, 1)) AS pct "
+        "FROM gold.fact_orders GROUP BY completion_status ORDER BY orders DESC",
+    )
+    out.print("\n[bold]Order completion[/] (all orders)")
+    _print_table(completion, OutputFormat.table)
 
 
 def _date(option: str, text: str) -> date:
