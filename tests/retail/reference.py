@@ -134,10 +134,17 @@ def ntile(n_buckets: int, ordered_ids: list[Any]) -> dict[Any, int]:
     return out
 
 
+def avg_money(total: Decimal | None, count: int) -> Decimal | None:
+    """ROUND(total / count, 2); NULL when the total is NULL or the count 0."""
+    return None if total is None or not count else money(total / count)
+
+
 def rank_desc(values: pd.Series) -> pd.Series:
-    """RANK() OVER (ORDER BY value DESC): 1 + number of strictly greater values."""
+    """RANK() OVER (ORDER BY value DESC), NULLs last (DuckDB's default): 1 + number of
+    values ordered before."""
     vals = list(values)
-    ordered = sorted(vals, reverse=True)
+    ordered = sorted((v for v in vals if v is not None), reverse=True)
+    ordered += [None] * (len(vals) - len(ordered))
     first: dict[Any, int] = {}
     for pos, v in enumerate(ordered, start=1):
         first.setdefault(v, pos)
@@ -475,8 +482,10 @@ def compute(landing: Path, ledger: dict | None = None) -> dict[str, pd.DataFrame
                 "delivered_line_count": len(delivered),
                 "cancelled_line_count": len(cancelled),
                 "units": sum(ln["quantity"] for ln in revenue),
-                "order_total": dsum(ln["sales_total"] for ln in revenue) or ZERO,
-                "order_total_base": dsum(ln["sales_total_base"] for ln in revenue) or ZERO,
+                "order_total": dsum(ln["sales_total"] for ln in revenue) if revenue else ZERO,
+                "order_total_base": (
+                    dsum(ln["sales_total_base"] for ln in revenue) if revenue else ZERO
+                ),
                 "completion_status": status,
                 "delivered_at": delivered_at,
                 "delivery_days": delivery_days,
@@ -559,7 +568,7 @@ def compute(landing: Path, ledger: dict | None = None) -> dict[str, pd.DataFrame
         agg.setdefault((d, ch), blank())["return_count"] = len(g)
     ads = []
     for (d, ch), row in sorted(agg.items()):
-        aov = money(row["total_revenue"] / row["total_orders"]) if row["total_orders"] else ZERO
+        aov = avg_money(row["total_revenue"], row["total_orders"]) if row["total_orders"] else ZERO
         ads.append({"sales_date": d, "channel": ch, **row, "avg_order_value": aov})
     out["agg_daily_sales"] = _frame(
         ads,
@@ -667,7 +676,7 @@ def compute(landing: Path, ledger: dict | None = None) -> dict[str, pd.DataFrame
                 "orders": row["orders"],
                 "units": row["units"],
                 "customers": row["customers"],
-                "avg_order_value": money(row["revenue_base"] / row["orders"])
+                "avg_order_value": avg_money(row["revenue_base"], row["orders"])
                 if row["orders"]
                 else None,
                 "return_count": row["return_count"],
@@ -698,7 +707,7 @@ def compute(landing: Path, ledger: dict | None = None) -> dict[str, pd.DataFrame
     for c, g in rev.groupby("customer_id"):
         first, last = min(g["order_date"]), max(g["order_date"])
         frequency = g["order_id"].nunique()
-        monetary = dsum(g["sales_total_base"]) or ZERO
+        monetary = dsum(g["sales_total_base"])
         units = int(sum(g["quantity"]))
         by_cat: dict[str, Decimal] = defaultdict(lambda: ZERO)
         for p, b in zip(g["product_id"], g["sales_total_base"], strict=True):
@@ -715,7 +724,7 @@ def compute(landing: Path, ledger: dict | None = None) -> dict[str, pd.DataFrame
                 "recency_days": (as_of - last).days,
                 "frequency": frequency,
                 "monetary": monetary,
-                "avg_basket": money(monetary / frequency),
+                "avg_basket": avg_money(monetary, frequency),
                 "tenure_days": (as_of - first).days,
                 "units": units,
                 "returned_units": ru,
@@ -748,7 +757,9 @@ def compute(landing: Path, ledger: dict | None = None) -> dict[str, pd.DataFrame
     cv = [
         {
             "customer_id": r["customer_id"],
-            "lifetime_value": r["monetary"] - returned_base.get(r["customer_id"], ZERO),
+            "lifetime_value": None
+            if r["monetary"] is None
+            else r["monetary"] - returned_base.get(r["customer_id"], ZERO),
             "orders": r["frequency"],
             "recency_days": r["recency_days"],
         }
@@ -768,7 +779,14 @@ def compute(landing: Path, ledger: dict | None = None) -> dict[str, pd.DataFrame
         5,
         [
             r["customer_id"]
-            for r in sorted(cv, key=lambda r: (r["lifetime_value"], r["customer_id"]))
+            for r in sorted(
+                cv,
+                key=lambda r: (
+                    r["lifetime_value"] is None,
+                    r["lifetime_value"] or ZERO,
+                    r["customer_id"],
+                ),
+            )
         ],
     )
     for r in cv:

@@ -54,9 +54,41 @@ class Built:
     tables: set[str]
 
 
-def _build(root: Path, *, days: int, defects: float, seed: int, start: dt.date) -> Built:
+def _add_edge_cases(landing: Path, end: dt.date) -> None:
+    """Rows the generator does not produce, in files of their own: an order whose every line is
+    cancelled, two days after the last day (it becomes as_of; its day and channel have no sales);
+    a return of a first-day in-store line six weeks later (a month and a store, and a day and a
+    channel, with returns but no sales)."""
+    first_items = sorted((landing / "order_items").glob("*.csv"))[0].read_text().splitlines()
+    line = next(ln.split(",") for ln in first_items[1:] if ",delivered," in ln)
+    order_id, line_no, product_id = line[0], line[1], line[2]
+    first_orders = sorted((landing / "orders").glob("*.csv"))[0].read_text().splitlines()
+    customer_id = next(ln.split(",")[1] for ln in first_orders[1:] if ln.startswith(order_id))
+    day = (end + dt.timedelta(days=2)).isoformat()
+    ts = f"{day}T10:00:00"
+    (landing / "orders" / f"orders_{day}.csv").write_text(
+        "order_id,customer_id,store_id,channel,order_ts,currency,status,updated_at\n"
+        f"O90000001,{customer_id},S002,online,{ts},EUR,cancelled,{ts}\n"
+    )
+    (landing / "order_items" / f"order_items_{day}.csv").write_text(
+        "order_id,line_no,product_id,quantity,unit_price,discount_amount,tax_amount,"
+        "item_status,shipped_at,delivered_at,updated_at\n"
+        f"O90000001,1,{product_id},1,12.91,0.00,2.45,cancelled,,,{ts}\n"
+    )
+    returned = (end + dt.timedelta(days=42)).isoformat()
+    (landing / "returns" / f"returns_{day}.csv").write_text(
+        "return_id,order_id,line_no,return_qty,return_amount,reason,returned_at\n"
+        f"R90000001,{order_id},{line_no},1,1.00,damaged,{returned}T09:00:00\n"
+    )
+
+
+def _build(
+    root: Path, *, days: int, defects: float, seed: int, start: dt.date, edges: bool = False
+) -> Built:
     landing = root / "landing"
     generate(landing, days=days, scale=0.02, seed=seed, start_date=start, defects=defects)
+    if edges:
+        _add_edge_cases(landing, start + dt.timedelta(days=days - 1))
     write_demo_config(root)
     project = Project.load(root)
     summary = api.run(project)
@@ -68,9 +100,9 @@ def _build(root: Path, *, days: int, defects: float, seed: int, start: dt.date) 
 
 @pytest.fixture(scope="module")
 def clean(tmp_path_factory: pytest.TempPathFactory) -> Built:
-    """Three weeks across a month boundary, no defects."""
+    """Three weeks across a month boundary, no defects, plus hand-made edge cases."""
     root = tmp_path_factory.mktemp("gold_ref_clean")
-    return _build(root, days=21, defects=0.0, seed=5, start=dt.date(2026, 1, 20))
+    return _build(root, days=21, defects=0.0, seed=5, start=dt.date(2026, 1, 20), edges=True)
 
 
 @pytest.fixture(scope="module")
@@ -192,6 +224,12 @@ def test_reference_is_self_consistent(clean: Built):
     assert ref["fact_orders"]["order_id"].is_unique
     assert set(ref["fact_orders"]["completion_status"]) <= {"Completed", "Cancelled", "In progress"}
     assert len({m for m in ref["product_sales_monthly"]["month"]}) == 2  # spans a month end
+    # the edge cases are there: as_of is the cancelled order's day, which has no sales row
+    as_of = ref["customer_features"]["as_of"][0]
+    assert as_of == dt.date(2026, 2, 11)
+    assert as_of not in set(ref["agg_daily_sales"]["sales_date"])
+    spm = ref["store_performance_monthly"]
+    assert ((spm["orders"] == 0) & (spm["return_count"] == 1)).sum() == 1
     for name, df in ref.items():
         for c in df.columns:
             odd = {type(v).__name__ for v in df[c]} - PLAIN
