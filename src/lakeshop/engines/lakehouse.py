@@ -178,11 +178,22 @@ class Lakehouse:
         result: dict[str, Any] = merger.execute()
         return result
 
+    def delete(self, name: str, predicate: str) -> int:
+        """Delete the rows matching ``predicate`` (no commit when none match); returns rows."""
+        if not self.exists(name):
+            return 0
+        metrics = self.delta(name).delete(predicate)
+        return int(metrics.get("num_deleted_rows", 0) or 0)
+
     def watermarks(self, name: str) -> dict[str, int]:
-        """Upstream batch watermarks recorded with the table's latest lakeshop commit."""
+        """Upstream batch watermarks recorded with the table's latest lakeshop commit.
+
+        Maintenance commits (compaction, checkpoints) carry none, so the history is searched
+        back to the newest commit that does.
+        """
         if not self.exists(name):
             return {}
-        for commit in self.delta(name).history(20):
+        for commit in self.delta(name).history():
             if WATERMARK_KEY in commit:
                 return {k: int(v) for k, v in json.loads(commit[WATERMARK_KEY]).items()}
         return {}

@@ -82,6 +82,7 @@ class IngestStrategy(Strategy):
         if table.source not in ctx.sources:
             raise LakeshopError(f"table {table.name}: source '{table.source}' is not configured")
         source = ctx.sources[table.source]
+        self.drop_orphans(ctx, table, source)
         result = TableResult()
         schema = bronze_schema(source)
         batch = _Batch()
@@ -129,6 +130,38 @@ class IngestStrategy(Strategy):
             bad = pa.concat_tables(batch.rejects) if batch.rejects else REJECTS.empty_table()
             lakehouse.write(table.rejects, bad, "append")
         system.append(lakehouse, system.FILES, batch.log)
+
+    @staticmethod
+    def drop_orphans(ctx: RunContext, table: Table, source: Source) -> None:
+        """Remove rows of files whose ingestion a killed run committed but never logged.
+
+        The ingestion log is written after a batch's rows; a file's rows in bronze (and its
+        rejects) without its log entry come from a run that died in between. The file is not
+        in the log, so it is ingested again now; its earlier rows must go first.
+        """
+        if not ctx.lakehouse.exists(table.name):
+            return
+        log = [
+            r
+            for r in system.read(ctx.lakehouse, system.FILES).to_pylist()
+            if r["source"] == source.name
+        ]
+        floor = max((r["batch_id"] for r in log), default=-1)
+        logged = {(r["path"], r["batch_id"]) for r in log}
+        for name in (table.name, table.rejects):
+            if not ctx.lakehouse.exists(name):
+                continue
+            ctx.engine.bind_table(name)
+            pairs = ctx.engine.fetch(
+                f"SELECT DISTINCT _source_file, _batch_id FROM {name} WHERE _batch_id >= {floor}"
+            ).to_pylist()
+            orphans: dict[int, list[str]] = {}
+            for p in pairs:
+                if (p["_source_file"], p["_batch_id"]) not in logged:
+                    orphans.setdefault(p["_batch_id"], []).append(p["_source_file"])
+            for batch_id, files in sorted(orphans.items()):
+                listed = ", ".join("'" + _sql(f) + "'" for f in sorted(files))
+                ctx.lakehouse.delete(name, f"_batch_id = {batch_id} AND _source_file IN ({listed})")
 
     def new_files(self, ctx: RunContext, source: Source) -> list[Candidate]:
         """Files of the source whose content has not been ingested for it yet."""

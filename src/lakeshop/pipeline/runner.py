@@ -89,6 +89,7 @@ def run(
         "started_at": started,
         "lakeshop_version": __version__,
     }
+    _close_aborted_runs(lakehouse, started)
     system.append(lakehouse, system.RUNS, [run_row])
     clock = time.perf_counter()
     outcomes: dict[str, TableOutcome] = {}
@@ -129,6 +130,30 @@ def run(
         ],
     )
     return RunSummary(run_id, batch_id, status, done, time.perf_counter() - clock)
+
+
+def _close_aborted_runs(lakehouse: Lakehouse, now: datetime) -> None:
+    """Record as aborted the runs that started and never ended (their process was killed).
+
+    Only one run writes at a time, so a run still marked running when another starts is dead.
+    """
+    runs = system.read(lakehouse, system.RUNS).to_pylist()
+    ended = {r["run_id"] for r in runs if r["status"] != "running"}
+    dead = [r for r in runs if r["status"] == "running" and r["run_id"] not in ended]
+    if dead:
+        system.append(
+            lakehouse,
+            system.RUNS,
+            [
+                r
+                | {
+                    "status": "aborted",
+                    "ended_at": now,
+                    "error": "the run's process ended before the run did",
+                }
+                for r in dead
+            ],
+        )
 
 
 def _selection(graph: Graph, select: Iterable[str] | None) -> set[str]:

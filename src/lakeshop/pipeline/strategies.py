@@ -112,6 +112,8 @@ class CheckedStrategy(Strategy):
         metadata = {"lakeshop.run_id": ctx.run_id}
         if watermarks:
             metadata[WATERMARK_KEY] = json.dumps(watermarks)
+        if mode == "merge" and not ctx.engine.fetch(f"SELECT 1 FROM {OUTPUT} LIMIT 1").num_rows:
+            mode = "append"  # a merge of nothing may not commit: the watermark must
         return ctx.engine.write(
             table.name, OUTPUT, mode, keys=list(table.keys), predicate=predicate, metadata=metadata
         )
@@ -195,7 +197,9 @@ class MaterializedStrategy(CheckedStrategy):
             f"UNION ALL ({current} EXCEPT SELECT * FROM {VALID})) AS d",
         )
         differs = ctx.engine.fetch("SELECT v FROM _differs ORDER BY v").column(0)
-        ctx.engine.stage("_rewrite", f"SELECT * FROM {VALID} WHERE {column} IN (SELECT v FROM _differs)")
+        ctx.engine.stage(
+            "_rewrite", f"SELECT * FROM {VALID} WHERE {column} IN (SELECT v FROM _differs)"
+        )
         rewritten = int(ctx.engine.fetch("SELECT count(*) FROM _rewrite").column(0)[0].as_py())
         result.rows_written = rewritten
         result.rows_deduplicated = result.rows_in - result.rows_quarantined - rewritten
@@ -309,6 +313,7 @@ class _KeyedStrategy(CheckedStrategy):
         return " AND ".join(f't."{k}" = c."{k}"' for k in table.keys)
 
     def execute(self, table: Table, ctx: RunContext, inputs: Inputs) -> TableResult:
+        self.drop_orphans(table, ctx, inputs)
         result = TableResult()
         columns = self.stage_valid(table, ctx, result)
         valid = result.rows_in - result.rows_quarantined
@@ -328,6 +333,23 @@ class _KeyedStrategy(CheckedStrategy):
         return result
 
     write_mode: WriteMode = "append"
+
+    @staticmethod
+    def drop_orphans(table: Table, ctx: RunContext, inputs: Inputs) -> None:
+        """Remove quarantine rows of a run that died before committing the table itself.
+
+        The quarantine is committed first; rows it holds from a batch the table's watermark
+        does not cover were written by a run that was killed in between, and the rows they
+        came from are read again now.
+        """
+        if ctx.full_refresh or not inputs.driving:
+            return
+        if not ctx.lakehouse.exists(table.name):
+            ctx.lakehouse.delete(table.quarantine, "_batch_id IS NOT NULL")
+            return
+        mark = ctx.lakehouse.watermarks(table.name).get(inputs.driving)
+        if mark is not None:
+            ctx.lakehouse.delete(table.quarantine, f"_batch_id > {mark}")
 
     @abstractmethod
     def winners_sql(self, table: Table) -> str:
