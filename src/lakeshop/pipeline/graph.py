@@ -56,7 +56,9 @@ class Graph:
                 refs |= referenced_tables(f"SELECT * FROM _x WHERE {e.predicate}", t.name)
             if t.incremental_by and any(e.action is Action.DROP for e in t.expectations):
                 raise SqlError(
-                    t.name, "a table recomputed in part (incremental_by) cannot have drop expectations", _file(t)
+                    t.name,
+                    "a table recomputed in part (incremental_by) cannot have drop expectations",
+                    _file(t),
                 )
             for up, sql in t.touched.items():
                 reads = referenced_tables(sql, t.name)
