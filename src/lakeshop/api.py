@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from contextlib import AbstractContextManager
+from datetime import UTC, datetime
 
 import pyarrow as pa
 import sqlglot
@@ -11,6 +13,7 @@ from sqlglot import exp
 from lakeshop.errors import LakeshopError, TableNotFound
 from lakeshop.pipeline import system
 from lakeshop.pipeline.graph import referenced_tables
+from lakeshop.pipeline.lock import WriterLock, writer_lock
 from lakeshop.pipeline.model import Kind
 from lakeshop.pipeline.runner import Listener, RunSummary
 from lakeshop.pipeline.runner import run as run_graph
@@ -25,10 +28,19 @@ def run(
     full_refresh: bool = False,
     trigger: str = "manual",
     listener: Listener | None = None,
+    wait: bool = False,
+    wait_timeout: float | None = None,
 ) -> RunSummary:
-    """Run the project's pipeline on a target (incremental unless ``full_refresh``)."""
+    """Run the project's pipeline on a target (incremental unless ``full_refresh``).
+
+    Holds the target's writer lock for the run: refused at once while another writer runs,
+    unless ``wait`` (for at most ``wait_timeout`` seconds).
+    """
     name, _ = project.target(target)
-    with project.engine(target) as engine:
+    with (
+        writer_lock_of(project, target, wait=wait, timeout=wait_timeout),
+        project.engine(target) as engine,
+    ):
         return run_graph(
             project.graph,
             engine,
@@ -40,6 +52,35 @@ def run(
             trigger=trigger,
             listener=listener,
         )
+
+
+def writer_lock_of(
+    project: Project,
+    target: str | None,
+    *,
+    purpose: str = "run",
+    wait: bool = False,
+    timeout: float | None = None,
+) -> AbstractContextManager[WriterLock]:
+    """The target's writer lock (see :mod:`lakeshop.pipeline.lock`); a run's id is filled in
+    once the run has recorded itself in ``_system.runs``."""
+    lakehouse = project.lakehouse(target)
+    _, settings = project.target(target)
+
+    def run_id(locked_at: datetime) -> str | None:
+        since = locked_at.astimezone(UTC).replace(tzinfo=None)
+        runs = system.read(lakehouse, system.RUNS).to_pylist()
+        mine = [r for r in runs if r["status"] == "running" and r["started_at"] >= since]
+        return str(mine[0]["run_id"]) if mine else None
+
+    return writer_lock(
+        lakehouse,
+        purpose=purpose,
+        wait=wait,
+        timeout=timeout,
+        stale_after=settings.lock_stale_seconds,
+        resolve_run_id=run_id if purpose == "run" else None,
+    )
 
 
 def query(project: Project, sql: str, target: str | None = None) -> pa.Table:

@@ -166,6 +166,13 @@ def run(
         list[str] | None,
         typer.Option("--select", help="Only this table, e.g. silver.orders (repeatable)."),
     ] = None,
+    wait: Annotated[
+        bool, typer.Option("--wait", help="Wait for a run already writing the target to end.")
+    ] = False,
+    wait_timeout: Annotated[
+        float | None,
+        typer.Option(min=0, help="With --wait: give up after this many seconds."),
+    ] = None,
 ) -> None:
     """Run the pipeline: ingest new files, refresh silver and gold incrementally."""
     from lakeshop import api
@@ -183,6 +190,8 @@ def run(
         select=select,
         full_refresh=full_refresh,
         listener=_progress(project),
+        wait=wait,
+        wait_timeout=wait_timeout,
     )
     _summarise(summary)
     if summary.status != "ok":

@@ -31,6 +31,10 @@ class Target(BaseModel):
     schema_prefix: str = Field(default="", pattern=r"^[A-Za-z0-9_]*$")
     engine: Literal["duckdb"] = "duckdb"
     threads: int | None = Field(default=None, ge=1)
+    #: a writer lock whose heartbeat is older than this many seconds is taken over
+    lock_stale_seconds: float = Field(default=60.0, gt=0)
+    #: how long `lakeshop maintain` keeps files no longer referenced (time travel window)
+    retention_hours: float = Field(default=168.0, ge=0)
 
 
 class ProjectConfig(BaseModel):
