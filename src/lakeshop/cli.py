@@ -487,6 +487,29 @@ def _print_rows(
     out.print(f"{len(rows)} row(s)", style="dim")
 
 
+@app.command()
+def doctor(target: Target = None) -> None:
+    """Check the lakehouse's invariants; exit 1 naming each one broken."""
+    from lakeshop.ops.doctor import diagnose
+
+    result = diagnose(_project(), target)
+    for check in result.checks:
+        if check.ok:
+            out.print(f"[green]ok[/]     {check.name} ({check.checked} checked)", highlight=False)
+    for problem in result.problems:
+        out.print(f"[red]FAILED[/] {escape(_flat(problem))}", soft_wrap=True, highlight=False)
+    broken = [c.name for c in result.checks if not c.ok]
+    if broken:
+        out.print(
+            f"[red]doctor: {len(result.problems)} problem(s) in {len(broken)} of "
+            f"{len(result.checks)} checks ({', '.join(broken)})[/]",
+            soft_wrap=True,
+            highlight=False,
+        )
+        raise typer.Exit(1)
+    out.print(f"[green]doctor: all {len(result.checks)} checks passed[/]", highlight=False)
+
+
 def main() -> None:
     """Entry point of the ``lakeshop`` console script."""
     app()

@@ -1,0 +1,302 @@
+"""``lakeshop doctor``: checks the lakehouse's invariants and names what is broken.
+
+Each check returns one line per problem found; none of them writes anything (a reader: it
+takes no lock, and reads one snapshot per table).
+
+- accounting: ``rows_in = rows_written + rows_quarantined + rows_deduplicated`` for every
+  table and run in ``_system.events``;
+- unique keys: the declared keys of silver upsert/append tables; the surrogate key of every
+  ``gold.dim_*``; for SCD2 dimensions, no overlapping validity intervals per business key and
+  exactly one current version;
+- fact joins: every ``*_sk`` of a ``gold.fact_*`` row is found in the dimension holding it;
+- raw copies: every file of ``_system.files`` has its raw copy under the lakehouse root;
+- file rows: per ingested file and batch, bronze and its rejects hold as many rows as
+  ``_system.files`` says (and no rows of a file the log does not know).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+
+from lakeshop.engines.base import Engine
+from lakeshop.engines.lakehouse import Lakehouse
+from lakeshop.pipeline import system
+from lakeshop.pipeline.model import Kind
+from lakeshop.project import Project
+
+#: how many example keys a problem line names
+EXAMPLES = 3
+
+
+@dataclass
+class CheckResult:
+    """One check: what it looked at and the problems it found (one line each)."""
+
+    name: str
+    checked: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+@dataclass
+class Diagnosis:
+    checks: list[CheckResult]
+
+    @property
+    def ok(self) -> bool:
+        return all(c.ok for c in self.checks)
+
+    @property
+    def problems(self) -> list[str]:
+        return [f"{c.name}: {p}" for c in self.checks for p in c.problems]
+
+
+def diagnose(project: Project, target: str | None = None) -> Diagnosis:
+    """Run every check on the target's lakehouse."""
+    checks: list[tuple[str, Callable[[Project, _Reader], CheckResult]]] = [
+        ("accounting", _accounting),
+        ("unique keys", _unique_keys),
+        ("fact joins", _fact_joins),
+        ("raw copies", _raw_copies),
+        ("file rows", _file_rows),
+    ]
+    results = []
+    with project.engine(target) as engine:
+        reader = _Reader(engine)
+        for name, check in checks:
+            result = check(project, reader)
+            result.name = name
+            results.append(result)
+    return Diagnosis(results)
+
+
+@dataclass
+class _Reader:
+    """The engine, with each table bound once: one snapshot per table for all checks."""
+
+    engine: Engine
+    bound: set[str] = field(default_factory=set)
+
+    @property
+    def lakehouse(self) -> Lakehouse:
+        return self.engine.lakehouse
+
+    def bind(self, *names: str) -> bool:
+        """Bind the tables; False when one of them does not exist."""
+        if not all(n in self.bound or self.lakehouse.exists(n) for n in names):
+            return False
+        for n in names:
+            if n not in self.bound:
+                self.engine.bind_table(n)
+                self.bound.add(n)
+        return True
+
+    def fetch(self, sql: str) -> pa.Table:
+        return self.engine.fetch(sql)
+
+    def columns(self, name: str) -> list[str]:
+        return [str(c) for c in self.fetch(f"SELECT * FROM {name} LIMIT 0").column_names]
+
+
+def _q(column: str) -> str:
+    return '"' + column.replace('"', '""') + '"'
+
+
+def _examples(rows: list[dict[str, object]], columns: list[str]) -> str:
+    shown = [
+        "(" + ", ".join(str(r[c]) for c in columns) + ")"
+        if len(columns) > 1
+        else str(r[columns[0]])
+        for r in rows[:EXAMPLES]
+    ]
+    more = ", …" if len(rows) > EXAMPLES else ""
+    return ", ".join(shown) + more
+
+
+def _accounting(project: Project, db: _Reader) -> CheckResult:
+    result = CheckResult("accounting")
+    if not db.bind(system.EVENTS):
+        return result
+    result.checked = int(db.fetch(f"SELECT count(*) AS n FROM {system.EVENTS}")["n"][0].as_py())
+    bad = db.fetch(
+        f"""SELECT run_id, table_name, rows_in, rows_written, rows_quarantined, rows_deduplicated
+        FROM {system.EVENTS}
+        WHERE rows_in IS DISTINCT FROM rows_written + rows_quarantined + rows_deduplicated
+        ORDER BY run_id, table_name"""
+    ).to_pylist()
+    for r in bad:
+        result.problems.append(
+            f"run {r['run_id']} table {r['table_name']}: rows_in {r['rows_in']} ≠ "
+            f"{r['rows_written']} written + {r['rows_quarantined']} quarantined + "
+            f"{r['rows_deduplicated']} deduplicated"
+        )
+    return result
+
+
+def _duplicates(db: _Reader, name: str, keys: list[str]) -> str | None:
+    cols = ", ".join(_q(k) for k in keys)
+    dups = db.fetch(
+        f"SELECT {cols}, count(*) AS _n FROM {name} GROUP BY ALL HAVING count(*) > 1 ORDER BY {cols}"
+    ).to_pylist()
+    if not dups:
+        return None
+    return (
+        f"{name} has {len(dups)} duplicated key(s) on ({', '.join(keys)}): {_examples(dups, keys)}"
+    )
+
+
+def _unique_keys(project: Project, db: _Reader) -> CheckResult:
+    result = CheckResult("unique keys")
+    graph = project.graph
+    for name in graph.order():
+        table = graph.tables[name]
+        if not db.bind(name):
+            continue
+        if table.schema == "silver" and table.kind in (Kind.UPSERT, Kind.APPEND) and table.keys:
+            keys = list(table.keys)
+        elif table.schema == "gold" and table.short_name.startswith("dim_"):
+            sks = [c for c in db.columns(name) if c.endswith("_sk")]
+            keys = [table.surrogate_key] if table.surrogate_key else sks or list(table.keys)
+        else:
+            continue
+        if not keys:
+            continue
+        result.checked += 1
+        problem = _duplicates(db, name, keys)
+        if problem:
+            result.problems.append(problem)
+        if table.kind is Kind.SCD2 and table.keys:
+            result.problems.extend(_scd2_problems(db, name, table.keys[0]))
+    return result
+
+
+def _scd2_problems(db: _Reader, name: str, key: str) -> list[str]:
+    k = _q(key)
+    problems = []
+    overlaps = db.fetch(
+        f"""SELECT DISTINCT {k} FROM (
+            SELECT {k}, valid_from,
+                   lag(valid_to) OVER (PARTITION BY {k} ORDER BY valid_from, valid_to) AS prev_to
+            FROM {name}
+        ) WHERE prev_to > valid_from ORDER BY {k}"""
+    ).to_pylist()
+    if overlaps:
+        problems.append(
+            f"{name} has overlapping validity intervals for {len(overlaps)} {key}(s): "
+            f"{_examples(overlaps, [key])}"
+        )
+    current = db.fetch(
+        f"""SELECT {k}, count(*) FILTER (WHERE is_current) AS n FROM {name}
+        GROUP BY {k} HAVING count(*) FILTER (WHERE is_current) <> 1 ORDER BY {k}"""
+    ).to_pylist()
+    if current:
+        problems.append(
+            f"{name} has {len(current)} {key}(s) without exactly one current version: "
+            + ", ".join(f"{r[key]} ({r['n']} current)" for r in current[:EXAMPLES])
+            + (", …" if len(current) > EXAMPLES else "")
+        )
+    return problems
+
+
+def _fact_joins(project: Project, db: _Reader) -> CheckResult:
+    result = CheckResult("fact joins")
+    gold = [n for n in project.graph.order() if n.startswith("gold.") and db.bind(n)]
+    owners: dict[str, str] = {}  # sk column → dimension holding it
+    for name in gold:
+        if name.startswith("gold.dim_"):
+            for c in db.columns(name):
+                if c.endswith("_sk"):
+                    owners.setdefault(c, name)
+    for name in gold:
+        if not name.startswith("gold.fact_"):
+            continue
+        for c in db.columns(name):
+            if c not in owners:
+                continue
+            result.checked += 1
+            dim, col = owners[c], _q(c)
+            missing = db.fetch(
+                f"""SELECT f.{col} AS sk, count(*) AS n FROM {name} f
+                WHERE NOT EXISTS (SELECT 1 FROM {dim} d WHERE d.{col} = f.{col})
+                GROUP BY ALL ORDER BY sk NULLS FIRST"""
+            ).to_pylist()
+            if missing:
+                rows = sum(int(r["n"]) for r in missing)
+                result.problems.append(
+                    f"{name}: {rows} row(s) whose {c} is not in {dim}: {_examples(missing, ['sk'])}"
+                )
+    return result
+
+
+def _raw_copies(project: Project, db: _Reader) -> CheckResult:
+    result = CheckResult("raw copies")
+    if not db.bind(system.FILES):
+        return result
+    root = db.lakehouse.root
+    files = db.fetch(
+        f"SELECT source, path, raw_path FROM {system.FILES} WHERE raw_path IS NOT NULL "
+        "ORDER BY source, path"
+    ).to_pylist()
+    result.checked = len(files)
+    for f in files:
+        if not (root / str(f["raw_path"])).is_file():
+            result.problems.append(
+                f"{f['path']} (source {f['source']}) has no raw copy at {root / str(f['raw_path'])}"
+            )
+    return result
+
+
+def _file_rows(project: Project, db: _Reader) -> CheckResult:
+    result = CheckResult("file rows")
+    if not db.bind(system.FILES):
+        return result
+    for name in project.graph.order():
+        table = project.graph.tables[name]
+        if table.kind is not Kind.INGEST or not db.bind(name, table.rejects):
+            continue
+        result.checked += 1
+        bad = db.fetch(
+            f"""WITH logged AS (
+                SELECT path, batch_id, sum(rows) AS rows, sum(rejected_lines) AS rejected
+                FROM {system.FILES} WHERE source = '{table.source}' GROUP BY ALL
+            ), kept AS (
+                SELECT _source_file AS path, _batch_id AS batch_id, count(*) AS rows
+                FROM {name} GROUP BY ALL
+            ), rejected AS (
+                SELECT _source_file AS path, _batch_id AS batch_id, count(*) AS rejected
+                FROM {table.rejects} GROUP BY ALL
+            )
+            SELECT coalesce(l.path, k.path, r.path) AS path,
+                   coalesce(l.batch_id, k.batch_id, r.batch_id) AS batch_id,
+                   l.path IS NOT NULL AS in_log,
+                   coalesce(l.rows, 0) AS logged_rows, coalesce(k.rows, 0) AS bronze_rows,
+                   coalesce(l.rejected, 0) AS logged_rejected,
+                   coalesce(r.rejected, 0) AS rejects
+            FROM logged l
+            FULL JOIN kept k ON k.path = l.path AND k.batch_id = l.batch_id
+            FULL JOIN rejected r ON r.path = coalesce(l.path, k.path)
+                AND r.batch_id = coalesce(l.batch_id, k.batch_id)
+            WHERE l.path IS NULL OR coalesce(l.rows, 0) <> coalesce(k.rows, 0)
+               OR coalesce(l.rejected, 0) <> coalesce(r.rejected, 0)
+            ORDER BY path, batch_id"""
+        ).to_pylist()
+        for r in bad:
+            where = f"{name}: file {r['path']} (batch {r['batch_id']})"
+            if not r["in_log"]:
+                result.problems.append(
+                    f"{where} has {r['bronze_rows']} row(s) and {r['rejects']} reject(s) "
+                    "but no entry in _system.files"
+                )
+            else:
+                result.problems.append(
+                    f"{where}: _system.files says {r['logged_rows']} row(s) and "
+                    f"{r['logged_rejected']} rejected line(s); bronze holds {r['bronze_rows']}, "
+                    f"{table.rejects} holds {r['rejects']}"
+                )
+    return result
