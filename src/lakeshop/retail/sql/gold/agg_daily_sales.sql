@@ -9,6 +9,7 @@ WITH sales AS (
             WHEN COUNT(*) = COUNT(sales_total_base)
                 THEN CAST(SUM(sales_total_base) AS DECIMAL(18, 2))
         END AS total_revenue,
+        CAST(SUM(sales_total_base) * 100 AS BIGINT) AS revenue_cents,
         CAST(SUM(quantity) AS BIGINT) AS total_quantity,
         COUNT(DISTINCT order_id) AS total_orders,
         COUNT(DISTINCT customer_id) AS unique_customers
@@ -34,9 +35,16 @@ SELECT
     COALESCE(s.total_orders, 0) AS total_orders,
     COALESCE(s.unique_customers, 0) AS unique_customers,
     COALESCE(rt.return_count, 0) AS return_count,
+    -- ROUND(total_revenue / total_orders, 2) half away from zero, exactly: in integer cents,
+    -- since DuckDB divides decimals through DOUBLE and misrounds some half-way cases
     CAST(CASE
         WHEN COALESCE(s.total_orders, 0) = 0 THEN 0
-        ELSE ROUND(s.total_revenue / s.total_orders, 2)
+        ELSE CAST(
+            SIGN(s.revenue_cents) * (
+                (2 * ABS(s.revenue_cents) + s.total_orders)
+                - MOD(2 * ABS(s.revenue_cents) + s.total_orders, 2 * s.total_orders)
+            ) / (2 * s.total_orders) AS BIGINT
+        ) * 0.01
     END AS DECIMAL(18, 2)) AS avg_order_value
 FROM sales AS s
 FULL OUTER JOIN returned AS rt
