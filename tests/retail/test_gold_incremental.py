@@ -14,11 +14,13 @@ from tests.conftest import copy_days
 
 DAYS = 8
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def history(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("history") / "landing"
-    generate(out, days=DAYS, scale=0.03, seed=5, defects=0.02)
+    generate(out, days=DAYS, scale=0.02, seed=5, defects=0.02)
     return out
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from lakeshop import api
 from lakeshop.pipeline import system
 from lakeshop.pipeline.graph import driving_table
@@ -56,6 +58,7 @@ def test_rerun_without_new_files_writes_nothing_and_a_new_day_reads_only_its_fil
     assert len(ingested) == len(set(ingested))
 
 
+@pytest.mark.slow
 def test_incremental_equals_one_run_over_all_files(retailer: Path, tmp_path: Path):
     step = tmp_path / "step"
     whole = tmp_path / "whole"
