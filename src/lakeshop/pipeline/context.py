@@ -39,6 +39,8 @@ class TableResult:
     rows_deduplicated: int = 0
     expectations: list[ExpectationCount] = field(default_factory=list)
     files: int = 0
+    #: rows held in quarantine that were evaluated again (part of rows_in)
+    retried: int = 0
     note: str = ""
 
     @property

@@ -10,6 +10,8 @@ from lakeshop.pipeline.model import Action, Table
 
 FAILED = "_failed_expectations"
 QUARANTINED = "_quarantined"
+#: in quarantine: TRUE when every violation of the row may resolve later (it is re-evaluated)
+RETRY = "_retry"
 
 
 @dataclass(frozen=True)
@@ -51,11 +53,18 @@ def check(engine: Engine, table: Table, staged: str, checked: str) -> list[Expec
         f"CASE WHEN {joined} = '' THEN CAST([] AS VARCHAR[]) ELSE string_split({joined}, ',') END"
     )
     drops = [f"NOT {f}" for e, f in zip(exps, flags, strict=True) if e.action is Action.DROP]
+    final = [
+        f"NOT {f}"
+        for e, f in zip(exps, flags, strict=True)
+        if e.action is Action.DROP and not e.retry
+    ]
     quarantined = " OR ".join(drops) if drops else "FALSE"
+    lasting = " OR ".join(final) if final else "FALSE"
     exclude = f" EXCLUDE ({', '.join(flags)})" if flags else ""
     engine.stage(
         checked,
-        f'SELECT *{exclude}, {failed_list} AS {FAILED}, ({quarantined}) AS {QUARANTINED} FROM "{source}"',
+        f"SELECT *{exclude}, {failed_list} AS {FAILED}, ({quarantined}) AS {QUARANTINED}, "
+        f'(({quarantined}) AND NOT ({lasting})) AS {RETRY} FROM "{source}"',
     )
     if not exps:
         return []

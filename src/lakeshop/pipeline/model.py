@@ -29,11 +29,17 @@ class Action(StrEnum):
 
 @dataclass(frozen=True)
 class Expectation:
-    """A named SQL boolean predicate over the table's rows; NULL counts as a violation."""
+    """A named SQL boolean predicate over the table's rows; NULL counts as a violation.
+
+    ``retry`` marks a violation a later run may resolve (a parent row that has not arrived
+    yet): a row whose only violations are such is held in quarantine and evaluated again on
+    every run, until it passes.
+    """
 
     name: str
     predicate: str
     action: Action = Action.DROP
+    retry: bool = False
 
 
 @dataclass(frozen=True)

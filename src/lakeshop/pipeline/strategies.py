@@ -13,7 +13,8 @@ from lakeshop.engines.base import WriteMode
 from lakeshop.engines.lakehouse import DELETE_FLAG, WATERMARK_KEY
 from lakeshop.errors import LakeshopError
 from lakeshop.pipeline.context import RunContext, TableResult
-from lakeshop.pipeline.expectations import FAILED, QUARANTINED, check
+from lakeshop.pipeline.expectations import FAILED, QUARANTINED, RETRY, check
+from lakeshop.pipeline.graph import referenced_tables
 from lakeshop.pipeline.model import Kind, Table
 
 STAGED, CHECKED, VALID, CANDIDATES, WINNERS, OUTPUT = (
@@ -65,6 +66,7 @@ class CheckedStrategy(Strategy):
         result: TableResult,
         sql: str | None = None,
         replace_quarantine: bool = False,
+        held: bool = False,
     ) -> list[str]:
         """Stage the valid rows of the table's SQL as ``_valid``; returns their columns.
 
@@ -75,6 +77,10 @@ class CheckedStrategy(Strategy):
         """
         engine = ctx.engine
         result.rows_in = engine.stage(STAGED, sql or table.sql)
+        if held:
+            fresh = result.rows_in
+            result.rows_in = engine.stage(STAGED, self.with_held(table, ctx))
+            result.retried = result.rows_in - fresh
         result.expectations = check(engine, table, STAGED, CHECKED)
         staged = columns_of(ctx, STAGED)
         owned = [c for c in staged if c in OWNED]
@@ -92,9 +98,30 @@ class CheckedStrategy(Strategy):
             engine.write(table.quarantine, "_quarantine", "overwrite")
         elif result.rows_quarantined and not replace_quarantine:
             engine.write(table.quarantine, "_quarantine", "append")
-        dropped = ", ".join([exclude, FAILED, *raw])
+        dropped = ", ".join([exclude, FAILED, RETRY, *raw])
         engine.stage(VALID, f"SELECT * EXCLUDE ({dropped}) FROM {CHECKED} WHERE NOT {QUARANTINED}")
         return columns
+
+    @staticmethod
+    def with_held(table: Table, ctx: RunContext) -> str:
+        """The staged rows plus the quarantined rows held for another try (see Expectation).
+
+        Identical held rows (left twice by a run killed between its commits) count once.
+        """
+        columns = columns_of(ctx, STAGED)
+        ctx.engine.stage("_fresh", f"SELECT * FROM {STAGED}")
+        ctx.engine.bind_table(table.quarantine)
+        held = ", ".join(f'"{c}"' if c not in OWNED else f'NULL AS "{c}"' for c in columns)
+        listed = ", ".join(f'"{c}"' for c in columns)
+        return (
+            f"SELECT {listed} FROM _fresh UNION ALL SELECT DISTINCT {held} "
+            f"FROM {table.quarantine} WHERE {RETRY}"
+        )
+
+    @staticmethod
+    def release_held(table: Table, ctx: RunContext) -> None:
+        """Remove the held rows this run evaluated again (those still failing were re-added)."""
+        ctx.lakehouse.delete(table.quarantine, f"{RETRY} AND _batch_id < {ctx.batch_id}")
 
     def commit(
         self,
@@ -315,7 +342,18 @@ class _KeyedStrategy(CheckedStrategy):
     def execute(self, table: Table, ctx: RunContext, inputs: Inputs) -> TableResult:
         self.drop_orphans(table, ctx, inputs)
         result = TableResult()
-        columns = self.stage_valid(table, ctx, result)
+        # held rows get another try when a table their checks read has changed
+        parents = sorted(
+            {t for e in table.expectations if e.retry for t in predicate_tables(e.predicate)}
+        )
+        seen = ctx.lakehouse.watermarks(table.name)
+        held = (
+            not ctx.full_refresh
+            and any(latest_batch(ctx, p) > seen.get(p, -1) for p in parents)
+            and ctx.lakehouse.exists(table.quarantine)
+            and RETRY in ctx.lakehouse.delta(table.quarantine).schema().to_arrow().names
+        )
+        columns = self.stage_valid(table, ctx, result, held=held)
         valid = result.rows_in - result.rows_quarantined
         if result.rows_in == 0 and ctx.lakehouse.exists(table.name):
             return result
@@ -327,9 +365,13 @@ class _KeyedStrategy(CheckedStrategy):
             ctx.engine.bind_table(table.name)
             ctx.engine.stage(WINNERS, self.winners_sql(table))
         mode: WriteMode = "overwrite" if replace else self.write_mode
-        marks = {inputs.driving: ctx.batch_id} if inputs.driving else None
+        marks = {
+            up: ctx.batch_id for up in [*parents, *([inputs.driving] if inputs.driving else [])]
+        }
         result.rows_written = self.commit(table, ctx, WINNERS, mode, marks)
         result.rows_deduplicated = valid - result.rows_written
+        if held:
+            self.release_held(table, ctx)
         return result
 
     write_mode: WriteMode = "append"
@@ -439,3 +481,8 @@ def _literal(value: object) -> str:
 
 def _values_table(values: pa.ChunkedArray) -> pa.Table:
     return pa.table({"v": values})
+
+
+def predicate_tables(predicate: str) -> set[str]:
+    """The tables an expectation's predicate reads."""
+    return referenced_tables(f"SELECT * FROM _x WHERE {predicate}")

@@ -39,13 +39,19 @@ def in_domain(field: str, values: Iterable[str]) -> Expectation:
 
 
 def known(field: str, table: str, column: str | None = None) -> Expectation:
-    """A foreign key that exists in ``table`` when present."""
+    """A foreign key that exists in ``table`` when present.
+
+    The parent may arrive later: the row is held and evaluated again on every run.
+    """
     return Expectation(
         f"{field}_known",
         f"{field} IS NULL OR {field} IN (SELECT {column or field} FROM {table})",
+        retry=True,
     )
 
 
-def rule(name: str, predicate: str, action: Action = Action.DROP) -> Expectation:
+def rule(
+    name: str, predicate: str, action: Action = Action.DROP, retry: bool = False
+) -> Expectation:
     """Any other named predicate."""
-    return Expectation(name, predicate, action)
+    return Expectation(name, predicate, action, retry)

@@ -115,6 +115,7 @@ SILVER_EXPECTATIONS = {
             "order_id_known",
             "order_id IS NULL OR line_no IS NULL OR order_id || '#' || CAST(line_no AS VARCHAR) IN "
             "(SELECT order_id || '#' || CAST(line_no AS VARCHAR) FROM silver.order_items)",
+            retry=True,
         ),
         *required("return_qty"),
         positive("return_qty"),
