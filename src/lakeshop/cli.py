@@ -510,6 +510,43 @@ def doctor(target: Target = None) -> None:
     out.print(f"[green]doctor: all {len(result.checks)} checks passed[/]", highlight=False)
 
 
+@app.command()
+def maintain(
+    retention_hours: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            help="Keep unreferenced files this many hours (time travel window; "
+            "default: the target's retention_hours, 168).",
+        ),
+    ] = None,
+    target: Target = None,
+) -> None:
+    """Compact small files, checkpoint and vacuum every Delta table (takes the writer lock)."""
+    from lakeshop.ops.maintain import maintain as run_maintenance
+
+    done = run_maintenance(_project(), target, retention_hours)
+    rows = [
+        {
+            "table": t.name,
+            "files_before": t.files_before,
+            "files_after": t.files_after,
+            "files_vacuumed": t.files_removed,
+            "bytes_removed": t.bytes_removed,
+            "version": t.version_after,
+        }
+        for t in done
+    ]
+    _print_rows(rows, OutputFormat.table)
+    before = sum(t.files_before for t in done)
+    after = sum(t.files_after for t in done)
+    freed = sum(t.bytes_removed for t in done)
+    out.print(
+        f"maintained {len(done)} tables: {before:,} → {after:,} files, {freed:,} bytes removed",
+        highlight=False,
+    )
+
+
 def main() -> None:
     """Entry point of the ``lakeshop`` console script."""
     app()

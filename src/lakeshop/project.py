@@ -34,7 +34,7 @@ class Target(BaseModel):
     #: a writer lock whose heartbeat is older than this many seconds is taken over
     lock_stale_seconds: float = Field(default=60.0, gt=0)
     #: how long `lakeshop maintain` keeps files no longer referenced (time travel window)
-    retention_hours: float = Field(default=168.0, ge=0)
+    retention_hours: int = Field(default=168, ge=0)
 
 
 class ProjectConfig(BaseModel):
