@@ -1,0 +1,65 @@
+"""Kill `lakeshop run` at random moments N times and check that recovery loses and doubles nothing.
+
+.venv/bin/python scripts/crash_harness.py --trials 200 [--seed 1] [--work /tmp/crash]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+from datetime import date, timedelta
+from pathlib import Path
+
+from lakeshop import api
+from lakeshop.datagen import generate
+from lakeshop.ops.faults import Trial, trials
+from lakeshop.project import Project, write_demo_config
+
+
+def prepare(work: Path, seed: int) -> Path:
+    """A project with two days already run and two more days of files waiting."""
+    source = work / "generated"
+    if not source.exists():
+        generate(source, days=4, scale=0.02, seed=seed, defects=0.05)
+    base = work / "base"
+    shutil.rmtree(base, ignore_errors=True)
+    first = date(2026, 1, 1)
+    for day in range(4):
+        stamp = (first + timedelta(days=day)).isoformat()
+        for path in sorted(source.rglob(f"*_{stamp}*")):
+            target = base / "landing" / path.relative_to(source)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, target)
+        if day == 1:
+            write_demo_config(base)
+            if api.run(Project.load(base)).status != "ok":
+                raise RuntimeError("the baseline run failed")
+    return base
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--trials", type=int, default=20)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--work", type=Path, default=Path("/tmp/lakeshop-crash"))
+    args = parser.parse_args()
+    args.work.mkdir(parents=True, exist_ok=True)
+    base = prepare(args.work, args.seed)
+
+    def show(t: Trial) -> None:
+        state = "killed" if t.killed else "finished first"
+        verdict = "ok" if not t.problems else "; ".join(t.problems)
+        print(f"trial {t.number:4d}  {state:14s} at {t.kill_after_s:5.2f}s  {verdict}", flush=True)
+
+    results = trials(base, args.work, args.trials, args.seed, show)
+    bad = [t for t in results if t.problems]
+    killed = sum(t.killed for t in results)
+    print(f"{len(results)} trials, {killed} killed mid-run, {len(bad)} with problems")
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,159 @@
+"""Fault injection: kill a run at a random moment, recover, and compare with an unharmed run.
+
+Every table of the lakehouse (bronze, rejects, silver, quarantine, gold) must hold, by content,
+exactly what an uninterrupted run over the same files produces; no file may be ingested twice
+or skipped; the killed run must be recorded as aborted.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lakeshop.pipeline import system
+from lakeshop.project import Project
+
+#: columns that name a run or a moment, not content
+VOLATILE = {"_batch_id", "_run_id", "_ingested_at"}
+
+
+@dataclass
+class Trial:
+    """One kill and recovery."""
+
+    number: int
+    kill_after_s: float
+    killed: bool
+    problems: list[str] = field(default_factory=list)
+
+
+def snapshot(project: Project) -> dict[str, Counter[tuple[object, ...]]]:
+    """Every data table's rows (volatile columns left out) as a multiset."""
+    lakehouse = project.lakehouse()
+    out: dict[str, Counter[tuple[object, ...]]] = {}
+    for name in lakehouse.tables():
+        if name.startswith("_system."):
+            continue
+        table = lakehouse.read(name)
+        keep = [c for c in table.column_names if c not in VOLATILE]
+        rows = table.select(keep).to_pylist()
+        out[name] = Counter(tuple(_hashable(v) for v in r.values()) for r in rows)
+    return out
+
+
+def _hashable(value: object) -> object:
+    return tuple(value) if isinstance(value, list) else value
+
+
+def compare(
+    expected: dict[str, Counter[tuple[object, ...]]], got: dict[str, Counter[tuple[object, ...]]]
+) -> list[str]:
+    """What differs between two snapshots, table by table."""
+    problems = []
+    for name in sorted(set(expected) | set(got)):
+        want, have = expected.get(name, Counter()), got.get(name, Counter())
+        if want != have:
+            missing = sum((want - have).values())
+            extra = sum((have - want).values())
+            problems.append(f"{name}: {missing} row(s) missing, {extra} row(s) extra")
+    return problems
+
+
+def ingestion_problems(project: Project) -> list[str]:
+    """Files ingested more than once, or not at all."""
+    log = system.read(project.lakehouse(), system.FILES).to_pylist()
+    done = Counter(
+        (r["source"], r["path"], r["sha256"]) for r in log if r["status"] in ("ingested", "error")
+    )
+    problems = [f"{s}:{p} ingested {n} times" for (s, p, _), n in done.items() if n > 1]
+    for source in project.sources.values():
+        for path in source.files(project.landing):
+            rel = path.relative_to(project.landing).as_posix()
+            if not any(k[0] == source.name and k[1] == rel for k in done):
+                problems.append(f"{source.name}:{rel} never ingested")
+    return problems
+
+
+def run_problems(project: Project) -> list[str]:
+    """Runs left without an end, and runs that ended other than ok or aborted.
+
+    A killed run that had recorded its start must have been closed as aborted by the next.
+    """
+    runs = system.read(project.lakehouse(), system.RUNS).to_pylist()
+    ended = {r["run_id"]: r["status"] for r in runs if r["status"] != "running"}
+    problems = [
+        f"run {r['run_id']} left without an end"
+        for r in runs
+        if r["status"] == "running" and r["run_id"] not in ended
+    ]
+    problems += [
+        f"run {rid} ended {status}"
+        for rid, status in ended.items()
+        if status not in ("ok", "aborted")
+    ]
+    return problems
+
+
+def _run_cli(directory: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "lakeshop.cli", "--project", str(directory), "run"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def trials(
+    base: Path,
+    work: Path,
+    n: int,
+    seed: int = 0,
+    report: Callable[[Trial], None] | None = None,
+) -> list[Trial]:
+    """Run ``n`` kill-and-recover trials over the project in ``base`` (landing + config).
+
+    ``base`` holds a project whose lakehouse reflects earlier runs and whose landing has new
+    files; each trial copies it, kills a run at a random moment, runs again and compares.
+    """
+    rng = random.Random(seed)
+    reference = work / "reference"
+    shutil.rmtree(reference, ignore_errors=True)
+    shutil.copytree(base, reference)
+    clock = time.perf_counter()
+    if _run_cli(reference).wait() != 0:
+        raise RuntimeError(f"the uninterrupted run over {reference} failed")
+    span = time.perf_counter() - clock
+    expected = snapshot(Project.load(reference))
+    results = []
+    for i in range(n):
+        trial_dir = work / f"trial-{i}"
+        shutil.rmtree(trial_dir, ignore_errors=True)
+        shutil.copytree(base, trial_dir)
+        delay = rng.uniform(0.3, span)
+        proc = _run_cli(trial_dir)
+        time.sleep(delay)
+        killed = proc.poll() is None
+        if killed:
+            os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        trial = Trial(i, round(delay, 2), killed)
+        recovery = _run_cli(trial_dir).wait()
+        project = Project.load(trial_dir)
+        if recovery != 0:
+            trial.problems.append(f"the recovery run exited with {recovery}")
+        trial.problems += compare(expected, snapshot(project))
+        trial.problems += ingestion_problems(project)
+        trial.problems += run_problems(project)
+        shutil.rmtree(trial_dir, ignore_errors=True)
+        results.append(trial)
+        if report:
+            report(trial)
+    return results
