@@ -19,7 +19,6 @@ class Capabilities:
 
     name: str
     sqlglot_dialect: str
-    parallel_files: bool = False
 
 
 @dataclass

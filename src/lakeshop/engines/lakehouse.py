@@ -110,20 +110,17 @@ class Lakehouse:
         mode: Literal["append", "overwrite"] = "append",
         *,
         predicate: str | None = None,
-        partition_by: list[str] | None = None,
         metadata: dict[str, Any] | None = None,
         txn: tuple[str, int] | None = None,
     ) -> None:
         """Commit ``data`` atomically; ``metadata`` and ``txn`` ride in the same commit."""
         target = str(self.path(name))
-        partitions = partition_by if not self.exists(name) else None
         props = _commit_properties(metadata, txn)
         if mode == "append":
             write_deltalake(
                 target,
                 data,
                 mode="append",
-                partition_by=partitions,
                 schema_mode="merge",
                 commit_properties=props,
             )
@@ -133,7 +130,6 @@ class Lakehouse:
                 data,
                 mode="overwrite",
                 predicate=predicate,
-                partition_by=partitions,
                 schema_mode=None if predicate else "overwrite",
                 commit_properties=props,
             )

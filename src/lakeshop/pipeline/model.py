@@ -66,11 +66,9 @@ class Table:
     sequence: str | None = None
     source: str | None = None
     description: str = ""
-    partition_by: tuple[str, ...] = ()
     incremental_by: str | None = None
     touched: Mapping[str, str] = field(default_factory=dict)
     surrogate_key: str | None = None
-    tags: frozenset[str] = field(default_factory=frozenset)
 
     @property
     def schema(self) -> str:
