@@ -46,6 +46,9 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     code, out, _ = cli("demo", "--dir", directory, "--scale", "0.02", "--days", "2")
     assert code == 0, out
     assert "generated" in out and "gold.agg_daily_sales" in out and "Revenue by channel" in out
+    # the headline numbers from gold: 30-day revenue by channel, top products, completion
+    assert "last 30 days" in out and "Top products" in out and "Order completion" in out
+    assert "Completed" in out and "P0" in out
     return directory
 
 
