@@ -17,11 +17,11 @@ from lakeshop.ops.faults import Trial, trials
 from lakeshop.project import Project, write_demo_config
 
 
-def prepare(work: Path, seed: int) -> Path:
+def prepare(work: Path, seed: int, scale: float) -> Path:
     """A project with two days already run and two more days of files waiting."""
     source = work / "generated"
     if not source.exists():
-        generate(source, days=4, scale=0.02, seed=seed, defects=0.05)
+        generate(source, days=4, scale=scale, seed=seed, defects=0.05)
     base = work / "base"
     shutil.rmtree(base, ignore_errors=True)
     first = date(2026, 1, 1)
@@ -45,9 +45,10 @@ def main() -> int:
     parser.add_argument("--trials", type=int, default=20)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--work", type=Path, default=Path("/tmp/lakeshop-crash"))
+    parser.add_argument("--scale", type=float, default=0.02, help="retailer size per day")
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
-    base = prepare(args.work, args.seed)
+    base = prepare(args.work, args.seed, args.scale)
 
     def show(t: Trial) -> None:
         state = "killed" if t.killed else "finished first"

@@ -21,6 +21,8 @@ def test_twenty_random_kills_recover_to_the_uninterrupted_result(tmp_path: Path)
             "20",
             "--seed",
             "7",
+            "--scale",
+            "0.01",
             "--work",
             str(tmp_path),
         ],

@@ -2,7 +2,7 @@
 
 Every table of the lakehouse (bronze, rejects, silver, quarantine, gold) must hold, by content,
 exactly what an uninterrupted run over the same files produces; no file may be ingested twice
-or skipped; the killed run must be recorded as aborted.
+or skipped; the killed run must be recorded as aborted; ``lakeshop doctor`` must pass.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lakeshop.ops.doctor import diagnose
 from lakeshop.pipeline import system
 from lakeshop.project import Project
 
@@ -72,7 +73,9 @@ def ingestion_problems(project: Project) -> list[str]:
     """Files ingested more than once, or not at all."""
     log = system.read(project.lakehouse(), system.FILES).to_pylist()
     done = Counter(
-        (r["source"], r["path"], r["sha256"]) for r in log if r["status"] in ("ingested", "error")
+        (r["source"], r["path"], r["sha256"])
+        for r in log
+        if r["status"] in ("ingested", "redelivered", "duplicate", "error")
     )
     problems = [f"{s}:{p} ingested {n} times" for (s, p, _), n in done.items() if n > 1]
     for source in project.sources.values():
@@ -152,6 +155,7 @@ def trials(
         trial.problems += compare(expected, snapshot(project))
         trial.problems += ingestion_problems(project)
         trial.problems += run_problems(project)
+        trial.problems += [f"doctor: {p}" for p in diagnose(project).problems]
         shutil.rmtree(trial_dir, ignore_errors=True)
         results.append(trial)
         if report:
