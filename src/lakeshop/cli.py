@@ -254,15 +254,20 @@ def query(
 
 @app.command()
 def status(target: Target = None, fmt: Format = OutputFormat.table) -> None:
-    """Each table's rows, version, last refresh and last status."""
-    from lakeshop import api
+    """Each table's rows, version, last refresh, last status and freshness."""
+    from lakeshop import api, observe
 
-    rows = api.status(_project(), target).to_pylist()
+    project = _project()
+    rows = api.status(project, target).to_pylist()
+    fresh = observe.freshness(project, target)
     for r in rows:
         ms = r.pop("last_refresh_ms")
         r["last_refresh"] = (
             time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ms / 1000)) if ms else "never"
         )
+        f = fresh.get(r["table"], {})
+        r["latest_data"] = observe.describe_time(f.get("latest_data"))
+        r["hours_since_refresh"] = f.get("hours_since_refresh")
     _print_rows(rows, fmt)
 
 
@@ -545,6 +550,62 @@ def maintain(
         f"maintained {len(done)} tables: {before:,} → {after:,} files, {freed:,} bytes removed",
         highlight=False,
     )
+
+
+class LineageFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
+@app.command()
+def lineage(
+    name: Annotated[
+        str,
+        typer.Argument(
+            help="A table (gold.agg_daily_sales) or a column (gold.agg_daily_sales.total_revenue)."
+        ),
+    ],
+    fmt: Annotated[
+        LineageFormat, typer.Option("--format", help="Output format.")
+    ] = LineageFormat.table,
+) -> None:
+    """Upstream and downstream tables of a table, or the source columns of a column."""
+    from lakeshop.pipeline import lineage as lin
+
+    project = _project()
+    found = lin.Lineage(project.graph, project.sources)
+    table, column = lin.parse_target(name)
+    if column is None:
+        result = found.tables(table)
+        lines = lin.render_tables(result)
+        data: Any = result
+    else:
+        node = found.column(table, column)
+        lines = lin.render_column(node)
+        data = node.to_dict() | {"sources": [leaf.ref for leaf in node.leaves()]}
+    if fmt is LineageFormat.json:
+        typer.echo(json.dumps(data, indent=2))
+    else:
+        for line in lines:
+            out.print(line, soft_wrap=True, highlight=False, markup=False)
+
+
+@app.command()
+def history(
+    days: Annotated[
+        int | None, typer.Option(min=1, help="Only runs within N days of the newest run.")
+    ] = None,
+    target: Target = None,
+    fmt: Format = OutputFormat.table,
+) -> None:
+    """Past runs, newest first: status, duration, tables and rows written."""
+    from lakeshop import observe
+
+    result = observe.history(_project(), days, target)
+    if fmt is OutputFormat.table and result.num_rows == 0:
+        out.print("no runs recorded yet: run `lakeshop run` first", highlight=False)
+        return
+    _print_table(result, fmt)
 
 
 def main() -> None:
