@@ -19,7 +19,19 @@ from lakeshop.pipeline.model import Kind
 from lakeshop.pipeline.runner import TableOutcome
 from lakeshop.project import Project
 
-COMMANDS = ["generate", "run", "sql", "status", "quality", "demo"]
+COMMANDS = [
+    "generate",
+    "run",
+    "sql",
+    "status",
+    "quality",
+    "demo",
+    "query",
+    "doctor",
+    "maintain",
+    "history",
+    "lineage",
+]
 LAKESHOP = Path(sys.executable).with_name("lakeshop")
 
 runner = CliRunner()
