@@ -6,6 +6,7 @@ Conventions shared by the parsers (see ``ParsedFile``):
   quoted value spanning several lines is one record, and blank lines (empty or whitespace
   only, outside quotes) are not records: they are skipped and numbered neither as rows nor
   as rejects. In a one-column file a whitespace-only line is a value, not a blank line.
+- A file whose name ends in ``.gz`` is gunzipped first (a cut-short one: ``truncated gzip``).
 - A file that holds nothing but whitespace, is binary, is not in its declared encoding, or
   has an unusable header raises ``SourceFileError``; a header without data rows returns an
   empty ``ParsedFile`` (ingest records it as ``header only``).
@@ -15,7 +16,10 @@ from __future__ import annotations
 
 import codecs
 import csv
+import gzip
 import io
+import re
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,17 +47,33 @@ class CsvOptions:
 
 
 def read_bytes_checked(path: Path, encoding: str = "utf-8") -> bytes:
-    """Read a whole file, refusing ones that cannot hold records (empty, binary)."""
+    """Read a whole file (gunzipped when named ``*.gz``), refusing ones that cannot hold records."""
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise SourceFileError(str(path), f"cannot read file: {exc.strerror or exc}") from exc
     if not data:
         raise SourceFileError(str(path), "empty file (0 bytes)")
+    if path.name.lower().endswith(".gz"):
+        data = _gunzip(path, data)
     wide = _codec_name(path, encoding).startswith(("utf-16", "utf-32"))
     if not wide and b"\x00" in data[:65536]:
         raise SourceFileError(str(path), "binary content (NUL bytes): not a text file")
     return data
+
+
+def _gunzip(path: Path, data: bytes) -> bytes:
+    try:
+        text = gzip.decompress(data)
+    except EOFError:
+        raise SourceFileError(
+            str(path), f"truncated gzip: the stream ends early ({len(data)} bytes)"
+        ) from None
+    except (OSError, zlib.error) as exc:
+        raise SourceFileError(str(path), f"not a valid gzip file: {exc}") from exc
+    if not text:
+        raise SourceFileError(str(path), "empty file (0 bytes once gunzipped)")
+    return text
 
 
 def decode(path: Path, data: bytes, encoding: str) -> str:
@@ -88,7 +108,52 @@ def parse_csv(path: Path, options: CsvOptions) -> ParsedFile:
     if not rest.strip():
         return ParsedFile(_empty_rows(header), REJECTS_SCHEMA.empty_table(), header)
     table, bad, blank = _read_records(path, rest, header, options)
-    return _number(table, bad, blank, header)
+    parsed = _number(table, bad, blank, header)
+    cut = _open_quote_at_end(rest, options)
+    return parsed if cut is None else _reject_last_row(parsed, rest[cut:])
+
+
+def _open_quote_at_end(text: str, options: CsvOptions) -> int | None:
+    """Where the record ends that a quoted value left open at the end of the file (a file cut
+    short), or None. Arrow (like Python's csv) closes such a value at the end of the file.
+
+    Exact scans cost time on heavily quoted files, so only files that end oddly are scanned:
+    an odd number of quote characters, or no line end at the end.
+    """
+    q = options.quote
+    if q not in text or (text.count(q) % 2 == 0 and text.endswith(("\n", "\r"))):
+        return None
+    qe, de = re.escape(q), re.escape(options.delimiter)
+    # a quoted value: a quote at the start of a value, up to its closing quote or the end
+    quoted = re.compile(rf"(?:^|(?<=[{de}\n\r])){qe}[^{qe}]*(?:{qe}{qe}[^{qe}]*)*({qe}?)")
+    last = None
+    for match in quoted.finditer(text):
+        last = match
+    if last is None or last.group(1) or last.end() != len(text):
+        return None
+    return max(text.rfind("\n", 0, last.start()), text.rfind("\r", 0, last.start())) + 1
+
+
+def _reject_last_row(parsed: ParsedFile, line_text: str) -> ParsedFile:
+    """The file's last record, cut short inside a quoted value, as a reject (when it parsed)."""
+    rows, rejects = parsed.rows, parsed.rejects
+    last_reject = max(rejects.column(ROW_NUMBER).to_pylist(), default=0)
+    if rows.num_rows == 0 or rows.column(ROW_NUMBER)[-1].as_py() < last_reject:
+        return parsed  # already rejected (wrong number of values)
+    number = rows.column(ROW_NUMBER)[-1].as_py()
+    reject = pa.table(
+        {
+            ROW_NUMBER: pa.array([number], pa.int64()),
+            "line_text": pa.array([line_text], pa.string()),
+            "reason": pa.array(["quoted value not closed at end of file (file cut short?)"]),
+        },
+        schema=REJECTS_SCHEMA,
+    )
+    return ParsedFile(
+        rows=rows.slice(0, rows.num_rows - 1),
+        rejects=pa.concat_tables([rejects, reject]),
+        columns=parsed.columns,
+    )
 
 
 def _first_record(path: Path, text: str, options: CsvOptions) -> tuple[list[str], str]:

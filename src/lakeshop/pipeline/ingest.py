@@ -100,8 +100,9 @@ class IngestStrategy(Strategy):
                 "rejected_lines": 0,
             }
             try:
-                good, bad = self.read_file(ctx, source, cand, schema)
+                good, bad, change = self.read_file(ctx, source, cand, schema)
             except SourceFileError as exc:
+                change = exc.change if isinstance(exc, SchemaMismatch) else ""
                 entry.update(status="error", error=exc.reason)
             else:
                 batch.rows.append(good)
@@ -109,6 +110,8 @@ class IngestStrategy(Strategy):
                 entry.update(status="ingested", rows=good.num_rows, rejected_lines=bad.num_rows)
                 result.rows_written += good.num_rows
                 result.rows_quarantined += bad.num_rows
+            entry["schema_change"] = change or None
+            note_change(result, change)
             entry["raw_path"] = self.keep_raw(ctx, source, cand)
             batch.log.append(entry)
             result.files += 1
@@ -124,7 +127,12 @@ class IngestStrategy(Strategy):
         """Commit the rows, then the rejects, then the files' log entries of a batch of files."""
         lakehouse = ctx.lakehouse
         if batch.rows or not lakehouse.exists(table.name):
-            data = pa.concat_tables(batch.rows) if batch.rows else schema.empty_table()
+            # files of a source with on_new_columns: add may bring different extra columns
+            data = (
+                pa.concat_tables(batch.rows, promote_options="default")
+                if batch.rows
+                else schema.empty_table()
+            )
             lakehouse.write(table.name, data, "append", metadata={"lakeshop.run_id": ctx.run_id})
         if batch.rejects or not lakehouse.exists(table.rejects):
             bad = pa.concat_tables(batch.rejects) if batch.rejects else REJECTS.empty_table()
@@ -186,17 +194,35 @@ class IngestStrategy(Strategy):
 
     def read_file(
         self, ctx: RunContext, source: Source, cand: Candidate, schema: pa.Schema
-    ) -> tuple[pa.Table, pa.Table]:
-        """Parse, map onto the contract fields and add audit columns."""
+    ) -> tuple[pa.Table, pa.Table, str]:
+        """Parse, map onto the contract fields and add audit columns; returns the rows, the
+        rejected lines and the file's schema change (``""`` when it has exactly the fields).
+
+        Columns that are not contract fields follow the source's ``on_new_columns`` policy.
+        The file name never enters SQL: audit columns are added with Arrow.
+        """
         parsed = self.parse(ctx, source, cand.path)
         if parsed.rows.num_rows == 0 and parsed.rejects.num_rows == 0:
             raise SourceFileError(str(cand.path), "header only: no data rows")
         items, missing, rescued = source.select_list(parsed.columns)
-        if missing:
-            raise SourceFileError(
+        # no columns known (JSON lines without one object): no schema to judge, lines rejected
+        optional = source.missing_optional(parsed.columns) if parsed.columns else []
+        if missing and parsed.columns:
+            raise SchemaMismatch(
                 str(cand.path),
                 f"missing required column(s) {', '.join(missing)}; header has {', '.join(parsed.columns)}",
+                _change(f"missing required: {', '.join(missing)}", optional=optional),
             )
+        if rescued and source.on_new_columns == "fail":
+            raise SchemaMismatch(
+                str(cand.path),
+                f"unexpected column(s) {', '.join(rescued)} "
+                f"(sources.{source.name}.on_new_columns: fail)",
+                _change(f"rejected: {', '.join(rescued)}", optional=optional),
+            )
+        added: list[str] = []
+        if source.on_new_columns == "add":
+            added, rescued = _addable(ctx, source, schema, rescued)
         rescue = (
             "to_json(struct_pack(" + ", ".join(f"{quote(c)} := {quote(c)}" for c in rescued) + "))"
             if rescued
@@ -204,10 +230,20 @@ class IngestStrategy(Strategy):
         )
         ctx.engine.register("_file_rows", parsed.rows)
         mapped = ctx.engine.fetch(
-            f"SELECT {', '.join(items)}, CAST({rescue} AS VARCHAR) AS _rescued_data, "
-            f"'{_sql(cand.relative)}' AS _source_file, _source_row, "
-            f"CAST('{ctx.started_at.isoformat()}' AS TIMESTAMP) AS _ingested_at, "
-            f"CAST({ctx.batch_id} AS BIGINT) AS _batch_id FROM _file_rows ORDER BY _source_row"
+            f"SELECT {', '.join(items)}, CAST({rescue} AS VARCHAR) AS _rescued_data, _source_row"
+            + "".join(f", CAST({quote(c)} AS VARCHAR) AS {quote(c)}" for c in added)
+            + " FROM _file_rows ORDER BY _source_row"
+        )
+        n = mapped.num_rows
+        audit = {
+            "_source_file": pa.array([cand.relative] * n, pa.string()),
+            "_ingested_at": pa.array([ctx.started_at] * n, pa.timestamp("us")),
+            "_batch_id": pa.array([ctx.batch_id] * n, pa.int64()),
+        }
+        out = pa.schema(list(schema) + [pa.field(c, pa.string()) for c in added])
+        good = pa.table(
+            [audit[f.name] if f.name in audit else mapped.column(f.name).cast(f.type) for f in out],
+            schema=out,
         )
         n = parsed.rejects.num_rows
         rejects = pa.table(
@@ -222,7 +258,12 @@ class IngestStrategy(Strategy):
             },
             schema=REJECTS,
         )
-        return mapped.cast(schema), rejects
+        change = _change(
+            f"added: {', '.join(added)}" if added else "",
+            f"new columns rescued: {', '.join(rescued)}" if rescued else "",
+            optional=optional,
+        )
+        return good, rejects, change
 
     @staticmethod
     def parse(ctx: RunContext, source: Source, path: Path) -> ParsedFile:
@@ -263,3 +304,46 @@ def _sha256(path: Path) -> str:
 
 def _sql(text: str) -> str:
     return text.replace("'", "''")
+
+
+class SchemaMismatch(SourceFileError):
+    """A file refused for its columns; ``change`` is what ``_system.files`` reports of them."""
+
+    def __init__(self, path: str, reason: str, change: str):
+        super().__init__(path, reason)
+        self.change = change
+
+
+def _change(*parts: str, optional: list[str]) -> str:
+    """A file's schema change as ``_system.files`` reports it, e.g. ``added: loyalty_points``."""
+    if optional:
+        parts = (*parts, f"missing optional: {', '.join(optional)}")
+    return "; ".join(p for p in parts if p)
+
+
+def _addable(
+    ctx: RunContext, source: Source, schema: pa.Schema, new: list[str]
+) -> tuple[list[str], list[str]]:
+    """New columns that can become bronze columns, and those that must stay rescued.
+
+    Delta column names are case-insensitive: a new column whose name differs only in case
+    from a contract field, an audit column or a column bronze already has under another
+    spelling is rescued instead.
+    """
+    fixed = {n.lower() for n in schema.names}
+    existing: dict[str, str] = {}
+    name = f"bronze.{source.name}"
+    if new and ctx.lakehouse.exists(name):
+        existing = {f.name.lower(): f.name for f in ctx.lakehouse.dataset(name).schema}
+    added: list[str] = []
+    rescued: list[str] = []
+    for c in new:
+        clash = c.lower() in fixed or existing.get(c.lower(), c) != c
+        (rescued if clash else added).append(c)
+    return added, rescued
+
+
+def note_change(result: TableResult, change: str) -> None:
+    """Add a file's schema change to the table's progress note (each distinct change once)."""
+    if change and change not in result.note.split("; "):
+        result.note = f"{result.note}; {change}" if result.note else change

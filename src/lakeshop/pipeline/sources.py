@@ -12,6 +12,8 @@ from sqlglot import exp
 from lakeshop.errors import ConfigError
 
 Format = Literal["csv", "jsonl", "parquet"]
+#: what ingest does with a file's columns that are not contract fields (nor used by the mapping)
+NewColumns = Literal["rescue", "add", "fail"]
 
 
 class Const(BaseModel):
@@ -59,6 +61,8 @@ class Source(BaseModel):
     format: Format = "csv"
     options: FileOptions = FileOptions()
     mapping: dict[str, FieldMapping] = {}
+    #: rescue: kept as JSON in ``_rescued_data``; add: own text column in bronze; fail: file rejected
+    on_new_columns: NewColumns = "rescue"
     fields: list[str] = []
     required: list[str] = []
 
@@ -101,6 +105,15 @@ class Source(BaseModel):
             c for c in columns if c not in used and c not in self.fields and c != "_source_row"
         ]
         return items, missing, rescued
+
+    def missing_optional(self, columns: list[str]) -> list[str]:
+        """Optional contract fields the export lacks and the mapping does not provide."""
+        present = set(columns)
+        return [
+            f
+            for f in self.fields
+            if f not in self.mapping and f not in present and f not in self.required
+        ]
 
 
 def quote(identifier: str) -> str:

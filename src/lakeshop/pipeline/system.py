@@ -31,6 +31,9 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("error", pa.string()),
             ("raw_path", pa.string()),
             ("ingested_at", _TS),
+            # e.g. "added: loyalty_points; missing optional: phone" (added to older tables
+            # by the first append: Delta appends merge the schema)
+            ("schema_change", pa.string()),
         ]
     ),
     RUNS: pa.schema(
