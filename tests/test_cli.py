@@ -31,6 +31,7 @@ COMMANDS = [
     "maintain",
     "history",
     "lineage",
+    "replay",
 ]
 LAKESHOP = Path(sys.executable).with_name("lakeshop")
 

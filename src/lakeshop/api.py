@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from contextlib import AbstractContextManager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pyarrow as pa
 import sqlglot
@@ -50,6 +50,40 @@ def run(
             select=select,
             full_refresh=full_refresh,
             trigger=trigger,
+            listener=listener,
+        )
+
+
+def replay(
+    project: Project,
+    start: date,
+    end: date,
+    *,
+    target: str | None = None,
+    listener: Listener | None = None,
+    wait: bool = False,
+    wait_timeout: float | None = None,
+) -> RunSummary:
+    """Read the raw copies of the files ingested from ``start`` to ``end`` into bronze again
+    (their rows replaced, with this run's batch id), then run the pipeline incrementally.
+
+    Every delivery of a path ingested in the range is read again; identical rows change
+    nothing downstream. New landing files are ingested as in any run. Holds the writer lock.
+    """
+    if end < start:
+        raise LakeshopError(f"replay: --to {end} is before --from {start}")
+    name, _ = project.target(target)
+    with (
+        writer_lock_of(project, target, wait=wait, timeout=wait_timeout),
+        project.engine(target) as engine,
+    ):
+        return run_graph(
+            project.graph,
+            engine,
+            landing=project.landing,
+            sources=project.sources,
+            target=name,
+            replay=(start, end),
             listener=listener,
         )
 

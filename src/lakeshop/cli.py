@@ -199,6 +199,38 @@ def run(
 
 
 @app.command()
+def replay(
+    start: Annotated[str, typer.Option("--from", help="First ingestion date, YYYY-MM-DD.")],
+    end: Annotated[str, typer.Option("--to", help="Last ingestion date, YYYY-MM-DD.")],
+    target: Target = None,
+    wait: Annotated[
+        bool, typer.Option("--wait", help="Wait for a run already writing the target to end.")
+    ] = False,
+    wait_timeout: Annotated[
+        float | None,
+        typer.Option(min=0, help="With --wait: give up after this many seconds."),
+    ] = None,
+) -> None:
+    """Reprocess the raw copies of files ingested in a date range, then run incrementally."""
+    from lakeshop import api
+
+    first, last = _date("--from", start), _date("--to", end)
+    project = _project()
+    summary = api.replay(
+        project,
+        first,
+        last,
+        target=target,
+        listener=_progress(project),
+        wait=wait,
+        wait_timeout=wait_timeout,
+    )
+    _summarise(summary)
+    if summary.status != "ok":
+        raise typer.Exit(1)
+
+
+@app.command()
 def sql(
     query: Annotated[
         str, typer.Argument(help="A SELECT over schema.table names, e.g. gold.agg_daily_sales.")

@@ -11,7 +11,8 @@ takes no lock, and reads one snapshot per table).
 - fact joins: every ``*_sk`` of a ``gold.fact_*`` row is found in the dimension holding it;
 - raw copies: every file of ``_system.files`` has its raw copy under the lakehouse root;
 - file rows: per ingested file and batch, bronze and its rejects hold as many rows as
-  ``_system.files`` says (and no rows of a file the log does not know).
+  ``_system.files`` says (and no rows of a file the log does not know). A delivery (path
+  and sha256) read again by a full refresh or a replay is held at its latest entry's batch.
 """
 
 from __future__ import annotations
@@ -262,9 +263,12 @@ def _file_rows(project: Project, db: _Reader) -> CheckResult:
             continue
         result.checked += 1
         bad = db.fetch(
-            f"""WITH logged AS (
+            f"""WITH latest AS (
+                SELECT * FROM {system.FILES} WHERE source = '{table.source}'
+                QUALIFY row_number() OVER (PARTITION BY path, sha256 ORDER BY batch_id DESC) = 1
+            ), logged AS (
                 SELECT path, batch_id, sum(rows) AS rows, sum(rejected_lines) AS rejected
-                FROM {system.FILES} WHERE source = '{table.source}' GROUP BY ALL
+                FROM latest GROUP BY ALL
             ), kept AS (
                 SELECT _source_file AS path, _batch_id AS batch_id, count(*) AS rows
                 FROM {name} GROUP BY ALL

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,6 +27,8 @@ class RunContext:
     sources: dict[str, Source]
     started_at: datetime
     full_refresh: bool = False
+    #: ingestion dates (first, last) whose raw copies bronze reads again (``lakeshop replay``)
+    replay: tuple[date, date] | None = None
 
 
 @dataclass

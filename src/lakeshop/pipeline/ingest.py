@@ -17,6 +17,7 @@ from lakeshop.errors import LakeshopError, SourceFileError
 from lakeshop.pipeline import system
 from lakeshop.pipeline.context import RunContext, TableResult
 from lakeshop.pipeline.model import Table
+from lakeshop.pipeline.raw import DELIVERED, RawCopy, deliveries, in_range
 from lakeshop.pipeline.sources import Source, quote
 from lakeshop.pipeline.strategies import Inputs, Strategy
 
@@ -49,6 +50,8 @@ def bronze_schema(source: Source) -> pa.Schema:
 
 #: rows held in memory before a commit: ingestion memory stays bounded whatever the backlog
 FLUSH_ROWS = 500_000
+#: most files whose rows one replay commit replaces (they are listed in its Delta predicate)
+PATHS_PER_COMMIT = 200
 
 
 @dataclass
@@ -58,6 +61,11 @@ class _Batch:
     rows: list[pa.Table] = field(default_factory=list)
     rejects: list[pa.Table] = field(default_factory=list)
     log: list[dict[str, Any]] = field(default_factory=list)
+    #: the run's first commit (a full refresh replaces the tables with it)
+    first: bool = False
+    #: files read again from their raw copies (a replay replaces their rows)
+    replaying: bool = False
+    paths: set[str] = field(default_factory=set)
 
     @property
     def size(self) -> int:
@@ -73,6 +81,11 @@ class Candidate:
     size: int
     modified_at: datetime
     sha256: str = ""
+    #: ingested | redelivered (new content under a known path) | duplicate (known content
+    #: under a new path: not read) | replayed (read again from ``raw_path``)
+    status: str = "ingested"
+    note: str = ""
+    raw_path: str = ""
 
 
 class IngestStrategy(Strategy):
@@ -85,8 +98,19 @@ class IngestStrategy(Strategy):
         self.drop_orphans(ctx, table, source)
         result = TableResult()
         schema = bronze_schema(source)
-        batch = _Batch()
-        for cand in self.new_files(ctx, source):
+        batch = _Batch(first=True)
+        counts: dict[str, int] = {}
+        for cand in [*self.replays(ctx, source), *self.new_files(ctx, source)]:
+            replaying = cand.status == "replayed"
+            if not batch.log:
+                batch.replaying = replaying
+            elif replaying != batch.replaying or (
+                cand.relative not in batch.paths
+                and (batch.size >= FLUSH_ROWS or len(batch.paths) >= PATHS_PER_COMMIT)
+            ):
+                self.flush(ctx, table, schema, batch)
+                batch = _Batch(replaying=replaying)
+            batch.paths.add(cand.relative)
             entry: dict[str, Any] = {
                 "source": source.name,
                 "path": cand.relative,
@@ -100,43 +124,54 @@ class IngestStrategy(Strategy):
                 "rejected_lines": 0,
             }
             try:
+                if cand.status == "duplicate":
+                    raise SourceFileError(str(cand.path), cand.note)
                 good, bad, change = self.read_file(ctx, source, cand, schema)
             except SourceFileError as exc:
                 change = exc.change if isinstance(exc, SchemaMismatch) else ""
-                entry.update(status="error", error=exc.reason)
+                status = cand.status if cand.status in ("duplicate", "replayed") else "error"
+                entry.update(status=status, error=_notes(cand.note, exc.reason))
             else:
                 batch.rows.append(good)
                 batch.rejects.append(bad)
-                entry.update(status="ingested", rows=good.num_rows, rejected_lines=bad.num_rows)
+                entry.update(
+                    status=cand.status,
+                    error=cand.note or None,
+                    rows=good.num_rows,
+                    rejected_lines=bad.num_rows,
+                )
                 result.rows_written += good.num_rows
                 result.rows_quarantined += bad.num_rows
             entry["schema_change"] = change or None
             note_change(result, change)
-            entry["raw_path"] = self.keep_raw(ctx, source, cand)
+            entry["raw_path"] = cand.raw_path or self.keep_raw(ctx, source, cand)
             batch.log.append(entry)
             result.files += 1
-            if batch.size >= FLUSH_ROWS:
-                self.flush(ctx, table, schema, batch)
-                batch = _Batch()
+            counts[cand.status] = counts.get(cand.status, 0) + 1
         self.flush(ctx, table, schema, batch)
         result.rows_in = result.rows_written + result.rows_quarantined
+        result.note = _notes(_summary(counts), result.note)
         return result
 
     @staticmethod
     def flush(ctx: RunContext, table: Table, schema: pa.Schema, batch: _Batch) -> None:
-        """Commit the rows, then the rejects, then the files' log entries of a batch of files."""
+        """Commit the rows, then the rejects, then the files' log entries of a batch of files.
+
+        A full refresh replaces both tables with its first batch; a replayed batch replaces
+        the rows of its files (one commit per table); any other batch is appended.
+        """
         lakehouse = ctx.lakehouse
-        if batch.rows or not lakehouse.exists(table.name):
+        if batch.rows or not lakehouse.exists(table.name) or batch.first or batch.replaying:
             # files of a source with on_new_columns: add may bring different extra columns
             data = (
                 pa.concat_tables(batch.rows, promote_options="default")
                 if batch.rows
                 else schema.empty_table()
             )
-            lakehouse.write(table.name, data, "append", metadata={"lakeshop.run_id": ctx.run_id})
-        if batch.rejects or not lakehouse.exists(table.rejects):
+            _commit(ctx, table.name, data, batch, metadata={"lakeshop.run_id": ctx.run_id})
+        if batch.rejects or not lakehouse.exists(table.rejects) or batch.first or batch.replaying:
             bad = pa.concat_tables(batch.rejects) if batch.rejects else REJECTS.empty_table()
-            lakehouse.write(table.rejects, bad, "append")
+            _commit(ctx, table.rejects, bad, batch)
         system.append(lakehouse, system.FILES, batch.log)
 
     @staticmethod
@@ -172,14 +207,27 @@ class IngestStrategy(Strategy):
                 ctx.lakehouse.delete(name, f"_batch_id = {batch_id} AND _source_file IN ({listed})")
 
     def new_files(self, ctx: RunContext, source: Source) -> list[Candidate]:
-        """Files of the source whose content has not been ingested for it yet."""
+        """Files of the source whose content has not been ingested for it under their name yet.
+
+        A file is known by its path and its sha256. Content already ingested for the source
+        under another name is a ``duplicate`` (recorded, not read); new content under a known
+        name is ``redelivered`` (read: its rows are added to the earlier ones). Empty files
+        are never duplicates of each other.
+        """
         known = system.read(ctx.lakehouse, system.FILES)
         seen_stat: set[tuple[str, int, datetime]] = set()
         seen_sha: set[tuple[str, str]] = set()
-        for r in known.select(["source", "path", "size", "modified_at", "sha256"]).to_pylist():
-            if r["source"] == source.name:
-                seen_stat.add((r["path"], r["size"], r["modified_at"]))
-                seen_sha.add((r["path"], r["sha256"]))
+        first_of: dict[str, str] = {}  # sha256 → first path ingested with that content
+        content_of: dict[str, str] = {}  # path → sha256 of its latest delivery
+        columns = ["source", "path", "size", "modified_at", "sha256", "status", "batch_id"]
+        log = [r for r in known.select(columns).to_pylist() if r["source"] == source.name]
+        for r in sorted(log, key=lambda r: (r["batch_id"], r["path"])):
+            seen_stat.add((r["path"], r["size"], r["modified_at"]))
+            seen_sha.add((r["path"], r["sha256"]))
+            if r["status"] in ("ingested", "redelivered", "replayed") and r["size"]:
+                first_of.setdefault(r["sha256"], r["path"])
+            if r["status"] in DELIVERED:
+                content_of[r["path"]] = r["sha256"]
         out = []
         for path in source.files(ctx.landing):
             stat = path.stat()
@@ -188,9 +236,34 @@ class IngestStrategy(Strategy):
             if (relative, stat.st_size, modified) in seen_stat:
                 continue
             cand = Candidate(path, relative, stat.st_size, modified, _sha256(path))
-            if (relative, cand.sha256) not in seen_sha:
-                out.append(cand)
+            if (relative, cand.sha256) in seen_sha:
+                continue
+            seen_sha.add((relative, cand.sha256))
+            if cand.sha256 in first_of and cand.size:
+                cand.status = "duplicate"
+                cand.note = f"duplicate delivery: same content as {first_of[cand.sha256]}"
+            elif relative in content_of:
+                cand.status = "redelivered"
+                cand.note = f"re-delivery: earlier content had sha256 {content_of[relative]}"
+            if cand.status != "duplicate" and cand.size:
+                first_of.setdefault(cand.sha256, relative)
+            content_of[relative] = cand.sha256
+            out.append(cand)
         return out
+
+    def replays(self, ctx: RunContext, source: Source) -> list[Candidate]:
+        """The deliveries a full refresh or a replay reads again from their raw copies."""
+        if not ctx.full_refresh and ctx.replay is None:
+            return []
+        log = [
+            r
+            for r in system.read(ctx.lakehouse, system.FILES).to_pylist()
+            if r["source"] == source.name
+        ]
+        copies = deliveries(log, ctx.lakehouse.root)
+        if not ctx.full_refresh and ctx.replay is not None:
+            copies = in_range(copies, *ctx.replay)
+        return [_replayed(c) for c in copies]
 
     def read_file(
         self, ctx: RunContext, source: Source, cand: Candidate, schema: pa.Schema
@@ -304,6 +377,62 @@ def _sha256(path: Path) -> str:
 
 def _sql(text: str) -> str:
     return text.replace("'", "''")
+
+
+def _replayed(copy: RawCopy) -> Candidate:
+    """A delivery read again: the raw copy is parsed, ``_source_file`` stays its landing path."""
+    return Candidate(
+        copy.raw,
+        copy.relative,
+        copy.size,
+        copy.modified_at,
+        copy.sha256,
+        status="replayed",
+        raw_path=copy.raw_path,
+    )
+
+
+def _commit(
+    ctx: RunContext,
+    name: str,
+    data: pa.Table,
+    batch: _Batch,
+    metadata: dict[str, Any] | None = None,
+) -> None:
+    """Write one batch's rows (or rejects) to ``name`` as :meth:`IngestStrategy.flush` says."""
+    lakehouse = ctx.lakehouse
+    if ctx.full_refresh and batch.first:
+        lakehouse.write(name, data, "overwrite", metadata=metadata)
+    elif batch.replaying and not ctx.full_refresh and lakehouse.exists(name):
+        listed = ", ".join("'" + _sql(p) + "'" for p in sorted(batch.paths))
+        where = f"_source_file IN ({listed})"
+        if data.num_rows:
+            lakehouse.write(name, data, "overwrite", predicate=where, metadata=metadata)
+        else:
+            lakehouse.delete(name, where)
+    elif data.num_rows or not lakehouse.exists(name):
+        lakehouse.write(name, data, "append", metadata=metadata)
+
+
+def _notes(*parts: str) -> str:
+    return "; ".join(p for p in parts if p)
+
+
+def _summary(counts: dict[str, int]) -> str:
+    """``"40 replayed from raw, 2 new files, 1 duplicate, 1 redelivery"`` (only what happened)."""
+    parts = []
+    if counts.get("replayed"):
+        parts.append(f"{counts['replayed']} replayed from raw")
+    if counts.get("ingested"):
+        n = counts["ingested"]
+        parts.append(f"{n} new file{'s' if n != 1 else ''}")
+    if counts.get("duplicate"):
+        n = counts["duplicate"]
+        parts.append(f"{n} duplicate{'s' if n != 1 else ''}")
+    if counts.get("redelivered"):
+        n = counts["redelivered"]
+        parts.append(f"{n} redeliver{'ies' if n != 1 else 'y'}")
+    return ", ".join(parts)
 
 
 class SchemaMismatch(SourceFileError):

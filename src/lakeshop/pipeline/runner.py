@@ -5,8 +5,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import pyarrow.compute as pc
 
@@ -18,6 +19,7 @@ from lakeshop.pipeline import system
 from lakeshop.pipeline.context import RunContext, TableResult
 from lakeshop.pipeline.graph import Graph, driving_table
 from lakeshop.pipeline.model import Kind, Table
+from lakeshop.pipeline.raw import parse_trigger, replay_trigger
 from lakeshop.pipeline.sources import Source
 from lakeshop.pipeline.strategies import Inputs, strategy_for
 
@@ -68,15 +70,28 @@ def run(
     target: str = "dev",
     select: Iterable[str] | None = None,
     full_refresh: bool = False,
+    replay: tuple[date, date] | None = None,
     trigger: str = "manual",
     listener: Listener | None = None,
 ) -> RunSummary:
-    """Run every selected table in dependency order; dependants of a failure are skipped."""
+    """Run every selected table in dependency order; dependants of a failure are skipped.
+
+    ``replay`` (first and last ingestion date) reads those dates' raw copies into bronze
+    again. A full refresh or a replay whose run was killed is resumed by the next run: it
+    may have replaced bronze rows without logging them.
+    """
     lakehouse = engine.lakehouse
     started = datetime.now(UTC).replace(tzinfo=None)
     batch_id = next_batch_id(lakehouse)
     run_id = f"{started:%Y%m%dT%H%M%S}-{batch_id:06d}"
-    ctx = RunContext(run_id, batch_id, engine, lakehouse, landing, sources, started, full_refresh)
+    for dead in _close_aborted_runs(lakehouse, started):
+        full_refresh = full_refresh or bool(dead["full_refresh"])
+        replay = _union(replay, parse_trigger(dead["trigger"]))
+    if replay is not None and not full_refresh:
+        trigger = replay_trigger(*replay)
+    ctx = RunContext(
+        run_id, batch_id, engine, lakehouse, landing, sources, started, full_refresh, replay
+    )
     chosen = _selection(graph, select)
     run_row = {
         "run_id": run_id,
@@ -89,7 +104,6 @@ def run(
         "started_at": started,
         "lakeshop_version": __version__,
     }
-    _close_aborted_runs(lakehouse, started)
     system.append(lakehouse, system.RUNS, [run_row])
     clock = time.perf_counter()
     outcomes: dict[str, TableOutcome] = {}
@@ -132,10 +146,18 @@ def run(
     return RunSummary(run_id, batch_id, status, done, time.perf_counter() - clock)
 
 
-def _close_aborted_runs(lakehouse: Lakehouse, now: datetime) -> None:
+def _union(a: tuple[date, date] | None, b: tuple[date, date] | None) -> tuple[date, date] | None:
+    """The smallest range covering both (None: no range)."""
+    if a is None or b is None:
+        return a or b
+    return min(a[0], b[0]), max(a[1], b[1])
+
+
+def _close_aborted_runs(lakehouse: Lakehouse, now: datetime) -> list[dict[str, Any]]:
     """Record as aborted the runs that started and never ended (their process was killed).
 
     Only one run writes at a time, so a run still marked running when another starts is dead.
+    Returns them.
     """
     runs = system.read(lakehouse, system.RUNS).to_pylist()
     ended = {r["run_id"] for r in runs if r["status"] != "running"}
@@ -154,6 +176,7 @@ def _close_aborted_runs(lakehouse: Lakehouse, now: datetime) -> None:
                 for r in dead
             ],
         )
+    return dead
 
 
 def _selection(graph: Graph, select: Iterable[str] | None) -> set[str]:

@@ -97,10 +97,32 @@ class CheckedStrategy(Strategy):
         if rebuild or not exists:
             engine.write(table.quarantine, "_quarantine", "overwrite")
         elif result.rows_quarantined and not replace_quarantine:
-            engine.write(table.quarantine, "_quarantine", "append")
+            if ctx.replay is not None:
+                result.rows_quarantined = self.not_yet_quarantined(table, ctx, held)
+            if result.rows_quarantined:
+                engine.write(table.quarantine, "_quarantine", "append")
         dropped = ", ".join([exclude, FAILED, RETRY, *raw])
         engine.stage(VALID, f"SELECT * EXCLUDE ({dropped}) FROM {CHECKED} WHERE NOT {QUARANTINED}")
         return columns
+
+    @staticmethod
+    def not_yet_quarantined(table: Table, ctx: RunContext, held: bool) -> int:
+        """Keep in ``_quarantine`` only rows the quarantine does not hold yet (by content);
+        returns how many. A replay reads rows again that it already quarantined; held rows
+        this run releases (see :meth:`release_held`) do not count as held."""
+        columns = [c for c in columns_of(ctx, "_quarantine") if c not in ("_run_id", "_batch_id")]
+        listed = ", ".join(f'"{c}"' for c in columns)
+        released = f" WHERE NOT ({RETRY} AND _batch_id < {ctx.batch_id})" if held else ""
+        ctx.engine.bind_table(table.quarantine)
+        ctx.engine.stage(
+            "_quarantined_new",
+            f"SELECT {listed} FROM _quarantine EXCEPT SELECT {listed} FROM {table.quarantine}{released}",
+        )
+        return ctx.engine.stage(
+            "_quarantine",
+            f"SELECT {listed}, '{ctx.run_id}' AS _run_id, "
+            f"CAST({ctx.batch_id} AS BIGINT) AS _batch_id FROM _quarantined_new",
+        )
 
     @staticmethod
     def with_held(table: Table, ctx: RunContext) -> str:
