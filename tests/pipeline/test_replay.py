@@ -6,6 +6,7 @@ import shutil
 from datetime import date, timedelta
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from lakeshop import api
@@ -16,6 +17,9 @@ from lakeshop.pipeline import system
 from lakeshop.project import Project, write_demo_config
 from tests.conftest import copy_days
 from tests.pipeline.conftest import SMALL_DAYS
+
+# each test runs the pipeline several times end to end
+pytestmark = pytest.mark.slow
 
 
 def _incremental(small_retailer: Path, tmp_path: Path) -> Project:
