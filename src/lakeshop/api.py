@@ -26,6 +26,7 @@ def run(
     target: str | None = None,
     select: Iterable[str] | None = None,
     full_refresh: bool = False,
+    replay: tuple[date, date] | None = None,
     trigger: str = "manual",
     listener: Listener | None = None,
     wait: bool = False,
@@ -49,6 +50,7 @@ def run(
             target=name,
             select=select,
             full_refresh=full_refresh,
+            replay=replay,
             trigger=trigger,
             listener=listener,
         )
@@ -72,20 +74,14 @@ def replay(
     """
     if end < start:
         raise LakeshopError(f"replay: --to {end} is before --from {start}")
-    name, _ = project.target(target)
-    with (
-        writer_lock_of(project, target, wait=wait, timeout=wait_timeout),
-        project.engine(target) as engine,
-    ):
-        return run_graph(
-            project.graph,
-            engine,
-            landing=project.landing,
-            sources=project.sources,
-            target=name,
-            replay=(start, end),
-            listener=listener,
-        )
+    return run(
+        project,
+        target=target,
+        replay=(start, end),
+        listener=listener,
+        wait=wait,
+        wait_timeout=wait_timeout,
+    )
 
 
 def writer_lock_of(

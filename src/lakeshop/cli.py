@@ -116,6 +116,12 @@ Defects = Annotated[
     typer.Option(min=0.0, max=0.5, help="Share of injected defective rows, 0 to 0.5 (0 = clean)."),
 ]
 Seed = Annotated[int, typer.Option(help="Random seed: same seed, same files.")]
+Wait = Annotated[
+    bool, typer.Option("--wait", help="Wait for a run already writing the target to end.")
+]
+WaitTimeout = Annotated[
+    float | None, typer.Option(min=0, help="With --wait: give up after this many seconds.")
+]
 Target = Annotated[
     str | None, typer.Option(help="Target from lakeshop.yml (default: its default_target).")
 ]
@@ -166,13 +172,8 @@ def run(
         list[str] | None,
         typer.Option("--select", help="Only this table, e.g. silver.orders (repeatable)."),
     ] = None,
-    wait: Annotated[
-        bool, typer.Option("--wait", help="Wait for a run already writing the target to end.")
-    ] = False,
-    wait_timeout: Annotated[
-        float | None,
-        typer.Option(min=0, help="With --wait: give up after this many seconds."),
-    ] = None,
+    wait: Wait = False,
+    wait_timeout: WaitTimeout = None,
 ) -> None:
     """Run the pipeline: ingest new files, refresh silver and gold incrementally."""
     from lakeshop import api
@@ -203,13 +204,8 @@ def replay(
     start: Annotated[str, typer.Option("--from", help="First ingestion date, YYYY-MM-DD.")],
     end: Annotated[str, typer.Option("--to", help="Last ingestion date, YYYY-MM-DD.")],
     target: Target = None,
-    wait: Annotated[
-        bool, typer.Option("--wait", help="Wait for a run already writing the target to end.")
-    ] = False,
-    wait_timeout: Annotated[
-        float | None,
-        typer.Option(min=0, help="With --wait: give up after this many seconds."),
-    ] = None,
+    wait: Wait = False,
+    wait_timeout: WaitTimeout = None,
 ) -> None:
     """Reprocess the raw copies of files ingested in a date range, then run incrementally."""
     from lakeshop import api
