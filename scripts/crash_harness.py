@@ -46,6 +46,7 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--work", type=Path, default=Path("/tmp/lakeshop-crash"))
     parser.add_argument("--scale", type=float, default=0.02, help="retailer size per day")
+    parser.add_argument("--parallel", type=int, default=2, help="trials run at the same time")
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     base = prepare(args.work, args.seed, args.scale)
@@ -55,7 +56,7 @@ def main() -> int:
         verdict = "ok" if not t.problems else "; ".join(t.problems)
         print(f"trial {t.number:4d}  {state:14s} at {t.kill_after_s:5.2f}s  {verdict}", flush=True)
 
-    results = trials(base, args.work, args.trials, args.seed, show)
+    results = trials(base, args.work, args.trials, args.seed, show, args.parallel)
     bad = [t for t in results if t.problems]
     killed = sum(t.killed for t in results)
     print(f"{len(results)} trials, {killed} killed mid-run, {len(bad)} with problems")

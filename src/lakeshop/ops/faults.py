@@ -16,6 +16,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -120,6 +121,7 @@ def trials(
     n: int,
     seed: int = 0,
     report: Callable[[Trial], None] | None = None,
+    parallel: int = 1,
 ) -> list[Trial]:
     """Run ``n`` kill-and-recover trials over the project in ``base`` (landing + config).
 
@@ -135,19 +137,19 @@ def trials(
         raise RuntimeError(f"the uninterrupted run over {reference} failed")
     span = time.perf_counter() - clock
     expected = snapshot(Project.load(reference))
-    results = []
-    for i in range(n):
+    delays = [rng.uniform(0.3, span) for _ in range(n)]
+
+    def one(i: int) -> Trial:
         trial_dir = work / f"trial-{i}"
         shutil.rmtree(trial_dir, ignore_errors=True)
         shutil.copytree(base, trial_dir)
-        delay = rng.uniform(0.3, span)
         proc = _run_cli(trial_dir)
-        time.sleep(delay)
+        time.sleep(delays[i])
         killed = proc.poll() is None
         if killed:
             os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
-        trial = Trial(i, round(delay, 2), killed)
+        trial = Trial(i, round(delays[i], 2), killed)
         recovery = _run_cli(trial_dir).wait()
         project = Project.load(trial_dir)
         if recovery != 0:
@@ -157,7 +159,10 @@ def trials(
         trial.problems += run_problems(project)
         trial.problems += [f"doctor: {p}" for p in diagnose(project).problems]
         shutil.rmtree(trial_dir, ignore_errors=True)
-        results.append(trial)
         if report:
             report(trial)
-    return results
+        return trial
+
+    # trials are independent lakehouses: run `parallel` of them at a time
+    with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
+        return list(pool.map(one, range(n)))
