@@ -52,3 +52,23 @@ def project_factory(tmp_path: Path) -> Callable[[Path], Project]:
         return Project.load(tmp_path)
 
     return make
+
+
+def cli(*args: str | Path) -> tuple[int, str, str]:
+    """Run the ``lakeshop`` CLI in-process: exit code, stdout, stderr."""
+    from typer.testing import CliRunner
+
+    from lakeshop.cli import app
+
+    result = CliRunner().invoke(app, [str(a) for a in args])
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.stdout, result.stderr
+
+
+def one_error_line(stderr: str) -> str:
+    """The single ``error: ...`` line a failing command prints, with no traceback."""
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1, stderr
+    assert lines[0].startswith("error: ") and "Traceback" not in stderr
+    return lines[0]

@@ -12,10 +12,8 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
-from typer.testing import CliRunner
 
 from lakeshop import analytics, api
-from lakeshop.cli import app
 from lakeshop.errors import LakeshopError
 from lakeshop.project import Project, write_demo_config
 
@@ -26,21 +24,7 @@ NAMES = [
     "sales_performance_30d",
 ]
 
-runner = CliRunner()
-
-
-def cli(*args: str | Path) -> tuple[int, str, str]:
-    result = runner.invoke(app, [str(a) for a in args])
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result.exit_code, result.stdout, result.stderr
-
-
-def one_error_line(stderr: str) -> str:
-    lines = stderr.strip().splitlines()
-    assert len(lines) == 1, stderr
-    assert lines[0].startswith("error: ") and "Traceback" not in stderr
-    return lines[0]
+from tests.conftest import cli, one_error_line  # noqa: E402
 
 
 def rows(table: pa.Table) -> list[dict[str, Any]]:

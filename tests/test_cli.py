@@ -11,9 +11,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from lakeshop.cli import app, progress_line
+from lakeshop.cli import progress_line
 from lakeshop.pipeline.context import TableResult
 from lakeshop.pipeline.model import Kind
 from lakeshop.pipeline.runner import TableOutcome
@@ -35,21 +34,7 @@ COMMANDS = [
 ]
 LAKESHOP = Path(sys.executable).with_name("lakeshop")
 
-runner = CliRunner()
-
-
-def cli(*args: str | Path) -> tuple[int, str, str]:
-    result = runner.invoke(app, [str(a) for a in args])
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result.exit_code, result.stdout, result.stderr
-
-
-def one_error_line(stderr: str) -> str:
-    lines = stderr.strip().splitlines()
-    assert len(lines) == 1, stderr
-    assert lines[0].startswith("error: ") and "Traceback" not in stderr
-    return lines[0]
+from tests.conftest import cli, one_error_line  # noqa: E402
 
 
 @pytest.fixture(scope="module")
