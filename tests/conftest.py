@@ -9,6 +9,10 @@ from pathlib import Path
 import pytest
 
 from lakeshop.datagen import generate
+from lakeshop.engines.duckdb import DuckDBEngine
+from lakeshop.engines.lakehouse import Lakehouse
+from lakeshop.ops.doctor import examine
+from lakeshop.pipeline.graph import Graph
 from lakeshop.project import Project, write_demo_config
 
 DAYS = 4
@@ -72,3 +76,14 @@ def one_error_line(stderr: str) -> str:
     assert len(lines) == 1, stderr
     assert lines[0].startswith("error: ") and "Traceback" not in stderr
     return lines[0]
+
+
+def assert_healthy(graph: Graph | Project, lakehouse: Lakehouse | None = None) -> None:
+    """``lakeshop doctor``'s checks pass on the lakehouse (every test scenario ends healthy)."""
+    if isinstance(graph, Project):
+        graph, lakehouse = graph.graph, graph.lakehouse()
+    assert lakehouse is not None
+    with DuckDBEngine(lakehouse) as engine:
+        diagnosis = examine(graph, engine)
+    assert diagnosis.problems == [], diagnosis.problems
+    assert sum(c.checked for c in diagnosis.checks) > 0  # it looked at something

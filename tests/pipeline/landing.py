@@ -13,6 +13,7 @@ from lakeshop.pipeline.graph import Graph
 from lakeshop.pipeline.model import Kind, Table
 from lakeshop.pipeline.runner import RunSummary, run
 from lakeshop.pipeline.sources import Source
+from tests.conftest import assert_healthy
 
 
 @dataclass
@@ -22,6 +23,7 @@ class Ingested:
     summary: RunSummary
     lakehouse: Lakehouse
     files: dict[str, dict[str, Any]]
+    graph: Graph
 
     def note(self, table: str) -> str:
         return next(o.result.note for o in self.summary.outcomes if o.name == table)
@@ -40,9 +42,10 @@ def ingest(root: Path, files: dict[str, bytes | str], sources: list[Source]) -> 
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(content.encode() if isinstance(content, str) else content)
     by_name = {s.name: s for s in sources}
-    graph = Graph.build([Table(f"bronze.{s}", Kind.INGEST, source=s) for s in by_name])
+    graph: Graph = Graph.build([Table(f"bronze.{s}", Kind.INGEST, source=s) for s in by_name])
     lakehouse = Lakehouse(root / "lakehouse")
     with DuckDBEngine(lakehouse) as engine:
         summary = run(graph, engine, landing=landing, sources=by_name)
+    assert_healthy(graph, lakehouse)  # whatever the files were, doctor's invariants hold
     log = system.read(lakehouse, system.FILES).to_pylist()
-    return Ingested(summary, lakehouse, {r["path"]: r for r in log})
+    return Ingested(summary, lakehouse, {r["path"]: r for r in log}, graph)

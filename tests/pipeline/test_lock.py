@@ -18,7 +18,7 @@ import yaml
 from lakeshop import api
 from lakeshop.pipeline.lock import LockHeld, holder, lock_path, writer_lock
 from lakeshop.project import Project
-from tests.conftest import copy_days
+from tests.conftest import assert_healthy, copy_days
 from tests.test_cli import LAKESHOP, cli, one_error_line
 
 #: holds the writer lock of the project in argv[1] for argv[2] seconds
@@ -104,6 +104,7 @@ def test_wait_runs_once_the_holder_exits(small: Project, hold) -> None:
     assert proc.poll() is not None  # the run began only after the holder ended
     assert " ok" in out
     assert holder(small.lakehouse()) is None  # released
+    assert_healthy(small)
 
 
 def test_wait_gives_up_after_the_timeout(small: Project, hold) -> None:
@@ -121,6 +122,7 @@ def test_lock_of_a_dead_process_is_taken_over(small: Project) -> None:
     summary = api.run(small)
     assert summary.status == "ok"
     assert holder(small.lakehouse()) is None
+    assert_healthy(small)
 
 
 def test_lock_with_live_pid_but_old_heartbeat_is_taken_over(small: Project) -> None:
@@ -206,3 +208,4 @@ def test_readers_during_a_run_see_committed_states(
     assert final != seen[0]
     runs = api.query(small, "SELECT DISTINCT run_id FROM _system.runs").num_rows
     assert runs == 2  # the refused run wrote nothing
+    assert_healthy(small)

@@ -13,6 +13,7 @@ from lakeshop.pipeline.graph import Graph
 from lakeshop.pipeline.model import Action, Expectation, Kind, Table
 from lakeshop.pipeline.runner import RunSummary, run
 from lakeshop.pipeline.sources import Source
+from tests.conftest import assert_healthy
 
 ITEMS_SQL = """
 SELECT
@@ -65,13 +66,10 @@ def write(landing: Path, name: str, text: str) -> None:
 def go(root: Path, strict_limit: int = 1000) -> tuple[RunSummary, Lakehouse]:
     lakehouse = Lakehouse(root / "lakehouse")
     source = Source(path="items/*.csv", name="items", fields=["id", "val", "updated_at"])
+    graph = Graph.build(tables(strict_limit))
     with DuckDBEngine(lakehouse) as engine:
-        summary = run(
-            Graph.build(tables(strict_limit)),
-            engine,
-            landing=root / "landing",
-            sources={"items": source},
-        )
+        summary = run(graph, engine, landing=root / "landing", sources={"items": source})
+    assert_healthy(graph, lakehouse)  # failed or not, the run leaves the invariants intact
     return summary, lakehouse
 
 

@@ -11,6 +11,7 @@ from lakeshop.pipeline.graph import Graph
 from lakeshop.pipeline.model import Kind, Table
 from lakeshop.pipeline.runner import run
 from lakeshop.pipeline.sources import Source
+from tests.conftest import assert_healthy
 
 HISTORY_SQL = """
 SELECT id, city, TRY_CAST(updated_at AS TIMESTAMP) AS updated_at, _source_file, _source_row
@@ -54,6 +55,7 @@ def build(root: Path, full_refresh: bool = False) -> list[dict]:
             full_refresh=full_refresh,
         )
     assert summary.status == "ok", [(o.name, o.error) for o in summary.failed]
+    assert_healthy(Graph.build(TABLES), lakehouse)
     rows = lakehouse.read("gold.dim_people").to_pylist()
     return sorted(
         ({k: v for k, v in r.items() if k != "_batch_id"} for r in rows),

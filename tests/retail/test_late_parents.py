@@ -7,12 +7,13 @@ from pathlib import Path
 
 from lakeshop import api
 from lakeshop.project import Project, write_demo_config
-from tests.conftest import copy_days
+from tests.conftest import assert_healthy, copy_days
 
 
 def _run(project: Project) -> None:
     summary = api.run(project)
     assert summary.status == "ok", [(o.name, o.error) for o in summary.failed]
+    assert_healthy(project)
 
 
 def test_orders_of_a_customer_delivered_late_are_held_then_released(

@@ -34,6 +34,11 @@ class ParsedFile:
     columns: list[str] = field(default_factory=list)
 
 
+def quote(identifier: str) -> str:
+    """A column name as a SQL identifier, whatever characters the export put in it."""
+    return '"' + identifier.replace('"', '""') + '"'
+
+
 REJECTS_SCHEMA = pa.schema(
     [("_source_row", pa.int64()), ("line_text", pa.string()), ("reason", pa.string())]
 )

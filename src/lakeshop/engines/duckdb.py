@@ -11,7 +11,14 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from lakeshop.engines.base import REJECTS_SCHEMA, Capabilities, Engine, ParsedFile, WriteMode
+from lakeshop.engines.base import (
+    REJECTS_SCHEMA,
+    Capabilities,
+    Engine,
+    ParsedFile,
+    WriteMode,
+    quote,
+)
 from lakeshop.engines.files import split_lines
 from lakeshop.engines.lakehouse import Lakehouse, split_name
 from lakeshop.errors import LakeshopError, SourceFileError
@@ -49,7 +56,7 @@ class DuckDBEngine(Engine):
         filter_sql = f" WHERE {where}" if where else ""
         dt = self.lakehouse.delta(name)
         files = self.lakehouse.snapshot_files(name)
-        columns = ", ".join(f'"{f.name}"' for f in dt.schema().fields)
+        columns = ", ".join(quote(f.name) for f in dt.schema().fields)
         if files:
             listed = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
             hive = ", hive_partitioning = true" if dt.metadata().partition_columns else ""

@@ -22,9 +22,10 @@ from dataclasses import dataclass, field
 
 import pyarrow as pa
 
-from lakeshop.engines.base import Engine
+from lakeshop.engines.base import Engine, quote
 from lakeshop.engines.lakehouse import Lakehouse
 from lakeshop.pipeline import system
+from lakeshop.pipeline.graph import Graph
 from lakeshop.pipeline.model import Kind
 from lakeshop.project import Project
 
@@ -60,20 +61,25 @@ class Diagnosis:
 
 def diagnose(project: Project, target: str | None = None) -> Diagnosis:
     """Run every check on the target's lakehouse."""
-    checks: list[tuple[str, Callable[[Project, _Reader], CheckResult]]] = [
+    with project.engine(target) as engine:
+        return examine(project.graph, engine)
+
+
+def examine(graph: Graph, engine: Engine) -> Diagnosis:
+    """Run every check on the tables of ``graph`` in the engine's lakehouse."""
+    checks: list[tuple[str, Callable[[Graph, _Reader], CheckResult]]] = [
         ("accounting", _accounting),
         ("unique keys", _unique_keys),
         ("fact joins", _fact_joins),
         ("raw copies", _raw_copies),
         ("file rows", _file_rows),
     ]
+    reader = _Reader(engine)
     results = []
-    with project.engine(target) as engine:
-        reader = _Reader(engine)
-        for name, check in checks:
-            result = check(project, reader)
-            result.name = name
-            results.append(result)
+    for name, check in checks:
+        result = check(graph, reader)
+        result.name = name
+        results.append(result)
     return Diagnosis(results)
 
 
@@ -105,10 +111,6 @@ class _Reader:
         return [str(c) for c in self.fetch(f"SELECT * FROM {name} LIMIT 0").column_names]
 
 
-def _q(column: str) -> str:
-    return '"' + column.replace('"', '""') + '"'
-
-
 def _examples(rows: list[dict[str, object]], columns: list[str]) -> str:
     shown = [
         "(" + ", ".join(str(r[c]) for c in columns) + ")"
@@ -120,7 +122,7 @@ def _examples(rows: list[dict[str, object]], columns: list[str]) -> str:
     return ", ".join(shown) + more
 
 
-def _accounting(project: Project, db: _Reader) -> CheckResult:
+def _accounting(graph: Graph, db: _Reader) -> CheckResult:
     result = CheckResult("accounting")
     if not db.bind(system.EVENTS):
         return result
@@ -141,7 +143,7 @@ def _accounting(project: Project, db: _Reader) -> CheckResult:
 
 
 def _duplicates(db: _Reader, name: str, keys: list[str]) -> str | None:
-    cols = ", ".join(_q(k) for k in keys)
+    cols = ", ".join(quote(k) for k in keys)
     dups = db.fetch(
         f"SELECT {cols}, count(*) AS _n FROM {name} GROUP BY ALL HAVING count(*) > 1 ORDER BY {cols}"
     ).to_pylist()
@@ -152,9 +154,8 @@ def _duplicates(db: _Reader, name: str, keys: list[str]) -> str | None:
     )
 
 
-def _unique_keys(project: Project, db: _Reader) -> CheckResult:
+def _unique_keys(graph: Graph, db: _Reader) -> CheckResult:
     result = CheckResult("unique keys")
-    graph = project.graph
     for name in graph.order():
         table = graph.tables[name]
         if not db.bind(name):
@@ -178,7 +179,7 @@ def _unique_keys(project: Project, db: _Reader) -> CheckResult:
 
 
 def _scd2_problems(db: _Reader, name: str, key: str) -> list[str]:
-    k = _q(key)
+    k = quote(key)
     problems = []
     overlaps = db.fetch(
         f"""SELECT DISTINCT {k} FROM (
@@ -205,9 +206,9 @@ def _scd2_problems(db: _Reader, name: str, key: str) -> list[str]:
     return problems
 
 
-def _fact_joins(project: Project, db: _Reader) -> CheckResult:
+def _fact_joins(graph: Graph, db: _Reader) -> CheckResult:
     result = CheckResult("fact joins")
-    gold = [n for n in project.graph.order() if n.startswith("gold.") and db.bind(n)]
+    gold = [n for n in graph.order() if n.startswith("gold.") and db.bind(n)]
     owners: dict[str, str] = {}  # sk column → dimension holding it
     for name in gold:
         if name.startswith("gold.dim_"):
@@ -221,7 +222,7 @@ def _fact_joins(project: Project, db: _Reader) -> CheckResult:
             if c not in owners:
                 continue
             result.checked += 1
-            dim, col = owners[c], _q(c)
+            dim, col = owners[c], quote(c)
             missing = db.fetch(
                 f"""SELECT f.{col} AS sk, count(*) AS n FROM {name} f
                 WHERE NOT EXISTS (SELECT 1 FROM {dim} d WHERE d.{col} = f.{col})
@@ -235,7 +236,7 @@ def _fact_joins(project: Project, db: _Reader) -> CheckResult:
     return result
 
 
-def _raw_copies(project: Project, db: _Reader) -> CheckResult:
+def _raw_copies(graph: Graph, db: _Reader) -> CheckResult:
     result = CheckResult("raw copies")
     if not db.bind(system.FILES):
         return result
@@ -253,12 +254,12 @@ def _raw_copies(project: Project, db: _Reader) -> CheckResult:
     return result
 
 
-def _file_rows(project: Project, db: _Reader) -> CheckResult:
+def _file_rows(graph: Graph, db: _Reader) -> CheckResult:
     result = CheckResult("file rows")
     if not db.bind(system.FILES):
         return result
-    for name in project.graph.order():
-        table = project.graph.tables[name]
+    for name in graph.order():
+        table = graph.tables[name]
         if table.kind is not Kind.INGEST or not db.bind(name, table.rejects):
             continue
         result.checked += 1

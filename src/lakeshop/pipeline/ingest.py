@@ -11,14 +11,14 @@ from typing import Any
 
 import pyarrow as pa
 
-from lakeshop.engines.base import ParsedFile
+from lakeshop.engines.base import ParsedFile, quote
 from lakeshop.engines.files import CsvOptions, parse_csv, parse_parquet
 from lakeshop.errors import LakeshopError, SourceFileError
 from lakeshop.pipeline import system
 from lakeshop.pipeline.context import RunContext, TableResult
 from lakeshop.pipeline.model import Table
 from lakeshop.pipeline.raw import DELIVERED, RawCopy, deliveries, in_range
-from lakeshop.pipeline.sources import Source, quote
+from lakeshop.pipeline.sources import Source
 from lakeshop.pipeline.strategies import Inputs, Strategy
 
 AUDIT = pa.schema(

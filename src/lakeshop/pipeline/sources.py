@@ -9,6 +9,7 @@ import sqlglot
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlglot import exp
 
+from lakeshop.engines.base import quote
 from lakeshop.errors import ConfigError
 
 Format = Literal["csv", "jsonl", "parquet"]
@@ -114,11 +115,6 @@ class Source(BaseModel):
             for f in self.fields
             if f not in self.mapping and f not in present and f not in self.required
         ]
-
-
-def quote(identifier: str) -> str:
-    """A column name as a SQL identifier, whatever characters the export put in it."""
-    return '"' + identifier.replace('"', '""') + '"'
 
 
 def _literal(value: str | int | float | bool) -> str:
