@@ -7,6 +7,7 @@ or skipped; the killed run must be recorded as aborted; ``lakeshop doctor`` must
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import random
 import shutil
@@ -16,7 +17,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -126,7 +127,9 @@ def trials(
     """Run ``n`` kill-and-recover trials over the project in ``base`` (landing + config).
 
     ``base`` holds a project whose lakehouse reflects earlier runs and whose landing has new
-    files; each trial copies it, kills a run at a random moment, runs again and compares.
+    files; each trial copies it, kills a ``lakeshop run`` at a random moment, runs again and
+    compares. Trials are independent lakehouses: ``parallel`` of them run at a time, each in a
+    worker process that imports lakeshop once and does the recovery run in-process.
     """
     rng = random.Random(seed)
     reference = work / "reference"
@@ -138,31 +141,54 @@ def trials(
     span = time.perf_counter() - clock
     expected = snapshot(Project.load(reference))
     delays = [rng.uniform(0.3, span) for _ in range(n)]
+    # spawn, not fork: the parent's deltalake runtime threads must not be forked
+    with ProcessPoolExecutor(
+        max_workers=max(1, parallel),
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_remember,
+        initargs=(expected,),
+    ) as pool:
+        futures = [pool.submit(_trial, base, work, i, delays[i]) for i in range(n)]
+        done = []
+        for future in as_completed(futures):
+            done.append(future.result())
+            if report:
+                report(done[-1])
+    return sorted(done, key=lambda t: t.number)
 
-    def one(i: int) -> Trial:
-        trial_dir = work / f"trial-{i}"
-        shutil.rmtree(trial_dir, ignore_errors=True)
-        shutil.copytree(base, trial_dir)
-        proc = _run_cli(trial_dir)
-        time.sleep(delays[i])
-        killed = proc.poll() is None
-        if killed:
-            os.kill(proc.pid, signal.SIGKILL)
-        proc.wait()
-        trial = Trial(i, round(delays[i], 2), killed)
-        recovery = _run_cli(trial_dir).wait()
-        project = Project.load(trial_dir)
-        if recovery != 0:
-            trial.problems.append(f"the recovery run exited with {recovery}")
-        trial.problems += compare(expected, snapshot(project))
-        trial.problems += ingestion_problems(project)
-        trial.problems += run_problems(project)
-        trial.problems += [f"doctor: {p}" for p in diagnose(project).problems]
-        shutil.rmtree(trial_dir, ignore_errors=True)
-        if report:
-            report(trial)
-        return trial
 
-    # trials are independent lakehouses: run `parallel` of them at a time
-    with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
-        return list(pool.map(one, range(n)))
+_expected: dict[str, Counter[tuple[object, ...]]] = {}
+
+
+def _remember(expected: dict[str, Counter[tuple[object, ...]]]) -> None:
+    _expected.update(expected)
+
+
+def _trial(base: Path, work: Path, number: int, delay: float) -> Trial:
+    """Kill a run of a copy of ``base`` after ``delay`` seconds, recover, and compare."""
+    from lakeshop import api
+
+    trial_dir = work / f"trial-{number}"
+    shutil.rmtree(trial_dir, ignore_errors=True)
+    shutil.copytree(base, trial_dir)
+    proc = _run_cli(trial_dir)
+    time.sleep(delay)
+    killed = proc.poll() is None
+    if killed:
+        os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    trial = Trial(number, round(delay, 2), killed)
+    project = Project.load(trial_dir)
+    try:
+        recovery = api.run(project)
+        if recovery.status != "ok":
+            failed = "; ".join(f"{o.name}: {o.error}" for o in recovery.failed)
+            trial.problems.append(f"the recovery run ended {recovery.status}: {failed}")
+    except Exception as exc:  # the harness reports every failure, it never stops at one
+        trial.problems.append(f"the recovery run raised {type(exc).__name__}: {exc}")
+    trial.problems += compare(_expected, snapshot(project))
+    trial.problems += ingestion_problems(project)
+    trial.problems += run_problems(project)
+    trial.problems += [f"doctor: {p}" for p in diagnose(project).problems]
+    shutil.rmtree(trial_dir, ignore_errors=True)
+    return trial
