@@ -118,6 +118,20 @@ def test_corpus(tmp_path: Path) -> None:
     assert again.summary.status == "ok" and len(again.files) == len(out.files)
 
 
+def test_a_file_name_that_is_not_utf8_is_ingested_under_an_escaped_name(tmp_path: Path) -> None:
+    content = b"id,val\n1,x\n"
+    odd = "bad\udcff.csv"  # the bytes b"bad\xff.csv" on disk: not valid UTF-8
+    out = ingest(tmp_path, {odd: content}, sources()[:1])
+    assert out.summary.status == "ok", [(o.name, o.error) for o in out.summary.failed]
+    entry = out.files["bad\\xff.csv"]
+    assert (entry["status"], entry["rows"]) == ("ingested", 1)
+    assert entry["error"] == "file name is not valid UTF-8: kept with \\x escapes"
+    assert [r["_source_file"] for r in out.rows("bronze.items")] == ["bad\\xff.csv"]
+    assert (out.lakehouse.root / entry["raw_path"]).read_bytes() == content
+    again = ingest(tmp_path, {}, sources()[:1])  # known by its escaped name: not read again
+    assert again.summary.status == "ok" and len(again.files) == 1
+
+
 def assert_accounted(out: Ingested, entry: dict[str, Any]) -> None:
     """The file's rows in bronze and in its rejects are those its record counts."""
     table = f"bronze.{entry['source']}"

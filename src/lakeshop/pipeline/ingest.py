@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import pyarrow as pa
@@ -231,7 +232,7 @@ class IngestStrategy(Strategy):
         out = []
         for path in source.files(ctx.landing):
             stat = path.stat()
-            relative = path.relative_to(ctx.landing).as_posix()
+            relative, odd_name = _printable(path.relative_to(ctx.landing).as_posix())
             modified = datetime.fromtimestamp(stat.st_mtime, UTC).replace(tzinfo=None)
             if (relative, stat.st_size, modified) in seen_stat:
                 continue
@@ -248,6 +249,8 @@ class IngestStrategy(Strategy):
             if cand.status != "duplicate" and cand.size:
                 first_of.setdefault(cand.sha256, relative)
             content_of[relative] = cand.sha256
+            if odd_name:
+                cand.note = _notes(cand.note, "file name is not valid UTF-8: kept with \\x escapes")
             out.append(cand)
         return out
 
@@ -357,7 +360,7 @@ class IngestStrategy(Strategy):
             ctx.lakehouse.raw_dir
             / source.name
             / f"ingest_date={day}"
-            / (f"{cand.sha256[:12]}_{cand.path.name}")
+            / (f"{cand.sha256[:12]}_{PurePosixPath(cand.relative).name}")
         )
         if not dest.exists():
             dest.parent.mkdir(parents=True, exist_ok=True)
@@ -365,6 +368,16 @@ class IngestStrategy(Strategy):
             shutil.copyfile(cand.path, tmp)
             tmp.replace(dest)
         return dest.relative_to(ctx.lakehouse.root).as_posix()
+
+
+def _printable(name: str) -> tuple[str, bool]:
+    """``name`` as valid UTF-8 text, and whether it was not: undecodable bytes of a file name
+    (surrogates in Python) become ``\\xNN`` escapes, a stable name the log and tables can hold."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return os.fsencode(name).decode("utf-8", "backslashreplace"), True
+    return name, False
 
 
 def _sha256(path: Path) -> str:
@@ -415,7 +428,7 @@ def _commit(
 
 
 def _notes(*parts: str) -> str:
-    return "; ".join(p for p in parts if p)
+    return "; ".join(dict.fromkeys(p for p in parts if p))  # each note once, in order
 
 
 def _summary(counts: dict[str, int]) -> str:
