@@ -24,6 +24,7 @@ __all__ = [
     "SavedQuery",
     "UnknownQuery",
     "default_as_of",
+    "reads_runs",
     "render",
     "run_saved",
     "saved_queries",
@@ -32,6 +33,8 @@ __all__ = [
 
 _AS_OF = re.compile(r"\$as_of\b")
 LATEST_SQL = "SELECT max(order_date) AS as_of FROM gold.fact_sales"
+#: the as_of of queries over the run log: the day the newest run started (UTC)
+LATEST_RUN_SQL = "SELECT CAST(max(started_at) AS DATE) AS as_of FROM _system.runs"
 
 
 class UnknownQuery(LakeshopError):
@@ -58,10 +61,28 @@ def saved_query(name: str) -> SavedQuery:
     raise UnknownQuery(name, [q.name for q in queries])
 
 
-def default_as_of(project: Project, target: str | None = None) -> date:
-    """The latest business date of the data: the latest ``order_date`` in ``gold.fact_sales``."""
+def reads_runs(query: SavedQuery) -> bool:
+    """Whether the query reads the run log (``_system.*``) rather than gold."""
+    from lakeshop.pipeline.graph import referenced_tables
+
+    return any(t.startswith("_system.") for t in referenced_tables(query.sql.replace("$", "")))
+
+
+def default_as_of(
+    project: Project, target: str | None = None, query: SavedQuery | None = None
+) -> date:
+    """The latest business date of the data: the latest ``order_date`` in ``gold.fact_sales``;
+    for a ``query`` over the run log, the day its newest run started."""
     from lakeshop import api
 
+    if query is not None and reads_runs(query):
+        value = api.query(project, LATEST_RUN_SQL, target).column(0)[0].as_py()
+        if not isinstance(value, date):
+            raise LakeshopError(
+                f"{query.name}: no run recorded yet, so there is no default as_of: run "
+                "`lakeshop run` first or pass --as-of YYYY-MM-DD"
+            )
+        return value
     value = api.query(project, LATEST_SQL, target).column(0)[0].as_py()
     if not isinstance(value, date):
         raise LakeshopError(
@@ -87,6 +108,6 @@ def run_saved(
 
     query = saved_query(name)
     if as_of is None and query.uses_as_of:
-        as_of = default_as_of(project, target)
+        as_of = default_as_of(project, target, query)
     sql = render(query, as_of) if as_of is not None else query.sql
     return api.query(project, sql, target)

@@ -128,14 +128,44 @@ Target = Annotated[
 Format = Annotated[OutputFormat, typer.Option("--format", help="Output format.")]
 
 
+class LogFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
+class LogLevel(StrEnum):
+    debug = "debug"
+    info = "info"
+    warning = "warning"
+    error = "error"
+
+
 @app.callback()
 def _main(
     project: Annotated[
         Path, typer.Option("--project", "-p", help="Project folder (holds lakeshop.yml).")
     ] = Path("."),
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
+    log_format: Annotated[
+        LogFormat | None,
+        typer.Option(
+            "--log-format",
+            help="Log lines on stderr, each with its run id: text, or json (one object a line).",
+        ),
+    ] = None,
+    log_level: Annotated[
+        LogLevel | None,
+        typer.Option(
+            "--log-level",
+            help="Lowest level logged (default: info with --log-format, else warning).",
+        ),
+    ] = None,
 ) -> None:
+    from lakeshop import logs
+
     State.project_dir, State.debug = project, debug
+    level = log_level or (LogLevel.info if log_format is not None else LogLevel.warning)
+    logs.configure("json" if log_format is LogFormat.json else "text", level.value.upper())
 
 
 def _project() -> Any:
@@ -250,7 +280,8 @@ def query(
         str | None,
         typer.Option(
             "--as-of",
-            help="Business date YYYY-MM-DD ending the window (default: latest order date).",
+            help="Date YYYY-MM-DD ending the window (default: latest order date; "
+            "for queries over runs, the newest run's date).",
         ),
     ] = None,
     fmt: Format = OutputFormat.table,
@@ -267,7 +298,7 @@ def query(
     saved = analytics.saved_query(name)
     project = _project()
     if saved.uses_as_of and day is None:
-        day = analytics.default_as_of(project, target)
+        day = analytics.default_as_of(project, target, saved)
     elif not saved.uses_as_of and day is not None:
         err.print(
             f"note: {name} has no time window; --as-of is ignored", soft_wrap=True, highlight=False
@@ -299,6 +330,12 @@ def status(target: Target = None, fmt: Format = OutputFormat.table) -> None:
     _print_rows(rows, fmt)
 
 
+class QualitySection(StrEnum):
+    expectations = "expectations"
+    quarantined = "quarantined"
+    trend = "trend"
+
+
 @app.command()
 def quality(
     run_id: Annotated[
@@ -307,20 +344,60 @@ def quality(
     table: Annotated[
         str | None, typer.Option(help="Only this table, e.g. silver.customers.")
     ] = None,
+    section: Annotated[
+        QualitySection | None,
+        typer.Option(help="Only this part (needed with --format csv; default: all)."),
+    ] = None,
+    sample: Annotated[int, typer.Option(min=0, help="Quarantined rows shown per table.")] = 5,
+    trend_runs: Annotated[int, typer.Option(min=1, help="Runs in the quarantine-rate trend.")] = 20,
     target: Target = None,
     fmt: Format = OutputFormat.table,
 ) -> None:
-    """Expectation pass rates per table for a run."""
-    from lakeshop import api
+    """Expectation pass rates per table for a run, a sample of the rows it quarantined with
+    their reasons, and the quarantine rate over runs."""
+    from lakeshop import quality as q
 
-    result = api.quality(_project(), run_id, table, target)
+    if fmt is OutputFormat.csv and section is None:
+        raise typer.BadParameter(
+            "--format csv prints one part: add --section expectations, quarantined or trend",
+            param_hint="'--section'",
+        )
+    found = q.report(
+        _project(), run_id, table, sample_rows=sample, trend_runs=trend_runs, target=target
+    )
+    trend = found.trend if table is not None else found.trend.filter(found.trend["is_total"])
+    parts = {
+        QualitySection.expectations: found.expectations,
+        QualitySection.quarantined: found.quarantined,
+        QualitySection.trend: trend.drop_columns(["is_total"]),
+    }
     if fmt is not OutputFormat.table:
-        _print_table(result, fmt)
-    elif result.num_rows == 0:
+        if section is not None:
+            _print_table(parts[section], fmt)
+        else:
+            whole = {"run_id": found.run_id} | {s.value: t.to_pylist() for s, t in parts.items()}
+            typer.echo(json.dumps(whole, default=str, indent=2))
+        return
+    if found.run_id is None:
         out.print("no expectations recorded yet: run `lakeshop run` first", highlight=False)
-    else:
-        out.print(f"expectations of run {result.column('run_id')[0]}", highlight=False)
-        _print_table(result.drop_columns(["run_id"]), fmt)
+        return
+    scope = table or f"all {q.QUARANTINE_SCHEMA} tables"
+    titles = {
+        QualitySection.expectations: f"expectations of run {found.run_id}",
+        QualitySection.quarantined: f"quarantined rows of run {found.run_id} "
+        f"(up to {sample} per table) and the expectations they failed",
+        QualitySection.trend: f"quarantine rate over the last {trend_runs} runs ({scope})",
+    }
+    for part, rows in parts.items():
+        if section is not None and part is not section:
+            continue
+        out.print(f"\n[bold]{escape(titles[part])}[/]", soft_wrap=True, highlight=False)
+        if part is QualitySection.expectations:
+            rows = rows.drop_columns(["run_id"])
+        if rows.num_rows == 0:
+            out.print("none", highlight=False)
+        else:
+            _print_table(rows, fmt)
 
 
 @app.command()
@@ -356,6 +433,11 @@ def demo(
     _summarise(summary)
     if summary.status == "ok":
         _headlines(project)
+    from lakeshop import report as reporting
+
+    page = directory / "report.html"
+    reporting.write(project, page)
+    out.print(f"\n[bold]report[/]: {escape(str(page.resolve()))}", soft_wrap=True)
     where = escape(str(directory))
     out.print(
         f"\ndemo done in {time.perf_counter() - clock:.1f}s. Try:\n"
@@ -518,6 +600,31 @@ def _print_rows(
         wide = Measurement.get(out, out.options.update_width(10_000), view).maximum
         Console(width=max(out.width, wide)).print(view)
     out.print(f"{len(rows)} row(s)", style="dim")
+
+
+@app.command()
+def report(
+    out_file: Annotated[
+        Path | None,
+        typer.Option("--out", help="HTML file to write (default: report.html in the project)."),
+    ] = None,
+    days: Annotated[int, typer.Option(min=1, help="Days shown, back from the latest data.")] = 30,
+    target: Target = None,
+) -> None:
+    """Write one self-contained HTML report: sales, quality, runs and fired alerts."""
+    from lakeshop import report as reporting
+
+    project = _project()
+    path = out_file if out_file is not None else project.directory / "report.html"
+    built = reporting.write(project, path, days=days, target=target)
+    for chart, why in built.empty.items():
+        err.print(f"note: {chart}: no data ({why})", soft_wrap=True, highlight=False)
+    out.print(
+        f"report written to {escape(str(path))} ({len(built.rows)} of {len(reporting.CHARTS)} "
+        f"charts with data, {built.alerts} alert(s))",
+        soft_wrap=True,
+        highlight=False,
+    )
 
 
 @app.command()

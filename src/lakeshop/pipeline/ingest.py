@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import shutil
 from dataclasses import dataclass, field
@@ -15,12 +16,15 @@ import pyarrow as pa
 from lakeshop.engines.base import ParsedFile, quote
 from lakeshop.engines.files import CsvOptions, parse_csv, parse_parquet
 from lakeshop.errors import LakeshopError, SourceFileError
+from lakeshop.logs import get_logger
 from lakeshop.pipeline import system
 from lakeshop.pipeline.context import RunContext, TableResult
 from lakeshop.pipeline.model import Table
 from lakeshop.pipeline.raw import DELIVERED, RawCopy, deliveries, in_range
 from lakeshop.pipeline.sources import Source
 from lakeshop.pipeline.strategies import Inputs, Strategy
+
+log = get_logger(__name__)
 
 AUDIT = pa.schema(
     [
@@ -132,6 +136,11 @@ class IngestStrategy(Strategy):
                 change = exc.change if isinstance(exc, SchemaMismatch) else ""
                 status = cand.status if cand.status in ("duplicate", "replayed") else "error"
                 entry.update(status=status, error=_notes(cand.note, exc.reason))
+                log.log(
+                    logging.INFO if status == "duplicate" else logging.WARNING,
+                    f"file {status}",
+                    extra={"table": table.name, "path": cand.relative, "error": entry["error"]},
+                )
             else:
                 batch.rows.append(good)
                 batch.rejects.append(bad)
@@ -143,6 +152,15 @@ class IngestStrategy(Strategy):
                 )
                 result.rows_written += good.num_rows
                 result.rows_quarantined += bad.num_rows
+                log.info(
+                    f"file {cand.status}",
+                    extra={
+                        "table": table.name,
+                        "path": cand.relative,
+                        "rows": good.num_rows,
+                        "rejected_lines": bad.num_rows,
+                    },
+                )
             entry["schema_change"] = change or None
             note_change(result, change)
             entry["raw_path"] = cand.raw_path or self.keep_raw(ctx, source, cand)

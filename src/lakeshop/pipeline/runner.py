@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from lakeshop import __version__
 from lakeshop.engines.base import Engine
 from lakeshop.engines.lakehouse import Lakehouse
 from lakeshop.errors import ConfigError, LakeshopError
+from lakeshop.logs import get_logger, run_context
 from lakeshop.pipeline import system
 from lakeshop.pipeline.context import RunContext, TableResult
 from lakeshop.pipeline.graph import Graph, driving_table
@@ -53,6 +55,8 @@ class RunSummary:
 
 Listener = Callable[[TableOutcome], None]
 
+log = get_logger(__name__)
+
 
 def next_batch_id(lakehouse: Lakehouse) -> int:
     """One more than the highest batch id any run has used."""
@@ -89,61 +93,80 @@ def run(
         replay = _union(replay, parse_trigger(dead["trigger"]))
     if replay is not None and not full_refresh:
         trigger = replay_trigger(*replay)
-    ctx = RunContext(
-        run_id, batch_id, engine, lakehouse, landing, sources, started, full_refresh, replay
-    )
-    chosen = _selection(graph, select)
-    run_row = {
-        "run_id": run_id,
-        "batch_id": batch_id,
-        "target": target,
-        "engine": engine.capabilities.name,
-        "trigger": trigger,
-        "full_refresh": full_refresh,
-        "status": "running",
-        "started_at": started,
-        "lakeshop_version": __version__,
-    }
-    system.append(lakehouse, system.RUNS, [run_row])
-    clock = time.perf_counter()
-    outcomes: dict[str, TableOutcome] = {}
-    for name in graph.order():
-        if name not in chosen:
-            continue
-        table = graph.tables[name]
-        blocked = [
-            u for u in graph.upstream[name] if outcomes.get(u) and outcomes[u].status != "ok"
-        ]
-        if blocked:
-            outcome = TableOutcome(
-                name, table.kind, "skipped", error=f"upstream {blocked[0]} did not succeed"
-            )
-        else:
-            outcome = _run_table(graph, table, ctx)
-        outcomes[name] = outcome
-        _log_table(ctx, outcome)
-        if listener:
-            listener(outcome)
-    done = list(outcomes.values())
-    status = "failed" if any(o.status == "failed" for o in done) else "ok"
-    ended = datetime.now(UTC).replace(tzinfo=None)
-    first_error = next((f"{o.name}: {o.error}" for o in done if o.status == "failed"), None)
-    system.append(
-        lakehouse,
-        system.RUNS,
-        [
-            run_row
-            | {
+    with run_context(run_id):
+        ctx = RunContext(
+            run_id, batch_id, engine, lakehouse, landing, sources, started, full_refresh, replay
+        )
+        chosen = _selection(graph, select)
+        run_row = {
+            "run_id": run_id,
+            "batch_id": batch_id,
+            "target": target,
+            "engine": engine.capabilities.name,
+            "trigger": trigger,
+            "full_refresh": full_refresh,
+            "status": "running",
+            "started_at": started,
+            "lakeshop_version": __version__,
+        }
+        system.append(lakehouse, system.RUNS, [run_row])
+        log.info(
+            "run started",
+            extra={k: run_row[k] for k in ("target", "engine", "trigger", "full_refresh")}
+            | {"batch_id": batch_id, "tables": len(chosen)},
+        )
+        clock = time.perf_counter()
+        outcomes: dict[str, TableOutcome] = {}
+        for name in graph.order():
+            if name not in chosen:
+                continue
+            table = graph.tables[name]
+            blocked = [
+                u for u in graph.upstream[name] if outcomes.get(u) and outcomes[u].status != "ok"
+            ]
+            if blocked:
+                outcome = TableOutcome(
+                    name, table.kind, "skipped", error=f"upstream {blocked[0]} did not succeed"
+                )
+            else:
+                outcome = _run_table(graph, table, ctx)
+            outcomes[name] = outcome
+            _log_table(ctx, outcome)
+            if listener:
+                listener(outcome)
+        done = list(outcomes.values())
+        status = "failed" if any(o.status == "failed" for o in done) else "ok"
+        ended = datetime.now(UTC).replace(tzinfo=None)
+        first_error = next((f"{o.name}: {o.error}" for o in done if o.status == "failed"), None)
+        system.append(
+            lakehouse,
+            system.RUNS,
+            [
+                run_row
+                | {
+                    "status": status,
+                    "ended_at": ended,
+                    "error": first_error,
+                    "tables_ok": sum(o.status == "ok" for o in done),
+                    "tables_failed": sum(o.status == "failed" for o in done),
+                    "tables_skipped": sum(o.status == "skipped" for o in done),
+                }
+            ],
+        )
+        summary = RunSummary(run_id, batch_id, status, done, time.perf_counter() - clock)
+        log.log(
+            logging.INFO if status == "ok" else logging.ERROR,
+            f"run {status}",
+            extra={
                 "status": status,
-                "ended_at": ended,
-                "error": first_error,
+                "seconds": round(summary.seconds, 3),
                 "tables_ok": sum(o.status == "ok" for o in done),
-                "tables_failed": sum(o.status == "failed" for o in done),
+                "tables_failed": len(summary.failed),
                 "tables_skipped": sum(o.status == "skipped" for o in done),
-            }
-        ],
-    )
-    return RunSummary(run_id, batch_id, status, done, time.perf_counter() - clock)
+                "error": first_error,
+            },
+        )
+        return summary
 
 
 def _union(a: tuple[date, date] | None, b: tuple[date, date] | None) -> tuple[date, date] | None:
@@ -226,8 +249,28 @@ def _bind_upstream(graph: Graph, table: Table, ctx: RunContext, incremental: boo
     return driving
 
 
+#: a failed table is an error of the run; the tables skipped after it follow from it
+_LEVELS = {"ok": logging.INFO, "skipped": logging.INFO, "failed": logging.ERROR}
+
+
 def _log_table(ctx: RunContext, o: TableOutcome) -> None:
     r = o.result
+    log.log(
+        _LEVELS.get(o.status, logging.INFO),
+        f"table {o.status}",
+        extra={
+            "table": o.name,
+            "kind": o.kind.value,
+            "status": o.status,
+            "rows_in": r.rows_in,
+            "rows_written": r.rows_written,
+            "rows_quarantined": r.rows_quarantined,
+            "rows_deduplicated": r.rows_deduplicated,
+            "seconds": round(o.seconds, 3),
+        }
+        | ({"error": o.error} if o.error else {})
+        | ({"note": r.note} if r.note else {}),
+    )
     system.append(
         ctx.lakehouse,
         system.EVENTS,
