@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from lakeshop import api
 from lakeshop.datagen import generate
 from lakeshop.engines.duckdb import DuckDBEngine
 from lakeshop.engines.lakehouse import Lakehouse
@@ -87,3 +88,17 @@ def assert_healthy(graph: Graph | Project, lakehouse: Lakehouse | None = None) -
         diagnosis = examine(graph, engine)
     assert diagnosis.problems == [], diagnosis.problems
     assert sum(c.checked for c in diagnosis.checks) > 0  # it looked at something
+
+
+@pytest.fixture(scope="session")
+def observed(retailer: Path, tmp_path_factory: pytest.TempPathFactory) -> Project:
+    """A project with two runs over ``retailer`` (days 1-2, then 3-4): gold, quarantined rows,
+    expectations and a run history (read-only: copy the folder before writing to it)."""
+    directory = tmp_path_factory.mktemp("observed")
+    write_demo_config(directory)
+    project = Project.load(directory)
+    copy_days(retailer, project.landing, ["2026-01-01", "2026-01-02"])
+    assert api.run(project).status == "ok"
+    copy_days(retailer, project.landing, ["2026-01-03", "2026-01-04"])
+    assert api.run(project).status == "ok"
+    return project

@@ -15,14 +15,19 @@ import pytest
 
 from lakeshop import analytics, api
 from lakeshop.errors import LakeshopError
+from lakeshop.pipeline import system
 from lakeshop.project import Project, write_demo_config
 
 NAMES = [
     "customer_lifetime_value",
     "most_sold_product_30d",
     "product_return_analysis",
+    "run_success_rate_30d",
     "sales_performance_30d",
+    "table_duration_trend_30d",
 ]
+#: the saved queries over the run log (``_system``) rather than gold
+RUN_QUERIES = {"run_success_rate_30d", "table_duration_trend_30d"}
 
 from tests.conftest import cli, one_error_line  # noqa: E402
 
@@ -46,25 +51,28 @@ def ratio(num: int | Decimal, den: int | Decimal) -> Decimal:
 # --- the list and the rendering -------------------------------------------------------------
 
 
-def test_the_four_saved_queries_with_a_description_each():
+def test_the_saved_queries_with_a_description_each():
     queries = analytics.saved_queries()
     assert [q.name for q in queries] == NAMES
     for q in queries:
         assert q.description and "\n" not in q.description
         assert not q.description.startswith("-")
-        assert "gold." in q.sql
+        assert ("_system." if q.name in RUN_QUERIES else "gold.") in q.sql
+        assert analytics.reads_runs(q) == (q.name in RUN_QUERIES)
 
 
-def test_windowed_queries_use_as_of_and_read_only_gold():
+def test_windowed_queries_use_as_of_and_read_only_gold_or_the_run_log():
     from lakeshop.pipeline.graph import referenced_tables
 
     by_name = {q.name: q for q in analytics.saved_queries()}
     assert by_name["most_sold_product_30d"].uses_as_of
     assert by_name["sales_performance_30d"].uses_as_of
+    assert all(by_name[n].uses_as_of for n in RUN_QUERIES)
     for q in by_name.values():
         sql = analytics.render(q, date(2026, 1, 20))
         assert "$as_of" not in sql
-        assert all(t.startswith("gold.") for t in referenced_tables(sql)), q.name
+        schema = "_system." if q.name in RUN_QUERIES else "gold."
+        assert all(t.startswith(schema) for t in referenced_tables(sql)), q.name
         assert "current_date" not in q.sql.lower() and "now()" not in q.sql.lower()
 
 
@@ -335,6 +343,108 @@ def test_default_as_of_without_sales_is_a_clear_error(handmade: Project):
         analytics.run_saved(handmade, "most_sold_product_30d")
 
 
+# --- the run log: exact results on hand-made _system rows -----------------------------------
+
+
+def _at(day: str, hour: int = 8) -> datetime:
+    return datetime.fromisoformat(day).replace(hour=hour)
+
+
+@pytest.fixture
+def run_log(tmp_path: Path) -> Project:
+    """``_system.runs`` and ``_system.events`` with known answers (newest run on 2026-03-02)."""
+    write_demo_config(tmp_path)
+    project = Project.load(tmp_path)
+    runs = []
+    # run id, start, final status (None: never ended)
+    for run_id, start, status in [
+        ("r0", _at("2026-01-15"), "ok"),  # before the 30-day window
+        ("r1", _at("2026-03-01", 8), "ok"),
+        ("r2", _at("2026-03-01", 9), "failed"),
+        ("r3", _at("2026-03-02", 8), "ok"),
+        ("r4", _at("2026-03-02", 9), "aborted"),
+        ("r5", _at("2026-03-02", 10), None),
+        ("r6", _at("2026-03-02", 11), "ok"),
+    ]:
+        runs.append({"run_id": run_id, "status": "running", "started_at": start})
+        if status is not None:
+            runs.append({"run_id": run_id, "status": status, "started_at": start})
+    system.append(project.lakehouse(), system.RUNS, runs)
+    events = [
+        # table, run, start, duration, status
+        ("silver.a", "r1", _at("2026-03-01", 8), 1.0, "ok"),
+        ("silver.a", "r2", _at("2026-03-01", 9), 10.0, "failed"),  # not an execution
+        ("silver.a", "r3", _at("2026-03-01", 10), 2.0, "ok"),
+        ("silver.a", "r6", _at("2026-03-02", 11), 3.0, "ok"),
+        ("gold.b", "r0", _at("2026-02-10"), 5.0, "ok"),  # within 30 days, not the last 7
+        ("gold.b", "r6", _at("2026-03-02", 11), 7.0, "ok"),
+    ]
+    system.append(
+        project.lakehouse(),
+        system.EVENTS,
+        [
+            {"table_name": t, "run_id": r, "started_at": s, "duration_s": d, "status": st}
+            | {"rows_in": 10}
+            for t, r, s, d, st in events
+        ],
+    )
+    return project
+
+
+def test_run_success_rate_per_day(run_log: Project):
+    assert analytics.default_as_of(
+        run_log, query=analytics.saved_query("run_success_rate_30d")
+    ) == d("2026-03-02")
+    got = rows(analytics.run_saved(run_log, "run_success_rate_30d"))
+    assert got == [
+        {
+            "run_date": d("2026-03-01"),
+            "runs": 2,
+            "ok": 1,
+            "failed": 1,
+            "aborted": 0,
+            "running": 0,
+            "success_rate": Decimal("0.5000"),
+        },
+        {
+            "run_date": d("2026-03-02"),
+            "runs": 4,
+            "ok": 2,
+            "failed": 0,
+            "aborted": 1,
+            "running": 1,
+            "success_rate": Decimal("0.6667"),
+        },
+    ]
+    early = rows(analytics.run_saved(run_log, "run_success_rate_30d", d("2026-02-01")))
+    assert [r["run_date"] for r in early] == [d("2026-01-15")]
+
+
+def test_table_duration_trend(run_log: Project):
+    got = {
+        r["table_name"]: r for r in rows(analytics.run_saved(run_log, "table_duration_trend_30d"))
+    }
+    assert list(got) == ["gold.b", "silver.a"]  # slowest first
+    a, b = got["silver.a"], got["gold.b"]
+    assert (a["runs"], a["avg_duration_s"], a["latest_duration_s"], a["max_duration_s"]) == (
+        3,
+        Decimal("2.000"),
+        Decimal("3.000"),
+        Decimal("3.000"),
+    )
+    assert a["avg_before_s"] is None and a["change_pct"] is None
+    assert a["seconds_per_run"] == Decimal("1.0000")
+    assert (b["runs"], b["avg_7d_s"], b["avg_before_s"]) == (2, Decimal("7.000"), Decimal("5.000"))
+    assert b["change_pct"] == Decimal("40.00") and b["seconds_per_run"] == Decimal("2.0000")
+
+
+def test_run_queries_without_runs_are_a_clear_error(tmp_path: Path):
+    write_demo_config(tmp_path)
+    system.append(Project.load(tmp_path).lakehouse(), system.RUNS, [])
+    code, _, err = cli("--project", tmp_path, "query", "run_success_rate_30d")
+    assert code == 1 and "no run recorded yet" in one_error_line(err)
+
+
 # --- end to end on a generated lakehouse ----------------------------------------------------
 
 
@@ -345,7 +455,8 @@ def require_declared(name: str) -> None:
 
     declared = {t.name for t in tables()}
     sql = analytics.render(analytics.saved_query(name), date(2026, 1, 1))
-    missing = sorted(referenced_tables(sql) - declared)
+    read = {t for t in referenced_tables(sql) if not t.startswith("_system.")}
+    missing = sorted(read - declared)
     if missing:
         pytest.skip(f"the pipeline does not declare {', '.join(missing)} yet")
 

@@ -31,6 +31,7 @@ COMMANDS = [
     "history",
     "lineage",
     "replay",
+    "report",
 ]
 LAKESHOP = Path(sys.executable).with_name("lakeshop")
 
@@ -47,6 +48,9 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     # the headline numbers from gold: 30-day revenue by channel, top products, completion
     assert "last 30 days" in out and "Top products" in out and "Order completion" in out
     assert "Completed" in out and "P0" in out
+    # and the visual report, named by its path
+    page = (directory / "report.html").resolve()
+    assert f"report: {page}" in out.replace("\n", "") and page.stat().st_size > 1_000_000
     return directory
 
 
@@ -219,7 +223,7 @@ def test_quality_names_tables_and_expectations(demo: Path):
     code, out, _ = cli(
         "--project", demo, "quality", "--table", "silver.customers_history", "--format", "json"
     )
-    rows = json.loads(out)
+    rows = json.loads(out)["expectations"]
     assert code == 0 and rows and {r["table_name"] for r in rows} == {"silver.customers_history"}
     assert "email_valid" in {r["expectation"] for r in rows}
     assert (

@@ -33,8 +33,8 @@ CHARTS = {
     "chart-revenue-by-channel": "Daily revenue by channel",
     "chart-orders-per-day": "Orders per day",
     "chart-top-products": "Top products by revenue",
-    "chart-quality-pass-rates": "Expectation pass rates",
     "chart-quarantine-trend": "Quarantine rate over runs",
+    "chart-quality-pass-rates": "Expectation pass rates",
     "chart-run-durations": "Run durations",
 }
 _WIDE = {"chart-quality-pass-rates", "chart-run-durations"}
@@ -312,7 +312,7 @@ def _quarantine(source: _Source, as_of: date | None, days: int) -> Built:
     figure.update_xaxes(
         type="category", categoryorder="array", categoryarray=[_run_label(t) for t in order]
     )
-    return _layout(figure, yaxis_title="quarantined (% of rows read)"), caption, ""
+    return _layout(figure, yaxis_title="% of rows read"), caption, ""
 
 
 def _durations(source: _Source, as_of: date | None, days: int) -> Built:
