@@ -348,7 +348,7 @@ def quality(
         QualitySection | None,
         typer.Option(help="Only this part (needed with --format csv; default: all)."),
     ] = None,
-    sample: Annotated[int, typer.Option(min=0, help="Quarantined rows shown per table.")] = 5,
+    sample: Annotated[int, typer.Option(min=0, help="Quarantined rows shown per table.")] = 3,
     trend_runs: Annotated[int, typer.Option(min=1, help="Runs in the quarantine-rate trend.")] = 20,
     target: Target = None,
     fmt: Format = OutputFormat.table,
