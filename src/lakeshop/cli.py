@@ -384,8 +384,8 @@ def quality(
     scope = table or f"all {q.QUARANTINE_SCHEMA} tables"
     titles = {
         QualitySection.expectations: f"expectations of run {found.run_id}",
-        QualitySection.quarantined: f"quarantined rows of run {found.run_id} "
-        f"(up to {sample} per table) and the expectations they failed",
+        QualitySection.quarantined: f"rows quarantined or rejected by run {found.run_id} "
+        f"(up to {sample} per table), with the expectations they failed or why",
         QualitySection.trend: f"quarantine rate over the last {trend_runs} runs ({scope})",
     }
     for part, rows in parts.items():

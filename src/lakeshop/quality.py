@@ -70,22 +70,30 @@ def quarantined(
     target: str | None = None,
 ) -> pa.Table:
     """Up to ``rows`` rows per table that run ``run_id`` sent to quarantine: source file and
-    line, the expectations failed, and the row's own values as JSON (bookkeeping left out)."""
+    line, the expectations failed, and the row's own values as JSON (bookkeeping left out).
+    For an ingest table, the lines it rejected as malformed, with the reason and their text."""
     lakehouse = project.lakehouse(target)
     names = [table] if table is not None else sorted(project.graph.tables)
-    parts = [
-        "("
-        + sql.render(
-            "quality/quarantined_sample",
-            table=name,
-            quarantine=sql.TableName(q),
-            run_id=run_id,
-            rows=rows,
-        )
-        + ")"
-        for name in names
-        if (q := project.graph.tables[name].quarantine) and lakehouse.exists(q)
-    ]
+    parts = []
+    for name in names:
+        declared = project.graph.tables[name]
+        for kind, held in (("quarantined", declared.quarantine), ("rejected", declared.rejects)):
+            if lakehouse.exists(held):
+                parts.append(
+                    "("
+                    + sql.render(
+                        f"quality/{kind}_sample",
+                        table=name,
+                        **{
+                            "quarantine" if kind == "quarantined" else "rejects": sql.TableName(
+                                held
+                            )
+                        },
+                        run_id=run_id,
+                        rows=rows,
+                    )
+                    + ")"
+                )
     if not parts:
         return SAMPLE_SCHEMA.empty_table()
     found = api.query(project, "\nUNION ALL\n".join(parts), target)
@@ -98,10 +106,13 @@ def quarantined(
 
 
 def _own_values(row_json: str | None) -> str | None:
-    """The row's business columns as compact JSON: without ``_*`` bookkeeping columns."""
+    """The row's business columns as compact JSON: without ``_*`` bookkeeping columns (a
+    rejected line is its text, as read)."""
     if row_json is None:
         return None
     row = json.loads(row_json)
+    if not isinstance(row, dict):
+        return str(row)
     return json.dumps({k: v for k, v in row.items() if not k.startswith("_")}, ensure_ascii=False)
 
 
