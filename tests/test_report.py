@@ -177,7 +177,9 @@ def chromium() -> Path:
     """Debian's Chromium, installed with apt-get when missing (we are root on CI machines)."""
     if not CHROMIUM.exists():
         env = os.environ | {"DEBIAN_FRONTEND": "noninteractive"}
-        install = ["apt-get", "install", "-y", "--no-install-recommends", "chromium"]
+        # another apt-get on the machine holds the dpkg lock for a while: wait for it
+        install = ["apt-get", "-o", "DPkg::Lock::Timeout=300", "install", "-y"]
+        install += ["--no-install-recommends", "chromium"]
         done = subprocess.run(install, capture_output=True, text=True, env=env, check=False)
         if done.returncode != 0:  # an old package list: refresh it once
             subprocess.run(["apt-get", "update"], capture_output=True, env=env, check=False)
