@@ -85,6 +85,8 @@ def test_report_of_a_chosen_run_and_table(observed: Project):
     assert set(found.quarantined.column("table_name").to_pylist()) == {"silver.orders"}
     assert 0 < found.quarantined.num_rows <= 2
     assert set(found.trend.column("table_name").to_pylist()) == {"silver.orders"}
+    everything = quality.report(observed, first)
+    assert everything.trend.column("table_name").to_pylist() == ["all silver"] * 2
 
 
 def test_cli_quality_shows_the_three_parts(observed: Project):

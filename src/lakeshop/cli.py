@@ -365,11 +365,10 @@ def quality(
     found = q.report(
         _project(), run_id, table, sample_rows=sample, trend_runs=trend_runs, target=target
     )
-    trend = found.trend if table is not None else found.trend.filter(found.trend["is_total"])
     parts = {
         QualitySection.expectations: found.expectations,
         QualitySection.quarantined: found.quarantined,
-        QualitySection.trend: trend.drop_columns(["is_total"]),
+        QualitySection.trend: found.trend.drop_columns(["is_total"]),
     }
     if fmt is not OutputFormat.table:
         if section is not None:

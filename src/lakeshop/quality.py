@@ -48,7 +48,7 @@ def report(
 ) -> QualityReport:
     """Expectations of a run (default: the latest that checked rows, see :func:`api.quality`),
     up to ``sample_rows`` quarantined rows per table of that run, and the quarantine rate of
-    the last ``trend_runs`` runs (of ``table``, else of every silver table and in total)."""
+    the last ``trend_runs`` runs (of ``table``, else of the silver tables together)."""
     checks = api.quality(project, run_id, table, target)
     chosen = checks.column("run_id")[0].as_py() if checks.num_rows else run_id
     sample = (
@@ -56,9 +56,10 @@ def report(
         if chosen is not None
         else SAMPLE_SCHEMA.empty_table()
     )
-    return QualityReport(
-        chosen, checks, sample, quarantine_trend(project, table, runs=trend_runs, target=target)
+    trend = quarantine_trend(
+        project, table, runs=trend_runs, totals_only=table is None, target=target
     )
+    return QualityReport(chosen, checks, sample, trend)
 
 
 def quarantined(
