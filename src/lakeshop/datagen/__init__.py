@@ -5,5 +5,6 @@
 """
 
 from .generator import GenerateResult, generate
+from .incidents import Incident
 
-__all__ = ["GenerateResult", "generate"]
+__all__ = ["GenerateResult", "Incident", "generate"]

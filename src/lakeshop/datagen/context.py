@@ -24,6 +24,7 @@ STREAMS = {
     "defects": 10,
     "files": 11,
     "drift": 12,
+    "incident": 13,
 }
 
 

@@ -15,6 +15,8 @@ from .context import DayContext
 from .entities import Customers, customers_day, make_products, make_stores, products_day
 from .events import FxRates, clickstream_day, inventory_day, make_inventory
 from .formats import SOURCE_ORDER, SOURCES
+from .incidents import Incident
+from .incidents import check as check_incidents
 from .ledger import Ledger
 from .orders import Book, orders_day
 from .writer import SourceWriter
@@ -65,18 +67,22 @@ def generate(
     start_date: date = date(2026, 1, 1),
     defects: float = 0.02,
     progress: Callable[[date], None] | None = None,
+    incidents: list[Incident] | None = None,
 ) -> GenerateResult:
     """Write ``days`` days of the synthetic retailer's source files under ``out``.
 
-    Files of day D depend only on (seed, scale, start_date, defects) and days before D.
-    ``_ledger.json`` lists every injected defect. Raises ValueError on bad arguments.
+    Files of day D depend only on (seed, scale, start_date, defects, the incidents of days up
+    to D) and days before D. ``_ledger.json`` lists every injected defect and incident; see
+    :mod:`lakeshop.datagen.incidents`. Raises ValueError on bad arguments.
     """
     _check(days, scale, defects)
+    incidents = list(incidents or [])
+    check_incidents(incidents, start_date, days)
     t0 = time.perf_counter()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     ledger = Ledger()
-    writer = SourceWriter(out, ledger, defects)
+    writer = SourceWriter(out, ledger, defects, incidents, days - 1)
     setup = DayContext(seed, scale, start_date, defects, 0)
     stores = make_stores(setup)
     products = make_products(setup)
@@ -95,7 +101,7 @@ def generate(
         rates = fx.rates.copy()
         cust_today, cust_late, cust_stale = customers_day(ctx, customers)
         prod_today, prod_stale = products_day(ctx, products)
-        od = orders_day(ctx, book, customers, products, stores, rates)
+        od = orders_day(ctx, book, customers, products, stores, rates, incidents)
         clicks, n_sessions = clickstream_day(
             ctx, od.web_orders, customers, products, counters["event"], counters["session"]
         )
@@ -137,7 +143,15 @@ def generate(
             progress(ctx.date)
     for f in ledger.files:
         rows[f["source"]] += f["rows"]
-    ledger.write(out / "_ledger.json", seed, scale, start_date, days, defects)
+    ledger.write(
+        out / "_ledger.json",
+        seed,
+        scale,
+        start_date,
+        days,
+        defects,
+        [i.to_json() for i in sorted(incidents, key=lambda i: (i.day, i.kind))],
+    )
     return GenerateResult(
         out, n_files, rows, ledger.total, time.perf_counter() - t0, dict(ledger.counts)
     )

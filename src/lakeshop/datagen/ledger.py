@@ -68,26 +68,43 @@ class Ledger:
         self.entries.append((json.dumps(entry, ensure_ascii=False) + "\n").encode())
         self.counts[kind] = self.counts.get(kind, 0) + 1
 
-    def add_file(self, source: str, file: str, rows: int, readable: bool = True) -> None:
-        """Record a written file and its number of data records."""
+    def add_file(
+        self,
+        source: str,
+        file: str,
+        rows: int,
+        readable: bool = True,
+        late: dict[str, Any] | None = None,
+    ) -> None:
+        """Record a written file and its number of data records (and lateness, if late)."""
         entry: dict[str, Any] = {"file": file, "source": source, "rows": rows}
         if not readable:
             entry["unreadable"] = True
+        if late:
+            entry |= late
         self.files.append(entry)
 
     def write(
-        self, path: Path, seed: int, scale: float, start: date, days: int, rate: float
+        self,
+        path: Path,
+        seed: int,
+        scale: float,
+        start: date,
+        days: int,
+        rate: float,
+        incidents: list[dict[str, Any]] | None = None,
     ) -> None:
         """Write ``_ledger.json`` (entries streamed, one per line inside the array)."""
-        meta = json.dumps(
-            {
-                "seed": seed,
-                "scale": scale,
-                "start_date": start.isoformat(),
-                "days": days,
-                "defect_rate": rate,
-            }
-        )
+        header: dict[str, Any] = {
+            "seed": seed,
+            "scale": scale,
+            "start_date": start.isoformat(),
+            "days": days,
+            "defect_rate": rate,
+        }
+        if incidents:
+            header["incidents"] = incidents
+        meta = json.dumps(header)
         with path.open("wb") as fh:
             fh.write(meta[:-1].encode() + b',\n"defects": [\n')
             first = True

@@ -29,6 +29,7 @@ from .formats import (
     money,
     timestamps,
 )
+from .incidents import Incident, order_filter
 
 NONE = -1  # "no such event" in timestamp columns
 LINES_PER_ORDER = 2.5
@@ -74,7 +75,13 @@ def _take(d: dict[str, IntArray], idx: IntArray) -> dict[str, IntArray]:
 
 
 def _new_orders(
-    ctx: DayContext, book: Book, cust: Customers, prod: Products, stores: Stores, rates: FloatArray
+    ctx: DayContext,
+    book: Book,
+    cust: Customers,
+    prod: Products,
+    stores: Stores,
+    rates: FloatArray,
+    incidents: list[Incident],
 ) -> None:
     """Place today's orders and decide the full lifecycle of their lines."""
     rng = ctx.rng("orders")
@@ -85,6 +92,10 @@ def _new_orders(
     aff = cust.affinity[: cust.orderable]
     customer = rng.choice(cust.orderable, n, p=aff / aff.sum())
     store = rng.choice(stores.count, n, p=stores.weight)
+    keep = order_filter(ctx, incidents, stores.channel[store])
+    if keep is not None:  # an incident: most of the day's orders never happen
+        ts, customer, store = ts[keep], customer[keep], store[keep]
+        n = len(ts)
     n_lines = np.minimum(12, 1 + rng.poisson(LINES_PER_ORDER - 1, n))
     onum = book.next_order + np.arange(n)
     book.next_order += n
@@ -262,7 +273,13 @@ class OrderDay:
 
 
 def orders_day(
-    ctx: DayContext, book: Book, cust: Customers, prod: Products, stores: Stores, rates: FloatArray
+    ctx: DayContext,
+    book: Book,
+    cust: Customers,
+    prod: Products,
+    stores: Stores,
+    rates: FloatArray,
+    incidents: list[Incident] | None = None,
 ) -> OrderDay:
     """Place today's orders and emit every lifecycle event that falls on today."""
     d = ctx.epoch_day
@@ -277,7 +294,7 @@ def orders_day(
         stale = None
     first_line = len(book.lines["order"]) if book.lines else 0
     first_order = len(book.orders["num"]) if book.orders else 0
-    _new_orders(ctx, book, cust, prod, stores, rates)
+    _new_orders(ctx, book, cust, prod, stores, rates, incidents or [])
     L, Od = book.lines, book.orders
     if stale is None:
         stale = render_lines(_take(L, np.zeros(0, np.int64)), 0, np.zeros(0, np.int64))

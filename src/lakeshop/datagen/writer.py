@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
 from .context import DayContext
-from .defects import Injected, inject
+from .defects import inject
 from .formats import SOURCES, join_lines
+from .incidents import LATE_FOLDER, Incident, delivered_at, held_back
 from .ledger import Ledger
 
 MAX_ROWS_PER_FILE = 50_000
@@ -31,6 +35,8 @@ class SourceWriter:
     out: Path
     ledger: Ledger
     rate: float
+    incidents: list[Incident] = field(default_factory=list)
+    last_index: int = 0
 
     def write(
         self,
@@ -55,18 +61,27 @@ class SourceWriter:
             part = table.slice(bounds[i], bounds[i + 1] - bounds[i])
             inj = inject(source, part, stale, self.rate, rng, ctx.index, fresh)
             rel = file_name(source, ctx, i + 1)
-            self._emit(rel, table.column_names, inj)
+            header = (",".join(table.column_names) + "\n").encode() if rel.endswith(".csv") else b""
+            late = self._emit(ctx, source, rel, header + join_lines(inj.lines))
             self.ledger.add_rows(source, rel, inj)
-            self.ledger.add_file(source, rel, len(inj.lines))
+            self.ledger.add_file(source, rel, len(inj.lines), late=late)
             if drift:
                 self.ledger.add_file_defect(source, rel, "schema_drift", drift)
         return n_files
 
-    def _emit(self, rel: str, columns: list[str], inj: Injected) -> None:
-        path = self.out / rel
+    def _emit(self, ctx: DayContext, source: str, rel: str, data: bytes) -> dict[str, Any] | None:
+        """Write one file, modified at its delivery time; held back under ``_late/`` when its
+        late delivery falls after the last generated day. Returns its lateness, if late."""
+        kept = held_back(ctx, source, self.incidents, self.last_index)
+        path = self.out / LATE_FOLDER / rel if kept else self.out / rel
         path.parent.mkdir(parents=True, exist_ok=True)
-        header = (",".join(columns) + "\n").encode() if rel.endswith(".csv") else b""
-        path.write_bytes(header + join_lines(inj.lines))
+        path.write_bytes(data)
+        when = delivered_at(ctx, source, self.incidents)
+        os.utime(path, (when, when))
+        if when == delivered_at(ctx, source, []):
+            return None
+        stamp = datetime.fromtimestamp(when, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return {"delivered_at": stamp, "held_back": kept}
 
     def write_unreadable(
         self, ctx: DayContext, source: str, n: int, rng: np.random.Generator
@@ -80,8 +95,6 @@ class SourceWriter:
             data = b""
         else:
             data = (",".join(SOURCES[source].fields) + "\n").encode()
-        path = self.out / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
+        late = self._emit(ctx, source, rel, data)
         self.ledger.add_file_defect(source, rel, "unreadable_file", None, form)
-        self.ledger.add_file(source, rel, 0, readable=False)
+        self.ledger.add_file(source, rel, 0, readable=False, late=late)
