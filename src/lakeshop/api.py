@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from contextlib import AbstractContextManager
 from datetime import UTC, date, datetime
+from typing import Any
 
 import pyarrow as pa
 import sqlglot
@@ -31,29 +32,52 @@ def run(
     listener: Listener | None = None,
     wait: bool = False,
     wait_timeout: float | None = None,
+    as_of: date | None = None,
 ) -> RunSummary:
-    """Run the project's pipeline on a target (incremental unless ``full_refresh``).
+    """Run the project's pipeline on a target (incremental unless ``full_refresh``), then
+    evaluate the alert rules as of ``as_of`` (default: the latest business date) and send
+    the new alerts (``summary.checks``, a :class:`lakeshop.retail.alerts.Outcome`).
 
     Holds the target's writer lock for the run: refused at once while another writer runs,
     unless ``wait`` (for at most ``wait_timeout`` seconds).
     """
+    from lakeshop.retail import alerts
+
     name, _ = project.target(target)
-    with (
-        writer_lock_of(project, target, wait=wait, timeout=wait_timeout),
-        project.engine(target) as engine,
-    ):
-        return run_graph(
-            project.graph,
-            engine,
-            landing=project.landing,
-            sources=project.sources,
-            target=name,
-            select=select,
-            full_refresh=full_refresh,
-            replay=replay,
-            trigger=trigger,
-            listener=listener,
-        )
+    with writer_lock_of(project, target, wait=wait, timeout=wait_timeout):
+        with project.engine(target) as engine:
+            summary = run_graph(
+                project.graph,
+                engine,
+                landing=project.landing,
+                sources=project.sources,
+                target=name,
+                select=select,
+                full_refresh=full_refresh,
+                replay=replay,
+                trigger=trigger,
+                listener=listener,
+            )
+        # a rule or a channel in trouble is reported in the outcome, never fails the run
+        summary.checks = alerts.after_run(project, summary.run_id, target, as_of)
+        return summary
+
+
+def check_alerts(
+    project: Project,
+    *,
+    target: str | None = None,
+    as_of: date | None = None,
+    wait: bool = False,
+    wait_timeout: float | None = None,
+) -> Any:
+    """Evaluate the alert rules without a run; record and send the new alerts (under the
+    writer lock, as they are written to ``_system.alerts``)."""
+    from lakeshop.retail import alerts
+
+    with writer_lock_of(project, target, purpose="alerts", wait=wait, timeout=wait_timeout):
+        evaluation = alerts.evaluate(project, as_of, target)
+        return alerts.record(project, evaluation, None, target)
 
 
 def replay(

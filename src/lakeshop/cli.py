@@ -126,6 +126,12 @@ Target = Annotated[
     str | None, typer.Option(help="Target from lakeshop.yml (default: its default_target).")
 ]
 Format = Annotated[OutputFormat, typer.Option("--format", help="Output format.")]
+AsOf = Annotated[
+    str | None,
+    typer.Option(
+        "--as-of", help="Business date YYYY-MM-DD the alert rules check (default: the latest)."
+    ),
+]
 
 
 class LogFormat(StrEnum):
@@ -182,13 +188,35 @@ def generate(
     seed: Seed = 42,
     start_date: Annotated[str, typer.Option(help="First business day, YYYY-MM-DD.")] = "2026-01-01",
     defects: Defects = 0.02,
+    incident: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Business incident KIND:YYYY-MM-DD, KIND one of revenue-drop, order-outage, "
+            "late-files (repeatable; revenue-drop:DATE:CHANNEL for one channel)."
+        ),
+    ] = None,
 ) -> None:
     """Generate a synthetic retailer's landing files (with a ledger of injected defects)."""
     first = _date("--start-date", start_date)
     _check_scale(scale)
+    from lakeshop.datagen import Incident
     from lakeshop.datagen import generate as gen
+    from lakeshop.datagen.incidents import check
 
-    result = gen(out_dir, days=days, scale=scale, seed=seed, start_date=first, defects=defects)
+    try:
+        incidents = [Incident.parse(text) for text in incident or []]
+        check(incidents, first, days)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="'--incident'") from exc
+    result = gen(
+        out_dir,
+        days=days,
+        scale=scale,
+        seed=seed,
+        start_date=first,
+        defects=defects,
+        incidents=incidents,
+    )
     out.print(f"generated {_describe(result)} into {out_dir}", soft_wrap=True, highlight=False)
 
 
@@ -204,10 +232,13 @@ def run(
     ] = None,
     wait: Wait = False,
     wait_timeout: WaitTimeout = None,
+    as_of: AsOf = None,
 ) -> None:
-    """Run the pipeline: ingest new files, refresh silver and gold incrementally."""
+    """Run the pipeline: ingest new files, refresh silver and gold incrementally; then
+    evaluate the alert rules and send the new alerts."""
     from lakeshop import api
 
+    day = _date("--as-of", as_of) if as_of is not None else None
     project = _project()
     if not project.landing.is_dir():
         err.print(
@@ -223,6 +254,7 @@ def run(
         listener=_progress(project),
         wait=wait,
         wait_timeout=wait_timeout,
+        as_of=day,
     )
     _summarise(summary)
     if summary.status != "ok":
@@ -559,6 +591,17 @@ def _summarise(summary: Any) -> None:
         soft_wrap=True,
         highlight=False,
     )
+    if summary.checks is not None:
+        _print_alerts(summary.checks)
+
+
+def _print_alerts(outcome: Any) -> None:
+    """The alerts an evaluation fired, with their deliveries; rules it could not evaluate."""
+    from lakeshop.retail.alerts import describe
+
+    for line in describe(outcome):
+        colour = "red" if line.startswith(("critical", "not evaluated")) else "yellow"
+        out.print(f"[{colour}]{escape(line)}[/]", soft_wrap=True, highlight=False)
 
 
 def _print_table(table: Any, fmt: OutputFormat) -> None:
@@ -740,6 +783,42 @@ def history(
         out.print("no runs recorded yet: run `lakeshop run` first", highlight=False)
         return
     _print_table(result, fmt)
+
+
+@app.command()
+def alerts(
+    days: Annotated[
+        int | None, typer.Option(min=1, help="Only alerts within N days of the newest one.")
+    ] = None,
+    check: Annotated[
+        bool,
+        typer.Option("--check", help="Evaluate the rules now (no run); record and send new ones."),
+    ] = False,
+    as_of: AsOf = None,
+    target: Target = None,
+    fmt: Format = OutputFormat.table,
+) -> None:
+    """Fired alerts from _system.alerts, newest first; --check evaluates the rules first."""
+    from lakeshop import api
+    from lakeshop.retail import alerts as rules
+
+    project = _project()
+    if check:
+        day = _date("--as-of", as_of) if as_of is not None else None
+        outcome = api.check_alerts(project, target=target, as_of=day)
+        if fmt is OutputFormat.table:
+            out.print(
+                f"alerts as of {outcome.as_of}: {len(outcome.fired)} new, "
+                f"{len(outcome.repeated)} already recorded",
+                highlight=False,
+            )
+            _print_alerts(outcome)
+    rows = rules.listing(project, days, target)
+    if fmt is OutputFormat.table and not rows:
+        out.print("no alerts recorded", highlight=False)
+        return
+    columns = list(rules.LIST_COLUMNS)
+    _print_rows([{c: r[c] for c in columns} for r in rows], fmt, columns)
 
 
 def main() -> None:

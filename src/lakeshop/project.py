@@ -18,6 +18,7 @@ from lakeshop.errors import ConfigError
 from lakeshop.pipeline.graph import Graph
 from lakeshop.pipeline.sources import Source, check_mapping
 from lakeshop.retail import pipeline
+from lakeshop.retail.alerts import AlertsConfig
 
 CONFIG_FILE = "lakeshop.yml"
 
@@ -46,6 +47,7 @@ class ProjectConfig(BaseModel):
     default_target: str = "dev"
     targets: dict[str, Target] = {"dev": Target()}
     sources: dict[str, Source] = {}
+    alerts: AlertsConfig = AlertsConfig()
 
 
 @dataclass
@@ -312,6 +314,12 @@ def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
             annotation = get_args(annotation)[1]
         else:
             return None
+        # an optional setting (``webhook: WebhookChannel | None``): the model it holds
+        models = [
+            a for a in get_args(annotation) if isinstance(a, type) and issubclass(a, BaseModel)
+        ]
+        if len(models) == 1:
+            annotation = models[0]
     return (
         annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
     )

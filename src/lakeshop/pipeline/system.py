@@ -1,4 +1,4 @@
-"""The ``_system`` tables: files, runs, events and expectations, as Delta tables."""
+"""The ``_system`` tables: files, runs, events, expectations and alerts, as Delta tables."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ FILES = "_system.files"
 RUNS = "_system.runs"
 EVENTS = "_system.events"
 EXPECTATIONS = "_system.expectations"
+ALERTS = "_system.alerts"
 
 _TS = pa.timestamp("us")
 
@@ -78,6 +79,24 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("action", pa.string()),
             ("passed", pa.int64()),
             ("failed", pa.int64()),
+        ]
+    ),
+    # one row per alert fired (see lakeshop.retail.alerts); never two with one dedup_key
+    ALERTS: pa.schema(
+        [
+            ("alert_id", pa.string()),
+            ("run_id", pa.string()),
+            ("fired_at", _TS),
+            ("rule", pa.string()),
+            ("severity", pa.string()),
+            ("scope", pa.string()),  # 'total', 'channel=online', 'source=orders' …
+            ("business_date", pa.date32()),
+            ("value", pa.float64()),
+            ("threshold", pa.float64()),
+            ("message", pa.string()),
+            ("dedup_key", pa.string()),
+            # JSON: {channel: {status: sent|failed, attempts: n, error: text or null}}
+            ("deliveries", pa.string()),
         ]
     ),
 }

@@ -1,0 +1,38 @@
+-- Hours from the clock to each checked source's latest business timestamp (silver). The clock
+-- is $now when given (wall clock), else the latest delivery of any source: the latest modified
+-- time in _system.files. A source fires when its hours exceed the SLA.
+WITH clock AS (
+    SELECT COALESCE(CAST($now AS TIMESTAMP), MAX(modified_at)) AS now FROM _system.files
+),
+latest AS (
+    SELECT 'orders' AS source, MAX(order_ts) AS latest FROM silver.orders
+    UNION ALL
+    SELECT 'payments', MAX(transaction_ts) FROM silver.payments
+    UNION ALL
+    SELECT 'refunds', MAX(refund_ts) FROM silver.refunds
+    UNION ALL
+    SELECT 'returns', MAX(returned_at) FROM silver.returns
+    UNION ALL
+    SELECT 'clickstream', MAX(event_ts) FROM silver.clickstream
+    UNION ALL
+    -- a snapshot or a rate covers its whole day: its timestamp is the end of that day
+    SELECT 'inventory', CAST(MAX(snapshot_date) + 1 AS TIMESTAMP) FROM silver.inventory
+    UNION ALL
+    SELECT 'fx_rates', CAST(MAX(rate_date) + 1 AS TIMESTAMP) FROM silver.fx_rates
+),
+measured AS (
+    SELECT
+        'source=' || l.source AS scope,
+        -- a source with no data at all is as stale as can be measured: since the epoch
+        date_diff('second', COALESCE(l.latest, TIMESTAMP '1970-01-01'), c.now) / 3600.0 AS value,
+        CAST($max_hours AS DOUBLE) AS threshold,
+        l.latest,
+        c.now AS clock
+    FROM latest AS l
+    CROSS JOIN clock AS c
+    WHERE l.source IN ($sources) AND c.now IS NOT NULL
+)
+SELECT scope, value, threshold, latest, clock
+FROM measured
+WHERE value > threshold
+ORDER BY scope
