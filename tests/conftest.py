@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -15,6 +15,7 @@ from lakeshop.engines.lakehouse import Lakehouse
 from lakeshop.ops.doctor import examine
 from lakeshop.pipeline.graph import Graph
 from lakeshop.project import Project, write_demo_config
+from tests.receivers import Smtp, Webhook
 
 DAYS = 4
 
@@ -102,3 +103,19 @@ def observed(retailer: Path, tmp_path_factory: pytest.TempPathFactory) -> Projec
     copy_days(retailer, project.landing, ["2026-01-03", "2026-01-04"])
     assert api.run(project).status == "ok"
     return project
+
+
+@pytest.fixture
+def webhook() -> Iterator[Webhook]:
+    """A webhook receiver on localhost answering 200."""
+    hook = Webhook().start()
+    yield hook
+    hook.stop()
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[Smtp]:
+    """An SMTP server on localhost (aiosmtpd) that requires a login."""
+    server = Smtp().start()
+    yield server
+    server.stop()

@@ -6,7 +6,8 @@ import difflib
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, get_args, get_origin
+from types import UnionType
+from typing import Any, Literal, Union, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -315,11 +316,11 @@ def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
         else:
             return None
         # an optional setting (``webhook: WebhookChannel | None``): the model it holds
-        models = [
-            a for a in get_args(annotation) if isinstance(a, type) and issubclass(a, BaseModel)
-        ]
-        if len(models) == 1:
-            annotation = models[0]
+        if get_origin(annotation) in (Union, UnionType):
+            models = [
+                a for a in get_args(annotation) if isinstance(a, type) and issubclass(a, BaseModel)
+            ]
+            annotation = models[0] if len(models) == 1 else annotation
     return (
         annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
     )

@@ -80,7 +80,10 @@ def check(incidents: list[Incident], start: date, days: int) -> None:
 
 
 def order_filter(ctx: DayContext, incidents: list[Incident], channel: IntArray) -> BoolArray | None:
-    """Which of the day's new orders (by channel code) survive its incidents; None: all."""
+    """Which of the day's new orders (by channel code) survive its incidents; None: all.
+
+    Of each channel hit, ``round(share × orders)`` are kept (at least one order in all).
+    """
     keep_share = np.ones(len(channel))
     hit = False
     for inc in incidents:
@@ -99,8 +102,15 @@ def order_filter(ctx: DayContext, incidents: list[Incident], channel: IntArray) 
             hit = True
     if not hit:
         return None
-    # a stream of its own, so that the other draws of the day do not depend on incidents
-    keep: BoolArray = ctx.rng("incident").random(len(channel)) < keep_share
+    # exactly the share of each channel's orders (a random choice of them), drawn from a
+    # stream of its own so that the other draws of the day do not depend on incidents
+    rng = ctx.rng("incident")
+    keep: BoolArray = np.zeros(len(channel), bool)
+    for code in range(len(CHANNELS)):
+        mine = np.flatnonzero(channel == code)
+        if len(mine):
+            share = float(keep_share[mine[0]])
+            keep[rng.permutation(mine)[: round(share * len(mine))]] = True
     if not keep.any():
         keep[0] = True
     return keep

@@ -68,6 +68,12 @@ class EmailChannel(BaseModel):
     password_env: str | None = Field(default=None, pattern=_ENV_NAME)
     timeout_seconds: float = Field(default=10.0, gt=0)
 
+    @model_validator(mode="after")
+    def _login(self) -> EmailChannel:
+        if (self.user is None) != (self.password_env is None):
+            raise ValueError("give user and password_env together (or neither)")
+        return self
+
 
 class Channels(BaseModel):
     """The configured channels (``alerts.channels`` in ``lakeshop.yml``)."""

@@ -83,7 +83,9 @@ class QuarantineRate(_Rule):
 
     severity: Severity = "warning"
     max_rate: float = Field(default=0.1, ge=0, le=1)
-    min_rows: int = Field(default=100, ge=1)
+    #: a table that read fewer rows in the run is too small for a rate (a quiet day re-checks
+    #: rows waiting in quarantine for a late parent against few new ones)
+    min_rows: int = Field(default=500, ge=1)
 
 
 class Rules(BaseModel):
