@@ -381,3 +381,18 @@ def test_bad_alert_settings_are_one_error_line(
     code, _, err = cli("--project", tmp_path, "alerts")
     assert code == 2
     assert f"lakeshop.yml: {expected}" in one_error_line(err)
+
+
+@pytest.mark.slow
+def test_no_alert_on_any_day_of_a_clean_30_day_history(tmp_path: Path):
+    """The thresholds against weekday seasonality and small-channel noise: from the 8th day
+    (a full trailing week) to the 30th, no rule fires."""
+    generate(tmp_path / "landing", days=30, scale=SCALE, seed=42)
+    write_demo_config(tmp_path)
+    project = Project.load(tmp_path)
+    summary = api.run(project)
+    assert summary.status == "ok" and summary.checks.fired == []
+    assert summary.checks.as_of == date(2026, 1, 30)
+    for day in range(8, 31):
+        found = alerts.evaluate(project, date(2026, 1, day))
+        assert (found.firings, found.errors) == ([], {}), day

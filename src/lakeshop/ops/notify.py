@@ -190,6 +190,8 @@ def _console(notice: Notice) -> None:
 
 def _webhook(notice: Notice, hook: WebhookChannel) -> None:
     url = hook.url or _env(str(hook.url_env), "alerts.channels.webhook.url_env")
+    if urlsplit(url).scheme not in ("http", "https"):
+        raise ValueError("the webhook URL must start with http:// or https://")
     headers = {"Content-Type": "application/json", "User-Agent": "lakeshop"}
     if hook.token_env:
         headers["Authorization"] = "Bearer " + _env(
@@ -199,8 +201,6 @@ def _webhook(notice: Notice, hook: WebhookChannel) -> None:
     request = urllib.request.Request(
         url, data=json.dumps(body).encode(), headers=headers, method="POST"
     )
-    if urlsplit(url).scheme not in ("http", "https"):
-        raise ValueError("the webhook URL must start with http:// or https://")
     with urllib.request.urlopen(request, timeout=hook.timeout_seconds) as response:
         response.read()
 
