@@ -12,6 +12,7 @@ import sqlglot
 from sqlglot import exp
 
 from lakeshop.errors import LakeshopError, TableNotFound
+from lakeshop.logs import run_context
 from lakeshop.pipeline import system
 from lakeshop.pipeline.graph import referenced_tables
 from lakeshop.pipeline.lock import WriterLock, writer_lock
@@ -59,7 +60,8 @@ def run(
                 listener=listener,
             )
         # a rule or a channel in trouble is reported in the outcome, never fails the run
-        summary.checks = alerts.after_run(project, summary.run_id, target, as_of)
+        with run_context(summary.run_id):
+            summary.checks = alerts.after_run(project, summary.run_id, target, as_of)
         return summary
 
 

@@ -185,7 +185,16 @@ def _env(name: str, setting: str) -> str:
 
 def _console(notice: Notice) -> None:
     level = logging.ERROR if notice.severity == "critical" else logging.WARNING
-    log.log(level, "alert %s %s %s: %s", notice.severity, notice.rule, notice.scope, notice.message)
+    fields = {"alert_id": notice.alert_id, "rule": notice.rule, "scope": notice.scope}
+    log.log(
+        level,
+        "alert %s %s %s: %s",
+        notice.severity,
+        notice.rule,
+        notice.scope,
+        notice.message,
+        extra=fields | {"severity": notice.severity, "business_date": notice.business_date},
+    )
 
 
 def _webhook(notice: Notice, hook: WebhookChannel) -> None:
