@@ -54,12 +54,11 @@ class DuckDBEngine(Engine):
         """
         qualified = self._ensure_schema(name)
         filter_sql = f" WHERE {where}" if where else ""
-        dt = self.lakehouse.delta(name)
         files = self.lakehouse.snapshot_files(name)
-        columns = ", ".join(quote(f.name) for f in dt.schema().fields)
+        columns = ", ".join(quote(c) for c in self.lakehouse.schema(name).names)
         if files:
             listed = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
-            hive = ", hive_partitioning = true" if dt.metadata().partition_columns else ""
+            hive = ", hive_partitioning = true" if self.lakehouse.partition_columns(name) else ""
             source = f"read_parquet([{listed}], union_by_name = true{hive})"
         else:
             source = "__delta_" + re.sub(r"\W", "_", name)

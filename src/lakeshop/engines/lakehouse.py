@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -18,6 +20,19 @@ from lakeshop.errors import TableNotFound
 WATERMARK_KEY = "lakeshop.watermarks"
 #: in data given to :meth:`Lakehouse.merge`: TRUE marks a key to delete
 DELETE_FLAG = "_delete"
+#: commits searched at first for the latest watermarks (maintenance commits carry none)
+RECENT_COMMITS = 20
+
+T = TypeVar("T")
+
+
+@dataclass
+class _Snapshot:
+    """An opened Delta table and what has been derived from it, valid while its log is."""
+
+    stamp: tuple[int, int]
+    table: DeltaTable
+    derived: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -27,6 +42,11 @@ class Lakehouse:
     root: Path
     catalog: str = "lakeshop"
     schema_prefix: str = ""
+    #: opened tables by path: opening one reads its log, which a run does for every table
+    #: many times (binding, watermarks, writes); see :meth:`delta`
+    _open: dict[Path, _Snapshot] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False
+    )
 
     def path(self, name: str) -> Path:
         """Physical location of the logical table ``schema.table``."""
@@ -43,11 +63,45 @@ class Lakehouse:
         return (self.path(name) / "_delta_log").is_dir()
 
     def delta(self, name: str, version: int | None = None) -> DeltaTable:
-        """Open the Delta table, raising :class:`TableNotFound` with the known names."""
+        """Open the Delta table, raising :class:`TableNotFound` with the known names.
+
+        The latest snapshot is opened once and reused until the table's log changes (a commit
+        adds a file to ``_delta_log``, which changes its entry count and modification time).
+        """
+        if version is not None:
+            return self._open_table(name, version)
+        return self._snapshot(name).table
+
+    def _open_table(self, name: str, version: int | None = None) -> DeltaTable:
         try:
             return DeltaTable(str(self.path(name)), version=version)
         except TableNotFoundError as exc:
             raise TableNotFound(name, self.tables()) from exc
+
+    def _snapshot(self, name: str) -> _Snapshot:
+        path = self.path(name)
+        stamp = _log_stamp(path)
+        cached = self._open.get(path)
+        if cached is None or stamp is None or cached.stamp != stamp:
+            table = self._open_table(name)
+            # the stamp read before opening: a commit in between makes it stale, not wrong
+            cached = _Snapshot(stamp or (0, 0), table)
+            self._open.pop(path, None)
+            if stamp is not None:
+                self._open[path] = cached
+        return cached
+
+    def _derive(self, name: str, key: str, compute: Callable[[DeltaTable], T]) -> T:
+        """``compute(table)`` once per snapshot of the table."""
+        snap = self._snapshot(name)
+        if key not in snap.derived:
+            snap.derived[key] = compute(snap.table)
+        value: T = snap.derived[key]
+        return value
+
+    def _changed(self, name: str) -> None:
+        """Forget the opened snapshot after this process committed to the table."""
+        self._open.pop(self.path(name), None)
 
     def dataset(self, name: str) -> pads.Dataset:
         """A snapshot of the table as an Arrow dataset over its Parquet files.
@@ -58,9 +112,7 @@ class Lakehouse:
         hold view types (``string_view``) that other files of the same table do not.
         """
         dt = self.delta(name)
-        schema = pa.schema(
-            [pa.field(f.name, _plain(f.type)) for f in pa.schema(dt.schema().to_arrow())]
-        )
+        schema = self.schema(name)
         if "deletionVectors" in (dt.protocol().reader_features or []):
             return dt.to_pyarrow_dataset(schema=schema)
         partitioning = (
@@ -71,19 +123,41 @@ class Lakehouse:
             else None
         )
         return pads.dataset(
-            dt.file_uris(), schema=schema, format="parquet", partitioning=partitioning
+            self.snapshot_files(name) or [],
+            schema=schema,
+            format="parquet",
+            partitioning=partitioning,
         )
+
+    def schema(self, name: str) -> pa.Schema:
+        """The table's schema with plain Arrow types (see :meth:`dataset`)."""
+        return self._derive(
+            name,
+            "schema",
+            lambda dt: pa.schema(
+                [pa.field(f.name, _plain(f.type)) for f in pa.schema(dt.schema().to_arrow())]
+            ),
+        )
+
+    def partition_columns(self, name: str) -> list[str]:
+        """The table's partition columns."""
+        return self._derive(name, "partitions", lambda dt: list(dt.metadata().partition_columns))
 
     def snapshot_files(self, name: str) -> list[str] | None:
         """The Parquet files of the current snapshot, or None when a plain file scan would be
         wrong (deletion vectors written by another engine)."""
-        dt = self.delta(name)
-        if "deletionVectors" in (dt.protocol().reader_features or []):
-            return None
-        return list(dt.file_uris())
+
+        def files(dt: DeltaTable) -> list[str] | None:
+            if "deletionVectors" in (dt.protocol().reader_features or []):
+                return None
+            return list(dt.file_uris())
+
+        return self._derive(name, "files", files)
 
     def read(self, name: str, columns: list[str] | None = None) -> pa.Table:
         """The whole table (small tables: system tables, tests)."""
+        if columns is None:  # read once per snapshot: a run reads the ingestion log per source
+            return self._derive(name, "rows", lambda dt: self.dataset(name).to_table())
         return self.dataset(name).to_table(columns=columns)
 
     def tables(self) -> list[str]:
@@ -114,8 +188,9 @@ class Lakehouse:
         txn: tuple[str, int] | None = None,
     ) -> None:
         """Commit ``data`` atomically; ``metadata`` and ``txn`` ride in the same commit."""
-        target = str(self.path(name))
+        target: str | DeltaTable = self.delta(name) if self.exists(name) else str(self.path(name))
         props = _commit_properties(metadata, txn)
+        self._changed(name)
         if mode == "append":
             write_deltalake(
                 target,
@@ -155,7 +230,9 @@ class Lakehouse:
             self.write(name, data, metadata=metadata, txn=txn)
             return {"num_target_rows_inserted": data.num_rows, "num_target_rows_updated": 0}
         predicate = " AND ".join(f't."{k}" = s."{k}"' for k in keys)
-        merger = self.delta(name).merge(
+        table = self.delta(name)
+        self._changed(name)
+        merger = table.merge(
             data,
             predicate=predicate,
             source_alias="s",
@@ -178,7 +255,9 @@ class Lakehouse:
         """Delete the rows matching ``predicate`` (no commit when none match); returns rows."""
         if not self.exists(name):
             return 0
-        metrics = self.delta(name).delete(predicate)
+        table = self.delta(name)
+        self._changed(name)
+        metrics = table.delete(predicate)
         return int(metrics.get("num_deleted_rows", 0) or 0)
 
     def watermarks(self, name: str) -> dict[str, int]:
@@ -189,10 +268,24 @@ class Lakehouse:
         """
         if not self.exists(name):
             return {}
-        for commit in self.delta(name).history():
+        return dict(self._derive(name, "watermarks", _watermarks))
+
+
+def _watermarks(dt: DeltaTable) -> dict[str, int]:
+    for limit in (RECENT_COMMITS, None):
+        for commit in dt.history(limit):
             if WATERMARK_KEY in commit:
                 return {k: int(v) for k, v in json.loads(commit[WATERMARK_KEY]).items()}
-        return {}
+    return {}
+
+
+def _log_stamp(path: Path) -> tuple[int, int] | None:
+    """What changes with every commit to a table: its log folder's mtime and entry count."""
+    log = path / "_delta_log"
+    try:
+        return os.stat(log).st_mtime_ns, len(os.listdir(log))
+    except OSError:
+        return None
 
 
 def split_name(name: str) -> tuple[str, str]:

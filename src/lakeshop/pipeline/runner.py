@@ -119,6 +119,7 @@ def run(
         )
         clock = time.perf_counter()
         outcomes: dict[str, TableOutcome] = {}
+        events = _EventLog(ctx)
         for name in graph.order():
             if name not in chosen:
                 continue
@@ -133,9 +134,11 @@ def run(
             else:
                 outcome = _run_table(graph, table, ctx)
             outcomes[name] = outcome
-            _log_table(ctx, outcome)
+            _log_table(outcome)
+            events.add(outcome)
             if listener:
                 listener(outcome)
+        events.flush()
         done = list(outcomes.values())
         status = "failed" if any(o.status == "failed" for o in done) else "ok"
         ended = datetime.now(UTC).replace(tzinfo=None)
@@ -255,7 +258,7 @@ def _bind_upstream(graph: Graph, table: Table, ctx: RunContext, incremental: boo
 _LEVELS = {"ok": logging.INFO, "skipped": logging.INFO, "failed": logging.ERROR}
 
 
-def _log_table(ctx: RunContext, o: TableOutcome) -> None:
+def _log_table(o: TableOutcome) -> None:
     r = o.result
     log.log(
         _LEVELS.get(o.status, logging.INFO),
@@ -273,13 +276,27 @@ def _log_table(ctx: RunContext, o: TableOutcome) -> None:
         | ({"error": o.error} if o.error else {})
         | ({"note": r.note} if r.note else {}),
     )
-    system.append(
-        ctx.lakehouse,
-        system.EVENTS,
-        [
+
+
+class _EventLog:
+    """Writes the run's rows of ``_system.events`` and ``_system.expectations``.
+
+    The outcome of a table that changed something is committed at once (readers follow a
+    run's progress); outcomes of tables that had nothing to do wait for the next commit or the
+    end of the run, so that a run with nothing to do commits its events once, not per table.
+    """
+
+    def __init__(self, ctx: RunContext) -> None:
+        self.ctx = ctx
+        self.events: list[dict[str, Any]] = []
+        self.checks: list[dict[str, Any]] = []
+
+    def add(self, o: TableOutcome) -> None:
+        r = o.result
+        self.events.append(
             {
-                "run_id": ctx.run_id,
-                "batch_id": ctx.batch_id,
+                "run_id": self.ctx.run_id,
+                "batch_id": self.ctx.batch_id,
                 "table_name": o.name,
                 "kind": o.kind.value,
                 "rows_in": r.rows_in,
@@ -289,23 +306,27 @@ def _log_table(ctx: RunContext, o: TableOutcome) -> None:
                 "duration_s": round(o.seconds, 3),
                 "status": o.status,
                 "error": o.error,
-                "started_at": ctx.started_at,
+                "started_at": self.ctx.started_at,
             }
-        ],
-    )
-    if r.expectations:
-        system.append(
-            ctx.lakehouse,
-            system.EXPECTATIONS,
-            [
-                {
-                    "run_id": ctx.run_id,
-                    "table_name": o.name,
-                    "expectation": e.name,
-                    "action": e.action.value,
-                    "passed": e.passed,
-                    "failed": e.failed,
-                }
-                for e in r.expectations
-            ],
         )
+        self.checks += [
+            {
+                "run_id": self.ctx.run_id,
+                "table_name": o.name,
+                "expectation": e.name,
+                "action": e.action.value,
+                "passed": e.passed,
+                "failed": e.failed,
+            }
+            for e in r.expectations
+        ]
+        idle = o.status == "ok" and not (r.rows_in or r.rows_written or r.files or r.expectations)
+        if not idle:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.events:
+            system.append(self.ctx.lakehouse, system.EVENTS, self.events)
+        if self.checks:
+            system.append(self.ctx.lakehouse, system.EXPECTATIONS, self.checks)
+        self.events, self.checks = [], []

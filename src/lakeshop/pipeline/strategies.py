@@ -375,6 +375,15 @@ class _KeyedStrategy(CheckedStrategy):
             and ctx.lakehouse.exists(table.quarantine)
             and RETRY in ctx.lakehouse.delta(table.quarantine).schema().to_arrow().names
         )
+        if (
+            not held
+            and inputs.driving
+            and not ctx.full_refresh
+            and ctx.lakehouse.exists(table.name)
+            and ctx.lakehouse.exists(table.quarantine)
+            and not ctx.engine.fetch(f"SELECT 1 FROM {inputs.driving} LIMIT 1").num_rows
+        ):
+            return TableResult(note="up to date")  # the driving upstream has no new rows
         columns = self.stage_valid(table, ctx, result, held=held)
         valid = result.rows_in - result.rows_quarantined
         if result.rows_in == 0 and ctx.lakehouse.exists(table.name):

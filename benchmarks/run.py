@@ -1,0 +1,472 @@
+"""lakeshop benchmark: the floor, a full run, an incremental run and a no-op run.
+
+    .venv/bin/python benchmarks/run.py --scale 1 [--days 60] [--cache DIR] [--json OUT]
+                                       [--engines duckdb[,spark]] [--work DIR]
+
+1. The retailer (``--days`` days at ``--scale``) is generated once into ``--cache``, under a
+   key of (scale, days, seed, defects, generator version: a hash of the generator's code);
+   the generation is measured then (order lines per second) and reused afterwards.
+2. **floor**: DuckDB reads every landing file of the first ``days - 1`` days once, parses
+   every field with its contract type (``TRY_CAST``), and writes it once as zstd Parquet:
+   one ``COPY (SELECT ...) TO`` per source, no Delta, no transformation.
+3. **full**: ``lakeshop run --full-refresh`` over the same files (a ``days - 1`` history).
+4. **incremental**: ``lakeshop run`` after the last day's files land.
+5. **no-op**: ``lakeshop run`` again, with no new file.
+6. With ``--engines duckdb,spark``: the full run again with ``--engine spark``.
+
+Each step runs in a fresh subprocess (the CLI, as users run it); wall time, CPU time
+(user + system of the process tree) and peak memory (RSS of the whole process tree, sampled
+every 20 ms) are measured from outside. Prints a Markdown table with the ratios against the
+performance targets, and writes the same figures as JSON (``--json``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+GIB = 1 << 30
+SAMPLE_SECONDS = 0.02
+_DATE = re.compile(r"_(\d{4}-\d{2}-\d{2})(?:_\d+)?\.\w+$")
+
+#: the contract fields' types (as silver parses them); any other field is text
+TYPES: dict[str, str] = {
+    **dict.fromkeys(
+        (
+            *("list_price", "unit_cost", "unit_price", "discount_amount"),
+            *("tax_amount", "amount", "return_amount"),
+        ),
+        "DECIMAL(18, 2)",
+    ),
+    "rate_to_base": "DECIMAL(18, 6)",
+    **dict.fromkeys(
+        ("line_no", "quantity", "return_qty", "on_hand_qty", "reorder_point"), "INTEGER"
+    ),
+    **dict.fromkeys(("birth_date", "opened_on", "snapshot_date", "rate_date"), "DATE"),
+    **dict.fromkeys(
+        (
+            *("created_at", "updated_at", "order_ts", "shipped_at", "delivered_at"),
+            *("transaction_ts", "refund_ts", "returned_at", "event_ts"),
+        ),
+        "TIMESTAMP",
+    ),
+    "is_active": "BOOLEAN",
+}
+
+#: (figure, target, how it compares): the issue's targets
+TARGETS = (
+    ("full / floor", 3.0, "<="),
+    ("incremental / full", 0.05, "<="),
+    ("no-op wall (s)", 2.0, "<"),
+    ("peak memory (GiB)", 2.0, "<="),
+    ("generator (order lines/s)", 500_000.0, ">="),
+    ("spark full / duckdb full", 10.0, ">="),
+)
+
+
+@dataclass
+class Measure:
+    """One subprocess: wall and CPU seconds, peak RSS of its process tree, rows it processed."""
+
+    wall_s: float
+    cpu_s: float
+    peak_rss_bytes: int
+    rows: int = 0
+
+    @property
+    def rows_per_s(self) -> float:
+        return self.rows / self.wall_s if self.wall_s > 0 else 0.0
+
+    def as_json(self) -> dict[str, Any]:
+        return {**asdict(self), "rows_per_s": round(self.rows_per_s)}
+
+
+class StepFailed(RuntimeError):
+    """A measured command exited with an error."""
+
+
+def measure(cmd: list[str], log: Path, cwd: Path | None = None) -> Measure:
+    """Run ``cmd`` to completion (output to ``log``), sampling the tree's RSS meanwhile."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("w") as out:
+        start = time.perf_counter()
+        proc = psutil.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=cwd)
+        peak = 0
+        while True:
+            # wait4 gives the child's own rusage (its waited-for descendants included)
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            peak = max(peak, _tree_rss(proc))
+            time.sleep(SAMPLE_SECONDS)
+        wall = time.perf_counter() - start
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        tail = log.read_text(errors="replace").strip().splitlines()[-5:]
+        raise StepFailed(f"{' '.join(cmd)} exited with {code}:\n  " + "\n  ".join(tail))
+    # a process too short to be sampled still has its own high-water mark
+    peak = max(peak, usage.ru_maxrss * 1024)
+    return Measure(round(wall, 3), round(usage.ru_utime + usage.ru_stime, 3), peak)
+
+
+def _tree_rss(proc: psutil.Process) -> int:
+    total = 0
+    try:
+        family = [proc, *proc.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return 0
+    for p in family:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            total += p.memory_info().rss
+    return total
+
+
+def generator_version() -> str:
+    """A hash of the generator's code and the contract: the cache key changes with them."""
+    digest = hashlib.sha256()
+    src = ROOT / "src" / "lakeshop"
+    for path in sorted([*(src / "datagen").glob("*.py"), src / "contract.py"]):
+        digest.update(path.name.encode() + path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def cached_retailer(args: argparse.Namespace) -> tuple[Path, dict[str, Any]]:
+    """The generated landing folder (generating and measuring it when not cached)."""
+    key = f"sf{args.scale:g}-days{args.days}-seed{args.seed}-defects{args.defects:g}-gen{generator_version()}"
+    home = args.cache / key
+    meta_path = home / "meta.json"
+    if meta_path.is_file() and not args.regenerate:
+        meta = json.loads(meta_path.read_text())
+        meta["cached"] = True
+        return home / "landing", meta
+    shutil.rmtree(home, ignore_errors=True)
+    home.mkdir(parents=True)
+    print(f"generating SF {args.scale:g} x {args.days} days into {home} ...", file=sys.stderr)
+    result = home / "generate.json"
+    step = measure(
+        [
+            *(sys.executable, __file__, "_generate", str(home / "landing"), str(args.scale)),
+            *(str(args.days), str(args.seed), str(args.defects), str(result)),
+        ],
+        home / "generate.log",
+    )
+    gen = json.loads(result.read_text())
+    lines = gen["rows"]["order_items"]
+    meta = {
+        "key": key,
+        "rows": gen["rows"],
+        "order_lines": lines,
+        "generate_s": gen["seconds"],
+        "order_lines_per_s": round(lines / gen["seconds"]),
+        "process": step.as_json(),
+        "cached": False,
+    }
+    meta_path.write_text(json.dumps(meta, indent=2))
+    return home / "landing", meta
+
+
+def split_days(landing: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]], str]:
+    """The ledger's files of the history (all days but the last) and of the last day."""
+    files = json.loads((landing / "_ledger.json").read_text())["files"]
+    dates = sorted({_day_of(f["file"]) for f in files})
+    last = dates[-1]
+    return (
+        [f for f in files if _day_of(f["file"]) != last],
+        [f for f in files if _day_of(f["file"]) == last],
+        last,
+    )
+
+
+def _day_of(name: str) -> str:
+    found = _DATE.search(name)
+    if not found:
+        raise ValueError(f"generated file without a date in its name: {name}")
+    return found.group(1)
+
+
+def land(landing: Path, files: list[dict[str, Any]], dest: Path) -> None:
+    """Put generated files into a project's landing folder (hard links when possible)."""
+    for f in files:
+        src, target = landing / f["file"], dest / f["file"]
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(src, target)
+        except OSError:
+            shutil.copy2(src, target)
+
+
+def floor_sql(landing: Path, files: list[dict[str, Any]], out: Path) -> list[str]:
+    """One ``COPY`` per source: read every readable file once, every field typed, zstd Parquet."""
+    from lakeshop.contract import SOURCES
+
+    statements = []
+    for name, spec in SOURCES.items():
+        paths = [
+            str(landing / f["file"])
+            for f in files
+            if f["source"] == name and f["rows"] > 0 and not f.get("unreadable")
+        ]
+        if not paths:
+            continue
+        listed = "[" + ", ".join("'" + p.replace("'", "''") + "'" for p in paths) + "]"
+        typed = ", ".join(
+            f'TRY_CAST("{c}" AS {TYPES[c]}) AS "{c}"' for c in spec.fields if c in TYPES
+        )
+        if spec.format == "csv":
+            reader = (
+                f"read_csv({listed}, header = true, all_varchar = true, union_by_name = true, "
+                "ignore_errors = true)"
+            )
+        else:
+            columns = "{" + ", ".join(f"'{c}': 'VARCHAR'" for c in spec.fields) + "}"
+            reader = (
+                f"read_json({listed}, format = 'newline_delimited', columns = {columns}, "
+                "ignore_errors = true)"
+            )
+        select = f"SELECT * REPLACE ({typed}) FROM {reader}" if typed else f"SELECT * FROM {reader}"
+        target = str(out / f"{name}.parquet").replace("'", "''")
+        statements.append(f"COPY ({select}) TO '{target}' (FORMAT parquet, COMPRESSION zstd)")
+    return statements
+
+
+def run_floor(sql_file: Path, result: Path) -> None:
+    """(Subprocess) execute the floor's statements; write the rows each one copied."""
+    import duckdb
+
+    con = duckdb.connect()
+    rows = 0
+    for statement in json.loads(sql_file.read_text()):
+        rows += int(con.execute(statement).fetchall()[0][0])
+    result.write_text(json.dumps({"rows": rows}))
+
+
+def run_generate(out: str, scale: str, days: str, seed: str, defects: str, result: str) -> None:
+    """(Subprocess) generate the retailer; write its rows per source and its own seconds."""
+    from lakeshop.datagen import generate
+
+    gen = generate(
+        Path(out), days=int(days), scale=float(scale), seed=int(seed), defects=float(defects)
+    )
+    Path(result).write_text(json.dumps({"rows": gen.rows, "seconds": gen.seconds}))
+
+
+def spark_support() -> str | None:
+    """Why the Spark full run cannot be measured here, or None when it can."""
+    helptext = subprocess.run(
+        lakeshop("run", "--help"), capture_output=True, text=True, check=False
+    ).stdout
+    if "--engine" not in helptext:
+        return "this checkout's `lakeshop run` has no --engine option (no Spark engine yet)"
+    return None
+
+
+def lakeshop(*args: str) -> list[str]:
+    """The ``lakeshop`` command of this interpreter's environment."""
+    script = Path(sys.executable).parent / "lakeshop"
+    found = str(script) if script.is_file() else shutil.which("lakeshop")
+    if not found:
+        sys.exit("benchmark: no `lakeshop` command found: run ./dev first")
+    return [found, *args]
+
+
+def bench(args: argparse.Namespace) -> dict[str, Any]:
+    landing, gen = cached_retailer(args)
+    history, last_day, last = split_days(landing)
+    rows_history = sum(f["rows"] for f in history)
+    rows_last = sum(f["rows"] for f in last_day)
+    shutil.rmtree(args.work, ignore_errors=True)
+    args.work.mkdir(parents=True)
+    steps: dict[str, Measure] = {}
+
+    print("floor ...", file=sys.stderr)
+    floor_dir = args.work / "floor"
+    floor_dir.mkdir()
+    sql_file = floor_dir / "floor.json"
+    sql_file.write_text(json.dumps(floor_sql(landing, history, floor_dir)))
+    steps["floor"] = measure(
+        [sys.executable, __file__, "_floor", str(sql_file), str(floor_dir / "rows.json")],
+        args.work / "logs" / "floor.log",
+    )
+    steps["floor"].rows = json.loads((floor_dir / "rows.json").read_text())["rows"]
+    floor_bytes = sum(p.stat().st_size for p in floor_dir.glob("*.parquet"))
+
+    project = args.work / "duckdb"
+    land(landing, history, project / "landing")
+    from lakeshop.project import write_demo_config
+
+    write_demo_config(project)
+    print("full run ...", file=sys.stderr)
+    steps["full"] = measure(
+        lakeshop("--project", str(project), "run", "--full-refresh"),
+        args.work / "logs" / "full.log",
+    )
+    steps["full"].rows = rows_history
+    land(landing, last_day, project / "landing")
+    print("incremental run ...", file=sys.stderr)
+    steps["incremental"] = measure(
+        lakeshop("--project", str(project), "run"), args.work / "logs" / "incremental.log"
+    )
+    steps["incremental"].rows = rows_last
+    print("no-op run ...", file=sys.stderr)
+    steps["noop"] = measure(
+        lakeshop("--project", str(project), "run"), args.work / "logs" / "noop.log"
+    )
+
+    spark: dict[str, Any] = {"requested": "spark" in args.engines}
+    if spark["requested"]:
+        reason = spark_support()
+        if reason:
+            print(f"spark: not measured: {reason}", file=sys.stderr)
+            spark["skipped"] = reason
+        else:
+            sp = args.work / "spark"
+            land(landing, history, sp / "landing")
+            write_demo_config(sp)
+            print("spark full run ...", file=sys.stderr)
+            steps["spark_full"] = measure(
+                lakeshop("--project", str(sp), "run", "--full-refresh", "--engine", "spark"),
+                args.work / "logs" / "spark_full.log",
+            )
+            steps["spark_full"].rows = rows_history
+
+    ratios = {
+        "full / floor": steps["full"].wall_s / steps["floor"].wall_s,
+        "incremental / full": steps["incremental"].wall_s / steps["full"].wall_s,
+        "no-op wall (s)": steps["noop"].wall_s,
+        "peak memory (GiB)": max(s.peak_rss_bytes for k, s in steps.items() if k != "spark_full")
+        / GIB,
+        "generator (order lines/s)": float(gen["order_lines_per_s"]),
+    }
+    if "spark_full" in steps:
+        ratios["spark full / duckdb full"] = steps["spark_full"].wall_s / steps["full"].wall_s
+    return {
+        "machine": {
+            "platform": platform.platform(),
+            "machine": platform.machine(),
+            "cores": os.cpu_count(),
+            "memory_gib": round(psutil.virtual_memory().total / GIB, 1),
+            "python": platform.python_version(),
+            "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+        },
+        "params": {
+            "scale": args.scale,
+            "days": args.days,
+            "history_days": args.days - 1,
+            "last_day": last,
+            "seed": args.seed,
+            "defects": args.defects,
+        },
+        "generator": gen,
+        "input_rows": {"history": rows_history, "last_day": rows_last},
+        "floor_parquet_bytes": floor_bytes,
+        "steps": {k: v.as_json() for k, v in steps.items()},
+        "spark": spark,
+        "ratios": {k: round(v, 4) for k, v in ratios.items()},
+        "targets": [
+            {
+                "figure": name,
+                "target": f"{op} {goal:g}",
+                "value": round(ratios[name], 4),
+                "met": _meets(ratios[name], op, goal),
+            }
+            for name, goal, op in TARGETS
+            if name in ratios
+        ],
+    }
+
+
+def _meets(value: float, op: str, goal: float) -> bool:
+    return {"<=": value <= goal, "<": value < goal, ">=": value >= goal}[op]
+
+
+def markdown(report: dict[str, Any]) -> str:
+    """The report as Markdown: machine, steps, ratios against the targets."""
+    p, m = report["params"], report["machine"]
+    gen = report["generator"]
+    lines = [
+        f"## lakeshop benchmark: SF {p['scale']:g}, {p['history_days']} days + 1",
+        "",
+        f"Machine: {m['machine']}, {m['cores']} cores, {m['memory_gib']} GiB, "
+        f"Python {m['python']}; load average at start {m['load_average_at_start']}.",
+        f"Input: {report['input_rows']['history']:,} rows in the history, "
+        f"{report['input_rows']['last_day']:,} on the last day ({p['last_day']}).",
+        f"Generator: {gen['order_lines']:,} order lines in {gen['generate_s']:.2f} s "
+        f"({gen['order_lines_per_s']:,} lines/s){' (cached: measured when generated)' if gen['cached'] else ''}.",
+        "",
+        "| step | wall s | CPU s | peak RSS MiB | rows | rows/s |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, s in report["steps"].items():
+        lines.append(
+            f"| {name} | {s['wall_s']:.2f} | {s['cpu_s']:.2f} | "
+            f"{s['peak_rss_bytes'] / (1 << 20):,.0f} | {s['rows']:,} | {s['rows_per_s']:,} |"
+        )
+    if report["spark"].get("skipped"):
+        lines.append(f"\nSpark: not measured: {report['spark']['skipped']}.")
+    lines += ["", "| figure | value | target | met |", "|---|---|---|---|"]
+    for t in report["targets"]:
+        value = f"{t['value']:,.0f}" if t["value"] >= 100 else f"{t['value']:.3f}"
+        lines.append(
+            f"| {t['figure']} | {value} | {t['target']} | {'met' if t['met'] else 'not met'} |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "_floor":
+        return run_floor(Path(sys.argv[2]), Path(sys.argv[3]))
+    if len(sys.argv) > 1 and sys.argv[1] == "_generate":
+        return run_generate(*sys.argv[2:8])
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--scale", type=float, default=1.0, help="scale factor (default 1)")
+    parser.add_argument("--days", type=int, default=60, help="days generated (default 60)")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--defects", type=float, default=0.02, help="defect rate (default 0.02)")
+    parser.add_argument(
+        "--cache", type=Path, default=ROOT / ".bench-cache", help="generated retailers"
+    )
+    parser.add_argument("--regenerate", action="store_true", help="ignore a cached retailer")
+    parser.add_argument(
+        "--work", type=Path, default=None, help="scratch folder (default: under --cache)"
+    )
+    parser.add_argument("--json", type=Path, default=None, help="write the report here")
+    parser.add_argument(
+        "--engines", default="duckdb", help="duckdb, or duckdb,spark to time Spark's full run too"
+    )
+    args = parser.parse_args()
+    engines = {e.strip() for e in args.engines.split(",") if e.strip()}
+    if not engines <= {"duckdb", "spark"} or "duckdb" not in engines:
+        parser.error(f"--engines: expected duckdb or duckdb,spark, found {args.engines!r}")
+    if args.days < 2:
+        parser.error("--days: at least 2 (a history and one more day)")
+    args.engines = engines
+    args.work = args.work or args.cache / "work"
+    try:
+        report = bench(args)
+    except StepFailed as exc:
+        sys.exit(f"benchmark failed: {exc}")
+    print(markdown(report))
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
