@@ -33,6 +33,11 @@ class Target(BaseModel):
     schema_prefix: str = Field(default="", pattern=r"^[A-Za-z0-9_]*$")
     engine: Literal["duckdb"] = "duckdb"
     threads: int | None = Field(default=None, ge=1)
+    #: DuckDB's memory limit (e.g. "1GB", "60%"): beyond it, joins, sorts and aggregates
+    #: spill to ``temp_directory``; the run's whole footprint stays near this plus ~0.5 GB
+    memory_limit: str = Field(default="1GB", pattern=r"^\s*\d+(\.\d+)?\s*(%|[KMGT]i?B)\s*$")
+    #: where DuckDB spills (default: a fresh folder under the system's temporary folder)
+    temp_directory: str | None = None
     #: a writer lock whose heartbeat is older than this many seconds is taken over
     lock_stale_seconds: float = Field(default=60.0, gt=0)
     #: how long `lakeshop maintain` keeps files no longer referenced (time travel window)
@@ -124,7 +129,13 @@ class Project:
         from lakeshop.engines.duckdb import DuckDBEngine
 
         _, t = self.target(target)
-        return DuckDBEngine(self.lakehouse(target), threads=t.threads)
+        spill = (self.directory / t.temp_directory).resolve() if t.temp_directory else None
+        return DuckDBEngine(
+            self.lakehouse(target),
+            threads=t.threads,
+            memory_limit=t.memory_limit,
+            temp_directory=spill,
+        )
 
 
 def _sources(config: ProjectConfig, file: str) -> dict[str, Source]:

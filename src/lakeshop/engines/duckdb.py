@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import tempfile
@@ -23,19 +24,32 @@ from lakeshop.engines.files import split_lines
 from lakeshop.engines.lakehouse import Lakehouse, split_name
 from lakeshop.errors import LakeshopError, SourceFileError
 
+#: rows per Arrow batch streamed from DuckDB into a Delta write
+BATCH_ROWS = 1 << 17
+
 
 class DuckDBEngine(Engine):
     """One in-memory DuckDB connection per run; tables are bound as views over Delta snapshots."""
 
     capabilities = Capabilities(name="duckdb", sqlglot_dialect="duckdb")
 
-    def __init__(self, lakehouse: Lakehouse, threads: int | None = None) -> None:
+    def __init__(
+        self,
+        lakehouse: Lakehouse,
+        threads: int | None = None,
+        memory_limit: str | None = None,
+        temp_directory: Path | None = None,
+    ) -> None:
         super().__init__(lakehouse)
-        # large joins and sorts spill here instead of failing when memory runs short
-        self._spill = tempfile.mkdtemp(prefix="lakeshop-duckdb-")
+        # large joins, sorts and aggregates spill here past the memory limit instead of failing
+        if temp_directory is not None:
+            temp_directory.mkdir(parents=True, exist_ok=True)
+        self._spill = tempfile.mkdtemp(prefix="lakeshop-duckdb-", dir=temp_directory)
         config: dict[str, Any] = {"preserve_insertion_order": True, "temp_directory": self._spill}
         if threads:
             config["threads"] = threads
+        if memory_limit:
+            config["memory_limit"] = _percent_of_ram(memory_limit)
         self.con = duckdb.connect(":memory:", config=config)
         self._schemas: set[str] = set()
 
@@ -94,14 +108,19 @@ class DuckDBEngine(Engine):
         predicate: str | None = None,
         metadata: dict[str, Any] | None = None,
     ) -> int:
-        data = self.fetch(f'SELECT * FROM "{relation}"')
+        if mode == "merge" and not keys:
+            raise LakeshopError(f"table {table}: merge needs key columns")
+        rows = int(self._run(f'SELECT count(*) FROM "{relation}"')[0][0])
+        # streamed in batches: the rows are never all in Python's memory at once
+        try:
+            data = self.con.sql(f'SELECT * FROM "{relation}"').to_arrow_reader(BATCH_ROWS)
+        except duckdb.Error as exc:
+            raise LakeshopError(_first_line(exc)) from exc
         if mode == "merge":
-            if not keys:
-                raise LakeshopError(f"table {table}: merge needs key columns")
-            self.lakehouse.merge(table, data, keys, metadata=metadata)
+            self.lakehouse.merge(table, data, keys or [], metadata=metadata)
         else:
             self.lakehouse.write(table, data, mode, predicate=predicate, metadata=metadata)
-        return int(data.num_rows)
+        return rows
 
     def parse_jsonl(self, path: str, encoding: str = "utf-8") -> ParsedFile:
         """One JSON object per line; keys become text columns (the union over all lines).
@@ -165,6 +184,15 @@ class DuckDBEngine(Engine):
             return self.con.execute(sql).fetchall()
         except duckdb.Error as exc:
             raise LakeshopError(_first_line(exc)) from exc
+
+
+def _percent_of_ram(limit: str) -> str:
+    """DuckDB takes sizes; a percentage is turned into one (of the machine's memory)."""
+    text = limit.strip()
+    if not text.endswith("%"):
+        return text
+    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    return f"{int(total * float(text[:-1]) / 100) >> 20}MB"
 
 
 def _json_pointer(key: str) -> str:

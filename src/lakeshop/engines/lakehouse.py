@@ -82,14 +82,19 @@ class Lakehouse:
         path = self.path(name)
         stamp = _log_stamp(path)
         cached = self._open.get(path)
-        if cached is None or stamp is None or cached.stamp != stamp:
+        if cached is not None and stamp is not None and cached.stamp == stamp:
+            return cached
+        # the stamp is read before the log: a commit in between makes it stale, never wrong
+        if cached is not None and stamp is not None:
+            cached.table.update_incremental()  # reads only the commits it has not seen
+            table = cached.table
+        else:
             table = self._open_table(name)
-            # the stamp read before opening: a commit in between makes it stale, not wrong
-            cached = _Snapshot(stamp or (0, 0), table)
-            self._open.pop(path, None)
-            if stamp is not None:
-                self._open[path] = cached
-        return cached
+        fresh = _Snapshot(stamp or (0, 0), table)
+        self._open.pop(path, None)
+        if stamp is not None:
+            self._open[path] = fresh
+        return fresh
 
     def _derive(self, name: str, key: str, compute: Callable[[DeltaTable], T]) -> T:
         """``compute(table)`` once per snapshot of the table."""
@@ -100,8 +105,12 @@ class Lakehouse:
         return value
 
     def _changed(self, name: str) -> None:
-        """Forget the opened snapshot after this process committed to the table."""
-        self._open.pop(self.path(name), None)
+        """Forget what was derived from a table this process is committing to (the opened
+        table follows its own commits; it is brought up to date on next use)."""
+        cached = self._open.get(self.path(name))
+        if cached is not None:
+            cached.stamp = (-1, -1)
+            cached.derived.clear()
 
     def dataset(self, name: str) -> pads.Dataset:
         """A snapshot of the table as an Arrow dataset over its Parquet files.
@@ -180,7 +189,7 @@ class Lakehouse:
     def write(
         self,
         name: str,
-        data: pa.Table,
+        data: pa.Table | pa.RecordBatchReader,
         mode: Literal["append", "overwrite"] = "append",
         *,
         predicate: str | None = None,
@@ -212,7 +221,7 @@ class Lakehouse:
     def merge(
         self,
         name: str,
-        data: pa.Table,
+        data: pa.Table | pa.RecordBatchReader,
         keys: list[str],
         *,
         metadata: dict[str, Any] | None = None,
@@ -223,12 +232,16 @@ class Lakehouse:
         A boolean ``DELETE_FLAG`` column in ``data``, when present, marks rows whose key is to
         be deleted instead; it is not stored.
         """
-        flagged = DELETE_FLAG in data.column_names
+        names = data.schema.names
+        flagged = DELETE_FLAG in names
         if not self.exists(name):
+            table = data.read_all() if isinstance(data, pa.RecordBatchReader) else data
             if flagged:
-                data = data.filter(pc.invert(data.column(DELETE_FLAG))).drop_columns([DELETE_FLAG])
-            self.write(name, data, metadata=metadata, txn=txn)
-            return {"num_target_rows_inserted": data.num_rows, "num_target_rows_updated": 0}
+                table = table.filter(pc.invert(table.column(DELETE_FLAG))).drop_columns(
+                    [DELETE_FLAG]
+                )
+            self.write(name, table, metadata=metadata, txn=txn)
+            return {"num_target_rows_inserted": table.num_rows, "num_target_rows_updated": 0}
         predicate = " AND ".join(f't."{k}" = s."{k}"' for k in keys)
         table = self.delta(name)
         self._changed(name)
@@ -240,7 +253,7 @@ class Lakehouse:
             commit_properties=_commit_properties(metadata, txn),
         )
         if flagged:
-            columns = {c: f's."{c}"' for c in data.column_names if c != DELETE_FLAG}
+            columns = {c: f's."{c}"' for c in names if c != DELETE_FLAG}
             merger = (
                 merger.when_matched_delete(predicate=f's."{DELETE_FLAG}"')
                 .when_matched_update(updates=columns)
