@@ -50,13 +50,70 @@ __all__ = [
 ]
 SOURCE_ORDER: tuple[str, ...] = tuple(SOURCES)
 
+DAY_SECONDS = 86_400
+
 # id prefixes and digit widths of valid data
 ID_WIDTH = {"C": 7, "P": 5, "S": 3, "O": 8, "PAY": 9, "REF": 8, "R": 8, "E": 10, "SES": 9}
 
 
+def _digits(values: IntArray, width: int) -> npt.NDArray[np.uint8]:
+    """The decimal digits of non-negative integers below 10**width, as ASCII, zero-padded."""
+    out = np.empty((len(values), width), np.uint8)
+    rest = np.asarray(values, dtype=np.int64).copy()
+    for i in range(width - 1, -1, -1):
+        out[:, i] = 48 + rest % 10
+        rest //= 10
+    return out
+
+
+def _fixed_width(chars: npt.NDArray[np.uint8], mask: BoolArray | None = None) -> pa.Array:
+    """A string array from an (n, width) array of ASCII codes: no per-value work."""
+    n, width = chars.shape
+    offsets = pa.py_buffer((np.arange(n + 1, dtype=np.int32) * width).tobytes())
+    data = pa.py_buffer(np.ascontiguousarray(chars).tobytes())
+    out = pa.Array.from_buffers(pa.string(), n, [None, offsets, data])
+    if mask is not None:
+        out = pc.if_else(pa.array(np.asarray(mask, bool)), pa.scalar(None, pa.string()), out)
+    return out
+
+
+def _ascii(text: str) -> npt.NDArray[np.uint8]:
+    return np.frombuffer(text.encode("ascii"), np.uint8)
+
+
+def _date_parts(days: IntArray) -> tuple[IntArray, IntArray, IntArray]:
+    """Year, month and day of epoch days."""
+    d = np.asarray(days, dtype=np.int64).astype("datetime64[D]")
+    months = d.astype("datetime64[M]")
+    years = d.astype("datetime64[Y]")
+    year = years.astype(np.int64) + 1970
+    month = (months - years.astype("datetime64[M]")).astype(np.int64) + 1
+    day = (d - months.astype("datetime64[D]")).astype(np.int64) + 1
+    return year, month, day
+
+
+def _render_date(chars: npt.NDArray[np.uint8], days: IntArray) -> bool:
+    """Write ``YYYY-MM-DD`` into the first ten columns; False when a year has not 4 digits."""
+    year, month, day = _date_parts(days)
+    if len(year) and (year.min() < 1000 or year.max() > 9999):
+        return False
+    chars[:, 0:4] = _digits(year, 4)
+    chars[:, 4] = chars[:, 7] = ord("-")
+    chars[:, 5:7] = _digits(month, 2)
+    chars[:, 8:10] = _digits(day, 2)
+    return True
+
+
 def ids(prefix: str, nums: IntArray) -> pa.Array:
     """Render integer ids as prefixed zero-padded strings (``C0000001``)."""
-    text = pa.array(np.asarray(nums, dtype=np.int64)).cast(pa.string())
+    nums = np.asarray(nums, dtype=np.int64)
+    width = ID_WIDTH[prefix]
+    if len(nums) and nums.min() >= 0 and nums.max() < 10**width:
+        chars = np.empty((len(nums), len(prefix) + width), np.uint8)
+        chars[:, : len(prefix)] = _ascii(prefix)
+        chars[:, len(prefix) :] = _digits(nums, width)
+        return _fixed_width(chars)
+    text = pa.array(nums).cast(pa.string())
     padded = pc.utf8_lpad(text, width=ID_WIDTH[prefix], padding="0")
     return pc.binary_join_element_wise(pa.scalar(prefix), padded, "")
 
@@ -91,12 +148,26 @@ def money(cents: IntArray) -> pa.Array:
 
 def timestamps(secs: IntArray, mask: BoolArray | None = None) -> pa.Array:
     """Render epoch seconds as ``YYYY-MM-DDTHH:MM:SS`` (``mask`` True gives null)."""
+    secs = np.asarray(secs, dtype=np.int64)
+    days = secs // DAY_SECONDS
+    chars = np.empty((len(secs), 19), np.uint8)
+    if _render_date(chars, days):
+        rest = secs - days * DAY_SECONDS
+        chars[:, 10] = ord("T")
+        chars[:, 13] = chars[:, 16] = ord(":")
+        chars[:, 11:13] = _digits(rest // 3600, 2)
+        chars[:, 14:16] = _digits(rest // 60 % 60, 2)
+        chars[:, 17:19] = _digits(rest % 60, 2)
+        return _fixed_width(chars, mask)
     text = np.datetime_as_string(np.asarray(secs, dtype="datetime64[s]"), unit="s")
     return pa.array(text, type=pa.string(), mask=mask)
 
 
 def dates(days: IntArray) -> pa.Array:
     """Render epoch days as ``YYYY-MM-DD``."""
+    chars = np.empty((len(days), 10), np.uint8)
+    if _render_date(chars, days):
+        return _fixed_width(chars)
     text = np.datetime_as_string(np.asarray(days, dtype="datetime64[D]"), unit="D")
     return pa.array(text, type=pa.string())
 
@@ -112,11 +183,26 @@ def make_table(source: str, columns: Mapping[str, pa.Array]) -> pa.Table:
     return pa.table({f: columns[f] for f in spec.fields})
 
 
+def _has_any(arr: pa.Array, chars: bytes) -> bool:
+    """Whether any value may hold one of ``chars`` (a scan of the raw bytes; may say yes for
+    bytes outside a sliced array, never no wrongly)."""
+    if not isinstance(arr, pa.Array) or arr.type != pa.string():
+        return True
+    data = arr.buffers()[2]
+    if data is None:
+        return False
+    wanted = np.zeros(256, bool)
+    wanted[np.frombuffer(chars, np.uint8)] = True
+    return bool(wanted[np.frombuffer(data, np.uint8)].any())
+
+
 _NEEDS_QUOTE = r'[,"\r\n]'
 
 
 def csv_field(arr: pa.Array) -> pa.Array:
     """Quote a text column for CSV only where needed (comma, quote or newline)."""
+    if not _has_any(arr, b',"\r\n'):
+        return arr
     needs = pc.fill_null(pc.match_substring_regex(arr, _NEEDS_QUOTE), False)
     quoted = pc.binary_join_element_wise(
         pa.scalar('"'), pc.replace_substring(arr, '"', '""'), pa.scalar('"'), ""
@@ -134,7 +220,11 @@ def csv_lines(table: pa.Table) -> pa.Array:
 
 def json_string(arr: pa.Array) -> pa.Array:
     """Render a text column as JSON string literals (null → ``null``)."""
-    esc = pc.replace_substring(pc.replace_substring(arr, "\\", "\\\\"), '"', '\\"')
+    esc = (
+        pc.replace_substring(pc.replace_substring(arr, "\\", "\\\\"), '"', '\\"')
+        if _has_any(arr, b'\\"')
+        else arr
+    )
     quoted = pc.binary_join_element_wise(pa.scalar('"'), esc, pa.scalar('"'), "")
     return pc.fill_null(quoted, "null")
 
