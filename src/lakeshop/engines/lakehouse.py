@@ -22,6 +22,9 @@ WATERMARK_KEY = "lakeshop.watermarks"
 DELETE_FLAG = "_delete"
 #: commits searched at first for the latest watermarks (maintenance commits carry none)
 RECENT_COMMITS = 20
+#: data files are cut at about this size: a rewrite of part of a table (a predicate
+#: overwrite, a merge) rewrites only the files holding rows it replaces
+TARGET_FILE_BYTES = 32 << 20
 
 T = TypeVar("T")
 
@@ -206,6 +209,7 @@ class Lakehouse:
                 data,
                 mode="append",
                 schema_mode="merge",
+                target_file_size=TARGET_FILE_BYTES,
                 commit_properties=props,
             )
         else:
@@ -215,6 +219,7 @@ class Lakehouse:
                 mode="overwrite",
                 predicate=predicate,
                 schema_mode=None if predicate else "overwrite",
+                target_file_size=TARGET_FILE_BYTES,
                 commit_properties=props,
             )
 

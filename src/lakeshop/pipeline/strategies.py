@@ -6,6 +6,7 @@ import json
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 import pyarrow as pa
 
@@ -154,9 +155,16 @@ class CheckedStrategy(Strategy):
         watermarks: dict[str, int] | None = None,
         predicate: str | None = None,
     ) -> int:
-        """Write ``relation`` with the batch id, and this run's watermarks in the same commit."""
+        """Write ``relation`` with the batch id, and this run's watermarks in the same commit.
+
+        Rows of a table recomputed by ``incremental_by`` are written in that column's order:
+        each file then holds a narrow range of it, and a later partial recompute rewrites only
+        the files of the values it replaces (see :meth:`MaterializedStrategy.range_plan`).
+        """
+        order = f' ORDER BY "{table.incremental_by}"' if table.incremental_by else ""
         ctx.engine.stage(
-            OUTPUT, f"SELECT *, CAST({ctx.batch_id} AS BIGINT) AS _batch_id FROM {relation}"
+            OUTPUT,
+            f"SELECT *, CAST({ctx.batch_id} AS BIGINT) AS _batch_id FROM {relation}{order}",
         )
         metadata = {"lakeshop.run_id": ctx.run_id}
         if watermarks:
@@ -260,9 +268,24 @@ class MaterializedStrategy(CheckedStrategy):
         elif len(differs) <= PREDICATE_LIMIT or not table.keys:
             predicate = f"{column} IN ({', '.join(_literal(v) for v in differs.to_pylist())})"
             self.commit(table, ctx, "_rewrite", "overwrite", marks, predicate)
+        elif (plan := self.range_plan(table, ctx, rewritten)) is not None:
+            # many values: those from ``low`` up (new keys are the highest) and the few below
+            # it are replaced; unchanged rows in that range are written again as they are
+            low, below = plan
+            listed = ", ".join(_literal(v) for v in below)
+            predicate = f"{column} >= {_literal(low)}" + (
+                f" OR {column} IN ({listed})" if below else ""
+            )
+            ctx.engine.stage(
+                "_replaced",
+                f"SELECT * FROM _rewrite UNION ALL SELECT * EXCLUDE (_batch_id) "
+                f"FROM {table.name} WHERE {column} >= {_literal(low)} "
+                f"AND {column} NOT IN (SELECT v FROM _differs)",
+            )
+            self.commit(table, ctx, "_replaced", "overwrite", marks, predicate)
         else:
-            # many values: a keyed merge, deleting the rows of changed values that are gone
-            # (a long IN list in a Delta predicate has crashed delta-rs)
+            # many values spread wide: a keyed merge, deleting the rows of changed values that
+            # are gone (a long IN list in a Delta predicate has crashed delta-rs)
             same = " AND ".join(f'n."{k}" = t."{k}"' for k in table.keys)
             ctx.engine.stage(
                 "_replaced",
@@ -273,6 +296,46 @@ class MaterializedStrategy(CheckedStrategy):
             )
             self.commit(table, ctx, "_replaced", "merge", marks)
         return result
+
+    @staticmethod
+    def range_plan(table: Table, ctx: RunContext, budget: int) -> tuple[Any, list[Any]] | None:
+        """How to replace the rows of the changed values (``_differs``) by a predicate:
+        ``(low, below)`` means every value from ``low`` up plus the values ``below`` it, listed.
+
+        ``low`` is the lowest changed value for which at most ``budget`` unchanged rows lie at
+        or above it and at most PREDICATE_LIMIT changed values lie below it. None when there
+        is no such value (the changes are spread over the whole table).
+        """
+        column = f'"{table.incremental_by}"'
+        candidates = ctx.engine.fetch(
+            f"""
+            WITH kept AS (
+                SELECT {column} AS v, count(*) AS n FROM {table.name}
+                WHERE {column} IS NOT NULL AND {column} NOT IN (SELECT v FROM _differs)
+                GROUP BY ALL
+            ),
+            marks AS (
+                SELECT v, 1 AS changed, 0 AS n FROM _differs
+                UNION ALL SELECT v, 0 AS changed, n FROM kept
+            ),
+            running AS (
+                SELECT v, changed,
+                    sum(n) OVER (ORDER BY v DESC ROWS UNBOUNDED PRECEDING) AS unchanged_above,
+                    sum(changed) OVER (ORDER BY v ROWS UNBOUNDED PRECEDING) - changed AS below
+                FROM marks
+            )
+            SELECT v, below FROM running
+            WHERE changed = 1 AND unchanged_above <= {int(budget)} AND below <= {PREDICATE_LIMIT}
+            ORDER BY v LIMIT 1
+            """
+        ).to_pylist()
+        if not candidates:
+            return None
+        low = candidates[0]["v"]
+        below = ctx.engine.fetch(
+            f"SELECT v FROM _differs WHERE v < {_literal(low)} ORDER BY v"
+        ).column(0)
+        return low, below.to_pylist()
 
 
 class Scd2Strategy(MaterializedStrategy):
