@@ -17,6 +17,21 @@ from lakeshop.retail.pipeline import sql_table
 CHANGED_FROM = "CASE WHEN d.is_current THEN d.valid_from ELSE d.valid_to END"
 
 
+def _changed_per(rows: str, key: str, dim: str, by: str) -> str:
+    """Per ``by`` group of ``rows`` (alias ``x``) joined to the changed rows of ``dim`` on
+    ``key``: the earliest time from which a changed version applies, as ``c.changed_from``.
+
+    A row is touched when its time is at or after that: the same as joining every changed
+    version with that inequality, but the time comparison follows an equality join on ``by``
+    (an inequality between two large inputs is planned as a slow range join).
+    """
+    cols = ", ".join(f"x.{c}" for c in by.split(", "))
+    return (
+        f"(SELECT {cols}, MIN({CHANGED_FROM}) AS changed_from FROM {rows} AS x "
+        f"INNER JOIN {dim} AS d ON d.{key} = x.{key} GROUP BY {cols}) AS c"
+    )
+
+
 def _month(column: str) -> str:
     """The first day of the month of a date column."""
     return f"CAST(DATE_TRUNC('month', {column}) AS DATE)"
@@ -83,10 +98,11 @@ def facts() -> list[Table]:
                 "silver.orders": "SELECT order_id FROM silver.orders",
                 "gold.dim_customer": _orders_of_changed("gold.dim_customer", "customer_id"),
                 "gold.dim_product": (
-                    "SELECT i.order_id FROM silver.order_items AS i "
-                    "INNER JOIN silver.orders AS o ON o.order_id = i.order_id "
-                    f"INNER JOIN gold.dim_product AS d ON d.product_id = i.product_id "
-                    f"AND o.order_ts >= {CHANGED_FROM}"
+                    "SELECT o.order_id FROM silver.orders AS o INNER JOIN "
+                    + _changed_per(
+                        "silver.order_items", "product_id", "gold.dim_product", "order_id"
+                    )
+                    + " ON c.order_id = o.order_id WHERE o.order_ts >= c.changed_from"
                 ),
                 "gold.dim_store": (
                     "SELECT o.order_id FROM silver.orders AS o "
@@ -125,10 +141,9 @@ def facts() -> list[Table]:
                     "INNER JOIN silver.orders AS o ON o.order_id = p.order_id"
                 ),
                 "gold.dim_customer": (
-                    "SELECT p.payment_id FROM silver.payments AS p "
-                    "INNER JOIN silver.orders AS o ON o.order_id = p.order_id "
-                    "INNER JOIN gold.dim_customer AS d ON d.customer_id = o.customer_id "
-                    f"AND p.transaction_ts >= {CHANGED_FROM}"
+                    "SELECT p.payment_id FROM silver.payments AS p INNER JOIN "
+                    + _changed_per("silver.orders", "customer_id", "gold.dim_customer", "order_id")
+                    + " ON c.order_id = p.order_id WHERE p.transaction_ts >= c.changed_from"
                 ),
                 "gold.fx_daily": (
                     "SELECT p.payment_id FROM silver.payments AS p INNER JOIN gold.fx_daily AS f "
@@ -152,16 +167,17 @@ def facts() -> list[Table]:
                     "INNER JOIN silver.orders AS o ON o.order_id = r.order_id"
                 ),
                 "gold.dim_customer": (
-                    "SELECT r.return_id FROM silver.returns AS r "
-                    "INNER JOIN silver.orders AS o ON o.order_id = r.order_id "
-                    "INNER JOIN gold.dim_customer AS d ON d.customer_id = o.customer_id "
-                    f"AND r.returned_at >= {CHANGED_FROM}"
+                    "SELECT r.return_id FROM silver.returns AS r INNER JOIN "
+                    + _changed_per("silver.orders", "customer_id", "gold.dim_customer", "order_id")
+                    + " ON c.order_id = r.order_id WHERE r.returned_at >= c.changed_from"
                 ),
                 "gold.dim_product": (
-                    "SELECT r.return_id FROM silver.returns AS r INNER JOIN silver.order_items AS i "
-                    "ON i.order_id = r.order_id AND i.line_no = r.line_no "
-                    "INNER JOIN gold.dim_product AS d ON d.product_id = i.product_id "
-                    f"AND r.returned_at >= {CHANGED_FROM}"
+                    "SELECT r.return_id FROM silver.returns AS r INNER JOIN "
+                    + _changed_per(
+                        "silver.order_items", "product_id", "gold.dim_product", "order_id, line_no"
+                    )
+                    + " ON c.order_id = r.order_id AND c.line_no = r.line_no "
+                    "WHERE r.returned_at >= c.changed_from"
                 ),
                 "gold.dim_store": (
                     "SELECT r.return_id FROM silver.returns AS r "
