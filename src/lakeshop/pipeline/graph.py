@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from graphlib import CycleError, TopologicalSorter
@@ -15,6 +16,12 @@ from lakeshop.pipeline.model import Action, Table
 
 def referenced_tables(sql: str, table: str = "<query>") -> set[str]:
     """Every ``schema.table`` that ``sql`` reads (CTE names excluded)."""
+    return set(_references(sql, table))
+
+
+@functools.lru_cache(maxsize=1024)
+def _references(sql: str, table: str) -> frozenset[str]:
+    # parsing is the costly part of planning a run: each SQL text is parsed once
     try:
         tree = sqlglot.parse_one(sql, read="duckdb")
     except sqlglot.errors.ParseError as exc:
@@ -24,9 +31,10 @@ def referenced_tables(sql: str, table: str = "<query>") -> set[str]:
     for ref in tree.find_all(exp.Table):
         if ref.db and ref.name and ref.name not in ctes:
             names.add(f"{ref.db}.{ref.name}")
-    return names
+    return frozenset(names)
 
 
+@functools.lru_cache(maxsize=1024)
 def driving_table(sql: str) -> str | None:
     """The first table of the outermost FROM: the one whose new rows drive an increment."""
     tree = sqlglot.parse_one(sql, read="duckdb")
