@@ -153,6 +153,8 @@ def cached_retailer(args: argparse.Namespace) -> tuple[Path, dict[str, Any]]:
     if meta_path.is_file() and not args.regenerate:
         meta = json.loads(meta_path.read_text())
         meta["cached"] = True
+        cpu = meta["process"]["cpu_s"]
+        meta.setdefault("order_lines_per_cpu_s", round(meta["order_lines"] / cpu) if cpu else 0)
         return home / "landing", meta
     shutil.rmtree(home, ignore_errors=True)
     home.mkdir(parents=True)

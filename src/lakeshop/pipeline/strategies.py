@@ -30,6 +30,10 @@ EPOCH = "CAST('1900-01-01 00:00:00' AS TIMESTAMP)"
 END_OF_TIME = "CAST('9999-12-31 00:00:00' AS TIMESTAMP)"
 #: most values a partial recompute lists in a Delta predicate; beyond, it merges by key
 PREDICATE_LIMIT = 500
+#: a partial recompute may write again up to this many unchanged rows per changed row
+#: rather than merge (a predicate overwrite of sorted files beats delta-rs' merge)
+RANGE_BUDGET = 4
+KEPT = "_kept_batch"
 #: columns a strategy owns: a table's SQL may carry them from upstream, they are replaced
 OWNED = ("_batch_id", "_row_hash")
 ROW_HASH = "_row_hash"
@@ -154,6 +158,7 @@ class CheckedStrategy(Strategy):
         mode: WriteMode,
         watermarks: dict[str, int] | None = None,
         predicate: str | None = None,
+        kept: bool = False,
     ) -> int:
         """Write ``relation`` with the batch id, and this run's watermarks in the same commit.
 
@@ -162,10 +167,11 @@ class CheckedStrategy(Strategy):
         the files of the values it replaces (see :meth:`MaterializedStrategy.range_plan`).
         """
         order = f' ORDER BY "{table.incremental_by}"' if table.incremental_by else ""
-        ctx.engine.stage(
-            OUTPUT,
-            f"SELECT *, CAST({ctx.batch_id} AS BIGINT) AS _batch_id FROM {relation}{order}",
-        )
+        batch = f"CAST({ctx.batch_id} AS BIGINT)"
+        # ``kept``: rows written again unchanged carry their batch in ``_kept_batch``; they keep
+        # it, so that tables downstream do not see them as changed
+        columns = f"* EXCLUDE ({KEPT}), COALESCE({KEPT}, {batch})" if kept else f"*, {batch}"
+        ctx.engine.stage(OUTPUT, f"SELECT {columns} AS _batch_id FROM {relation}{order}")
         metadata = {"lakeshop.run_id": ctx.run_id}
         if watermarks:
             metadata[WATERMARK_KEY] = json.dumps(watermarks)
@@ -268,7 +274,7 @@ class MaterializedStrategy(CheckedStrategy):
         elif len(differs) <= PREDICATE_LIMIT or not table.keys:
             predicate = f"{column} IN ({', '.join(_literal(v) for v in differs.to_pylist())})"
             self.commit(table, ctx, "_rewrite", "overwrite", marks, predicate)
-        elif (plan := self.range_plan(table, ctx, rewritten)) is not None:
+        elif (plan := self.range_plan(table, ctx, RANGE_BUDGET * rewritten)) is not None:
             # many values: those from ``low`` up (new keys are the highest) and the few below
             # it are replaced; unchanged rows in that range are written again as they are
             low, below = plan
@@ -278,11 +284,13 @@ class MaterializedStrategy(CheckedStrategy):
             )
             ctx.engine.stage(
                 "_replaced",
-                f"SELECT * FROM _rewrite UNION ALL SELECT * EXCLUDE (_batch_id) "
+                f"SELECT *, CAST(NULL AS BIGINT) AS {KEPT} FROM _rewrite UNION ALL "
+                f"SELECT * EXCLUDE (_batch_id), _batch_id AS {KEPT} "
                 f"FROM {table.name} WHERE {column} >= {_literal(low)} "
                 f"AND {column} NOT IN (SELECT v FROM _differs)",
             )
-            self.commit(table, ctx, "_replaced", "overwrite", marks, predicate)
+            self.commit(table, ctx, "_replaced", "overwrite", marks, predicate, kept=True)
+            result.note += f"; replaced from {low}" + (f" and {len(below)} below" if below else "")
         else:
             # many values spread wide: a keyed merge, deleting the rows of changed values that
             # are gone (a long IN list in a Delta predicate has crashed delta-rs)
