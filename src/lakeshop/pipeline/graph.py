@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import atexit
 import functools
+import hashlib
+import json
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from graphlib import CycleError, TopologicalSorter
-
-import sqlglot
-from sqlglot import exp
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
 
 from lakeshop.errors import LakeshopError, SqlError
 from lakeshop.pipeline.model import Action, Table
@@ -16,12 +20,17 @@ from lakeshop.pipeline.model import Action, Table
 
 def referenced_tables(sql: str, table: str = "<query>") -> set[str]:
     """Every ``schema.table`` that ``sql`` reads (CTE names excluded)."""
-    return set(_references(sql, table))
+    found = _cache.get(sql, "refs")
+    if found is None:
+        found = sorted(_references(sql, table))
+        _cache.put(sql, "refs", found)
+    return set(found)
 
 
-@functools.lru_cache(maxsize=1024)
-def _references(sql: str, table: str) -> frozenset[str]:
-    # parsing is the costly part of planning a run: each SQL text is parsed once
+def _references(sql: str, table: str) -> set[str]:
+    import sqlglot  # imported on a cache miss only: a run with nothing to do needs none
+    from sqlglot import exp
+
     try:
         tree = sqlglot.parse_one(sql, read="duckdb")
     except sqlglot.errors.ParseError as exc:
@@ -31,17 +40,81 @@ def _references(sql: str, table: str) -> frozenset[str]:
     for ref in tree.find_all(exp.Table):
         if ref.db and ref.name and ref.name not in ctes:
             names.add(f"{ref.db}.{ref.name}")
-    return frozenset(names)
+    return names
 
 
-@functools.lru_cache(maxsize=1024)
 def driving_table(sql: str) -> str | None:
     """The first table of the outermost FROM: the one whose new rows drive an increment."""
+    found = _cache.get(sql, "driving")
+    if found is None:
+        found = [_driving(sql)]
+        _cache.put(sql, "driving", found)
+    driving: str | None = found[0]
+    return driving
+
+
+def _driving(sql: str) -> str | None:
+    import sqlglot
+    from sqlglot import exp
+
     tree = sqlglot.parse_one(sql, read="duckdb")
     select = tree if isinstance(tree, exp.Select) else tree.find(exp.Select)
     from_ = select.args.get("from_") or select.args.get("from") if select else None
     ref = from_.find(exp.Table) if from_ else None
     return f"{ref.db}.{ref.name}" if ref is not None and ref.db else None
+
+
+class _ParseCache:
+    """What the SQL texts of a pipeline read, kept between runs.
+
+    Parsing every table's SQL is most of what a run with nothing to do costs; the answers
+    depend only on the text and the SQLGlot version, so they are kept in one JSON file under
+    the user's cache folder (``$XDG_CACHE_HOME/lakeshop``), written when the process ends.
+    A missing or unreadable file only means parsing again.
+    """
+
+    def __init__(self) -> None:
+        self.entries: dict[str, dict[str, Any]] | None = None
+        self.dirty = False
+
+    @functools.cached_property
+    def path(self) -> Path:
+        base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+        return Path(base) / "lakeshop" / f"sql-{version('sqlglot')}.json"
+
+    def _load(self) -> dict[str, dict[str, Any]]:
+        if self.entries is None:
+            try:
+                self.entries = dict(json.loads(self.path.read_text()))
+            except (OSError, ValueError):
+                self.entries = {}
+        return self.entries
+
+    def get(self, sql: str, what: str) -> Any:
+        return self._load().get(_digest(sql), {}).get(what)
+
+    def put(self, sql: str, what: str, value: Any) -> None:
+        self._load().setdefault(_digest(sql), {})[what] = value
+        if not self.dirty:
+            self.dirty = True
+            atexit.register(self.save)
+
+    def save(self) -> None:
+        """Write the file atomically (runs in parallel may each write it: last one wins)."""
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.path.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(json.dumps(self.entries))
+            tmp.replace(self.path)
+        except OSError:
+            pass  # a cache that cannot be written is only slower
+
+
+def _digest(sql: str) -> str:
+    return hashlib.sha256(sql.encode()).hexdigest()
+
+
+_cache = _ParseCache()
 
 
 @dataclass
