@@ -19,7 +19,7 @@ from lakeshop.pipeline.lock import WriterLock, writer_lock
 from lakeshop.pipeline.model import Kind
 from lakeshop.pipeline.runner import Listener, RunSummary
 from lakeshop.pipeline.runner import run as run_graph
-from lakeshop.project import Project
+from lakeshop.project import EngineName, Project
 
 
 def run(
@@ -34,10 +34,12 @@ def run(
     wait: bool = False,
     wait_timeout: float | None = None,
     as_of: date | None = None,
+    engine: EngineName | None = None,
 ) -> RunSummary:
     """Run the project's pipeline on a target (incremental unless ``full_refresh``), then
     evaluate the alert rules as of ``as_of`` (default: the latest business date) and send
-    the new alerts (``summary.checks``, a :class:`lakeshop.retail.alerts.Outcome`).
+    the new alerts (``summary.checks``, a :class:`lakeshop.retail.alerts.Outcome`). The
+    pipeline runs on the target's engine, or on ``engine`` when given.
 
     Holds the target's writer lock for the run: refused at once while another writer runs,
     unless ``wait`` (for at most ``wait_timeout`` seconds).
@@ -46,10 +48,10 @@ def run(
 
     name, _ = project.target(target)
     with writer_lock_of(project, target, wait=wait, timeout=wait_timeout):
-        with project.engine(target) as engine:
+        with project.engine(target, engine) as opened:
             summary = run_graph(
                 project.graph,
-                engine,
+                opened,
                 landing=project.landing,
                 sources=project.sources,
                 target=name,
@@ -91,6 +93,7 @@ def replay(
     listener: Listener | None = None,
     wait: bool = False,
     wait_timeout: float | None = None,
+    engine: EngineName | None = None,
 ) -> RunSummary:
     """Read the raw copies of the files ingested from ``start`` to ``end`` into bronze again
     (their rows replaced, with this run's batch id), then run the pipeline incrementally.
@@ -107,6 +110,7 @@ def replay(
         listener=listener,
         wait=wait,
         wait_timeout=wait_timeout,
+        engine=engine,
     )
 
 

@@ -101,6 +101,11 @@ class State:
     debug: bool = False
 
 
+class EngineChoice(StrEnum):
+    duckdb = "duckdb"
+    spark = "spark"
+
+
 class OutputFormat(StrEnum):
     table = "table"
     csv = "csv"
@@ -144,6 +149,10 @@ class LogLevel(StrEnum):
     info = "info"
     warning = "warning"
     error = "error"
+EngineOption = Annotated[
+    EngineChoice | None,
+    typer.Option("--engine", help="Execution engine (default: the target's, duckdb unless set)."),
+]
 
 
 @app.callback()
@@ -233,6 +242,7 @@ def run(
     wait: Wait = False,
     wait_timeout: WaitTimeout = None,
     as_of: AsOf = None,
+    engine: EngineOption = None,
 ) -> None:
     """Run the pipeline: ingest new files, refresh silver and gold incrementally; then
     evaluate the alert rules and send the new alerts."""
@@ -255,6 +265,7 @@ def run(
         wait=wait,
         wait_timeout=wait_timeout,
         as_of=day,
+        engine=engine.value if engine else None,
     )
     _summarise(summary)
     if summary.status != "ok":
@@ -268,6 +279,7 @@ def replay(
     target: Target = None,
     wait: Wait = False,
     wait_timeout: WaitTimeout = None,
+    engine: EngineOption = None,
 ) -> None:
     """Reprocess the raw copies of files ingested in a date range, then run incrementally."""
     from lakeshop import api
@@ -282,6 +294,7 @@ def replay(
         listener=_progress(project),
         wait=wait,
         wait_timeout=wait_timeout,
+        engine=engine.value if engine else None,
     )
     _summarise(summary)
     if summary.status != "ok":

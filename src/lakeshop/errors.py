@@ -21,6 +21,10 @@ class ConfigError(LakeshopError):
         super().__init__(f"{where}setting '{key}': expected {expected}{got}")
 
 
+class MissingDependency(LakeshopError):
+    """An optional component (an engine's library, Java) is not installed; says how to get it."""
+
+
 class SqlError(LakeshopError):
     """A transformation's SQL failed to parse or execute."""
 

@@ -24,6 +24,21 @@ from lakeshop.retail.alerts import AlertsConfig
 CONFIG_FILE = "lakeshop.yml"
 
 
+EngineName = Literal["duckdb", "spark"]
+
+
+class SparkSettings(BaseModel):
+    """Where the Spark engine runs: local mode by default, a cluster or Spark Connect otherwise."""
+
+    model_config = ConfigDict(extra="forbid")
+    #: ``local[N]``, ``spark://host:7077``, ``yarn``, ``k8s://…`` (ignored with ``connect_url``)
+    master: str = "local[2]"
+    #: ``sc://host:15002``: a Spark Connect server instead of a driver in this process
+    connect_url: str | None = None
+    #: any Spark setting, e.g. ``spark.executor.memory: 8g`` (overrides lakeshop's defaults)
+    conf: dict[str, str | int | float | bool] = {}
+
+
 class Target(BaseModel):
     """Where and how a target's tables are kept (dev, ci, staging, prod …)."""
 
@@ -31,7 +46,8 @@ class Target(BaseModel):
     root: str = "lakehouse"
     catalog: str = Field(default="lakeshop", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     schema_prefix: str = Field(default="", pattern=r"^[A-Za-z0-9_]*$")
-    engine: Literal["duckdb"] = "duckdb"
+    engine: EngineName = "duckdb"
+    spark: SparkSettings = SparkSettings()
     threads: int | None = Field(default=None, ge=1)
     #: DuckDB's memory limit (e.g. "1GB", "60%"): beyond it, joins, sorts and aggregates
     #: spill to ``temp_directory``; the run's whole footprint stays near this plus ~0.5 GB
@@ -124,11 +140,18 @@ class Project:
         _, t = self.target(target)
         return Lakehouse((self.directory / t.root).resolve(), t.catalog, t.schema_prefix)
 
-    def engine(self, target: str | None = None) -> Engine:
-        """The target's engine, opened on its lakehouse."""
+    def engine(self, target: str | None = None, engine: EngineName | None = None) -> Engine:
+        """The target's engine (or ``engine``, overriding it), opened on its lakehouse."""
+        _, t = self.target(target)
+        if (engine or t.engine) == "spark":
+            from lakeshop.engines.spark import SparkEngine
+
+            s = t.spark
+            return SparkEngine(
+                self.lakehouse(target), master=s.master, connect_url=s.connect_url, conf=s.conf
+            )
         from lakeshop.engines.duckdb import DuckDBEngine
 
-        _, t = self.target(target)
         spill = (self.directory / t.temp_directory).resolve() if t.temp_directory else None
         return DuckDBEngine(
             self.lakehouse(target),

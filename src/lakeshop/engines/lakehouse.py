@@ -12,8 +12,9 @@ from typing import Any, Literal, TypeVar
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as pads
-from deltalake import CommitProperties, DeltaTable, Transaction, write_deltalake
+from deltalake import CommitProperties, DeltaTable, Schema, Transaction, write_deltalake
 from deltalake.exceptions import TableNotFoundError
+from deltalake.transaction import AddAction, RemoveAction, create_table_with_add_actions
 
 from lakeshop.errors import TableNotFound
 
@@ -36,6 +37,19 @@ class _Snapshot:
     stamp: tuple[int, int]
     table: DeltaTable
     derived: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DataFile:
+    """A Parquet file written into a table's folder by another writer, to be committed."""
+
+    #: relative to the table's folder
+    path: str
+    size: int
+    modified_ms: int
+    rows: int
+    #: Delta statistics as JSON (``numRecords``, ``nullCount``, ``minValues``, ``maxValues``)
+    stats: str
 
 
 @dataclass(frozen=True)
@@ -146,9 +160,7 @@ class Lakehouse:
         return self._derive(
             name,
             "schema",
-            lambda dt: pa.schema(
-                [pa.field(f.name, _plain(f.type)) for f in pa.schema(dt.schema().to_arrow())]
-            ),
+            lambda dt: plain_schema(pa.schema(dt.schema().to_arrow())),
         )
 
     def partition_columns(self, name: str) -> list[str]:
@@ -221,6 +233,34 @@ class Lakehouse:
                 schema_mode=None if predicate else "overwrite",
                 target_file_size=TARGET_FILE_BYTES,
                 commit_properties=props,
+            )
+
+    def add_files(
+        self,
+        name: str,
+        files: list[DataFile],
+        schema: pa.Schema,
+        mode: Literal["append", "overwrite"],
+        *,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
+        """Commit Parquet files already in the table's folder (written by Spark's executors),
+        as :meth:`write` would commit ``data``: an overwrite replaces the rows and the schema."""
+        props = _commit_properties(metadata, None)
+        actions: list[AddAction | RemoveAction] = [
+            AddAction(f.path, f.size, {}, f.modified_ms, True, f.stats) for f in files
+        ]
+        if not self.exists(name):
+            create_table_with_add_actions(
+                str(self.path(name)),
+                Schema.from_arrow(schema),
+                [a for a in actions if isinstance(a, AddAction)],
+                mode="error",
+                commit_properties=props,
+            )
+        else:
+            self.delta(name).create_write_transaction(
+                actions, mode, schema, commit_properties=props
             )
 
     def merge(
@@ -320,6 +360,11 @@ def _commit_properties(
     custom = {k: v if isinstance(v, str) else json.dumps(v) for k, v in (metadata or {}).items()}
     txns = [Transaction(app_id=txn[0], version=txn[1])] if txn else None
     return CommitProperties(custom_metadata=custom or None, app_transactions=txns)
+
+
+def plain_schema(schema: pa.Schema) -> pa.Schema:
+    """``schema`` with plain Arrow types (no view or large variants)."""
+    return pa.schema([pa.field(f.name, _plain(f.type)) for f in schema])
 
 
 def _plain(t: pa.DataType) -> pa.DataType:

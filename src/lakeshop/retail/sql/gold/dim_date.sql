@@ -8,21 +8,28 @@ WITH event_dates AS (
     UNION ALL SELECT snapshot_date FROM silver.inventory
     UNION ALL SELECT rate_date FROM silver.fx_rates
 ),
-days AS (
-    SELECT CAST(UNNEST(GENERATE_SERIES(
+-- (unnested in a query of its own: Spark allows no generator inside a CAST)
+series AS (
+    SELECT UNNEST(GENERATE_SERIES(
         CAST(MIN(d) AS TIMESTAMP), CAST(MAX(d) AS TIMESTAMP), INTERVAL 1 DAY
-    )) AS DATE) AS date_key
+    )) AS ts
     FROM event_dates
+),
+days AS (
+    SELECT CAST(ts AS DATE) AS date_key
+    FROM series
 )
+-- date parts are BIGINT, as DuckDB returns them (Spark's are INT); the day's name is spelt
+-- out with a format both engines read alike (Spark's DAYNAME abbreviates it)
 SELECT
     date_key,
-    YEAR(date_key) AS year,
-    QUARTER(date_key) AS quarter,
-    MONTH(date_key) AS month,
+    CAST(YEAR(date_key) AS BIGINT) AS year,
+    CAST(QUARTER(date_key) AS BIGINT) AS quarter,
+    CAST(MONTH(date_key) AS BIGINT) AS month,
     CAST(DATE_TRUNC('month', date_key) AS DATE) AS month_start,
-    DAY(date_key) AS day,
-    ISODOW(date_key) AS day_of_week,
-    DAYNAME(date_key) AS day_name,
-    WEEKOFYEAR(date_key) AS week_of_year,
+    CAST(DAY(date_key) AS BIGINT) AS day,
+    CAST(ISODOW(date_key) AS BIGINT) AS day_of_week,
+    STRFTIME(date_key, '%A') AS day_name,
+    CAST(WEEKOFYEAR(date_key) AS BIGINT) AS week_of_year,
     ISODOW(date_key) >= 6 AS is_weekend
 FROM days

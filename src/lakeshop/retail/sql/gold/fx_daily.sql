@@ -1,13 +1,18 @@
 -- One rate per currency and calendar day: the rate of that day, or the latest earlier one.
 -- Days run from the first rate to a year past the last, so every event date finds its rate;
 -- USD, the base currency, is 1 when no USD rate was delivered.
-WITH days AS (
-    SELECT CAST(UNNEST(GENERATE_SERIES(
+-- (the series is unnested in a query of its own: Spark allows no generator inside a CAST)
+WITH series AS (
+    SELECT UNNEST(GENERATE_SERIES(
         CAST(MIN(rate_date) AS TIMESTAMP),
         CAST(MAX(rate_date) AS TIMESTAMP) + INTERVAL 366 DAY,
         INTERVAL 1 DAY
-    )) AS DATE) AS rate_day
+    )) AS rate_ts
     FROM silver.fx_rates
+),
+days AS (
+    SELECT CAST(rate_ts AS DATE) AS rate_day
+    FROM series
 ),
 currencies AS (
     SELECT DISTINCT currency FROM silver.fx_rates

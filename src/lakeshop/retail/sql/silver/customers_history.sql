@@ -2,10 +2,10 @@
 SELECT
     NULLIF(TRIM(customer_id), '') AS customer_id,
     array_to_string(
-        list_transform(string_split(LOWER(TRIM(first_name)), ' '), lambda w: UPPER(w[1:1]) || w[2:]), ' '
+        list_transform(string_split(LOWER(TRIM(first_name)), ' '), lambda w: UPPER(SUBSTRING(w, 1, 1)) || SUBSTRING(w, 2)), ' '
     ) AS first_name,
     array_to_string(
-        list_transform(string_split(LOWER(TRIM(last_name)), ' '), lambda w: UPPER(w[1:1]) || w[2:]), ' '
+        list_transform(string_split(LOWER(TRIM(last_name)), ' '), lambda w: UPPER(SUBSTRING(w, 1, 1)) || SUBSTRING(w, 2)), ' '
     ) AS last_name,
     LOWER(TRIM(email)) AS email,
     NULLIF(regexp_replace(phone, '[^0-9+]', '', 'g'), '') AS phone,

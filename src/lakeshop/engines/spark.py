@@ -1,0 +1,472 @@
+"""The Spark engine: the same pipeline, its DuckDB-dialect SQL transpiled by SQLGlot, on PySpark.
+
+How it maps the engine contract onto Spark (docs/spark.md says the same for users):
+
+- **Names.** Spark temporary views cannot live in a schema, so the logical ``schema.table``
+  becomes the view ``schema__table``; the rewrite is one SQLGlot rule of :func:`to_spark`,
+  applied to every SQL text the pipeline hands over (written once, in DuckDB's dialect).
+- **Reading Delta without Delta's jars.** A table is bound to the Parquet files of its
+  snapshot, listed by ``deltalake`` from the Delta log, read with the table's schema
+  (``spark.read.schema(...).parquet(*files)``). Tables this reader would misread (deletion
+  vectors, column mapping, partitions: lakeshop writes none of them) are refused by name.
+- **Writing.** Appends and whole-table overwrites: the executors write Parquet files into a
+  fresh folder inside the table's directory and the driver commits them as Delta ``add``
+  actions with ``deltalake``'s transaction API (no data passes through the driver). Merges
+  and overwrites by predicate: the rows are collected as Arrow and committed with the same
+  :class:`Lakehouse` methods the DuckDB engine uses. Commit metadata (the watermarks) is
+  written by :class:`Lakehouse` in both cases, so incremental state is engine-independent.
+- **Staging** materialises each staged relation once (``persist`` and count): later steps
+  read it several times.
+- **Bronze parsing stays on the driver** (a documented limit): CSV and Parquet files are
+  parsed with pyarrow as for every engine, JSON lines with an embedded DuckDB, so bronze is
+  byte-for-byte the DuckDB engine's; the mapping SQL, silver, gold and the writes run in Spark.
+
+pyspark is imported only here, and only when the Spark engine is chosen.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import shutil
+import uuid
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import sqlglot
+from sqlglot import exp
+
+from lakeshop.engines.base import Capabilities, Engine, ParsedFile, WriteMode
+from lakeshop.engines.lakehouse import DataFile, Lakehouse, plain_schema
+from lakeshop.errors import LakeshopError, MissingDependency
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+    from lakeshop.engines.duckdb import DuckDBEngine
+
+#: settings every lakeshop Spark session gets unless the target's ``spark.conf`` overrides them
+DEFAULT_CONF: dict[str, str] = {
+    # few, small tasks: local mode and the test suite are dominated by per-task overhead
+    "spark.sql.shuffle.partitions": "4",
+    "spark.sql.session.timeZone": "UTC",
+    # DuckDB's semantics: invalid casts and overflows raise, TRY_CAST gives NULL
+    "spark.sql.ansi.enabled": "true",
+    # DuckDB's TIMESTAMP has no time zone; so is Spark's TIMESTAMP with this setting
+    "spark.sql.timestampType": "TIMESTAMP_NTZ",
+    "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
+    # DuckDB's to_json keeps NULL fields (bronze's _rescued_data)
+    "spark.sql.jsonGenerator.ignoreNullFields": "false",
+    "spark.sql.execution.arrow.pyspark.enabled": "true",
+    "spark.ui.enabled": "false",
+    "spark.ui.showConsoleProgress": "false",
+    # table folders hold Delta data files only: no _SUCCESS markers
+    "spark.hadoop.mapreduce.fileoutputcommitter.marksuccessfuljobs": "false",
+    "spark.hadoop.parquet.enable.summary-metadata": "false",
+}
+#: local mode talks to nothing outside the machine
+LOCAL_CONF: dict[str, str] = {
+    "spark.driver.host": "localhost",
+    "spark.driver.bindAddress": "127.0.0.1",
+}
+
+_session: SparkSession | None = None
+
+
+def spark_session(
+    master: str = "local[2]", connect_url: str | None = None, conf: Mapping[str, Any] | None = None
+) -> SparkSession:
+    """The process's one Spark session, created on first use (later settings are ignored).
+
+    ``connect_url`` (``sc://host:15002``) uses Spark Connect instead of a driver in this
+    process. A session already active in the process (a Databricks notebook) is reused.
+    """
+    global _session
+    if _session is not None:
+        return _session
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError as exc:
+        raise MissingDependency(
+            "the spark engine needs pyspark: pip install 'lakeshop[spark]'"
+        ) from exc
+    settings = DEFAULT_CONF | ({} if connect_url else LOCAL_CONF if _is_local(master) else {})
+    settings |= {k: _conf_value(v) for k, v in (conf or {}).items()}
+    builder = SparkSession.builder.appName("lakeshop")
+    builder = builder.remote(connect_url) if connect_url else builder.master(master)
+    for key, value in settings.items():
+        builder = builder.config(key, value)
+    if not connect_url and shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        raise MissingDependency(
+            "the spark engine needs Java 17 or later: no 'java' on PATH and JAVA_HOME is not set"
+        )
+    try:
+        spark = builder.getOrCreate()
+    except Exception as exc:  # the JVM did not start, or the cluster is unreachable
+        where = connect_url or master
+        raise LakeshopError(
+            f"Spark session at {where} could not start: {_first_line(exc)}"
+        ) from exc
+    if not connect_url:
+        spark.sparkContext.setLogLevel("ERROR")
+    _session = spark
+    return spark
+
+
+class SparkEngine(Engine):
+    """Runs the pipeline's SQL on Spark; see the module docstring for how each step maps."""
+
+    capabilities = Capabilities(name="spark", sqlglot_dialect="spark")
+
+    def __init__(
+        self,
+        lakehouse: Lakehouse,
+        *,
+        master: str = "local[2]",
+        connect_url: str | None = None,
+        conf: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(lakehouse)
+        self.spark = spark_session(master, connect_url, conf)
+        self._views: set[str] = set()
+        self._staged: dict[str, DataFrame] = {}
+        self._pending_views: dict[str, str] = {}
+        self._parser: DuckDBEngine | None = None
+
+    def bind_table(self, name: str, where: str | None = None) -> None:
+        """Bind the snapshot's Parquet files, read with the Delta table's schema."""
+        dt = self.lakehouse.delta(name)
+        refused = _unreadable(dt)
+        files = self.lakehouse.snapshot_files(name)
+        if refused or files is None:
+            raise LakeshopError(
+                f"table {name}: the spark engine reads Delta tables without "
+                f"{refused or 'deletion vectors'}; rewrite it with lakeshop (--full-refresh)"
+            )
+        schema = _spark_schema(plain_schema(pa.schema(dt.schema().to_arrow())))
+        reader = self.spark.read.schema(schema)
+        df = reader.parquet(*files) if files else self.spark.createDataFrame([], schema)
+        if where:
+            source = f"__delta_{_view(name)}"
+            self._remember(source, df)
+            df = self._sql(f'SELECT * FROM "{source}" WHERE {where}')
+        self._remember(_view(name), df)
+
+    def bind_view(self, name: str, sql: str) -> None:
+        """Define a view; its tables may be bound after it (resolved at first use)."""
+        self._pending_views[_view(name)] = sql
+        self._resolve_views()
+
+    def register(self, name: str, data: pa.Table) -> None:
+        df = (
+            self.spark.createDataFrame(data)
+            if data.num_rows
+            else self.spark.createDataFrame([], _spark_schema(data.schema))
+        )
+        self._remember(name, df)
+
+    def stage(self, name: str, sql: str) -> int:
+        """Compute ``sql`` once and keep the result (executor memory, spilling to disk).
+
+        Cached rather than checkpointed: one Spark job instead of two, which is what a step
+        of a small increment costs.
+        """
+        df = self._sql(sql).persist()
+        rows = int(self._guard(df.count))
+        old = self._staged.pop(name, None)
+        self._remember(name, df)
+        self._staged[name] = df
+        if old is not None:
+            old.unpersist()
+        return rows
+
+    def fetch(self, sql: str) -> pa.Table:
+        return self._guard(lambda: _plain_arrow(self._sql(sql).toArrow()))
+
+    def write(
+        self,
+        table: str,
+        relation: str,
+        mode: WriteMode,
+        *,
+        keys: list[str] | None = None,
+        predicate: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> int:
+        """Commit a staged relation: Parquet from the executors for appends and whole
+        overwrites, Arrow through the driver for merges and overwrites by predicate."""
+        df = self._staged.get(relation) or self.spark.table(relation)
+        if mode == "merge" or predicate:
+            data = self._guard(lambda: _plain_arrow(df.toArrow()))
+            if mode == "merge":
+                if not keys:
+                    raise LakeshopError(f"table {table}: merge needs key columns")
+                self.lakehouse.merge(table, data, keys, metadata=metadata)
+            else:
+                self.lakehouse.write(
+                    table, data, "overwrite", predicate=predicate, metadata=metadata
+                )
+            return int(data.num_rows)
+        return self._write_files(
+            table, df, "overwrite" if mode == "overwrite" else "append", metadata
+        )
+
+    def parse_jsonl(self, path: str, encoding: str = "utf-8") -> ParsedFile:
+        """Parsed on the driver by an embedded DuckDB: bronze is the same as the DuckDB
+        engine's, to the byte (a documented limit: bronze parsing does not scale out)."""
+        if self._parser is None:
+            from lakeshop.engines.duckdb import DuckDBEngine
+
+            self._parser = DuckDBEngine(self.lakehouse, threads=1)
+        return self._parser.parse_jsonl(path, encoding)
+
+    def close(self) -> None:
+        """Drop this engine's views and cached results; the session lives on (one per process)."""
+        for df in self._staged.values():
+            df.unpersist()
+        for view in self._views:
+            self.spark.catalog.dropTempView(view)
+        self._staged.clear()
+        self._views.clear()
+        if self._parser is not None:
+            self._parser.close()
+            self._parser = None
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _sql(self, sql: str) -> DataFrame:
+        self._resolve_views()
+        text = _guarded_transpile(sql)
+        df: DataFrame = self._guard(lambda: self.spark.sql(text))
+        return df
+
+    def _remember(self, view: str, df: DataFrame) -> None:
+        df.createOrReplaceTempView(view)
+        self._views.add(view)
+
+    def _resolve_views(self) -> None:
+        """Create the pending views whose tables are bound (a view may name another view)."""
+        from pyspark.errors import AnalysisException
+
+        progress = True
+        while self._pending_views and progress:
+            progress = False
+            for view, sql in list(self._pending_views.items()):
+                try:
+                    df = self.spark.sql(_guarded_transpile(sql))
+                except AnalysisException:
+                    continue
+                del self._pending_views[view]
+                self._remember(view, df)
+                progress = True
+
+    def _write_files(
+        self,
+        table: str,
+        df: DataFrame,
+        mode: Literal["append", "overwrite"],
+        metadata: dict[str, Any] | None,
+    ) -> int:
+        """Executors write Parquet into a new folder of the table; the driver commits it."""
+        schema = _nullable(_arrow_schema(df))
+        if mode == "append" and self.lakehouse.exists(table):
+            current = plain_schema(pa.schema(self.lakehouse.delta(table).schema().to_arrow()))
+            if set(current.names) != set(schema.names):
+                # new columns: Delta's schema evolution, done by deltalake on Arrow
+                data = self._guard(lambda: _plain_arrow(df.toArrow()))
+                self.lakehouse.write(table, data, "append", metadata=metadata)
+                return int(data.num_rows)
+            # the table's types win (as in deltalake's append): cast where Spark's differ
+            df = df.select(
+                *[
+                    df[f.name].cast(_spark_schema(pa.schema([f]))[0].dataType).alias(f.name)
+                    if f.type != schema.field(f.name).type
+                    else df[f.name]
+                    for f in current
+                ]
+            )
+            schema = current
+        folder = self.lakehouse.path(table) / f"spark-{uuid.uuid4().hex}"
+        self._guard(lambda: df.write.parquet(str(folder)))
+        files = _data_files(folder, self.lakehouse.path(table), schema)
+        self.lakehouse.add_files(table, files, schema, mode, metadata=metadata)
+        return sum(f.rows for f in files)
+
+    @staticmethod
+    def _guard(action: Callable[[], Any]) -> Any:
+        """Run a Spark action; Spark's errors become one-line :class:`LakeshopError`."""
+        from pyspark.errors import PySparkException
+
+        try:
+            return action()
+        except PySparkException as exc:
+            raise LakeshopError(_first_line(exc)) from exc
+
+
+# -- SQL: DuckDB's dialect in, Spark's out --------------------------------------------------
+
+
+@functools.lru_cache(maxsize=4096)
+def to_spark(sql: str) -> str:
+    """Transpile one DuckDB-dialect statement to Spark SQL (cached per text).
+
+    The dialect rules SQLGlot does not apply itself live here, and only here:
+    ``schema.table`` names become the views the engine binds (``schema__table``), and
+    ``ISODOW`` becomes ``WEEKDAY + 1`` (SQLGlot's ``DAYOFWEEK`` arithmetic is off by a day).
+    """
+    tree = sqlglot.parse_one(sql, read="duckdb")
+    return tree.transform(_spark_rule).sql(dialect="spark")
+
+
+def _spark_rule(node: exp.Expression) -> exp.Expression:
+    if isinstance(node, exp.Table) and node.args.get("db") and not node.args.get("catalog"):
+        renamed = exp.Table(this=exp.to_identifier(f"{node.db}__{node.name}", quoted=True))
+        # columns qualified by the bare table name still resolve
+        alias = node.args.get("alias") or exp.TableAlias(this=exp.to_identifier(node.name))
+        renamed.set("alias", alias)
+        return renamed
+    if isinstance(node, exp.DayOfWeekIso):
+        return exp.Add(
+            this=exp.Anonymous(this="WEEKDAY", expressions=[node.this.copy()]),
+            expression=exp.Literal.number(1),
+        )
+    return node
+
+
+def _guarded_transpile(sql: str) -> str:
+    try:
+        return to_spark(sql)
+    except sqlglot.errors.SqlglotError as exc:
+        raise LakeshopError(f"SQL does not parse: {_first_line(exc)}") from exc
+
+
+def _view(name: str) -> str:
+    """The Spark view bound for a logical table name."""
+    return name.replace(".", "__")
+
+
+# -- types ----------------------------------------------------------------------------------
+
+
+def _spark_schema(schema: pa.Schema) -> Any:
+    from pyspark.sql.pandas.types import from_arrow_schema
+
+    return from_arrow_schema(schema, prefer_timestamp_ntz=True)
+
+
+def _arrow_schema(df: DataFrame) -> pa.Schema:
+    from pyspark.sql.pandas.types import to_arrow_schema
+
+    return to_arrow_schema(df.schema, timezone="UTC")
+
+
+def _nullable(schema: pa.Schema) -> pa.Schema:
+    """Every field nullable, as in the tables the DuckDB engine writes (Arrow's default)."""
+
+    def loosen(t: pa.DataType) -> pa.DataType:
+        if pa.types.is_list(t):
+            return pa.list_(pa.field(t.value_field.name, loosen(t.value_type), nullable=True))
+        return t
+
+    return pa.schema([pa.field(f.name, loosen(f.type), nullable=True) for f in schema])
+
+
+def _plain_arrow(table: pa.Table) -> pa.Table:
+    """Spark's Arrow output with the nullability the DuckDB engine's has."""
+    schema = _nullable(table.schema)
+    return table if table.schema == schema else table.cast(schema)
+
+
+def _unreadable(dt: Any) -> str:
+    """What about a Delta table a plain Parquet scan would get wrong ("" when nothing)."""
+    if "deletionVectors" in (dt.protocol().reader_features or []):
+        return "deletion vectors"
+    if dt.metadata().configuration.get("delta.columnMapping.mode", "none") != "none":
+        return "column mapping"
+    if dt.metadata().partition_columns:
+        return "partition columns"
+    return ""
+
+
+# -- data files -----------------------------------------------------------------------------
+
+
+def _data_files(folder: Path, table_dir: Path, schema: pa.Schema) -> list[DataFile]:
+    """The Parquet files Spark wrote into ``folder``, with Delta statistics from their footers.
+
+    Empty files (Spark writes one for an empty result) and checksum files are removed.
+    """
+    out = []
+    for path in sorted(folder.iterdir()):
+        if path.suffix != ".parquet":
+            path.unlink()  # .crc checksums of Hadoop's local file system
+            continue
+        meta = pq.read_metadata(path)
+        if meta.num_rows == 0:
+            path.unlink()
+            continue
+        stat = path.stat()
+        out.append(
+            DataFile(
+                path=path.relative_to(table_dir).as_posix(),
+                size=stat.st_size,
+                modified_ms=int(stat.st_mtime * 1000),
+                rows=meta.num_rows,
+                stats=json.dumps(_stats(meta, schema)),
+            )
+        )
+    if not out:
+        shutil.rmtree(folder, ignore_errors=True)
+    return out
+
+
+def _stats(meta: pq.FileMetaData, schema: pa.Schema) -> dict[str, Any]:
+    """Delta file statistics: rows, and per column the null count and, for integer and date
+    columns (whose Parquet statistics are exact), the minimum and maximum."""
+    nulls: dict[str, int] = {}
+    lows: dict[str, Any] = {}
+    highs: dict[str, Any] = {}
+    exact = {f.name for f in schema if pa.types.is_integer(f.type) or pa.types.is_date32(f.type)}
+    columns = {meta.schema.column(i).path: i for i in range(meta.num_columns)}
+    for name in schema.names:
+        if name not in columns:
+            continue
+        stats = [
+            meta.row_group(g).column(columns[name]).statistics for g in range(meta.num_row_groups)
+        ]
+        if not all(s is not None and s.has_null_count for s in stats):
+            continue
+        nulls[name] = sum(s.null_count for s in stats if s is not None)
+        if name in exact and all(s is not None and s.has_min_max for s in stats):
+            lows[name] = _json_value(min(s.min for s in stats if s is not None))
+            highs[name] = _json_value(max(s.max for s in stats if s is not None))
+    return {
+        "numRecords": meta.num_rows,
+        "minValues": lows,
+        "maxValues": highs,
+        "nullCount": nulls,
+    }
+
+
+def _json_value(value: Any) -> Any:
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+# -- settings ---------------------------------------------------------------------------------
+
+
+def _is_local(master: str) -> bool:
+    return master == "local" or master.startswith("local[")
+
+
+def _conf_value(value: Any) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
