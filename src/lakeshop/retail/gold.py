@@ -70,11 +70,12 @@ def dimensions() -> list[Table]:
             keys=("rate_day", "currency"),
             incremental_by="rate_day",
             touched={
-                # a rate changes the days from its date up to the calendar's end
+                # a rate changes the days from its date up to the calendar's end (unnested in
+                # a query of its own: Spark allows no generator inside a CAST)
                 "silver.fx_rates": (
-                    "SELECT CAST(UNNEST(GENERATE_SERIES(CAST(MIN(rate_date) AS TIMESTAMP), "
-                    "CAST(MAX(rate_date) AS TIMESTAMP) + INTERVAL 366 DAY, INTERVAL 1 DAY)) AS DATE) "
-                    "FROM silver.fx_rates"
+                    "SELECT CAST(ts AS DATE) AS rate_day FROM (SELECT UNNEST(GENERATE_SERIES("
+                    "CAST(MIN(rate_date) AS TIMESTAMP), CAST(MAX(rate_date) AS TIMESTAMP) "
+                    "+ INTERVAL 366 DAY, INTERVAL 1 DAY)) AS ts FROM silver.fx_rates) AS s"
                 ),
             },
         ),
