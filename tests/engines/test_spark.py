@@ -106,7 +106,7 @@ def test_a_partitioned_table_is_refused_by_name(spark: Any, tmp_path: Path) -> N
     )
     with (
         SparkEngine(lakehouse) as engine,
-        pytest.raises(LakeshopError, match="table silver.parts: .*without partition columns"),
+        pytest.raises(LakeshopError, match=r"table silver\.parts: .*without partition columns"),
     ):
         engine.bind_table("silver.parts")
 
