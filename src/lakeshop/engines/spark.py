@@ -15,8 +15,8 @@ How it maps the engine contract onto Spark (docs/spark.md says the same for user
   and overwrites by predicate: the rows are collected as Arrow and committed with the same
   :class:`Lakehouse` methods the DuckDB engine uses. Commit metadata (the watermarks) is
   written by :class:`Lakehouse` in both cases, so incremental state is engine-independent.
-- **Staging** materialises each staged relation once (``persist`` and count): later steps
-  read it several times.
+- **Staging** materialises each staged relation once (``localCheckpoint``): later steps read
+  it several times, and its plan does not carry the steps before it.
 - **Bronze parsing stays on the driver** (a documented limit): CSV and Parquet files are
   parsed with pyarrow as for every engine, JSON lines with an embedded DuckDB, so bronze is
   byte-for-byte the DuckDB engine's; the mapping SQL, silver, gold and the writes run in Spark.
@@ -172,10 +172,10 @@ class SparkEngine(Engine):
     def stage(self, name: str, sql: str) -> int:
         """Compute ``sql`` once and keep the result (executor memory, spilling to disk).
 
-        Cached rather than checkpointed: one Spark job instead of two, which is what a step
-        of a small increment costs.
+        Checkpointed, not cached: a cached relation keeps the plan of every step before it,
+        and Spark walks those nested plans on every query (a run slowed to a halt).
         """
-        df = self._sql(sql).persist()
+        df = self._guard(lambda: self._sql(sql).localCheckpoint(eager=True))
         rows = int(self._guard(df.count))
         old = self._staged.pop(name, None)
         self._remember(name, df)
