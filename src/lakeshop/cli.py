@@ -149,6 +149,8 @@ class LogLevel(StrEnum):
     info = "info"
     warning = "warning"
     error = "error"
+
+
 EngineOption = Annotated[
     EngineChoice | None,
     typer.Option("--engine", help="Execution engine (default: the target's, duckdb unless set)."),
