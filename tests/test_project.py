@@ -91,7 +91,10 @@ BAD_CONFIGS = [
         id="threads",
     ),
     pytest.param(
-        "targets: {dev: {engine: spark}}\n", "targets.dev.engine", ["expected duckdb"], id="engine"
+        "targets: {dev: {engine: flink}}\n",
+        "targets.dev.engine",
+        ["expected one of duckdb, spark", "found 'flink'"],
+        id="engine",
     ),
     pytest.param(
         "targets: {dev: 3}\n",
