@@ -23,8 +23,13 @@ SELECT
         i.quantity * i.unit_price - i.discount_amount + i.tax_amount AS DECIMAL(18, 2)
     ) AS sales_total,
     fx.rate_to_base AS fx_rate,
+    -- the line total is cast to DECIMAL(18, 2) (it has two decimals) before the rate: an
+    -- exact product of DECIMAL(18, 2) and DECIMAL(18, 6) fits in 38 digits on every engine,
+    -- where Spark would round the wider product to 6 decimals first and round twice
     CAST(ROUND(
-        (i.quantity * i.unit_price - i.discount_amount + i.tax_amount) * fx.rate_to_base, 2
+        CAST(i.quantity * i.unit_price - i.discount_amount + i.tax_amount AS DECIMAL(18, 2))
+        * fx.rate_to_base,
+        2
     ) AS DECIMAL(18, 2)) AS sales_total_base,
     i.shipped_at,
     i.delivered_at,
