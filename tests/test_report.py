@@ -6,13 +6,14 @@ import os
 import re
 import shutil
 import subprocess
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import pyarrow as pa
 import pytest
 
 from lakeshop import api, report
+from lakeshop.pipeline import system
 from lakeshop.project import Project, write_demo_config
 from tests.conftest import cli, one_error_line
 
@@ -32,22 +33,8 @@ CHROMIUM_FLAGS = [
 SCREENSHOT = Path(__file__).resolve().parents[1] / "build" / "report-screenshot.png"
 
 #: the columns of ``_system.alerts`` as the alerting part writes them
-ALERTS_SCHEMA = pa.schema(
-    [
-        ("alert_id", pa.string()),
-        ("run_id", pa.string()),
-        ("fired_at", pa.timestamp("us", tz="UTC")),
-        ("rule", pa.string()),
-        ("severity", pa.string()),
-        ("scope", pa.string()),
-        ("business_date", pa.date32()),
-        ("value", pa.float64()),
-        ("threshold", pa.float64()),
-        ("message", pa.string()),
-        ("dedup_key", pa.string()),
-        ("deliveries", pa.string()),
-    ]
-)
+ALERTS_SCHEMA = system.SCHEMAS[system.ALERTS]  # the table exactly as the pipeline writes it
+
 ALERTS = [
     ("revenue_drop", "critical", "channel=online", "revenue fell 62.5 % below the 7-day average"),
     ("order_floor", "warning", "total", "120 orders < floor 150 <script>alert(1)</script>"),
@@ -57,7 +44,7 @@ ALERTS = [
 
 def write_alerts(project: Project, rows: list[tuple[str, str, str, str]]) -> None:
     """Rows in ``_system.alerts``, written with the Lakehouse API (empty: the table only)."""
-    fired = datetime(2026, 1, 4, 6, 0, tzinfo=UTC)
+    fired = datetime(2026, 1, 4, 6, 0)  # naive UTC, as in every _system table
     data = [
         {
             "alert_id": f"A{i}",
