@@ -110,4 +110,4 @@ def run_saved(
     if as_of is None and query.uses_as_of:
         as_of = default_as_of(project, target, query)
     sql = render(query, as_of) if as_of is not None else query.sql
-    return api.query(project, sql, target)
+    return api.query(project, sql, target, shape=query.sql)

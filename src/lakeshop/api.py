@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from contextlib import AbstractContextManager
+from collections.abc import Iterable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from contextvars import ContextVar
 from datetime import UTC, date, datetime
 from typing import Any
 
 import pyarrow as pa
-import sqlglot
-from sqlglot import exp
 
+from lakeshop.engines.base import Engine
 from lakeshop.errors import LakeshopError, TableNotFound
 from lakeshop.logs import run_context
 from lakeshop.pipeline import system
-from lakeshop.pipeline.graph import referenced_tables
+from lakeshop.pipeline.graph import referenced_tables, unqualified_tables
 from lakeshop.pipeline.lock import WriterLock, writer_lock
 from lakeshop.pipeline.model import Kind
 from lakeshop.pipeline.runner import Listener, RunSummary
@@ -143,47 +143,66 @@ def writer_lock_of(
     )
 
 
-def query(project: Project, sql: str, target: str | None = None) -> pa.Table:
-    """Run a read-only query over ``schema.table`` names (declared views included)."""
-    lakehouse = project.lakehouse(target)
+#: the engine of the innermost :func:`reading` block, by (project folder, target)
+_READER: ContextVar[tuple[tuple[str, str | None], Engine] | None] = ContextVar(
+    "lakeshop_reader", default=None
+)
+
+
+@contextmanager
+def reading(project: Project, target: str | None = None) -> Iterator[None]:
+    """Let every :func:`query` on ``target`` inside the block share one engine.
+
+    A run's alert rules, a report's charts: many small queries, for which opening an engine
+    (and its Delta tables) each time would cost more than the queries.
+    """
+    key = (str(project.directory), target)
+    with project.engine(target) as engine:
+        token = _READER.set((key, engine))
+        try:
+            yield
+        finally:
+            _READER.reset(token)
+
+
+def query(
+    project: Project, sql: str, target: str | None = None, *, shape: str | None = None
+) -> pa.Table:
+    """Run a read-only query over ``schema.table`` names (declared views included).
+
+    ``shape``: a text reading the same tables as ``sql``, such as its template before the
+    parameters were filled in; the tables read are found from it, parsed once and cached.
+    """
+    shared = _READER.get()
+    if shared is not None and shared[0] == (str(project.directory), target):
+        return _query(project, sql, shape or sql, shared[1])
+    with project.engine(target) as engine:
+        return _query(project, sql, shape or sql, engine)
+
+
+def _query(project: Project, sql: str, shape: str, engine: Engine) -> pa.Table:
+    lakehouse = engine.lakehouse
     stored = set(lakehouse.tables())
     views = {n for n, t in project.graph.tables.items() if t.kind is Kind.VIEW}
-    pending = sorted(referenced_tables(sql))
-    unqualified = _unqualified_tables(sql)
+    pending = sorted(referenced_tables(shape))
+    unqualified = unqualified_tables(shape)
     if unqualified:
         raise TableNotFound(unqualified[0], _known(unqualified[0], stored | views))
-    with project.engine(target) as engine:
-        bound: set[str] = set()
-        while pending:
-            name = pending.pop()
-            if name in bound:
-                continue
-            bound.add(name)
-            declared = project.graph.tables.get(name)
-            if declared is not None and declared.kind is Kind.VIEW:
-                pending.extend(project.graph.upstream[name])
-                engine.bind_view(name, declared.sql)
-            elif name in stored:
-                engine.bind_table(name)
-            else:
-                raise TableNotFound(name, _known(name, stored | views))
-        return engine.fetch(sql)
-
-
-def _unqualified_tables(sql: str) -> list[str]:
-    """Plain table names without a schema (not CTEs): lakehouse tables are ``schema.table``."""
-    tree = sqlglot.parse_one(sql, read="duckdb")
-    ctes = {cte.alias_or_name for cte in tree.find_all(exp.CTE)}
-    return sorted(
-        {
-            t.name
-            for t in tree.find_all(exp.Table)
-            if not t.db
-            and isinstance(t.this, exp.Identifier)
-            and not t.this.quoted
-            and t.name not in ctes
-        }
-    )
+    bound: set[str] = set()
+    while pending:
+        name = pending.pop()
+        if name in bound:
+            continue
+        bound.add(name)
+        declared = project.graph.tables.get(name)
+        if declared is not None and declared.kind is Kind.VIEW:
+            pending.extend(project.graph.upstream[name])
+            engine.bind_view(name, declared.sql)
+        elif name in stored:
+            engine.bind_table(name)
+        else:
+            raise TableNotFound(name, _known(name, stored | views))
+    return engine.fetch(sql)
 
 
 def _known(name: str, tables: set[str]) -> list[str]:

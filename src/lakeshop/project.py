@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import UnionType
 from typing import Any, Literal, Union, get_args, get_origin
@@ -80,6 +80,8 @@ class Project:
     config: ProjectConfig
     sources: dict[str, Source]
     graph: Graph
+    #: one lakehouse per target, so that the run, its lock and its alerts share opened tables
+    _lakehouses: dict[str, Lakehouse] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def load(cls, directory: Path) -> Project:
@@ -137,8 +139,12 @@ class Project:
         return name, self.config.targets[name]
 
     def lakehouse(self, target: str | None = None) -> Lakehouse:
-        _, t = self.target(target)
-        return Lakehouse((self.directory / t.root).resolve(), t.catalog, t.schema_prefix)
+        """The target's lakehouse (the same object on every call)."""
+        name, t = self.target(target)
+        if name not in self._lakehouses:
+            root = (self.directory / t.root).resolve()
+            self._lakehouses[name] = Lakehouse(root, t.catalog, t.schema_prefix)
+        return self._lakehouses[name]
 
     def engine(self, target: str | None = None, engine: EngineName | None = None) -> Engine:
         """The target's engine (or ``engine``, overriding it), opened on its lakehouse."""

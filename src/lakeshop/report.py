@@ -63,7 +63,10 @@ def write(
     """Build the report (see :func:`build`) and write it to ``out``, creating its folder."""
     if out.is_dir():
         raise LakeshopError(f"--out {out}: is a folder; give a file name such as report.html")
-    built = build(project, days=days, target=target, now=now)
+    from lakeshop import api
+
+    with api.reading(project, target):
+        built = build(project, days=days, target=target, now=now)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(built.html, encoding="utf-8")
     return built
@@ -132,7 +135,7 @@ class _Source:
         absent = self.missing(text)
         if absent is not None:
             return None, f"{absent} does not exist yet (run `lakeshop run`)"
-        found = api.query(self.project, text, self.target)
+        found = api.query(self.project, text, self.target, shape=sql.load(f"report/{name}"))
         return (found, "") if found.num_rows else (None, "the query returned no rows")
 
     def as_of(self) -> date | None:

@@ -76,7 +76,9 @@ class DuckDBEngine(Engine):
             source = f"read_parquet([{listed}], union_by_name = true{hive})"
         else:
             source = "__delta_" + re.sub(r"\W", "_", name)
-            self.con.register(source, self.lakehouse.dataset(name))
+            empty = files is not None  # no data file: no need of an Arrow dataset
+            data = self.lakehouse.schema(name).empty_table() if empty else None
+            self.con.register(source, data if data is not None else self.lakehouse.dataset(name))
         self._run(
             f"CREATE OR REPLACE VIEW {qualified} AS SELECT {columns} FROM {source}{filter_sql}"
         )

@@ -7,16 +7,19 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.dataset as pads
+import pyarrow.parquet as pq
 from deltalake import CommitProperties, DeltaTable, Schema, Transaction, write_deltalake
 from deltalake.exceptions import TableNotFoundError
 from deltalake.transaction import AddAction, RemoveAction, create_table_with_add_actions
 
 from lakeshop.errors import TableNotFound
+
+if TYPE_CHECKING:
+    import pyarrow.dataset as pads
 
 WATERMARK_KEY = "lakeshop.watermarks"
 #: in data given to :meth:`Lakehouse.merge`: TRUE marks a key to delete
@@ -137,6 +140,8 @@ class Lakehouse:
         exit. The schema is the table's, with plain Arrow types: files written by a merge may
         hold view types (``string_view``) that other files of the same table do not.
         """
+        import pyarrow.dataset as pads  # imported on use: see _read
+
         dt = self.delta(name)
         schema = self.schema(name)
         if "deletionVectors" in (dt.protocol().reader_features or []):
@@ -181,8 +186,19 @@ class Lakehouse:
     def read(self, name: str, columns: list[str] | None = None) -> pa.Table:
         """The whole table (small tables: system tables, tests)."""
         if columns is None:  # read once per snapshot: a run reads the ingestion log per source
-            return self._derive(name, "rows", lambda dt: self.dataset(name).to_table())
-        return self.dataset(name).to_table(columns=columns)
+            return self._derive(name, "rows", lambda dt: self._read(name))
+        return self._read(name, columns)
+
+    def _read(self, name: str, columns: list[str] | None = None) -> pa.Table:
+        files = self.snapshot_files(name)
+        if files is None or self.partition_columns(name):
+            return self.dataset(name).to_table(columns=columns)
+        # file by file: pyarrow.dataset (which imports pandas) would cost every run ~0.3 s
+        schema = self.schema(name)
+        if columns is not None:
+            schema = pa.schema([schema.field(c) for c in columns])
+        parts = [_read_file(f, schema) for f in files]
+        return pa.concat_tables(parts) if parts else schema.empty_table()
 
     def tables(self) -> list[str]:
         """Every logical table name under the catalog."""
@@ -318,6 +334,12 @@ class Lakehouse:
         metrics = table.delete(predicate)
         return int(metrics.get("num_deleted_rows", 0) or 0)
 
+    def last_commit(self, name: str) -> dict[str, Any]:
+        """The latest commit's information (its custom metadata included); empty when none."""
+        if not self.exists(name):
+            return {}
+        return dict(self._derive(name, "last_commit", lambda dt: (dt.history(1) or [{}])[0]))
+
     def watermarks(self, name: str) -> dict[str, int]:
         """Upstream batch watermarks recorded with the table's latest lakeshop commit.
 
@@ -335,6 +357,20 @@ def _watermarks(dt: DeltaTable) -> dict[str, int]:
             if WATERMARK_KEY in commit:
                 return {k: int(v) for k, v in json.loads(commit[WATERMARK_KEY]).items()}
     return {}
+
+
+def _read_file(uri: str, schema: pa.Schema) -> pa.Table:
+    """One data file with ``schema``'s columns (NULL where the file predates a column)."""
+    parquet = pq.ParquetFile(uri.removeprefix("file://"))
+    held = set(parquet.schema_arrow.names)
+    data = parquet.read(columns=[c for c in schema.names if c in held])
+    return pa.table(
+        [
+            data.column(f.name).cast(f.type) if f.name in held else pa.nulls(data.num_rows, f.type)
+            for f in schema
+        ],
+        schema=schema,
+    )
 
 
 def _log_stamp(path: Path) -> tuple[int, int] | None:

@@ -11,14 +11,9 @@ from __future__ import annotations
 import json
 import logging
 import os
-import smtplib
-import ssl
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
-from email.message import EmailMessage
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -159,6 +154,8 @@ def _attempt(send: Callable[[], None], policy: Delivery, secrets: list[str]) -> 
 
 
 def _describe(exc: Exception) -> str:
+    import urllib.error
+
     if isinstance(exc, urllib.error.HTTPError):
         return f"HTTP {exc.code} {exc.reason}"
     if isinstance(exc, urllib.error.URLError):
@@ -198,6 +195,9 @@ def _console(notice: Notice) -> None:
 
 
 def _webhook(notice: Notice, hook: WebhookChannel) -> None:
+    # imported when a channel sends: the HTTP and e-mail modules weigh on every run's start
+    import urllib.request
+
     url = hook.url or _env(str(hook.url_env), "alerts.channels.webhook.url_env")
     if urlsplit(url).scheme not in ("http", "https"):
         raise ValueError("the webhook URL must start with http:// or https://")
@@ -215,6 +215,10 @@ def _webhook(notice: Notice, hook: WebhookChannel) -> None:
 
 
 def _email(notice: Notice, mail: EmailChannel) -> None:
+    import smtplib
+    import ssl
+    from email.message import EmailMessage
+
     message = EmailMessage()
     message["Subject"] = notice.title
     message["From"] = mail.sender

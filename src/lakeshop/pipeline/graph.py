@@ -27,6 +27,33 @@ def referenced_tables(sql: str, table: str = "<query>") -> set[str]:
     return set(found)
 
 
+def unqualified_tables(sql: str) -> list[str]:
+    """Plain table names without a schema (not CTEs): lakehouse tables are ``schema.table``."""
+    found = _cache.get(sql, "unqualified")
+    if found is None:
+        found = _unqualified(sql)
+        _cache.put(sql, "unqualified", found)
+    return list(found)
+
+
+def _unqualified(sql: str) -> list[str]:
+    import sqlglot
+    from sqlglot import exp
+
+    tree = sqlglot.parse_one(sql, read="duckdb")
+    ctes = {cte.alias_or_name for cte in tree.find_all(exp.CTE)}
+    return sorted(
+        {
+            t.name
+            for t in tree.find_all(exp.Table)
+            if not t.db
+            and isinstance(t.this, exp.Identifier)
+            and not t.this.quoted
+            and t.name not in ctes
+        }
+    )
+
+
 def _references(sql: str, table: str) -> set[str]:
     import sqlglot  # imported on a cache miss only: a run with nothing to do needs none
     from sqlglot import exp

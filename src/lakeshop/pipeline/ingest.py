@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import shutil
@@ -57,6 +58,8 @@ def bronze_schema(source: Source) -> pa.Schema:
 FLUSH_ROWS = 500_000
 #: most files whose rows one replay commit replaces (they are listed in its Delta predicate)
 PATHS_PER_COMMIT = 200
+#: commit metadata of an ingestion: ``[batch id, [paths of the files it holds]]``
+FILES_KEY = "lakeshop.ingested_files"
 
 
 @dataclass
@@ -211,7 +214,7 @@ class IngestStrategy(Strategy):
         floor = max((r["batch_id"] for r in log), default=-1)
         logged = {(r["path"], r["batch_id"]) for r in log}
         for name in (table.name, table.rejects):
-            if not ctx.lakehouse.exists(name):
+            if not ctx.lakehouse.exists(name) or _logged_last(ctx, name, logged):
                 continue
             ctx.engine.bind_table(name)
             pairs = ctx.engine.fetch(
@@ -430,8 +433,12 @@ def _commit(
     batch: _Batch,
     metadata: dict[str, Any] | None = None,
 ) -> None:
-    """Write one batch's rows (or rejects) to ``name`` as :meth:`IngestStrategy.flush` says."""
+    """Write one batch's rows (or rejects) to ``name`` as :meth:`IngestStrategy.flush` says.
+
+    The commit names the batch's files (see :func:`_logged_last`).
+    """
     lakehouse = ctx.lakehouse
+    metadata = {**(metadata or {}), FILES_KEY: json.dumps([ctx.batch_id, sorted(batch.paths)])}
     if ctx.full_refresh and batch.first:
         lakehouse.write(name, data, "overwrite", metadata=metadata)
     elif batch.replaying and not ctx.full_refresh and lakehouse.exists(name):
@@ -443,6 +450,20 @@ def _commit(
             lakehouse.delete(name, where)
     elif data.num_rows or not lakehouse.exists(name):
         lakehouse.write(name, data, "append", metadata=metadata)
+
+
+def _logged_last(ctx: RunContext, name: str, logged: set[tuple[str, int]]) -> bool:
+    """Whether the table's latest commit is an ingestion whose files are all in the log.
+
+    Then no earlier commit can hold orphans either: each run removes them before it ingests,
+    and a run that commits again logged its files in between. Any other latest commit (a
+    deletion, a commit by an older version) is checked row by row.
+    """
+    named = ctx.lakehouse.last_commit(name).get(FILES_KEY)
+    if not isinstance(named, str):
+        return False
+    batch_id, paths = json.loads(named)
+    return all((p, batch_id) in logged for p in paths)
 
 
 def _notes(*parts: str) -> str:

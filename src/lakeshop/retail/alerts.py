@@ -309,9 +309,14 @@ def literal(value: Any) -> str:
     raise TypeError(f"no SQL literal for {type(value).__name__}")
 
 
+def template(name: str) -> str:
+    """The rule's SQL, its ``$param`` placeholders unfilled."""
+    return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
+
+
 def render(name: str, params: dict[str, Any]) -> str:
     """The rule's SQL with every ``$param`` replaced by its literal."""
-    sql = (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
+    sql = template(name)
 
     def sub(m: re.Match[str]) -> str:
         if m.group(1) not in params:
@@ -345,36 +350,39 @@ def evaluate(
     from lakeshop import api
 
     config: AlertsConfig = project.config.alerts
-    as_of = as_of or default_as_of(project, target)
-    found = Evaluation(as_of)
-    for name, spec in SPECS.items():
-        rule = getattr(config.rules, spec.setting)
-        if not rule.enabled:
-            continue
-        params = spec.params(rule, as_of)
-        if params is None:
-            continue
-        if "run_id" in params:
-            params["run_id"] = run_id
-        try:
-            rows = api.query(project, render(spec.sql, params), target).to_pylist()
-        except LakeshopError as exc:
-            found.errors[name] = str(exc)
-            continue
-        for row in rows:
-            found.firings.append(
-                Firing(
-                    name,
-                    rule.severity,
-                    row["scope"],
-                    as_of if spec.dated else None,
-                    float(row["value"]),
-                    float(row["threshold"]),
-                    spec.message(row, as_of),
-                    spec.window(row, as_of),
+    with api.reading(project, target):
+        as_of = as_of or default_as_of(project, target)
+        found = Evaluation(as_of)
+        for name, spec in SPECS.items():
+            rule = getattr(config.rules, spec.setting)
+            if not rule.enabled:
+                continue
+            params = spec.params(rule, as_of)
+            if params is None:
+                continue
+            if "run_id" in params:
+                params["run_id"] = run_id
+            try:
+                rendered = render(spec.sql, params)
+                shape = template(spec.sql)
+                rows = api.query(project, rendered, target, shape=shape).to_pylist()
+            except LakeshopError as exc:
+                found.errors[name] = str(exc)
+                continue
+            for row in rows:
+                found.firings.append(
+                    Firing(
+                        name,
+                        rule.severity,
+                        row["scope"],
+                        as_of if spec.dated else None,
+                        float(row["value"]),
+                        float(row["threshold"]),
+                        spec.message(row, as_of),
+                        spec.window(row, as_of),
+                    )
                 )
-            )
-    return found
+        return found
 
 
 def record(
