@@ -69,6 +69,13 @@ class Engine(ABC):
         """Materialise ``sql`` as the temporary relation ``name``; returns its row count."""
 
     @abstractmethod
+    def stage_view(self, name: str, sql: str) -> None:
+        """Make the temporary relation ``name`` a view over ``sql``, computed where it is read.
+
+        For a step read once: it costs no copy, where :meth:`stage` materialises the rows.
+        """
+
+    @abstractmethod
     def fetch(self, sql: str) -> pa.Table:
         """Run a query and return its result as Arrow."""
 
@@ -83,7 +90,8 @@ class Engine(ABC):
         predicate: str | None = None,
         metadata: dict[str, Any] | None = None,
     ) -> int:
-        """Commit the rows of temporary ``relation`` to Delta table ``table``; returns rows."""
+        """Commit the rows of temporary ``relation`` (staged or a staged view) to Delta table
+        ``table``; returns rows. The relation is computed once."""
 
     @abstractmethod
     def parse_jsonl(self, path: str, encoding: str = "utf-8") -> ParsedFile:

@@ -6,6 +6,7 @@ import os
 import re
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -94,6 +95,9 @@ class DuckDBEngine(Engine):
         self._run(f'CREATE OR REPLACE TEMP TABLE "{name}" AS {sql}')
         return int(self._run(f'SELECT count(*) FROM "{name}"')[0][0])
 
+    def stage_view(self, name: str, sql: str) -> None:
+        self._run(f'CREATE OR REPLACE TEMP VIEW "{name}" AS {sql}')
+
     def fetch(self, sql: str) -> pa.Table:
         try:
             return self.con.sql(sql).to_arrow_table()
@@ -112,17 +116,28 @@ class DuckDBEngine(Engine):
     ) -> int:
         if mode == "merge" and not keys:
             raise LakeshopError(f"table {table}: merge needs key columns")
-        rows = int(self._run(f'SELECT count(*) FROM "{relation}"')[0][0])
-        # streamed in batches: the rows are never all in Python's memory at once
+        # streamed in batches: the rows are never all in Python's memory at once, and a view
+        # is computed once (the rows are counted as they pass)
         try:
-            data = self.con.sql(f'SELECT * FROM "{relation}"').to_arrow_reader(BATCH_ROWS)
+            reader = self.con.sql(f'SELECT * FROM "{relation}"').to_arrow_reader(BATCH_ROWS)
         except duckdb.Error as exc:
             raise LakeshopError(_first_line(exc)) from exc
+        rows = [0]
+
+        def counted() -> Iterator[pa.RecordBatch]:
+            try:
+                for batch in reader:
+                    rows[0] += batch.num_rows
+                    yield batch
+            except duckdb.Error as exc:
+                raise LakeshopError(_first_line(exc)) from exc
+
+        data = pa.RecordBatchReader.from_batches(reader.schema, counted())
         if mode == "merge":
             self.lakehouse.merge(table, data, keys or [], metadata=metadata)
         else:
             self.lakehouse.write(table, data, mode, predicate=predicate, metadata=metadata)
-        return rows
+        return rows[0]
 
     def parse_jsonl(self, path: str, encoding: str = "utf-8") -> ParsedFile:
         """One JSON object per line; keys become text columns (the union over all lines).

@@ -184,6 +184,14 @@ class SparkEngine(Engine):
             old.unpersist()
         return rows
 
+    def stage_view(self, name: str, sql: str) -> None:
+        """A lazy temporary view: Spark plans it into the query that reads it."""
+        df = self._sql(sql)
+        old = self._staged.pop(name, None)
+        self._remember(name, df)
+        if old is not None:
+            old.unpersist()
+
     def fetch(self, sql: str) -> pa.Table:
         return self._guard(lambda: _plain_arrow(self._sql(sql).toArrow()))
 

@@ -28,22 +28,30 @@ def _sql_string(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def check(engine: Engine, table: Table, staged: str, checked: str) -> list[ExpectationCount]:
-    """Stage ``checked`` = ``staged`` plus ``_failed_expectations`` and ``_quarantined``.
+@dataclass(frozen=True)
+class Checked:
+    """A staged relation with the verdict of every row: how many rows, what each check found.
+
+    Besides ``_failed_expectations``, ``_quarantined`` and ``_retry`` it holds one boolean
+    column per expectation (``flags``), which readers of it leave out.
+    """
+
+    rows: int
+    counts: list[ExpectationCount]
+    flags: list[str]
+
+
+def check(engine: Engine, table: Table, source_sql: str, checked: str) -> Checked:
+    """Stage ``checked`` = the rows of ``source_sql`` plus each row's verdict, in one pass.
 
     Each predicate is evaluated once (NULL counts as a violation). Raises
     :class:`ExpectationFailed` before anything is written when a ``fail`` check fails.
     """
     exps = table.expectations
     flags = [f"__ok_{i}" for i in range(len(exps))]
-    if exps:
-        flag_sql = ", ".join(
-            f"COALESCE(({e.predicate}), FALSE) AS {f}" for e, f in zip(exps, flags, strict=True)
-        )
-        engine.stage(f"{checked}__flags", f'SELECT *, {flag_sql} FROM "{staged}"')
-        source = f"{checked}__flags"
-    else:
-        source = staged
+    flag_sql = "".join(
+        f", COALESCE(({e.predicate}), FALSE) AS {f}" for e, f in zip(exps, flags, strict=True)
+    )
     names = ", ".join(
         f"CASE WHEN NOT {f} THEN {_sql_string(e.name)} END"
         for e, f in zip(exps, flags, strict=True)
@@ -60,22 +68,21 @@ def check(engine: Engine, table: Table, staged: str, checked: str) -> list[Expec
     ]
     quarantined = " OR ".join(drops) if drops else "FALSE"
     lasting = " OR ".join(final) if final else "FALSE"
-    exclude = f" EXCLUDE ({', '.join(flags)})" if flags else ""
-    engine.stage(
+    rows = engine.stage(
         checked,
-        f"SELECT *{exclude}, {failed_list} AS {FAILED}, ({quarantined}) AS {QUARANTINED}, "
-        f'(({quarantined}) AND NOT ({lasting})) AS {RETRY} FROM "{source}"',
+        f"SELECT *, {failed_list} AS {FAILED}, ({quarantined}) AS {QUARANTINED}, "
+        f"(({quarantined}) AND NOT ({lasting})) AS {RETRY} "
+        f"FROM (SELECT *{flag_sql} FROM ({source_sql}) AS s) AS f",
     )
     if not exps:
-        return []
+        return Checked(rows, [], [])
     sums = ", ".join(f"COALESCE(SUM(CASE WHEN {f} THEN 0 ELSE 1 END), 0) AS {f}" for f in flags)
-    row = engine.fetch(f'SELECT count(*) AS n, {sums} FROM "{source}"').to_pylist()[0]
-    total = int(row["n"])
+    row = engine.fetch(f'SELECT {sums} FROM "{checked}"').to_pylist()[0]
     counts = [
-        ExpectationCount(e.name, e.action, total - int(row[f]), int(row[f]))
+        ExpectationCount(e.name, e.action, rows - int(row[f]), int(row[f]))
         for e, f in zip(exps, flags, strict=True)
     ]
     for c in counts:
         if c.action is Action.FAIL and c.failed:
             raise ExpectationFailed(table.name, c.name, c.failed)
-    return counts
+    return Checked(rows, counts, flags)

@@ -174,6 +174,12 @@ class Graph:
                     raise SqlError(t.name, f"touched query for {up} does not read {up}", _file(t))
                 refs |= reads
             refs.discard(t.name)
+            if t.scope and not t.incremental_by:
+                raise SqlError(t.name, "scope needs incremental_by", _file(t))
+            unread = sorted(set(t.scope) - refs)
+            if unread:
+                listed = ", ".join(unread)
+                raise SqlError(t.name, f"scope names table(s) it does not read: {listed}", _file(t))
             unknown = sorted(r for r in refs if r not in by_name)
             if unknown:
                 raise SqlError(t.name, f"reads undeclared table(s) {', '.join(unknown)}", _file(t))

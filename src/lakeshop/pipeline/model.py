@@ -52,7 +52,10 @@ class Table:
     A ``materialized`` table with ``incremental_by`` (one output column) recomputes only the
     values of that column touched by upstream changes: ``touched`` maps each upstream to a
     query returning those values, in which the upstream's name stands for its changed rows
-    only. An upstream change not covered by ``touched`` makes the run a full recompute. An
+    only. An upstream change not covered by ``touched`` makes the run a full recompute.
+    ``scope`` maps an upstream to an expression over its columns giving the ``incremental_by``
+    value each of its rows feeds (and no other): a partial recompute reads only its rows of
+    touched values, so its cost follows the change, not the history. An
     ``scd2`` table's SQL returns every version of its ``keys`` ordered by ``sequence``; the
     strategy adds ``surrogate_key``, ``valid_from``, ``valid_to``, ``is_current``.
     """
@@ -68,6 +71,7 @@ class Table:
     description: str = ""
     incremental_by: str | None = None
     touched: Mapping[str, str] = field(default_factory=dict)
+    scope: Mapping[str, str] = field(default_factory=dict)
     surrogate_key: str | None = None
 
     @property

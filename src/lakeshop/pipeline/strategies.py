@@ -18,14 +18,15 @@ from lakeshop.pipeline.expectations import FAILED, QUARANTINED, RETRY, check
 from lakeshop.pipeline.graph import referenced_tables
 from lakeshop.pipeline.model import Kind, Table
 
-STAGED, CHECKED, VALID, CANDIDATES, WINNERS, OUTPUT = (
-    "_in",
+FRESH, CHECKED, VALID, CANDIDATES, WINNERS, OUTPUT = (
+    "_fresh",
     "_checked",
     "_valid",
     "_candidates",
     "_winners",
     "_out",
 )
+MERGED = "_out_merged"
 EPOCH = "CAST('1900-01-01 00:00:00' AS TIMESTAMP)"
 END_OF_TIME = "CAST('9999-12-31 00:00:00' AS TIMESTAMP)"
 #: most values a partial recompute lists in a Delta predicate; beyond, it merges by key
@@ -81,17 +82,21 @@ class CheckedStrategy(Strategy):
         their quarantine stays empty), and appended to otherwise.
         """
         engine = ctx.engine
-        result.rows_in = engine.stage(STAGED, sql or table.sql)
+        source = sql or table.sql
         if held:
-            fresh = result.rows_in
-            result.rows_in = engine.stage(STAGED, self.with_held(table, ctx))
+            fresh = engine.stage(FRESH, source)
+            source = self.with_held(table, ctx)
+        checked = check(engine, table, source, CHECKED)
+        result.rows_in = checked.rows
+        result.expectations = checked.counts
+        if held:
             result.retried = result.rows_in - fresh
-        result.expectations = check(engine, table, STAGED, CHECKED)
-        staged = columns_of(ctx, STAGED)
+        verdict = [*checked.flags, FAILED, QUARANTINED, RETRY]
+        staged = [c for c in columns_of(ctx, CHECKED) if c not in verdict]
         owned = [c for c in staged if c in OWNED]
         raw = [c for c in staged if c.startswith("_raw_")]
         columns = [c for c in staged if c not in OWNED and c not in raw]
-        exclude = ", ".join([QUARANTINED, *owned])
+        exclude = ", ".join([QUARANTINED, *checked.flags, *owned])
         result.rows_quarantined = engine.stage(
             "_quarantine",
             f"SELECT * EXCLUDE ({exclude}), '{ctx.run_id}' AS _run_id, "
@@ -107,7 +112,10 @@ class CheckedStrategy(Strategy):
             if result.rows_quarantined:
                 engine.write(table.quarantine, "_quarantine", "append")
         dropped = ", ".join([exclude, FAILED, RETRY, *raw])
-        engine.stage(VALID, f"SELECT * EXCLUDE ({dropped}) FROM {CHECKED} WHERE NOT {QUARANTINED}")
+        # read once or twice downstream, always filtered: a view, not a copy
+        engine.stage_view(
+            VALID, f"SELECT * EXCLUDE ({dropped}) FROM {CHECKED} WHERE NOT {QUARANTINED}"
+        )
         return columns
 
     @staticmethod
@@ -131,17 +139,17 @@ class CheckedStrategy(Strategy):
 
     @staticmethod
     def with_held(table: Table, ctx: RunContext) -> str:
-        """The staged rows plus the quarantined rows held for another try (see Expectation).
+        """The rows staged as ``_fresh`` plus the quarantined rows held for another try (see
+        Expectation).
 
         Identical held rows (left twice by a run killed between its commits) count once.
         """
-        columns = columns_of(ctx, STAGED)
-        ctx.engine.stage("_fresh", f"SELECT * FROM {STAGED}")
+        columns = columns_of(ctx, FRESH)
         ctx.engine.bind_table(table.quarantine)
         held = ", ".join(f'"{c}"' if c not in OWNED else f'NULL AS "{c}"' for c in columns)
         listed = ", ".join(f'"{c}"' for c in columns)
         return (
-            f"SELECT {listed} FROM _fresh UNION ALL SELECT DISTINCT {held} "
+            f"SELECT {listed} FROM {FRESH} UNION ALL SELECT DISTINCT {held} "
             f"FROM {table.quarantine} WHERE {RETRY}"
         )
 
@@ -171,14 +179,26 @@ class CheckedStrategy(Strategy):
         # ``kept``: rows written again unchanged carry their batch in ``_kept_batch``; they keep
         # it, so that tables downstream do not see them as changed
         columns = f"* EXCLUDE ({KEPT}), COALESCE({KEPT}, {batch})" if kept else f"*, {batch}"
-        ctx.engine.stage(OUTPUT, f"SELECT {columns} AS _batch_id FROM {relation}{order}")
+        output = f"SELECT {columns} AS _batch_id FROM {relation}{order}"
         metadata = {"lakeshop.run_id": ctx.run_id}
         if watermarks:
             metadata[WATERMARK_KEY] = json.dumps(watermarks)
-        if mode == "merge" and not ctx.engine.fetch(f"SELECT 1 FROM {OUTPUT} LIMIT 1").num_rows:
-            mode = "append"  # a merge of nothing may not commit: the watermark must
+        relation = OUTPUT
+        if mode == "merge":
+            # a merge reads its source more than once, and a merge of nothing may not commit
+            # (the watermark must): staged
+            relation = MERGED
+            if not ctx.engine.stage(relation, output):
+                mode = "append"
+        else:
+            ctx.engine.stage_view(relation, output)  # streamed into the write, computed once
         return ctx.engine.write(
-            table.name, OUTPUT, mode, keys=list(table.keys), predicate=predicate, metadata=metadata
+            table.name,
+            relation,
+            mode,
+            keys=list(table.keys),
+            predicate=predicate,
+            metadata=metadata,
         )
 
 
@@ -246,7 +266,13 @@ class MaterializedStrategy(CheckedStrategy):
         result = TableResult()
         ctx.engine.register("_touched", _values_table(touched))
         restricted = f"SELECT * FROM ({sql}) AS t WHERE {column} IN (SELECT v FROM _touched)"
-        self.stage_valid(table, ctx, result, restricted, replace_quarantine=True)
+        for up, expr in table.scope.items():
+            ctx.engine.bind_table(up, where=f"({expr}) IN (SELECT v FROM _touched)")
+        try:
+            self.stage_valid(table, ctx, result, restricted, replace_quarantine=True)
+        finally:
+            for up in table.scope:
+                ctx.engine.bind_table(up)
         # only values whose rows really differ are rewritten: unchanged rows keep their batch,
         # so tables downstream see no change there either
         ctx.engine.bind_table(table.name)
@@ -422,7 +448,7 @@ class _KeyedStrategy(CheckedStrategy):
         # identical versions: the first delivered keeps its lineage, as in a run per file
         lineage = [c for c in ("_source_file", "_source_row") if c in columns]
         first = "".join(f", {c}" for c in lineage)
-        ctx.engine.stage(
+        ctx.engine.stage_view(
             CANDIDATES,
             f"SELECT * EXCLUDE (_rn) FROM (SELECT *, row_number() OVER (PARTITION BY {keys} "
             f"ORDER BY {order}{ROW_HASH} DESC{first}) AS _rn FROM (SELECT *, "
@@ -462,10 +488,10 @@ class _KeyedStrategy(CheckedStrategy):
         self.stage_candidates(table, ctx, columns)
         replace = ctx.full_refresh or not ctx.lakehouse.exists(table.name)
         if replace:
-            ctx.engine.stage(WINNERS, f"SELECT * FROM {CANDIDATES}")
+            ctx.engine.stage_view(WINNERS, f"SELECT * FROM {CANDIDATES}")
         else:
             ctx.engine.bind_table(table.name)
-            ctx.engine.stage(WINNERS, self.winners_sql(table))
+            ctx.engine.stage_view(WINNERS, self.winners_sql(table))
         mode: WriteMode = "overwrite" if replace else self.write_mode
         marks = {
             up: ctx.batch_id for up in [*parents, *([inputs.driving] if inputs.driving else [])]

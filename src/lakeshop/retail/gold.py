@@ -111,6 +111,7 @@ def facts() -> list[Table]:
                 ),
                 "gold.fx_daily": fx_orders,
             },
+            scope={"silver.order_items": "order_id", "silver.orders": "order_id"},
             expectations=(
                 rule("sales_total_converted", "sales_total_base IS NOT NULL", Action.WARN),
             ),
@@ -121,6 +122,7 @@ def facts() -> list[Table]:
             keys=("order_id",),
             incremental_by="order_id",
             touched={"gold.fact_sales": "SELECT order_id FROM gold.fact_sales"},
+            scope={"gold.fact_sales": "order_id"},
             expectations=(
                 rule(
                     "completion_status_valid",
@@ -151,6 +153,7 @@ def facts() -> list[Table]:
                     "ON f.currency = p.currency AND f.rate_day = CAST(p.transaction_ts AS DATE)"
                 ),
             },
+            scope={"silver.payments": "payment_id", "silver.refunds": "payment_id"},
         ),
         sql_table(
             "gold.fact_returns",
@@ -210,6 +213,7 @@ def facts() -> list[Table]:
                     "INNER JOIN gold.dim_store AS d ON d.store_id = v.store_id"
                 ),
             },
+            scope={"silver.inventory": "snapshot_date"},
         ),
     ]
 
@@ -226,6 +230,7 @@ def marts() -> list[Table]:
                 "gold.fact_sales": "SELECT order_date FROM gold.fact_sales",
                 "gold.fact_returns": "SELECT return_date FROM gold.fact_returns",
             },
+            scope={"gold.fact_sales": "order_date", "gold.fact_returns": "return_date"},
             expectations=(
                 rule("sales_date_not_null", "sales_date IS NOT NULL", Action.FAIL),
                 rule("revenue_converted", "total_revenue IS NOT NULL", Action.FAIL),
@@ -243,6 +248,7 @@ def marts() -> list[Table]:
                     "INNER JOIN gold.dim_store AS d ON d.store_id = s.store_id"
                 ),
             },
+            scope={"gold.fact_sales": "order_date"},
             expectations=(
                 rule("store_id_not_null", "store_id IS NOT NULL", Action.FAIL),
                 rule("revenue_converted", "revenue_base IS NOT NULL", Action.WARN),
@@ -261,6 +267,7 @@ def marts() -> list[Table]:
                     "INNER JOIN gold.dim_product AS d ON d.product_id = s.product_id"
                 ),
             },
+            scope={"gold.fact_sales": _month("order_date")},
             expectations=(
                 rule("product_id_not_null", "product_id IS NOT NULL", Action.FAIL),
                 rule("month_is_first_day", f"month = {_month('month')}", Action.FAIL),
@@ -282,6 +289,10 @@ def marts() -> list[Table]:
                     "INNER JOIN gold.dim_store AS d ON d.store_id = r.store_id"
                 ),
             },
+            scope={
+                "gold.fact_sales": _month("order_date"),
+                "gold.fact_returns": _month("return_date"),
+            },
             expectations=(
                 rule("store_id_not_null", "store_id IS NOT NULL", Action.FAIL),
                 rule("has_sales_or_returns", "orders > 0 OR return_count > 0", Action.FAIL),
@@ -294,6 +305,7 @@ def marts() -> list[Table]:
             keys=("month", "product_id"),
             incremental_by="month",
             touched={"gold.fact_sales": f"SELECT {_month('order_date')} FROM gold.fact_sales"},
+            scope={"gold.fact_sales": _month("order_date")},
             expectations=(
                 rule("product_id_not_null", "product_id IS NOT NULL", Action.FAIL),
                 rule("ranks_positive", "rank_by_units >= 1 AND rank_by_revenue >= 1", Action.FAIL),
