@@ -306,9 +306,13 @@ class Lakehouse:
         predicate = " AND ".join(f't."{k}" = s."{k}"' for k in keys)
         table = self.delta(name)
         self._changed(name)
+        # a materialised source lets delta-rs skip target files outside the source keys' range
+        # (min/max of each key); a merge's source is one increment, small next to its target
+        source = data.read_all() if isinstance(data, pa.RecordBatchReader) else data
         merger = table.merge(
-            data,
+            source,
             predicate=predicate,
+            streamed_exec=False,
             source_alias="s",
             target_alias="t",
             commit_properties=_commit_properties(metadata, txn),
