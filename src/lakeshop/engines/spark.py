@@ -339,13 +339,22 @@ class SparkEngine(Engine):
 
     @staticmethod
     def _guard(action: Callable[[], Any]) -> Any:
-        """Run a Spark action; Spark's errors become one-line :class:`LakeshopError`."""
+        """Run a Spark action; Spark's errors become one-line :class:`LakeshopError`.
+
+        JVM errors PySpark does not translate (a data source's own, such as Delta Lake for
+        Spark's) are named by the Java exception's first line.
+        """
         from pyspark.errors import PySparkException
 
         try:
             return action()
         except PySparkException as exc:
             raise LakeshopError(_first_line(exc)) from exc
+        except Exception as exc:
+            java = getattr(exc, "java_exception", None)  # py4j's Py4JJavaError
+            if java is None:
+                raise
+            raise LakeshopError(_first_line(Exception(str(java.toString())))) from exc
 
 
 # -- SQL: DuckDB's dialect in, Spark's out --------------------------------------------------
