@@ -56,7 +56,10 @@ def resolve_delta_writer(
     spark: SparkSession, wanted: str, setting: str = "spark.delta_writer"
 ) -> DeltaWriter:
     """The writer a session uses for ``spark.delta_writer: wanted`` (``setting`` names the key
-    in errors): ``spark`` needs Delta Lake for Spark in the session, ``auto`` uses it if there."""
+    in errors): ``auto`` uses Delta Lake for Spark when the session has it; ``spark`` is
+    refused when the session lacks it, except through Spark Connect, where the server's
+    classes cannot be seen and an explicit choice is trusted (Delta then fails the first
+    write if it is not there)."""
     if wanted == "deltalake":
         return "deltalake"
     if wanted not in ("auto", "spark"):
@@ -65,6 +68,8 @@ def resolve_delta_writer(
     if not missing:
         return "spark"
     if wanted == "spark":
+        if jvm_has_class(spark, DELTA_CLASS) is None:
+            return "spark"
         raise DeltaSparkUnavailable(setting, missing)
     return "deltalake"
 
