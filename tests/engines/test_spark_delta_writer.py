@@ -38,6 +38,7 @@ from lakeshop.engines.spark_delta import (
     merge_sql,
     session_conf,
     spark_predicate,
+    written_rows,
 )
 from lakeshop.errors import ConfigError, DeltaSparkUnavailable, LakeshopError
 from lakeshop.ops.maintain import maintain_table
@@ -271,3 +272,17 @@ def test_commit_keys_at_the_top_level_win_over_user_metadata() -> None:
     assert commit_metadata(commit) == {"lakeshop.run_id": "r", WATERMARK_KEY: '{"a": 1}'}
     assert commit_watermarks({"operation": "OPTIMIZE"}) is None
     assert commit_watermarks({USER_METADATA: "[1, 2]"}) is None
+
+
+def test_rows_written_are_read_from_the_commit_metrics_delta_spark_records(tmp_path: Path) -> None:
+    """A view passed to the writer is computed once: Delta counts the rows as it writes them."""
+    lakehouse = Lakehouse(tmp_path)
+    lakehouse.write("gold.t", pa.table({"k": pa.array([1], pa.int64())}))
+    append_commit(lakehouse.path("gold.t"), {})  # an empty append: numOutputRows "0"
+    assert written_rows(lakehouse.last_commit("gold.t"), merged=False) == 0
+    merge_metrics = {"numSourceRows": "5", "numTargetRowsInserted": "2", "numOutputRows": "9"}
+    append_commit(
+        lakehouse.path("gold.t"), {"operation": "MERGE", "operationMetrics": merge_metrics}
+    )
+    assert written_rows(lakehouse.last_commit("gold.t"), merged=True) == 5
+    assert written_rows({"operation": "WRITE"}, merged=False) is None

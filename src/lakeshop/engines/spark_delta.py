@@ -126,12 +126,16 @@ class DeltaSparkWriter:
         metadata: Mapping[str, Any] | None = None,
     ) -> int:
         """One commit of ``df`` to ``table``, ``metadata`` in its ``userMetadata``; returns the
-        rows given (for a merge, the source rows, as the ``deltalake`` path counts them)."""
+        rows given (for a merge, the source rows, as the ``deltalake`` path counts them).
+
+        ``df`` may be a view, computed once: the rows are counted by Delta as it writes them,
+        and read from the commit's metrics.
+        """
         if mode == "merge" and not keys:
             raise LakeshopError(f"table {table}: merge needs key columns")
-        rows = int(df.count())
         path = str(self.lakehouse.path(table))
         exists = self.lakehouse.exists(table)
+        merged = mode == "merge" and exists
         if exists:
             self._deletion_vectors_off(table, path)
         settings = {
@@ -140,7 +144,7 @@ class DeltaSparkWriter:
         }
         try:
             with session_conf(self.spark, settings):
-                if mode == "merge" and exists:
+                if merged:
                     flagged = DELETE_FLAG in df.columns
                     columns = [c for c in df.columns if c != DELETE_FLAG]
                     df.createOrReplaceTempView(MERGE_SOURCE)
@@ -159,7 +163,8 @@ class DeltaSparkWriter:
                     self._save(path, df, mode, predicate, exists)
         finally:
             self.lakehouse.forget(table)
-        return rows
+        rows = written_rows(self.lakehouse.last_commit(table), merged)
+        return int(df.count()) if rows is None else rows
 
     def _save(
         self,
@@ -187,6 +192,14 @@ class DeltaSparkWriter:
         key, off = NO_DELETION_VECTORS
         if str(config.get(key, "false")).lower() == "true":
             self.spark.sql(f"ALTER TABLE delta.{quote(path)} SET TBLPROPERTIES ('{key}' = '{off}')")
+
+
+def written_rows(commit: Mapping[str, Any], merged: bool) -> int | None:
+    """The rows a Delta Lake for Spark commit wrote (for a merge, its source rows), from the
+    metrics in its commit information; None when it has none."""
+    metrics = commit.get("operationMetrics") or {}
+    value = metrics.get("numSourceRows" if merged else "numOutputRows")
+    return None if value is None else int(value)
 
 
 def merge_sql(path: str, source: str, columns: list[str], keys: list[str], flagged: bool) -> str:
