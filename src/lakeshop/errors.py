@@ -21,6 +21,21 @@ class ConfigError(LakeshopError):
         super().__init__(f"{where}setting '{key}': expected {expected}{got}")
 
 
+class DeltaSparkUnavailable(ConfigError):
+    """``spark.delta_writer: spark`` was asked for, but the Spark session has no Delta Lake for
+    Spark (its jars and SQL extension); names the setting and the two ways out."""
+
+    def __init__(self, key: str, reason: str):
+        self.reason = reason
+        super().__init__(
+            key,
+            f"auto or deltalake, as this Spark session has no Delta Lake for Spark ({reason}); "
+            "or start Spark with Delta's jars and spark.sql.extensions="
+            "io.delta.sql.DeltaSparkSessionExtension",
+            "spark",
+        )
+
+
 class MissingDependency(LakeshopError):
     """An optional component (an engine's library, Java) is not installed; says how to get it."""
 

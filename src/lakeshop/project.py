@@ -25,6 +25,7 @@ CONFIG_FILE = "lakeshop.yml"
 
 
 EngineName = Literal["duckdb", "spark"]
+DeltaWriterName = Literal["auto", "spark", "deltalake"]
 
 
 class SparkSettings(BaseModel):
@@ -37,6 +38,10 @@ class SparkSettings(BaseModel):
     connect_url: str | None = None
     #: any Spark setting, e.g. ``spark.executor.memory: 8g`` (overrides lakeshop's defaults)
     conf: dict[str, str | int | float | bool] = {}
+    #: who commits to Delta: ``spark`` (Delta Lake for Spark, as on Databricks), ``deltalake``
+    #: (executors write Parquet, the driver commits with deltalake) or ``auto`` (``spark``
+    #: when the session has Delta Lake for Spark, else ``deltalake``)
+    delta_writer: DeltaWriterName = "auto"
 
 
 class Target(BaseModel):
@@ -148,13 +153,18 @@ class Project:
 
     def engine(self, target: str | None = None, engine: EngineName | None = None) -> Engine:
         """The target's engine (or ``engine``, overriding it), opened on its lakehouse."""
-        _, t = self.target(target)
+        name, t = self.target(target)
         if (engine or t.engine) == "spark":
             from lakeshop.engines.spark import SparkEngine
 
             s = t.spark
             return SparkEngine(
-                self.lakehouse(target), master=s.master, connect_url=s.connect_url, conf=s.conf
+                self.lakehouse(target),
+                master=s.master,
+                connect_url=s.connect_url,
+                conf=s.conf,
+                delta_writer=s.delta_writer,
+                setting=f"targets.{name}.spark.delta_writer",
             )
         from lakeshop.engines.duckdb import DuckDBEngine
 

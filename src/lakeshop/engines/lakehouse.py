@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
@@ -22,6 +22,11 @@ if TYPE_CHECKING:
     import pyarrow.dataset as pads
 
 WATERMARK_KEY = "lakeshop.watermarks"
+#: the prefix of every commit metadata key lakeshop writes
+METADATA_PREFIX = "lakeshop."
+#: the commit information field Delta Lake for Spark writes custom metadata to (one string;
+#: lakeshop puts its keys there as one JSON object, see :func:`commit_metadata`)
+USER_METADATA = "userMetadata"
 #: in data given to :meth:`Lakehouse.merge`: TRUE marks a key to delete
 DELETE_FLAG = "_delete"
 #: commits searched at first for the latest watermarks (maintenance commits carry none)
@@ -344,6 +349,11 @@ class Lakehouse:
             return {}
         return dict(self._derive(name, "last_commit", lambda dt: (dt.history(1) or [{}])[0]))
 
+    def forget(self, name: str) -> None:
+        """Forget what was derived from ``name`` after another writer (Delta Lake for Spark)
+        committed to it; the next use reads its log again."""
+        self._changed(name)
+
     def watermarks(self, name: str) -> dict[str, int]:
         """Upstream batch watermarks recorded with the table's latest lakeshop commit.
 
@@ -358,9 +368,47 @@ class Lakehouse:
 def _watermarks(dt: DeltaTable) -> dict[str, int]:
     for limit in (RECENT_COMMITS, None):
         for commit in dt.history(limit):
-            if WATERMARK_KEY in commit:
-                return {k: int(v) for k, v in json.loads(commit[WATERMARK_KEY]).items()}
+            marks = commit_watermarks(commit)
+            if marks is not None:
+                return marks
     return {}
+
+
+def commit_metadata(commit: Mapping[str, Any]) -> dict[str, str]:
+    """lakeshop's keys (``lakeshop.*``) in one commit's information, whichever writer made it.
+
+    ``deltalake`` writes them as keys of the commit information itself; Delta Lake for Spark
+    can only write one string, ``userMetadata``, which then holds them as a JSON object. A
+    ``userMetadata`` that is not such an object (someone's free text) holds none.
+    """
+    found: dict[str, str] = {}
+    user = commit.get(USER_METADATA)
+    if isinstance(user, str) and user.lstrip().startswith("{"):
+        try:
+            parsed = json.loads(user)
+        except ValueError:
+            parsed = None
+        if isinstance(parsed, dict):
+            found |= {k: _text(v) for k, v in parsed.items() if k.startswith(METADATA_PREFIX)}
+    found |= {k: _text(v) for k, v in commit.items() if k.startswith(METADATA_PREFIX)}
+    return found
+
+
+def commit_watermarks(commit: Mapping[str, Any]) -> dict[str, int] | None:
+    """The upstream watermarks one commit recorded, or None when it recorded none."""
+    raw = commit_metadata(commit).get(WATERMARK_KEY)
+    if raw is None:
+        return None
+    return {k: int(v) for k, v in json.loads(raw).items()}
+
+
+def commit_strings(metadata: Mapping[str, Any] | None) -> dict[str, str]:
+    """Commit metadata as Delta stores it: every value a string (others as JSON)."""
+    return {k: _text(v) for k, v in (metadata or {}).items()}
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
 
 
 def _read_file(uri: str, schema: pa.Schema) -> pa.Table:
@@ -397,7 +445,7 @@ def split_name(name: str) -> tuple[str, str]:
 def _commit_properties(
     metadata: dict[str, Any] | None, txn: tuple[str, int] | None
 ) -> CommitProperties:
-    custom = {k: v if isinstance(v, str) else json.dumps(v) for k, v in (metadata or {}).items()}
+    custom = commit_strings(metadata)
     txns = [Transaction(app_id=txn[0], version=txn[1])] if txn else None
     return CommitProperties(custom_metadata=custom or None, app_transactions=txns)
 

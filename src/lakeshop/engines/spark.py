@@ -9,12 +9,14 @@ How it maps the engine contract onto Spark (docs/spark.md says the same for user
   snapshot, listed by ``deltalake`` from the Delta log, read with the table's schema
   (``spark.read.schema(...).parquet(*files)``). Tables this reader would misread (deletion
   vectors, column mapping, partitions: lakeshop writes none of them) are refused by name.
-- **Writing.** Appends and whole-table overwrites: the executors write Parquet files into a
-  fresh folder inside the table's directory and the driver commits them as Delta ``add``
-  actions with ``deltalake``'s transaction API (no data passes through the driver). Merges
-  and overwrites by predicate: the rows are collected as Arrow and committed with the same
-  :class:`Lakehouse` methods the DuckDB engine uses. Commit metadata (the watermarks) is
-  written by :class:`Lakehouse` in both cases, so incremental state is engine-independent.
+- **Writing.** Where the session has Delta Lake for Spark (Databricks; ``spark.delta_writer``
+  ``auto`` or ``spark``), through it: :mod:`lakeshop.engines.spark_delta`. Elsewhere, with
+  ``deltalake``: appends and whole-table overwrites are Parquet files the executors write into
+  a fresh folder inside the table's directory, committed by the driver as Delta ``add``
+  actions with ``deltalake``'s transaction API (no data passes through the driver); merges
+  and overwrites by predicate collect the rows as Arrow and commit them with the same
+  :class:`Lakehouse` methods the DuckDB engine uses. Commit metadata (run id, watermarks)
+  rides in the same commit either way, so incremental state is engine- and writer-independent.
 - **Staging** materialises each staged relation once (``localCheckpoint``): later steps read
   it several times, and its plan does not carry the steps before it.
 - **Bronze parsing stays on the driver** (a documented limit): CSV and Parquet files are
@@ -42,6 +44,7 @@ from sqlglot import exp
 
 from lakeshop.engines.base import Capabilities, Engine, ParsedFile, WriteMode
 from lakeshop.engines.lakehouse import DataFile, Lakehouse, plain_schema
+from lakeshop.engines.spark_delta import DeltaSparkWriter, DeltaWriter, resolve_delta_writer
 from lakeshop.errors import LakeshopError, MissingDependency
 
 if TYPE_CHECKING:
@@ -129,9 +132,19 @@ class SparkEngine(Engine):
         master: str = "local[2]",
         connect_url: str | None = None,
         conf: Mapping[str, Any] | None = None,
+        delta_writer: str = "auto",
+        setting: str = "spark.delta_writer",
     ) -> None:
+        """``delta_writer`` is the target's ``spark.delta_writer`` (``setting`` names it in
+        errors): ``auto``, ``spark`` (Delta Lake for Spark, refused when the session lacks it)
+        or ``deltalake``."""
         super().__init__(lakehouse)
         self.spark = spark_session(master, connect_url, conf)
+        #: who commits this engine's writes, as resolved for the session
+        self.delta_writer: DeltaWriter = resolve_delta_writer(self.spark, delta_writer, setting)
+        self._delta_spark = (
+            DeltaSparkWriter(self.spark, lakehouse) if self.delta_writer == "spark" else None
+        )
         self._views: set[str] = set()
         self._staged: dict[str, DataFrame] = {}
         self._pending_views: dict[str, str] = {}
@@ -205,9 +218,20 @@ class SparkEngine(Engine):
         predicate: str | None = None,
         metadata: dict[str, Any] | None = None,
     ) -> int:
-        """Commit a staged relation: Parquet from the executors for appends and whole
-        overwrites, Arrow through the driver for merges and overwrites by predicate."""
+        """Commit a staged relation: through Delta Lake for Spark when the session has it;
+        else Parquet from the executors for appends and whole overwrites, Arrow through the
+        driver for merges and overwrites by predicate, committed with ``deltalake``."""
         df = self._staged.get(relation) or self.spark.table(relation)
+        if self._delta_spark is not None:
+            writer = self._delta_spark
+            if mode != "merge" and (predicate or mode == "append"):
+                df = self._conformed(table, df)
+            rows: int = self._guard(
+                lambda: writer.write(
+                    table, df, mode, keys=keys, predicate=predicate, metadata=metadata
+                )
+            )
+            return rows
         if mode == "merge" or predicate:
             data = self._guard(lambda: _plain_arrow(df.toArrow()))
             if mode == "merge":
@@ -282,37 +306,55 @@ class SparkEngine(Engine):
         """Executors write Parquet into a new folder of the table; the driver commits it."""
         schema = _nullable(_arrow_schema(df))
         if mode == "append" and self.lakehouse.exists(table):
-            current = plain_schema(pa.schema(self.lakehouse.delta(table).schema().to_arrow()))
+            current = self.lakehouse.schema(table)
             if set(current.names) != set(schema.names):
                 # new columns: Delta's schema evolution, done by deltalake on Arrow
                 data = self._guard(lambda: _plain_arrow(df.toArrow()))
                 self.lakehouse.write(table, data, "append", metadata=metadata)
                 return int(data.num_rows)
-            # the table's types win (as in deltalake's append): cast where Spark's differ
-            df = df.select(
-                *[
-                    df[f.name].cast(_spark_schema(pa.schema([f]))[0].dataType).alias(f.name)
-                    if f.type != schema.field(f.name).type
-                    else df[f.name]
-                    for f in current
-                ]
-            )
-            schema = current
+            df, schema = self._conformed(table, df), current
         folder = self.lakehouse.path(table) / f"spark-{uuid.uuid4().hex}"
         self._guard(lambda: df.write.parquet(str(folder)))
         files = _data_files(folder, self.lakehouse.path(table), schema)
         self.lakehouse.add_files(table, files, schema, mode, metadata=metadata)
         return sum(f.rows for f in files)
 
+    def _conformed(self, table: str, df: DataFrame) -> DataFrame:
+        """``df`` cast to the stored table's column types, in its column order, when it has
+        the same columns (the table's types win, as in deltalake's append); else as it is."""
+        if not self.lakehouse.exists(table):
+            return df
+        current = self.lakehouse.schema(table)
+        schema = _nullable(_arrow_schema(df))
+        if set(current.names) != set(schema.names):
+            return df
+        return df.select(
+            *[
+                df[f.name].cast(_spark_schema(pa.schema([f]))[0].dataType).alias(f.name)
+                if f.type != schema.field(f.name).type
+                else df[f.name]
+                for f in current
+            ]
+        )
+
     @staticmethod
     def _guard(action: Callable[[], Any]) -> Any:
-        """Run a Spark action; Spark's errors become one-line :class:`LakeshopError`."""
+        """Run a Spark action; Spark's errors become one-line :class:`LakeshopError`.
+
+        JVM errors PySpark does not translate (a data source's own, such as Delta Lake for
+        Spark's) are named by the Java exception's first line.
+        """
         from pyspark.errors import PySparkException
 
         try:
             return action()
         except PySparkException as exc:
             raise LakeshopError(_first_line(exc)) from exc
+        except Exception as exc:
+            java = getattr(exc, "java_exception", None)  # py4j's Py4JJavaError
+            if java is None:
+                raise
+            raise LakeshopError(_first_line(Exception(str(java.toString())))) from exc
 
 
 # -- SQL: DuckDB's dialect in, Spark's out --------------------------------------------------

@@ -12,13 +12,14 @@ commit even once old log files are cleaned up.
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from deltalake import CommitProperties, DeltaTable
 
-from lakeshop.engines.lakehouse import WATERMARK_KEY, Lakehouse
+from lakeshop.engines.lakehouse import WATERMARK_KEY, Lakehouse, commit_watermarks
 from lakeshop.errors import ConfigError
 from lakeshop.pipeline.lock import writer_lock
 from lakeshop.project import Project
@@ -89,8 +90,10 @@ def maintain_table(
 def _carried(dt: DeltaTable) -> CommitProperties:
     """Commit properties repeating the newest watermarks of the table's history."""
     for commit in dt.history():
-        if WATERMARK_KEY in commit:
-            return CommitProperties(custom_metadata={WATERMARK_KEY: str(commit[WATERMARK_KEY])})
+        # written by deltalake or, as userMetadata, by Delta Lake for Spark
+        marks = commit_watermarks(commit)
+        if marks is not None:
+            return CommitProperties(custom_metadata={WATERMARK_KEY: json.dumps(marks)})
     return CommitProperties()
 
 
