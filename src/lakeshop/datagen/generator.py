@@ -11,21 +11,21 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
+from .background import OrderedBackground
 from .context import DayContext
 from .entities import Customers, customers_day, make_products, make_stores, products_day
 from .events import FxRates, clickstream_day, inventory_day, make_inventory
-from .formats import SOURCE_ORDER, SOURCES
+from .formats import SOURCE_ORDER
 from .incidents import Incident
 from .incidents import check as check_incidents
 from .ledger import Ledger
 from .orders import Book, orders_day
-from .writer import SourceWriter
+from .writer import DRIFT_COLUMNS, DayFiles, DayWriter
 
-DRIFT_COLUMNS = {
-    "customers": "marketing_opt_in",
-    "orders": "promo_code",
-    "order_items": "gift_wrap",
-}
+# days written on background threads while the next ones are generated, and how many days
+# may wait (each holds its tables in memory)
+WRITER_THREADS = 1
+WRITER_DEPTH = 2
 
 
 @dataclass
@@ -82,7 +82,6 @@ def generate(
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     ledger = Ledger()
-    writer = SourceWriter(out, ledger, defects, incidents, days - 1)
     setup = DayContext(seed, scale, start_date, defects, 0)
     stores = make_stores(setup)
     products = make_products(setup)
@@ -94,53 +93,45 @@ def generate(
     carry: dict[str, list[pa.Table]] = {}
     counters = {"event": 1, "session": 1}
     rows = dict.fromkeys(SOURCE_ORDER, 0)
-    n_files = 0
-    for index in range(days):
-        ctx = DayContext(seed, scale, start_date, defects, index)
-        fx_table = fx.day(ctx)
-        rates = fx.rates.copy()
-        cust_today, cust_late, cust_stale = customers_day(ctx, customers)
-        prod_today, prod_stale = products_day(ctx, products)
-        od = orders_day(ctx, book, customers, products, stores, rates, incidents)
-        clicks, n_sessions = clickstream_day(
-            ctx, od.web_orders, customers, products, counters["event"], counters["session"]
-        )
-        counters["event"] += clicks.num_rows
-        counters["session"] += n_sessions
-        tables: dict[str, tuple[pa.Table, pa.Table | None]] = {
-            "customers": (pa.concat_tables([*carry.pop("customers", []), cust_today]), cust_stale),
-            "products": (prod_today, prod_stale),
-            "stores": (stores.table if index == 0 else stores.table.slice(0, 0), None),
-            **{
-                k: (v, od.stale_lines if k == "order_items" else None) for k, v in od.tables.items()
-            },
-            "inventory": (inventory_day(ctx, inventory), None),
-            "fx_rates": (fx_table, None),
-            "clickstream": (clicks, None),
-        }
-        carry["customers"] = [cust_late]
-        rng = ctx.rng("defects")
-        fresh = [0]
-        counts: dict[str, int] = {}
-        for source in SOURCE_ORDER:
-            table, stale = tables[source]
-            if table.num_rows == 0 and index > 0:
-                continue
-            drift = (
-                DRIFT_COLUMNS[source]
-                if defects > 0 and source == drift_source and index >= drift_day
-                else None
-            )
-            counts[source] = writer.write(ctx, source, table, stale, rng, fresh, drift)
-        files_rng = ctx.rng("files")
-        if index > 0 and defects > 0 and files_rng.random() < min(0.9, 10 * defects):
-            csv_sources = [s for s in counts if SOURCES[s].format == "csv"]
-            source = csv_sources[int(files_rng.integers(0, len(csv_sources)))]
-            writer.write_unreadable(ctx, source, counts[source] + 1, files_rng)
-            counts[source] += 1
-        n_files += sum(counts.values())
+
+    def written(day: tuple[date, Ledger]) -> None:
+        ledger.extend(day[1])
         if progress is not None:
-            progress(ctx.date)
+            progress(day[0])
+
+    write = DayWriter(out, defects, incidents, days - 1)
+    with OrderedBackground(write, written, workers=WRITER_THREADS, depth=WRITER_DEPTH) as bg:
+        for index in range(days):
+            ctx = DayContext(seed, scale, start_date, defects, index)
+            fx_table = fx.day(ctx)
+            rates = fx.rates.copy()
+            cust_today, cust_late, cust_stale = customers_day(ctx, customers)
+            prod_today, prod_stale = products_day(ctx, products)
+            od = orders_day(ctx, book, customers, products, stores, rates, incidents)
+            clicks, n_sessions = clickstream_day(
+                ctx, od.web_orders, customers, products, counters["event"], counters["session"]
+            )
+            counters["event"] += clicks.num_rows
+            counters["session"] += n_sessions
+            tables: dict[str, tuple[pa.Table, pa.Table | None]] = {
+                "customers": (
+                    pa.concat_tables([*carry.pop("customers", []), cust_today]),
+                    cust_stale,
+                ),
+                "products": (prod_today, prod_stale),
+                "stores": (stores.table if index == 0 else stores.table.slice(0, 0), None),
+                **{
+                    k: (v, od.stale_lines if k == "order_items" else None)
+                    for k, v in od.tables.items()
+                },
+                "inventory": (inventory_day(ctx, inventory), None),
+                "fx_rates": (fx_table, None),
+                "clickstream": (clicks, None),
+            }
+            carry["customers"] = [cust_late]
+            drifted = defects > 0 and index >= drift_day
+            bg.submit(DayFiles(ctx, tables, drift_source if drifted else None))
+        bg.finish()
     for f in ledger.files:
         rows[f["source"]] += f["rows"]
     ledger.write(
@@ -153,7 +144,7 @@ def generate(
         [i.to_json() for i in sorted(incidents, key=lambda i: (i.day, i.kind))],
     )
     return GenerateResult(
-        out, n_files, rows, ledger.total, time.perf_counter() - t0, dict(ledger.counts)
+        out, len(ledger.files), rows, ledger.total, time.perf_counter() - t0, dict(ledger.counts)
     )
 
 

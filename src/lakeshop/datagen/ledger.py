@@ -28,6 +28,13 @@ class Ledger:
         """Number of defect entries so far."""
         return sum(self.counts.values())
 
+    def extend(self, other: Ledger) -> None:
+        """Append the entries and files of a later part (a day written elsewhere)."""
+        self.entries += other.entries
+        self.files += other.files
+        for kind, n in other.counts.items():
+            self.counts[kind] = self.counts.get(kind, 0) + n
+
     def add_rows(self, source: str, file: str, inj: Injected) -> None:
         """Record the row defects of one written file."""
         if len(inj.rows) == 0:

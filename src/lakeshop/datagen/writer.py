@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,12 +13,17 @@ import pyarrow as pa
 
 from .context import DayContext
 from .defects import inject
-from .formats import SOURCES, join_lines
+from .formats import SOURCE_ORDER, SOURCES, join_lines
 from .incidents import LATE_FOLDER, Incident, delivered_at, held_back
 from .ledger import Ledger
 
 MAX_ROWS_PER_FILE = 50_000
 UNREADABLE_FORMS = ("garbage", "empty", "header_only")
+DRIFT_COLUMNS = {
+    "customers": "marketing_opt_in",
+    "orders": "promo_code",
+    "order_items": "gift_wrap",
+}
 
 
 def file_name(source: str, ctx: DayContext, n: int) -> str:
@@ -98,3 +103,48 @@ class SourceWriter:
         late = self._emit(ctx, source, rel, data)
         self.ledger.add_file_defect(source, rel, "unreadable_file", None, form)
         self.ledger.add_file(source, rel, 0, readable=False, late=late)
+
+
+@dataclass(frozen=True)
+class DayFiles:
+    """One day's tables (source → rows, stale versions), everything its files depend on.
+
+    Writing a day needs nothing from other days: its defects come from ``ctx.rng("defects")``
+    and ``ctx.rng("files")``, so days can be written on another thread while the next one is
+    generated.
+    """
+
+    ctx: DayContext
+    tables: dict[str, tuple[pa.Table, pa.Table | None]]
+    drift: str | None  # the source with the drifted column from this day on
+
+
+@dataclass(frozen=True)
+class DayWriter:
+    """Writes whole days under ``out``: files, defects and the day's ledger entries."""
+
+    out: Path
+    rate: float
+    incidents: list[Incident]
+    last_index: int
+
+    def __call__(self, day: DayFiles) -> tuple[date, Ledger]:
+        """Write the files of one day; returns its date and its part of the ledger."""
+        ctx = day.ctx
+        ledger = Ledger()
+        writer = SourceWriter(self.out, ledger, self.rate, self.incidents, self.last_index)
+        rng = ctx.rng("defects")
+        fresh = [0]
+        counts: dict[str, int] = {}
+        for source in SOURCE_ORDER:
+            table, stale = day.tables[source]
+            if table.num_rows == 0 and ctx.index > 0:
+                continue
+            drift = DRIFT_COLUMNS[source] if source == day.drift else None
+            counts[source] = writer.write(ctx, source, table, stale, rng, fresh, drift)
+        files_rng = ctx.rng("files")
+        if ctx.index > 0 and self.rate > 0 and files_rng.random() < min(0.9, 10 * self.rate):
+            csv_sources = [s for s in counts if SOURCES[s].format == "csv"]
+            source = csv_sources[int(files_rng.integers(0, len(csv_sources)))]
+            writer.write_unreadable(ctx, source, counts[source] + 1, files_rng)
+        return ctx.date, ledger
