@@ -61,10 +61,10 @@ def test_worker_error_is_raised_in_the_caller_and_later_items_dropped() -> None:
 def test_generate_reraises_a_write_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     emit = writer.SourceWriter._emit
 
-    def failing(self: writer.SourceWriter, ctx: Any, source: str, rel: str, data: bytes) -> Any:
+    def failing(self: writer.SourceWriter, ctx: Any, source: str, rel: str, *parts: Any) -> Any:
         if rel == "payments/payments_2026-01-02.jsonl":
             raise PermissionError(f"cannot write {rel}")
-        return emit(self, ctx, source, rel, data)
+        return emit(self, ctx, source, rel, *parts)
 
     monkeypatch.setattr(writer.SourceWriter, "_emit", failing)
     with pytest.raises(PermissionError, match="payments_2026-01-02"):

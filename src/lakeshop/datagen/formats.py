@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -56,14 +57,28 @@ DAY_SECONDS = 86_400
 ID_WIDTH = {"C": 7, "P": 5, "S": 3, "O": 8, "PAY": 9, "REF": 8, "R": 8, "E": 10, "SES": 9}
 
 
+def _quads() -> npt.NDArray[np.uint32]:
+    """``"0000"`` … ``"9999"`` as 4-byte words: digits are rendered by table lookup."""
+    n = np.arange(10_000)
+    chars = np.stack([48 + n // 1000, 48 + n // 100 % 10, 48 + n // 10 % 10, 48 + n % 10], 1)
+    return np.ascontiguousarray(chars.astype(np.uint8)).view(np.uint32).ravel()
+
+
+_QUADS = _quads()
+
+
 def _digits(values: IntArray, width: int) -> npt.NDArray[np.uint8]:
     """The decimal digits of non-negative integers below 10**width, as ASCII, zero-padded."""
-    out = np.empty((len(values), width), np.uint8)
-    rest = np.asarray(values, dtype=np.int64).copy()
-    for i in range(width - 1, -1, -1):
-        out[:, i] = 48 + rest % 10
-        rest //= 10
-    return out
+    rest = np.asarray(values, dtype=np.int64)
+    groups = -(-width // 4)
+    out = np.empty((len(rest), groups), np.uint32)
+    for g in range(groups - 1, -1, -1):  # four digits per step, from the right
+        if g == 0:
+            out[:, g] = _QUADS[rest]
+        else:
+            rest, low = np.divmod(rest, 10_000)
+            out[:, g] = _QUADS[low]
+    return out.view(np.uint8).reshape(len(rest), 4 * groups)[:, 4 * groups - width :]
 
 
 def _fixed_width(chars: npt.NDArray[np.uint8], mask: BoolArray | None = None) -> pa.Array:
@@ -92,10 +107,46 @@ def _date_parts(days: IntArray) -> tuple[IntArray, IntArray, IntArray]:
     return year, month, day
 
 
+# rendered dates of 1900-01-01 … 2199-12-31 (epoch days), looked up rather than computed
+_DATES_FROM, _DATES_TO = -25_567, 84_006
+
+
+@functools.cache
+def _date_table() -> npt.NDArray[np.void]:
+    days = np.arange(_DATES_FROM, _DATES_TO)
+    year, month, day = _date_parts(days)
+    chars = np.empty((len(days), 10), np.uint8)
+    chars[:, 0:4] = _digits(year, 4)
+    chars[:, 4] = chars[:, 7] = ord("-")
+    chars[:, 5:7] = _digits(month, 2)
+    chars[:, 8:10] = _digits(day, 2)
+    return chars.view("V10").ravel()
+
+
+@functools.cache
+def _time_table() -> npt.NDArray[np.uint64]:
+    """``HH:MM:SS`` of every second of a day, as 8-byte words."""
+    secs = np.arange(DAY_SECONDS)
+    chars = np.empty((DAY_SECONDS, 8), np.uint8)
+    chars[:, 2] = chars[:, 5] = ord(":")
+    chars[:, 0:2] = _digits(secs // 3600, 2)
+    chars[:, 3:5] = _digits(secs // 60 % 60, 2)
+    chars[:, 6:8] = _digits(secs % 60, 2)
+    return chars.view(np.uint64).ravel()
+
+
 def _render_date(chars: npt.NDArray[np.uint8], days: IntArray) -> bool:
     """Write ``YYYY-MM-DD`` into the first ten columns; False when a year has not 4 digits."""
+    days = np.asarray(days, dtype=np.int64)
+    if len(days) == 0:
+        return True
+    lo, hi = int(days.min()), int(days.max())
+    if lo >= _DATES_FROM and hi < _DATES_TO:
+        rendered = _date_table()[days - _DATES_FROM]
+        chars[:, 0:10] = rendered.view(np.uint8).reshape(len(days), 10)
+        return True
     year, month, day = _date_parts(days)
-    if len(year) and (year.min() < 1000 or year.max() > 9999):
+    if year.min() < 1000 or year.max() > 9999:
         return False
     chars[:, 0:4] = _digits(year, 4)
     chars[:, 4] = chars[:, 7] = ord("-")
@@ -152,12 +203,9 @@ def timestamps(secs: IntArray, mask: BoolArray | None = None) -> pa.Array:
     days = secs // DAY_SECONDS
     chars = np.empty((len(secs), 19), np.uint8)
     if _render_date(chars, days):
-        rest = secs - days * DAY_SECONDS
         chars[:, 10] = ord("T")
-        chars[:, 13] = chars[:, 16] = ord(":")
-        chars[:, 11:13] = _digits(rest // 3600, 2)
-        chars[:, 14:16] = _digits(rest // 60 % 60, 2)
-        chars[:, 17:19] = _digits(rest % 60, 2)
+        clock = _time_table()[secs - days * DAY_SECONDS]
+        chars[:, 11:19] = clock.view(np.uint8).reshape(len(secs), 8)
         return _fixed_width(chars, mask)
     text = np.datetime_as_string(np.asarray(secs, dtype="datetime64[s]"), unit="s")
     return pa.array(text, type=pa.string(), mask=mask)
@@ -248,10 +296,10 @@ def json_lines(table: pa.Table, numbers: Sequence[str]) -> pa.Array:
     return pc.binary_join_element_wise(*parts, "")
 
 
-def join_lines(lines: pa.Array) -> bytes:
-    """Concatenate lines into one ``\\n``-terminated UTF-8 blob without per-row Python work."""
+def lines_buffer(lines: pa.Array) -> pa.Buffer:
+    """The lines as one ``\\n``-terminated UTF-8 buffer (a view: no copy beyond the join)."""
     if len(lines) == 0:
-        return b""
+        return pa.py_buffer(b"")
     arr = pc.binary_join_element_wise(lines, pa.scalar(""), "\n")
     arr = pa.concat_arrays([arr]) if isinstance(arr, pa.ChunkedArray) else arr
     offsets = np.frombuffer(arr.buffers()[1], dtype=np.int32)[
@@ -259,5 +307,9 @@ def join_lines(lines: pa.Array) -> bytes:
     ]
     data = arr.buffers()[2]
     assert data is not None
-    blob: bytes = data.to_pybytes()[int(offsets[0]) : int(offsets[-1])]
-    return blob
+    return data.slice(int(offsets[0]), int(offsets[-1]) - int(offsets[0]))
+
+
+def join_lines(lines: pa.Array) -> bytes:
+    """Concatenate lines into one ``\\n``-terminated UTF-8 blob without per-row Python work."""
+    return lines_buffer(lines).to_pybytes()

@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from .context import DAY, DayContext
 from .entities import Customers, Products, Stores
@@ -257,9 +256,14 @@ def _render_orders(
     )
 
 
-def _sorted_concat(tables: list[pa.Table]) -> pa.Table:
-    t = pa.concat_tables(tables)
-    return t.take(pc.sort_indices(t, [("updated_at", "ascending")]))
+def _by_update(
+    rows: list[tuple[IntArray, IntArray, IntArray]],
+) -> tuple[IntArray, IntArray, IntArray]:
+    """Concatenate (row index, status, updated) parts, stably ordered by update time: sorted
+    before rendering, so each source-day is rendered once."""
+    sel, status, updated = (np.concatenate([r[i] for r in rows]) for i in range(3))
+    order = np.argsort(updated, kind="stable")
+    return sel[order], status[order].astype(np.int64), updated[order]
 
 
 @dataclass
@@ -301,21 +305,23 @@ def orders_day(
     new_l = np.arange(first_line, len(L["order"]))
     new_o = np.arange(first_order, len(Od["num"]))
     # order lines: pending (new), cancelled, shipped, delivered
-    parts = [render_lines(_take(L, new_l), 2 * L["instore"][new_l], L["order_ts"][new_l])]
+    rows = [(new_l, 2 * L["instore"][new_l], L["order_ts"][new_l])]
     for status, col, emit in (
         (3, "cancel", _day(L["cancel"])),
         (1, "ship", L["ship_emit"]),
         (2, "deliver", np.where(L["instore"] == 1, NONE, _day(L["deliver"]))),
     ):
         sel = np.flatnonzero(emit == d)
-        parts.append(render_lines(_take(L, sel), status, L[col][sel]))
-    items = _sorted_concat(parts)
+        rows.append((sel, np.full(len(sel), status), L[col][sel]))
+    sel, status, updated = _by_update(rows)
+    items = render_lines(_take(L, sel), status, updated)
     # orders: placed (new) and status milestones
-    oparts = [_render_orders(_take(Od, new_o), stores, Od["initial"][new_o], Od["ts"][new_o])]
-    for status, col in ((3, "cancel"), (1, "ship"), (2, "deliver")):
+    rows = [(new_o, Od["initial"][new_o], Od["ts"][new_o])]
+    for status_o, col in ((3, "cancel"), (1, "ship"), (2, "deliver")):
         sel = np.flatnonzero(_day(Od[col]) == d)
-        oparts.append(_render_orders(_take(Od, sel), stores, status, Od[col][sel]))
-    orders = _sorted_concat(oparts)
+        rows.append((sel, np.full(len(sel), status_o), Od[col][sel]))
+    sel, status, updated = _by_update(rows)
+    orders = _render_orders(_take(Od, sel), stores, status, updated)
     payments = _payments(ctx, book, rng)
     returns, refunds = _returns_refunds(ctx, book)
     web = _take(Od, new_o[stores.channel[Od["store"][new_o]] != 0])

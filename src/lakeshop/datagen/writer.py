@@ -13,7 +13,7 @@ import pyarrow as pa
 
 from .context import DayContext
 from .defects import inject
-from .formats import SOURCE_ORDER, SOURCES, join_lines
+from .formats import SOURCE_ORDER, SOURCES, lines_buffer
 from .incidents import LATE_FOLDER, Incident, delivered_at, held_back
 from .ledger import Ledger
 
@@ -67,20 +67,25 @@ class SourceWriter:
             inj = inject(source, part, stale, self.rate, rng, ctx.index, fresh)
             rel = file_name(source, ctx, i + 1)
             header = (",".join(table.column_names) + "\n").encode() if rel.endswith(".csv") else b""
-            late = self._emit(ctx, source, rel, header + join_lines(inj.lines))
+            late = self._emit(ctx, source, rel, header, lines_buffer(inj.lines))
             self.ledger.add_rows(source, rel, inj)
             self.ledger.add_file(source, rel, len(inj.lines), late=late)
             if drift:
                 self.ledger.add_file_defect(source, rel, "schema_drift", drift)
         return n_files
 
-    def _emit(self, ctx: DayContext, source: str, rel: str, data: bytes) -> dict[str, Any] | None:
-        """Write one file, modified at its delivery time; held back under ``_late/`` when its
-        late delivery falls after the last generated day. Returns its lateness, if late."""
+    def _emit(
+        self, ctx: DayContext, source: str, rel: str, *parts: bytes | pa.Buffer
+    ) -> dict[str, Any] | None:
+        """Write one file (``parts`` one after the other), modified at its delivery time; held
+        back under ``_late/`` when its late delivery falls after the last generated day.
+        Returns its lateness, if late."""
         kept = held_back(ctx, source, self.incidents, self.last_index)
         path = self.out / LATE_FOLDER / rel if kept else self.out / rel
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
+        with path.open("wb") as fh:
+            for part in parts:
+                fh.write(part)  # a pyarrow buffer is written from its memory, not copied
         when = delivered_at(ctx, source, self.incidents)
         os.utime(path, (when, when))
         if when == delivered_at(ctx, source, []):
