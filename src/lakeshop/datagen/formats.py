@@ -312,4 +312,5 @@ def lines_buffer(lines: pa.Array) -> pa.Buffer:
 
 def join_lines(lines: pa.Array) -> bytes:
     """Concatenate lines into one ``\\n``-terminated UTF-8 blob without per-row Python work."""
-    return lines_buffer(lines).to_pybytes()
+    blob: bytes = lines_buffer(lines).to_pybytes()
+    return blob

@@ -306,20 +306,20 @@ def orders_day(
     new_o = np.arange(first_order, len(Od["num"]))
     # order lines: pending (new), cancelled, shipped, delivered
     rows = [(new_l, 2 * L["instore"][new_l], L["order_ts"][new_l])]
-    for status, col, emit in (
+    for code, col, emit in (
         (3, "cancel", _day(L["cancel"])),
         (1, "ship", L["ship_emit"]),
         (2, "deliver", np.where(L["instore"] == 1, NONE, _day(L["deliver"]))),
     ):
         sel = np.flatnonzero(emit == d)
-        rows.append((sel, np.full(len(sel), status), L[col][sel]))
+        rows.append((sel, np.full(len(sel), code), L[col][sel]))
     sel, status, updated = _by_update(rows)
     items = render_lines(_take(L, sel), status, updated)
     # orders: placed (new) and status milestones
     rows = [(new_o, Od["initial"][new_o], Od["ts"][new_o])]
-    for status_o, col in ((3, "cancel"), (1, "ship"), (2, "deliver")):
+    for code, col in ((3, "cancel"), (1, "ship"), (2, "deliver")):
         sel = np.flatnonzero(_day(Od[col]) == d)
-        rows.append((sel, np.full(len(sel), status_o), Od[col][sel]))
+        rows.append((sel, np.full(len(sel), code), Od[col][sel]))
     sel, status, updated = _by_update(rows)
     orders = _render_orders(_take(Od, sel), stores, status, updated)
     payments = _payments(ctx, book, rng)
