@@ -233,16 +233,17 @@ def _corrupt(
     return copy  # duplicate_row, stale_version, malformed_line: content unchanged here
 
 
-def _malformed(source: str, lines: pa.Array, rng: np.random.Generator) -> pa.Array:
-    n = len(lines)
+def _malformed(source: str, lines: pa.Array, choice: IntArray | None) -> pa.Array:
+    """Break each line: JSONL truncated; CSV (``choice`` per line) a field missing, one too
+    many, or broken quoting."""
     if SOURCES[source].format == "jsonl":  # truncated JSON object: no closing brace
         return pc.replace_substring_regex(lines, r".{0,8}\}$", "")
+    assert choice is not None
     drop = pc.replace_substring_regex(lines, r",[^,]*$", "")  # one field missing
     extra = pc.binary_join_element_wise(lines, "extra", ",")  # one field too many
     # broken quoting: the first two fields quoted together (`"a,b"x`), one field short
     quoted = pc.replace_substring_regex(lines, r'^([^,"]*),([^,"]*),', '"\\1,\\2"x,')
     can_quote = pc.fill_null(pc.match_substring_regex(lines, r'^[^,"]*,[^,"]*,'), False)
-    choice = rng.integers(0, 3, n)
     out = pc.if_else(pa.array(choice == 1), extra, drop)
     return pc.if_else(pc.and_(pa.array(choice == 2), can_quote), quoted, out)
 
@@ -269,10 +270,12 @@ def inject(
         return empty
     kinds = list(APPLICABLE[source])
     counts = rng.multinomial(k, np.full(len(kinds), 1 / len(kinds)))
-    out_lines: list[pa.Array] = []
+    # corrupted copies of every kind are collected, then rendered together (one render)
+    out_tables: list[pa.Table] = []
     out_kinds: list[str] = []
-    out_fields: list[pa.Array] = []
-    out_keys: list[pa.Array] = []
+    out_fields: list[str | None] = []
+    malformed: tuple[int, int, IntArray | None] | None = None
+    at = 0
     for kind, cnt in zip(kinds, counts, strict=True):
         if cnt == 0:
             continue
@@ -293,16 +296,23 @@ def inject(
                     src = table.take(rng.integers(0, n, c))
                     copies.append((_corrupt(source, kind, f or "", src, rng, day, fresh), f))
         for copy, f in copies:
-            lines = render(source, copy)
-            if kind == "malformed_line":
-                lines = _malformed(source, lines, rng)
-            out_lines.append(lines)
+            if kind == "malformed_line":  # its draws come here, in the order of the kinds
+                csv = SOURCES[source].format == "csv"
+                choice = rng.integers(0, 3, copy.num_rows) if csv else None
+                malformed = (at, copy.num_rows, choice)
+            out_tables.append(copy)
             out_kinds += [kind] * copy.num_rows
-            out_fields.append(constant(f, copy.num_rows))
-            out_keys.append(key_json(source, copy))
-    if not out_lines:
+            out_fields += [f] * copy.num_rows
+            at += copy.num_rows
+    if not out_tables:
         return empty
-    bad = pa.concat_arrays(out_lines)
+    copies_table = pa.concat_tables(out_tables)
+    bad = render(source, copies_table)
+    if malformed is not None:
+        start, size, choice = malformed
+        broken = _malformed(source, bad.slice(start, size), choice)
+        bad = pa.concat_arrays([bad.slice(0, start), broken, bad.slice(start + size)])
+    out_keys = key_json(source, copies_table)
     m = len(bad)
     total = n + m
     slots = np.sort(rng.choice(total, m, replace=False))
@@ -315,9 +325,8 @@ def inject(
     lines = pa.concat_arrays([clean, bad]).take(pa.array(order))
     rows = np.empty(m, np.int64)
     rows[perm] = slots + 1
-    return Injected(
-        lines, rows, out_kinds, pa.concat_arrays(out_fields), pa.concat_arrays(out_keys)
-    )
+    fields_text = pa.array(np.array(out_fields, dtype=object), pa.string())
+    return Injected(lines, rows, out_kinds, fields_text, out_keys)
 
 
 def _align(stale: pa.Table, table: pa.Table) -> pa.Table:
