@@ -140,7 +140,8 @@ DATE_FIELDS = ("birth_date", "opened_on", "snapshot_date", "rate_date")
 
 @dataclass
 class Injected:
-    """Rendered lines of one file, with its defect records (as JSON text, without file/row)."""
+    """Rendered lines of one file (each ending with a newline), with its defect records (as JSON
+    text, without file/row)."""
 
     lines: pa.Array
     rows: IntArray  # 1-based record numbers of the defects
@@ -149,12 +150,13 @@ class Injected:
     keys: pa.Array
 
 
-def render(source: str, table: pa.Table) -> pa.Array:
-    """Render a string table of ``source`` as lines in its file format."""
+def render(source: str, table: pa.Table, end: str = "") -> pa.Array:
+    """Render a string table of ``source`` as lines in its file format, each ending with
+    ``end``."""
     spec = SOURCES[source]
     if spec.format == "csv":
-        return csv_lines(table)
-    return json_lines(table, spec.json_numbers)
+        return csv_lines(table, end)
+    return json_lines(table, spec.json_numbers, end)
 
 
 def key_json(source: str, table: pa.Table) -> pa.Array:
@@ -258,7 +260,7 @@ def inject(
     fresh: list[int],
 ) -> Injected:
     """Render ``table`` and insert about ``rate`` × rows corrupted copies at random positions."""
-    clean = render(source, table)
+    clean = render(source, table, "\n")
     n = table.num_rows
     empty = Injected(
         clean, np.zeros(0, np.int64), [], pa.array([], pa.string()), pa.array([], pa.string())
@@ -312,6 +314,7 @@ def inject(
         start, size, choice = malformed
         broken = _malformed(source, bad.slice(start, size), choice)
         bad = pa.concat_arrays([bad.slice(0, start), broken, bad.slice(start + size)])
+    bad = pc.binary_join_element_wise(bad, pa.scalar("\n"), "")
     out_keys = key_json(source, copies_table)
     m = len(bad)
     total = n + m

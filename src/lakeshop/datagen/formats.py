@@ -257,9 +257,11 @@ def csv_field(arr: pa.Array) -> pa.Array:
     return pc.if_else(needs, quoted, arr)
 
 
-def csv_lines(table: pa.Table) -> pa.Array:
-    """Render each row of a string table as one CSV line (no line terminator)."""
+def csv_lines(table: pa.Table, end: str = "") -> pa.Array:
+    """Render each row of a string table as one CSV line, ending with ``end``."""
     cols = [csv_field(c.combine_chunks()) for c in table.columns]
+    if end:  # on the last field only: cheaper than a pass over whole lines
+        cols[-1] = pc.binary_join_element_wise(pc.fill_null(cols[-1], ""), pa.scalar(end), "")
     if len(cols) == 1:
         return pc.fill_null(cols[0], "")
     return pc.binary_join_element_wise(*cols, ",", null_handling="replace", null_replacement="")
@@ -279,34 +281,48 @@ def json_string(arr: pa.Array) -> pa.Array:
 _NUMBER = r"^-?[0-9]+(\.[0-9]+)?$"
 
 
-def json_lines(table: pa.Table, numbers: Sequence[str]) -> pa.Array:
-    """Render each row of a string table as one JSON object (numbers unquoted when numeric)."""
+def json_lines(table: pa.Table, numbers: Sequence[str], end: str = "") -> pa.Array:
+    """Render each row of a string table as one JSON object (numbers unquoted when numeric),
+    ending with ``end``."""
     parts: list[pa.Array | pa.Scalar] = []
+    text = ""  # literal text before the next value
     for i, name in enumerate(table.column_names):
         col = table.column(name).combine_chunks()
+        text += ("{" if i == 0 else ",") + f'"{name}":'
         if name in numbers:
             is_num = pc.fill_null(pc.match_substring_regex(col, _NUMBER), False)
             val = pc.fill_null(pc.if_else(is_num, col, json_string(col)), "null")
+        elif col.null_count == 0 and not _has_any(col, b'\\"'):
+            # nothing to escape and no null: the quotes go into the literal text around it
+            parts += [pa.scalar(text + '"'), col]
+            text = '"'
+            continue
         else:
             val = json_string(col)
-        parts.append(pa.scalar(("{" if i == 0 else ",") + f'"{name}":'))
-        parts.append(val)
-    parts.append(pa.scalar("}"))
+        parts += [pa.scalar(text), val]
+        text = ""
+    parts.append(pa.scalar(text + "}" + end))
     return pc.binary_join_element_wise(*parts, "")
 
 
-def lines_buffer(lines: pa.Array) -> pa.Buffer:
-    """The lines as one ``\\n``-terminated UTF-8 buffer (a view: no copy beyond the join)."""
-    if len(lines) == 0:
+def text_buffer(arr: pa.Array) -> pa.Buffer:
+    """The values of a string array back to back, as a view of its data buffer (no copy)."""
+    if len(arr) == 0:
         return pa.py_buffer(b"")
-    arr = pc.binary_join_element_wise(lines, pa.scalar(""), "\n")
-    arr = pa.concat_arrays([arr]) if isinstance(arr, pa.ChunkedArray) else arr
     offsets = np.frombuffer(arr.buffers()[1], dtype=np.int32)[
         arr.offset : arr.offset + len(arr) + 1
     ]
     data = arr.buffers()[2]
     assert data is not None
     return data.slice(int(offsets[0]), int(offsets[-1]) - int(offsets[0]))
+
+
+def lines_buffer(lines: pa.Array) -> pa.Buffer:
+    """The lines as one ``\\n``-terminated UTF-8 buffer."""
+    if len(lines) == 0:
+        return pa.py_buffer(b"")
+    arr = pc.binary_join_element_wise(lines, pa.scalar(""), "\n")
+    return text_buffer(pa.concat_arrays([arr]) if isinstance(arr, pa.ChunkedArray) else arr)
 
 
 def join_lines(lines: pa.Array) -> bytes:

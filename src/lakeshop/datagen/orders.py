@@ -69,8 +69,15 @@ def _concat(old: dict[str, IntArray], new: dict[str, IntArray]) -> dict[str, Int
     return {k: np.concatenate([old[k], new[k]]) for k in new}
 
 
-def _take(d: dict[str, IntArray], idx: IntArray) -> dict[str, IntArray]:
-    return {k: v[idx] for k, v in d.items()}
+def _take(
+    d: dict[str, IntArray], idx: IntArray, keys: tuple[str, ...] | None = None
+) -> dict[str, IntArray]:
+    return {k: d[k][idx] for k in keys or d}
+
+
+# the columns of the book that rendering reads
+LINE_COLUMNS = ("order", "line_no", "product", "qty", "unit", "disc", "tax", "ship", "deliver")
+ORDER_COLUMNS = ("num", "customer", "store", "ts")
 
 
 def _new_orders(
@@ -293,7 +300,7 @@ def orders_day(
     if L:
         cand = np.flatnonzero((L["ship_emit"] < d) & (L["ship_emit"] != NONE))
         cand = cand[rng.permutation(len(cand))[:500]]
-        stale = render_lines(_take(L, cand), 0, L["order_ts"][cand])
+        stale = render_lines(_take(L, cand, LINE_COLUMNS), 0, L["order_ts"][cand])
     else:
         stale = None
     first_line = len(book.lines["order"]) if book.lines else 0
@@ -314,14 +321,14 @@ def orders_day(
         sel = np.flatnonzero(emit == d)
         rows.append((sel, np.full(len(sel), code), L[col][sel]))
     sel, status, updated = _by_update(rows)
-    items = render_lines(_take(L, sel), status, updated)
+    items = render_lines(_take(L, sel, LINE_COLUMNS), status, updated)
     # orders: placed (new) and status milestones
     rows = [(new_o, Od["initial"][new_o], Od["ts"][new_o])]
     for code, col in ((3, "cancel"), (1, "ship"), (2, "deliver")):
         sel = np.flatnonzero(_day(Od[col]) == d)
         rows.append((sel, np.full(len(sel), code), Od[col][sel]))
     sel, status, updated = _by_update(rows)
-    orders = _render_orders(_take(Od, sel), stores, status, updated)
+    orders = _render_orders(_take(Od, sel, ORDER_COLUMNS), stores, status, updated)
     payments = _payments(ctx, book, rng)
     returns, refunds = _returns_refunds(ctx, book)
     web = _take(Od, new_o[stores.channel[Od["store"][new_o]] != 0])

@@ -13,7 +13,7 @@ import pyarrow as pa
 
 from .context import DayContext
 from .defects import inject
-from .formats import SOURCE_ORDER, SOURCES, lines_buffer
+from .formats import SOURCE_ORDER, SOURCES, text_buffer
 from .incidents import LATE_FOLDER, Incident, delivered_at, held_back
 from .ledger import Ledger
 
@@ -67,7 +67,7 @@ class SourceWriter:
             inj = inject(source, part, stale, self.rate, rng, ctx.index, fresh)
             rel = file_name(source, ctx, i + 1)
             header = (",".join(table.column_names) + "\n").encode() if rel.endswith(".csv") else b""
-            late = self._emit(ctx, source, rel, header, lines_buffer(inj.lines))
+            late = self._emit(ctx, source, rel, header, text_buffer(inj.lines))
             self.ledger.add_rows(source, rel, inj)
             self.ledger.add_file(source, rel, len(inj.lines), late=late)
             if drift:
