@@ -24,7 +24,7 @@ from .writer import DRIFT_COLUMNS, DayFiles, DayWriter
 
 # days written on background threads while the next ones are generated, and how many days
 # may wait (each holds its tables in memory)
-WRITER_THREADS = 1
+WRITER_THREADS = 2
 WRITER_DEPTH = 2
 
 
