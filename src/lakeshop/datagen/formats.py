@@ -186,6 +186,9 @@ def integers(nums: IntArray) -> pa.Array:
 def fixed(units: IntArray, decimals: int) -> pa.Array:
     """Render non-negative integer minor units as a fixed-point decimal (``1999`` → ``19.99``)."""
     units = np.asarray(units, dtype=np.int64)
+    if len(units) == 0 or units.min() >= 0:  # the decimal point put into the digits
+        padded = pc.utf8_lpad(pa.array(units).cast(pa.string()), width=decimals + 1, padding="0")
+        return pc.binary_replace_slice(padded, start=-decimals, stop=-decimals, replacement=".")
     scale = 10**decimals
     whole = pa.array(units // scale).cast(pa.string())
     frac = pc.utf8_lpad(pa.array(units % scale).cast(pa.string()), width=decimals, padding="0")
