@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import pyarrow as pa
@@ -15,6 +16,7 @@ from .formats import (
     EVENT_TYPES,
     FloatArray,
     IntArray,
+    Rows,
     dates,
     fixed,
     ids,
@@ -106,7 +108,7 @@ def clickstream_day(
     prod: Products,
     first_event: int,
     first_session: int,
-) -> tuple[pa.Table, int]:
+) -> tuple[Rows, int]:
     """Sessions ending in today's web orders, plus abandoned browsing sessions.
 
     A purchasing session has a view and an add_to_cart per line, a checkout and a purchase.
@@ -153,19 +155,31 @@ def clickstream_day(
     products = np.concatenate([product, a_prod])[order]
     customers = np.concatenate([customer, a_cust])[order]
     sessions = session[order]
-    n = len(order)
+    columns = {
+        "event": first_event + np.arange(len(order)),
+        "session": first_session + sessions,
+        "customer": customers,
+        "type": etypes,
+        "product": products,
+        "ts": all_ts[order],
+        "device": device[sessions],
+    }
+    return Rows(len(order), partial(_render_clicks, columns)), n_sessions
+
+
+def _render_clicks(c: dict[str, IntArray]) -> pa.Table:
     return make_table(
         "clickstream",
         {
-            "event_id": ids("E", first_event + np.arange(n)),
-            "session_id": ids("SES", first_session + sessions),
-            "customer_id": _masked(ids("C", customers + 1), customers < 0),
-            "event_type": lookup(EVENT_TYPES, etypes),
-            "product_id": _masked(ids("P", products + 1), products < 0),
-            "event_ts": timestamps(all_ts[order]),
-            "device": lookup(DEVICES, device[sessions]),
+            "event_id": ids("E", c["event"]),
+            "session_id": ids("SES", c["session"]),
+            "customer_id": _masked(ids("C", c["customer"] + 1), c["customer"] < 0),
+            "event_type": lookup(EVENT_TYPES, c["type"]),
+            "product_id": _masked(ids("P", c["product"] + 1), c["product"] < 0),
+            "event_ts": timestamps(c["ts"]),
+            "device": lookup(DEVICES, c["device"]),
         },
-    ), n_sessions
+    )
 
 
 def _masked(arr: pa.Array, mask: IntArray | np.ndarray) -> pa.Array:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -226,6 +227,24 @@ def dates(days: IntArray) -> pa.Array:
 def constant(value: str | None, n: int) -> pa.Array:
     """A string column repeating one value."""
     return pa.array(np.full(n, value, dtype=object), type=pa.string())
+
+
+@dataclass(frozen=True)
+class Rows:
+    """A source-day's rows decided but not rendered yet: ``render()`` builds the text table.
+
+    Rendering is deferred to the writer threads, so that the day loop (which carries state
+    from day to day and cannot be split) does only the simulation. ``render`` must read only
+    arrays that nothing changes afterwards (fresh copies).
+    """
+
+    num_rows: int
+    render: Callable[[], pa.Table]
+
+
+def materialise(rows: pa.Table | Rows) -> pa.Table:
+    """The text table of rendered or deferred rows."""
+    return rows if isinstance(rows, pa.Table) else rows.render()
 
 
 def make_table(source: str, columns: Mapping[str, pa.Array]) -> pa.Table:

@@ -15,7 +15,7 @@ from .background import OrderedBackground
 from .context import DayContext
 from .entities import Customers, customers_day, make_products, make_stores, products_day
 from .events import FxRates, clickstream_day, inventory_day, make_inventory
-from .formats import SOURCE_ORDER
+from .formats import SOURCE_ORDER, Rows
 from .incidents import Incident
 from .incidents import check as check_incidents
 from .ledger import Ledger
@@ -113,7 +113,7 @@ def generate(
             )
             counters["event"] += clicks.num_rows
             counters["session"] += n_sessions
-            tables: dict[str, tuple[pa.Table, pa.Table | None]] = {
+            tables: dict[str, tuple[pa.Table | Rows, pa.Table | None]] = {
                 "customers": (
                     pa.concat_tables([*carry.pop("customers", []), cust_today]),
                     cust_stale,

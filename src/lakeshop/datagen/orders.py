@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 import pyarrow as pa
@@ -21,6 +22,7 @@ from .formats import (
     RETURN_REASONS,
     FloatArray,
     IntArray,
+    Rows,
     ids,
     integers,
     lookup,
@@ -277,7 +279,7 @@ def _by_update(
 class OrderDay:
     """One day's rows of the order-related sources, plus stale line versions."""
 
-    tables: dict[str, pa.Table]
+    tables: dict[str, pa.Table | Rows]
     stale_lines: pa.Table
     web_orders: dict[str, IntArray]
     n_lines_today: int
@@ -321,14 +323,16 @@ def orders_day(
         sel = np.flatnonzero(emit == d)
         rows.append((sel, np.full(len(sel), code), L[col][sel]))
     sel, status, updated = _by_update(rows)
-    items = render_lines(_take(L, sel, LINE_COLUMNS), status, updated)
+    items = Rows(len(sel), partial(render_lines, _take(L, sel, LINE_COLUMNS), status, updated))
     # orders: placed (new) and status milestones
     rows = [(new_o, Od["initial"][new_o], Od["ts"][new_o])]
     for code, col in ((3, "cancel"), (1, "ship"), (2, "deliver")):
         sel = np.flatnonzero(_day(Od[col]) == d)
         rows.append((sel, np.full(len(sel), code), Od[col][sel]))
     sel, status, updated = _by_update(rows)
-    orders = _render_orders(_take(Od, sel, ORDER_COLUMNS), stores, status, updated)
+    orders = Rows(
+        len(sel), partial(_render_orders, _take(Od, sel, ORDER_COLUMNS), stores, status, updated)
+    )
     payments = _payments(ctx, book, rng)
     returns, refunds = _returns_refunds(ctx, book)
     web = _take(Od, new_o[stores.channel[Od["store"][new_o]] != 0])
@@ -355,7 +359,7 @@ def orders_day(
     )
 
 
-def _payments(ctx: DayContext, book: Book, rng: np.random.Generator) -> pa.Table:
+def _payments(ctx: DayContext, book: Book, rng: np.random.Generator) -> Rows:
     p = book.payments_today
     n_pay = p["n"]
     k = int(n_pay.sum())
@@ -368,17 +372,31 @@ def _payments(ctx: DayContext, book: Book, rng: np.random.Generator) -> pa.Table
     ptype = p["type"][oi]
     ptype = np.where(~last, 0, ptype)  # failed first attempts are card payments
     brand = rng.choice(3, k, p=[0.55, 0.35, 0.1])
+    columns = {
+        "payment": p["first"][oi] + attempt,
+        "order": p["order"][oi],
+        "type": ptype,
+        "brand": brand,
+        "amount": p["amount"][oi],
+        "currency": p["currency"][oi],
+        "failed": (~ok).astype(np.int64),
+        "ts": ts,
+    }
+    return Rows(k, partial(_render_payments, columns))
+
+
+def _render_payments(c: dict[str, IntArray]) -> pa.Table:
     return make_table(
         "payments",
         {
-            "payment_id": ids("PAY", p["first"][oi] + attempt),
-            "order_id": ids("O", p["order"][oi]),
-            "payment_type": lookup(PAYMENT_TYPES, ptype),
-            "card_brand": lookup(CARD_BRANDS, brand, mask=ptype != 0),
-            "amount": money(p["amount"][oi]),
-            "currency": lookup(CURRENCIES, p["currency"][oi]),
-            "status": lookup(PAYMENT_STATUSES, (~ok).astype(np.int64)),
-            "transaction_ts": timestamps(ts),
+            "payment_id": ids("PAY", c["payment"]),
+            "order_id": ids("O", c["order"]),
+            "payment_type": lookup(PAYMENT_TYPES, c["type"]),
+            "card_brand": lookup(CARD_BRANDS, c["brand"], mask=c["type"] != 0),
+            "amount": money(c["amount"]),
+            "currency": lookup(CURRENCIES, c["currency"]),
+            "status": lookup(PAYMENT_STATUSES, c["failed"]),
+            "transaction_ts": timestamps(c["ts"]),
         },
     )
 

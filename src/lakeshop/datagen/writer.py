@@ -13,7 +13,7 @@ import pyarrow as pa
 
 from .context import DayContext
 from .defects import inject
-from .formats import SOURCE_ORDER, SOURCES, text_buffer
+from .formats import SOURCE_ORDER, SOURCES, Rows, materialise, text_buffer
 from .incidents import LATE_FOLDER, Incident, delivered_at, held_back
 from .ledger import Ledger
 
@@ -120,7 +120,7 @@ class DayFiles:
     """
 
     ctx: DayContext
-    tables: dict[str, tuple[pa.Table, pa.Table | None]]
+    tables: dict[str, tuple[pa.Table | Rows, pa.Table | None]]
     drift: str | None  # the source with the drifted column from this day on
 
 
@@ -142,9 +142,10 @@ class DayWriter:
         fresh = [0]
         counts: dict[str, int] = {}
         for source in SOURCE_ORDER:
-            table, stale = day.tables[source]
-            if table.num_rows == 0 and ctx.index > 0:
+            rows, stale = day.tables[source]
+            if rows.num_rows == 0 and ctx.index > 0:
                 continue
+            table = materialise(rows)
             drift = DRIFT_COLUMNS[source] if source == day.drift else None
             counts[source] = writer.write(ctx, source, table, stale, rng, fresh, drift)
         files_rng = ctx.rng("files")
