@@ -175,7 +175,7 @@ def cached_retailer(args: argparse.Namespace) -> tuple[Path, dict[str, Any]]:
         "order_lines": lines,
         "generate_s": gen["seconds"],
         "order_lines_per_s": round(lines / gen["seconds"]),
-        # the generator is single-threaded: on an idle machine wall ≈ CPU time
+        # the generator simulates on one thread and writes on two: CPU can exceed wall time
         "order_lines_per_cpu_s": round(lines / step.cpu_s) if step.cpu_s > 0 else 0,
         "process": step.as_json(),
         "cached": False,
