@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import contextlib
 import os
 import re
 import shutil
@@ -151,17 +152,23 @@ class DuckDBEngine(Engine):
         """
         file = Path(path)
         try:
-            if not (_plain_utf8(file, encoding) and self._stage_jsonl(_read_text(file), True)):
-                # gzip, other encodings, and what DuckDB reads but finds unusual (unreadable,
-                # not UTF-8, NUL characters, no line): Python decodes and names the fault
+            lines = 0
+            if _plain_utf8(file, encoding):
+                # not UTF-8 or unreadable: decoded again below, in Python, to name the fault
+                with contextlib.suppress(LakeshopError):
+                    lines = self._stage_jsonl(_read_text(file))
+            if not lines:
+                # gzip, other encodings, and what DuckDB does not take as is (see _read_text):
+                # Python decodes, raising on binary, empty or undecodable content
                 text = files.decode(file, files.read_bytes_checked(file, encoding), encoding)
                 self.con.register("__jsonl_text", pa.table({"content": _large_text(text)}))
                 del text  # Arrow holds the only copy now
                 try:
-                    if not self._stage_jsonl("__jsonl_text", False):
-                        raise SourceFileError(path, "no records")
+                    lines = self._stage_jsonl("__jsonl_text")
                 finally:
                     self.con.unregister("__jsonl_text")
+            if not lines:
+                raise SourceFileError(path, "no records")
             keys, good, bad = self._split_jsonl(path)
         except SourceFileError:
             raise
@@ -174,20 +181,11 @@ class DuckDBEngine(Engine):
             rows=good.cast(text_schema), rejects=bad.cast(REJECTS_SCHEMA), columns=keys
         )
 
-    def _stage_jsonl(self, source: str, first_try: bool) -> bool:
-        """Stage the lines of ``source`` (one row, column ``content``) as ``__jsonl``.
-
-        False when there is no line to parse, or on a first try (DuckDB reading the file) when
-        DuckDB failed or found NUL characters: the file is then decoded in Python.
-        """
-        try:
-            self._run(f"CREATE OR REPLACE TEMP TABLE __jsonl AS {_sql('jsonl_lines', source)}")
-            lines, nul = self._run(_sql("jsonl_check"))[0]
-        except LakeshopError:
-            if first_try:
-                return False
-            raise
-        return bool(lines) and not (first_try and nul)
+    def _stage_jsonl(self, source: str) -> int:
+        """Stage the lines of ``source`` (one row, column ``content``) as ``__jsonl``; how many."""
+        sql = _sql("jsonl_lines", source)
+        (count,) = self._run(f"CREATE OR REPLACE TEMP TABLE __jsonl AS {sql}")[0]
+        return int(count)
 
     def _split_jsonl(self, path: str) -> tuple[list[str], pa.Table, pa.Table]:
         """Keys, object rows and rejected lines of the staged ``__jsonl``."""
@@ -243,8 +241,11 @@ def _plain_utf8(path: Path, encoding: str) -> bool:
 
 
 def _read_text(path: Path) -> str:
-    """``read_text`` of one file, by its absolute path (never a URL or a home-relative one)."""
-    return "read_text('" + str(path.absolute()).replace("'", "''") + "')"
+    """The text of one file as DuckDB reads it, by its absolute path (never a URL or a
+    home-relative one); nothing when it holds a NUL character, for Python to decide whether
+    the file is binary. A missing file reads as nothing too; one not in UTF-8 raises."""
+    literal = "'" + str(path.absolute()).replace("'", "''") + "'"
+    return f"(SELECT content FROM read_text({literal}) WHERE NOT contains(content, chr(0)))"
 
 
 def _large_text(text: str) -> pa.Array:

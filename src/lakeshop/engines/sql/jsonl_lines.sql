@@ -4,9 +4,11 @@
 SELECT
     _source_row,
     line,
-    -- CASE evaluates json_type only on valid JSON: it raises on anything else
+    -- CASE evaluates json_type only on valid JSON (it raises on anything else), and only
+    -- where the first character does not already say: valid JSON starting with '{' is an object
     CASE
         WHEN NOT json_valid(line) THEN 'malformed JSON'
+        WHEN starts_with(line, '{') THEN NULL
         WHEN json_type(line) <> 'OBJECT' THEN 'not a JSON object'
     END AS reason
 FROM (
