@@ -17,7 +17,6 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from lakeshop.engines import files
 from lakeshop.engines.base import (
     REJECTS_SCHEMA,
     Capabilities,
@@ -26,6 +25,7 @@ from lakeshop.engines.base import (
     WriteMode,
     quote,
 )
+from lakeshop.engines.files import decode, read_bytes_checked
 from lakeshop.engines.lakehouse import Lakehouse, split_name
 from lakeshop.errors import LakeshopError, SourceFileError
 
@@ -160,7 +160,7 @@ class DuckDBEngine(Engine):
             if not lines:
                 # gzip, other encodings, and what DuckDB does not take as is (see _read_text):
                 # Python decodes, raising on binary, empty or undecodable content
-                text = files.decode(file, files.read_bytes_checked(file, encoding), encoding)
+                text = decode(file, read_bytes_checked(file, encoding), encoding)
                 self.con.register("__jsonl_text", pa.table({"content": _large_text(text)}))
                 del text  # Arrow holds the only copy now
                 try:
