@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lakeshop.engines.base import ParsedFile
-from lakeshop.engines.files import CsvOptions, parse_csv, parse_parquet, split_lines
+from lakeshop.engines.files import CsvOptions, parse_csv, parse_parquet
 from lakeshop.errors import SourceFileError
 
 
@@ -220,16 +220,6 @@ def test_quoted_header_names(tmp_path: Path) -> None:
     parsed = parse(tmp_path, '"a,1"," b "\r\n1,2\r\n')
     assert parsed.columns == ["a,1", "b"]
     assert rows(parsed) == [{"a,1": "1", "b": "2", "_source_row": 1}]
-
-
-def test_split_lines_numbers_physical_lines(tmp_path: Path) -> None:
-    path = tmp_path / "x.txt"
-    path.write_bytes(b"\xef\xbb\xbfone\r\n\n  \ntwo\nthree")
-    assert split_lines(path).to_pylist() == [
-        {"_source_row": 1, "line": "one"},
-        {"_source_row": 4, "line": "two"},
-        {"_source_row": 5, "line": "three"},
-    ]
 
 
 def test_parquet_values_become_text(tmp_path: Path) -> None:

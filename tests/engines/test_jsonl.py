@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gzip
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -172,3 +174,94 @@ def test_written_lines_are_all_accounted_for(
                 assert row[key] == str(value).lower()
             else:
                 assert row[key] == str(value)
+
+
+# DuckDB reads plain UTF-8 files itself; gzip, other encodings, names that read_text would
+# take for a glob, and files it finds unusual are decoded in Python: both give the same result
+
+AWKWARD = (
+    '\ufeff{"a": 1}\r\n'  # BOM, CRLF
+    "\u3000\x1c\xa0 \t\n"  # whitespace only, in Python's sense: skipped
+    '{"a": "x\\u0000y", "b": [1, {"c": null}]}\n'
+    "not json\r\r\n"
+    '[1]\n{"b": "é ☃"}'  # no line end at the end
+)
+
+
+def parse_file(
+    engine: DuckDBEngine, path: Path, data: bytes, encoding: str = "utf-8"
+) -> ParsedFile:
+    path.write_bytes(data)
+    return engine.parse_jsonl(str(path), encoding)
+
+
+def test_every_way_of_reading_gives_the_same_result(engine: DuckDBEngine, tmp_path: Path) -> None:
+    plain = parse_file(engine, tmp_path / "plain.jsonl", AWKWARD.encode())
+    assert plain.columns == ["a", "b"]
+    assert plain.rows.to_pylist() == [
+        {"a": "1", "b": None, "_source_row": 1},
+        {"a": "x\x00y", "b": '[1,{"c":null}]', "_source_row": 3},
+        {"a": None, "b": "é ☃", "_source_row": 6},
+    ]
+    assert rejects(plain) == [(4, "not json", "malformed JSON"), (5, "[1]", "not a JSON object")]
+    others = [
+        parse_file(engine, tmp_path / "z.jsonl.gz", gzip.compress(AWKWARD.encode())),
+        parse_file(engine, tmp_path / "w.jsonl", AWKWARD.encode("utf-16"), "utf-16"),
+        parse_file(engine, tmp_path / "g[1]*?.jsonl", AWKWARD.encode()),
+    ]
+    for other in others:
+        assert other.columns == plain.columns
+        assert other.rows.equals(plain.rows)
+        assert other.rejects.equals(plain.rejects)
+
+
+def test_a_name_that_looks_like_a_glob_reads_that_file(
+    engine: DuckDBEngine, tmp_path: Path
+) -> None:
+    (tmp_path / "a1.jsonl").write_text('{"file": "a1"}\n')
+    parsed = parse_file(engine, tmp_path / "a[1].jsonl", b'{"file": "a[1]"}\n')
+    assert parsed.rows.to_pylist() == [{"file": "a[1]", "_source_row": 1}]
+
+
+def test_latin1_source(engine: DuckDBEngine, tmp_path: Path) -> None:
+    data = '{"name": "Zoë"}\n{"name": "crème"}\n'.encode("latin-1")
+    parsed = parse_file(engine, tmp_path / "l.jsonl", data, "latin-1")
+    assert [r["name"] for r in parsed.rows.to_pylist()] == ["Zoë", "crème"]
+    with pytest.raises(SourceFileError, match="not valid utf-8 text at byte 12"):
+        parse_file(engine, tmp_path / "l.jsonl", data)
+
+
+def test_nul_characters(engine: DuckDBEngine, tmp_path: Path) -> None:
+    """A NUL early in the file makes it binary; one further on is a malformed line."""
+    with pytest.raises(SourceFileError, match=r"binary content \(NUL bytes\)"):
+        parse_file(engine, tmp_path / "b.jsonl", b'{"a": 1}\n\x00\x01\x02\n')
+    late = b'{"a": 1}\n' * 8000 + b"\x00\n" + b'{"a": 2}\n'
+    parsed = parse_file(engine, tmp_path / "b.jsonl", late)
+    assert rejects(parsed) == [(8001, "\x00", "malformed JSON")]
+    assert parsed.rows.num_rows == 8001
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        ("\ufeff \u3000\r\n\x1c".encode(), "empty file (10 bytes of whitespace only)"),
+        (b"\xef\xbb\xbf", "empty file (3 bytes of whitespace only)"),
+        (gzip.compress(b"{")[:-4], "truncated gzip"),
+    ],
+)
+def test_files_without_lines(
+    engine: DuckDBEngine, tmp_path: Path, data: bytes, reason: str
+) -> None:
+    with pytest.raises(SourceFileError, match=re.escape(reason)):
+        parse_file(engine, tmp_path / ("e.jsonl.gz" if "gzip" in reason else "e.jsonl"), data)
+
+
+def test_a_missing_file_is_named(engine: DuckDBEngine, tmp_path: Path) -> None:
+    with pytest.raises(SourceFileError, match="cannot read file"):
+        engine.parse_jsonl(str(tmp_path / "gone.jsonl"))
+
+
+def test_objects_without_keys(engine: DuckDBEngine, tmp_path: Path) -> None:
+    parsed = parse_file(engine, tmp_path / "k.jsonl", b"{}\n\n{ }\n")
+    assert parsed.columns == []
+    assert parsed.rows.to_pylist() == [{"_source_row": 1}, {"_source_row": 3}]

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import codecs
+import contextlib
 import os
 import re
 import shutil
 import tempfile
 from collections.abc import Iterator
+from functools import cache
 from pathlib import Path
+from string import Template
 from typing import Any
 
 import duckdb
@@ -21,7 +25,7 @@ from lakeshop.engines.base import (
     WriteMode,
     quote,
 )
-from lakeshop.engines.files import split_lines
+from lakeshop.engines.files import decode, read_bytes_checked
 from lakeshop.engines.lakehouse import Lakehouse, split_name
 from lakeshop.errors import LakeshopError, SourceFileError
 
@@ -146,50 +150,53 @@ class DuckDBEngine(Engine):
         not JSON is rejected as ``malformed JSON``, valid JSON that is not an object as
         ``not a JSON object``. Missing keys are NULL; nested values are kept as JSON text.
         """
-        lines = split_lines(Path(path), encoding)
-        self.con.register("__jsonl_lines", lines)
+        file = Path(path)
         try:
+            lines = 0
+            if _plain_utf8(file, encoding):
+                # not UTF-8 or unreadable: decoded again below, in Python, to name the fault
+                with contextlib.suppress(LakeshopError):
+                    lines = self._stage_jsonl(_read_text(file))
+            if not lines:
+                # gzip, other encodings, and what DuckDB does not take as is (see _read_text):
+                # Python decodes, raising on binary, empty or undecodable content
+                text = decode(file, read_bytes_checked(file, encoding), encoding)
+                self.con.register("__jsonl_text", pa.table({"content": _large_text(text)}))
+                del text  # Arrow holds the only copy now
+                try:
+                    lines = self._stage_jsonl("__jsonl_text")
+                finally:
+                    self.con.unregister("__jsonl_text")
+            if not lines:
+                raise SourceFileError(path, "no records")
             keys, good, bad = self._split_jsonl(path)
         except SourceFileError:
             raise
         except LakeshopError as exc:  # the engine failed on this content: the file is at fault
             raise SourceFileError(path, f"unreadable JSON lines: {exc}") from exc
         finally:
-            self.con.unregister("__jsonl_lines")
-        if good.num_rows == 0 and bad.num_rows == 0:
-            raise SourceFileError(path, "no records")
-        text = pa.schema([(k, pa.string()) for k in keys] + [("_source_row", pa.int64())])
-        return ParsedFile(rows=good.cast(text), rejects=bad.cast(REJECTS_SCHEMA), columns=keys)
+            self._run("DROP TABLE IF EXISTS __jsonl")
+        text_schema = pa.schema([(k, pa.string()) for k in keys] + [("_source_row", pa.int64())])
+        return ParsedFile(
+            rows=good.cast(text_schema), rejects=bad.cast(REJECTS_SCHEMA), columns=keys
+        )
+
+    def _stage_jsonl(self, source: str) -> int:
+        """Stage the lines of ``source`` (one row, column ``content``) as ``__jsonl``; how many."""
+        sql = _sql("jsonl_lines", source)
+        (count,) = self._run(f"CREATE OR REPLACE TEMP TABLE __jsonl AS {sql}")[0]
+        return int(count)
 
     def _split_jsonl(self, path: str) -> tuple[list[str], pa.Table, pa.Table]:
-        """Keys, object rows and rejected lines of the registered ``__jsonl_lines``."""
-        # validity first, in its own step: JSON functions raise on invalid input
-        self._run(
-            "CREATE OR REPLACE TEMP TABLE __jsonl AS SELECT _source_row, line, "
-            "json_valid(line) AS valid, FALSE AS ok FROM __jsonl_lines"
-        )
-        self._run("UPDATE __jsonl SET ok = TRUE WHERE valid AND json_type(line) = 'OBJECT'")
-        keys = _jsonl_keys(
-            path,
-            self._run(
-                "SELECT k, min(_source_row) FROM (SELECT _source_row, "
-                "unnest(json_keys(line)) AS k FROM __jsonl WHERE ok) GROUP BY k ORDER BY k"
-            ),
-        )
+        """Keys, object rows and rejected lines of the staged ``__jsonl``."""
+        keys = _jsonl_keys(path, self._run(_sql("jsonl_keys")))
         # JSON pointers (RFC 6901) address any key; positional aliases, renamed in Arrow
-        cols = "".join(
-            f"json_extract_string(line, '{_json_pointer(k)}') AS c{i}, " for i, k in enumerate(keys)
-        )
+        paths = ", ".join(f"'{_json_pointer(k)}'" for k in keys)
+        columns = "".join(f"v[{i + 1}] AS c{i}, " for i in range(len(keys)))
         good = self.fetch(
-            f"SELECT {cols}_source_row FROM __jsonl WHERE ok ORDER BY _source_row"
+            _sql("jsonl_rows", columns=columns, paths=f"[{paths}]::VARCHAR[]")
         ).rename_columns([*keys, "_source_row"])
-        bad = self.fetch(
-            "SELECT _source_row, line AS line_text, CASE WHEN valid "
-            "THEN 'not a JSON object' ELSE 'malformed JSON' END AS reason "
-            "FROM __jsonl WHERE NOT ok ORDER BY _source_row"
-        )
-        self._run("DROP TABLE __jsonl")
-        return keys, good, bad
+        return keys, good, self.fetch(_sql("jsonl_rejects"))
 
     def close(self) -> None:
         self.con.close()
@@ -210,6 +217,40 @@ def _percent_of_ram(limit: str) -> str:
         return text
     total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     return f"{int(total * float(text[:-1]) / 100) >> 20}MB"
+
+
+@cache
+def _sql_text(name: str) -> str:
+    return (Path(__file__).parent / "sql" / f"{name}.sql").read_text(encoding="utf-8")
+
+
+def _sql(name: str, source: str = "", **params: str) -> str:
+    """The statement of ``engines/sql/<name>.sql`` with its ``$`` parameters substituted."""
+    return Template(_sql_text(name)).substitute(source=source, **params)
+
+
+def _plain_utf8(path: Path, encoding: str) -> bool:
+    """Whether DuckDB's ``read_text`` can read the file itself: UTF-8, not gzipped, and a
+    name without characters that ``read_text`` would take for a glob pattern."""
+    if path.name.lower().endswith(".gz") or any(c in str(path) for c in "*?[]{}\\"):
+        return False
+    try:
+        return codecs.lookup(encoding).name == "utf-8"
+    except LookupError:
+        return False
+
+
+def _read_text(path: Path) -> str:
+    """The text of one file as DuckDB reads it, by its absolute path (never a URL or a
+    home-relative one); nothing when it holds a NUL character, for Python to decide whether
+    the file is binary. A missing file reads as nothing too; one not in UTF-8 raises."""
+    literal = "'" + str(path.absolute()).replace("'", "''") + "'"
+    return f"(SELECT content FROM read_text({literal}) WHERE NOT contains(content, chr(0)))"
+
+
+def _large_text(text: str) -> pa.Array:
+    """One text as an Arrow array (large offsets: a file may hold more than 2 GiB)."""
+    return pa.array([text], pa.large_string())
 
 
 def _json_pointer(key: str) -> str:

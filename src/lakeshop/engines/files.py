@@ -278,19 +278,6 @@ def parse_parquet(path: Path) -> ParsedFile:
     return ParsedFile(rows=rows, rejects=REJECTS_SCHEMA.empty_table(), columns=table.column_names)
 
 
-def split_lines(path: Path, encoding: str = "utf-8") -> pa.Table:
-    """A text file as ``(_source_row, line)``: one row per non-blank line, numbered physically.
-
-    Lines end at ``\\n`` (a trailing ``\\r`` is dropped); whitespace-only lines are left out.
-    """
-    text = decode(path, read_bytes_checked(path, encoding), encoding)
-    lines = pc.list_flatten(pc.split_pattern(pa.array([text]), "\n"))
-    lines = pc.utf8_rtrim(lines, "\r")
-    numbers = pa.array(np.arange(1, len(lines) + 1), pa.int64())
-    table = pa.table({ROW_NUMBER: numbers, "line": lines})
-    return table.filter(pc.greater(pc.utf8_length(pc.utf8_trim_whitespace(lines)), 0))
-
-
 def _empty_rows(header: list[str]) -> pa.Table:
     return pa.schema([(h, pa.string()) for h in header] + [(ROW_NUMBER, pa.int64())]).empty_table()
 
