@@ -173,8 +173,11 @@ class CheckedStrategy(Strategy):
         Rows of a table recomputed by ``incremental_by`` are written in that column's order:
         each file then holds a narrow range of it, and a later partial recompute rewrites only
         the files of the values it replaces (see :meth:`MaterializedStrategy.range_plan`).
+        Rows of an upsert table are written in the order of its first key, for the same reason:
+        a merge rewrites only the files whose key range holds a changed key.
         """
-        order = f' ORDER BY "{table.incremental_by}"' if table.incremental_by else ""
+        column = table.incremental_by or (table.keys[0] if table.kind is Kind.UPSERT else None)
+        order = f' ORDER BY "{column}"' if column else ""
         batch = f"CAST({ctx.batch_id} AS BIGINT)"
         # ``kept``: rows written again unchanged carry their batch in ``_kept_batch``; they keep
         # it, so that tables downstream do not see them as changed

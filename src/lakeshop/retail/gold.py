@@ -382,6 +382,7 @@ def marts() -> list[Table]:
             keys=("event_date",),
             incremental_by="event_date",
             touched={"silver.clickstream": "SELECT CAST(event_ts AS DATE) FROM silver.clickstream"},
+            scope={"silver.clickstream": "CAST(event_ts AS DATE)"},
             expectations=(
                 rule(
                     "steps_within_sessions",
