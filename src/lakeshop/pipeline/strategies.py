@@ -279,9 +279,12 @@ class MaterializedStrategy(CheckedStrategy):
         # only values whose rows really differ are rewritten: unchanged rows keep their batch,
         # so tables downstream see no change there either
         ctx.engine.bind_table(table.name)
+        # the lowest touched value as a literal too: files are sorted by the column, and a
+        # constant bound lets the scan skip those below it (a semi-join alone reads them all)
+        lowest = f" AND {column} >= {_literal(touched[0].as_py())}" if len(touched) else ""
         current = (
             f"SELECT * EXCLUDE (_batch_id) FROM {table.name} "
-            f"WHERE {column} IN (SELECT v FROM _touched)"
+            f"WHERE {column} IN (SELECT v FROM _touched){lowest}"
         )
         ctx.engine.stage(
             "_differs",
@@ -344,11 +347,15 @@ class MaterializedStrategy(CheckedStrategy):
         is no such value (the changes are spread over the whole table).
         """
         column = f'"{table.incremental_by}"'
+        # only unchanged rows above the lowest changed value count: a constant bound skips the
+        # files below it
+        lowest = ctx.engine.fetch("SELECT min(v) AS v FROM _differs").column(0)[0].as_py()
         candidates = ctx.engine.fetch(
             f"""
             WITH kept AS (
                 SELECT {column} AS v, count(*) AS n FROM {table.name}
-                WHERE {column} IS NOT NULL AND {column} NOT IN (SELECT v FROM _differs)
+                WHERE {column} >= {_literal(lowest)}
+                AND {column} NOT IN (SELECT v FROM _differs)
                 GROUP BY ALL
             ),
             marks AS (
