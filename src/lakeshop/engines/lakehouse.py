@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     import pyarrow.dataset as pads
 
 WATERMARK_KEY = "lakeshop.watermarks"
+#: the batch that wrote each row (every stored table of the pipeline has it)
+BATCH_COLUMN = "_batch_id"
 #: the prefix of every commit metadata key lakeshop writes
 METADATA_PREFIX = "lakeshop."
 #: the commit information field Delta Lake for Spark writes custom metadata to (one string;
@@ -349,6 +351,13 @@ class Lakehouse:
             return {}
         return dict(self._derive(name, "last_commit", lambda dt: (dt.history(1) or [{}])[0]))
 
+    def latest_batch(self, name: str) -> int | None:
+        """The highest ``_batch_id`` in the table, from its files' statistics (-1 when it has no
+        rows); None when the log cannot tell (a file without that statistic): read the data."""
+        if not self.exists(name):
+            return None
+        return self._derive(name, "latest_batch", _latest_batch)
+
     def forget(self, name: str) -> None:
         """Forget what was derived from ``name`` after another writer (Delta Lake for Spark)
         committed to it; the next use reads its log again."""
@@ -409,6 +418,19 @@ def commit_strings(metadata: Mapping[str, Any] | None) -> dict[str, str]:
 
 def _text(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
+
+
+def _latest_batch(dt: DeltaTable) -> int | None:
+    actions = pa.table(dt.get_add_actions(flatten=True))
+    column = f"max.{BATCH_COLUMN}"
+    if column not in actions.column_names:
+        return None if actions.num_rows else -1
+    highest = actions.column(column)
+    with_rows = pc.greater(actions.column("num_records"), 0)
+    if pc.any(pc.and_(with_rows, pc.is_null(highest))).as_py():
+        return None
+    value = pc.max(highest).as_py()
+    return -1 if value is None else int(value)
 
 
 def _read_file(uri: str, schema: pa.Schema) -> pa.Table:
