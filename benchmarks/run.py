@@ -119,8 +119,10 @@ def measure(cmd: list[str], log: Path, cwd: Path | None = None) -> Measure:
     if code != 0:
         tail = log.read_text(errors="replace").strip().splitlines()[-5:]
         raise StepFailed(f"{' '.join(cmd)} exited with {code}:\n  " + "\n  ".join(tail))
-    # a process too short to be sampled still has its own high-water mark
-    peak = max(peak, usage.ru_maxrss * 1024)
+    # only for a process too short to be sampled: Linux carries the forking process's own
+    # high-water mark over exec into the child's ru_maxrss, so it overstates the child's peak
+    # by this script's size (1.4 GiB at SF 10, most of it the 240 MB ledger read as JSON)
+    peak = peak or usage.ru_maxrss * 1024
     return Measure(round(wall, 3), round(usage.ru_utime + usage.ru_stime, 3), peak)
 
 
