@@ -55,8 +55,9 @@ class Target(BaseModel):
     spark: SparkSettings = SparkSettings()
     threads: int | None = Field(default=None, ge=1)
     #: DuckDB's memory limit (e.g. "1GB", "60%"): beyond it, joins, sorts and aggregates
-    #: spill to ``temp_directory``; the run's whole footprint stays near this plus ~0.5 GB
-    memory_limit: str = Field(default="1GB", pattern=r"^\s*\d+(\.\d+)?\s*(%|[KMGT]i?B)\s*$")
+    #: spill to ``temp_directory``. The run's footprint is this plus about 1.2 GB at SF 10
+    #: (delta-rs, Arrow, Python); the default keeps it under 2 GiB there
+    memory_limit: str = Field(default="512MB", pattern=r"^\s*\d+(\.\d+)?\s*(%|[KMGT]i?B)\s*$")
     #: where DuckDB spills (default: a fresh folder under the system's temporary folder)
     temp_directory: str | None = None
     #: a writer lock whose heartbeat is older than this many seconds is taken over
