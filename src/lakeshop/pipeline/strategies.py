@@ -11,7 +11,7 @@ from typing import Any
 import pyarrow as pa
 
 from lakeshop.engines.base import WriteMode
-from lakeshop.engines.lakehouse import DELETE_FLAG, WATERMARK_KEY
+from lakeshop.engines.lakehouse import DELETE_FLAG, WATERMARK_KEY, commit_metadata
 from lakeshop.errors import LakeshopError
 from lakeshop.pipeline.context import RunContext, TableResult
 from lakeshop.pipeline.expectations import FAILED, QUARANTINED, RETRY, check
@@ -27,6 +27,8 @@ FRESH, CHECKED, VALID, CANDIDATES, WINNERS, OUTPUT = (
     "_out",
 )
 MERGED = "_out_merged"
+#: commit metadata of a keyed table: held quarantine rows below this batch were evaluated again
+RELEASED_KEY = "lakeshop.held_released_below"
 EPOCH = "CAST('1900-01-01 00:00:00' AS TIMESTAMP)"
 END_OF_TIME = "CAST('9999-12-31 00:00:00' AS TIMESTAMP)"
 #: most values a partial recompute lists in a Delta predicate; beyond, it merges by key
@@ -154,9 +156,15 @@ class CheckedStrategy(Strategy):
         )
 
     @staticmethod
-    def release_held(table: Table, ctx: RunContext) -> None:
-        """Remove the held rows this run evaluated again (those still failing were re-added)."""
-        ctx.lakehouse.delete(table.quarantine, f"{RETRY} AND _batch_id < {ctx.batch_id}")
+    def release_held(table: Table, ctx: RunContext, below: int | None = None) -> None:
+        """Remove the held rows this run (or batch ``below``) evaluated again (those still
+        failing were re-added).
+
+        It comes after the table's commit, which records the release (``RELEASED_KEY``): a run
+        killed in between leaves it to the next run (:meth:`_KeyedStrategy.finish_release`).
+        """
+        batch = ctx.batch_id if below is None else below
+        ctx.lakehouse.delete(table.quarantine, f"{RETRY} AND _batch_id < {batch}")
 
     def commit(
         self,
@@ -167,8 +175,12 @@ class CheckedStrategy(Strategy):
         watermarks: dict[str, int] | None = None,
         predicate: str | None = None,
         kept: bool = False,
+        released: bool = False,
     ) -> int:
         """Write ``relation`` with the batch id, and this run's watermarks in the same commit.
+
+        ``released``: the commit records that the held quarantine rows of earlier batches were
+        evaluated again by this one (see :meth:`CheckedStrategy.release_held`).
 
         Rows of a table recomputed by ``incremental_by`` are written in that column's order:
         each file then holds a narrow range of it, and a later partial recompute rewrites only
@@ -184,6 +196,8 @@ class CheckedStrategy(Strategy):
         columns = f"* EXCLUDE ({KEPT}), COALESCE({KEPT}, {batch})" if kept else f"*, {batch}"
         output = f"SELECT {columns} AS _batch_id FROM {relation}{order}"
         metadata = {"lakeshop.run_id": ctx.run_id}
+        if released:
+            metadata[RELEASED_KEY] = str(ctx.batch_id)
         if watermarks:
             metadata[WATERMARK_KEY] = json.dumps(watermarks)
         relation = OUTPUT
@@ -470,6 +484,7 @@ class _KeyedStrategy(CheckedStrategy):
 
     def execute(self, table: Table, ctx: RunContext, inputs: Inputs) -> TableResult:
         self.drop_orphans(table, ctx, inputs)
+        self.finish_release(table, ctx)
         result = TableResult()
         # held rows get another try when a table their checks read has changed
         parents = sorted(
@@ -506,13 +521,22 @@ class _KeyedStrategy(CheckedStrategy):
         marks = {
             up: ctx.batch_id for up in [*parents, *([inputs.driving] if inputs.driving else [])]
         }
-        result.rows_written = self.commit(table, ctx, WINNERS, mode, marks)
+        result.rows_written = self.commit(table, ctx, WINNERS, mode, marks, released=held)
         result.rows_deduplicated = valid - result.rows_written
         if held:
             self.release_held(table, ctx)
         return result
 
     write_mode: WriteMode = "append"
+
+    def finish_release(self, table: Table, ctx: RunContext) -> None:
+        """Release the held rows a killed run evaluated again and committed, but did not
+        remove from the quarantine (its table commit records the batch)."""
+        if ctx.full_refresh or not ctx.lakehouse.exists(table.quarantine):
+            return
+        below = commit_metadata(ctx.lakehouse.last_commit(table.name)).get(RELEASED_KEY)
+        if below is not None:
+            self.release_held(table, ctx, int(below))
 
     @staticmethod
     def drop_orphans(table: Table, ctx: RunContext, inputs: Inputs) -> None:
