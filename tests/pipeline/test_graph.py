@@ -63,33 +63,16 @@ def test_sql_that_does_not_parse_names_the_table():
 
 
 def test_scope_must_name_a_table_read_by_a_table_recomputed_in_part():
-    source = Table("silver.a", Kind.UPSERT, sql="SELECT * FROM bronze.a")
-    bronze = Table("bronze.a", Kind.INGEST, source="a")
+    def build(**declared: object) -> Graph:
+        gold = Table("gold.g", Kind.MATERIALIZED, sql="SELECT k FROM silver.a", **declared)  # type: ignore[arg-type]
+        source = Table("silver.a", Kind.UPSERT, sql="SELECT * FROM bronze.a")
+        return Graph.build([gold, source, Table("bronze.a", Kind.INGEST, source="a")])
+
     with pytest.raises(SqlError, match=r"gold\.g: scope needs incremental_by"):
-        Graph.build(
-            [
-                Table(
-                    "gold.g",
-                    Kind.MATERIALIZED,
-                    sql="SELECT k FROM silver.a",
-                    scope={"silver.a": "k"},
-                ),
-                source,
-                bronze,
-            ]
-        )
+        build(scope={"silver.a": "k"})
     with pytest.raises(SqlError, match=r"does not read: silver\.other"):
-        Graph.build(
-            [
-                Table(
-                    "gold.g",
-                    Kind.MATERIALIZED,
-                    sql="SELECT k FROM silver.a",
-                    incremental_by="k",
-                    touched={"silver.a": "SELECT k FROM silver.a"},
-                    scope={"silver.other": "k"},
-                ),
-                source,
-                bronze,
-            ]
+        build(
+            incremental_by="k",
+            touched={"silver.a": "SELECT k FROM silver.a"},
+            scope={"silver.other": "k"},
         )

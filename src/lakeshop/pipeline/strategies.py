@@ -200,18 +200,18 @@ class CheckedStrategy(Strategy):
             metadata[RELEASED_KEY] = str(ctx.batch_id)
         if watermarks:
             metadata[WATERMARK_KEY] = json.dumps(watermarks)
-        relation = OUTPUT
         if mode == "merge":
             # a merge reads its source more than once, and a merge of nothing may not commit
             # (the watermark must): staged
-            relation = MERGED
-            if not ctx.engine.stage(relation, output):
+            written = MERGED
+            if not ctx.engine.stage(written, output):
                 mode = "append"
         else:
-            ctx.engine.stage_view(relation, output)  # streamed into the write, computed once
+            written = OUTPUT
+            ctx.engine.stage_view(written, output)  # streamed into the write, computed once
         return ctx.engine.write(
             table.name,
-            relation,
+            written,
             mode,
             keys=list(table.keys),
             predicate=predicate,
