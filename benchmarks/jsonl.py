@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from lakeshop.engines.duckdb import DuckDBEngine
+from lakeshop.engines.duckdb.engine import DuckDBEngine
 from lakeshop.engines.lakehouse import Lakehouse
 
 

@@ -218,7 +218,7 @@ def land(landing: Path, files: list[dict[str, Any]], dest: Path) -> None:
 
 def floor_sql(landing: Path, files: list[dict[str, Any]], out: Path) -> list[str]:
     """One ``COPY`` per source: read every readable file once, every field typed, zstd Parquet."""
-    from lakeshop.contract import SOURCES
+    from lakeshop.retail.contract import SOURCES
 
     statements = []
     for name, spec in SOURCES.items():
@@ -313,7 +313,7 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
 
     project = args.work / "duckdb"
     land(landing, history, project / "landing")
-    from lakeshop.project import write_demo_config
+    from lakeshop.app.project import write_demo_config
 
     write_demo_config(project)
     print("full run ...", file=sys.stderr)

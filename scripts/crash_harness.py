@@ -11,10 +11,10 @@ import sys
 from datetime import date, timedelta
 from pathlib import Path
 
-from lakeshop import api
+from lakeshop.app import api
+from lakeshop.app.project import Project, write_demo_config
 from lakeshop.datagen import generate
 from lakeshop.ops.faults import Trial, trials
-from lakeshop.project import Project, write_demo_config
 
 
 def prepare(work: Path, seed: int, scale: float) -> Path:

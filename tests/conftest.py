@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from lakeshop import api
+from lakeshop.app import api
+from lakeshop.app.project import Project, write_demo_config
 from lakeshop.datagen import generate
-from lakeshop.engines.duckdb import DuckDBEngine
+from lakeshop.engines.duckdb.engine import DuckDBEngine
 from lakeshop.engines.lakehouse import Lakehouse
 from lakeshop.ops.doctor import examine
 from lakeshop.pipeline.graph import Graph
-from lakeshop.project import Project, write_demo_config
 from tests.receivers import Smtp, Webhook
 
 DAYS = 4

@@ -12,10 +12,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from lakeshop.core.errors import SourceFileError
 from lakeshop.engines.base import ParsedFile
-from lakeshop.engines.duckdb import DuckDBEngine
+from lakeshop.engines.duckdb.engine import DuckDBEngine
 from lakeshop.engines.lakehouse import Lakehouse
-from lakeshop.errors import SourceFileError
 
 
 @pytest.fixture(scope="module")

@@ -14,11 +14,11 @@ import pytest
 import yaml
 from deltalake import write_deltalake
 
-from lakeshop.engines import spark as spark_module
+from lakeshop.app.project import Project, write_demo_config
+from lakeshop.core.errors import ConfigError, LakeshopError, MissingDependency
 from lakeshop.engines.lakehouse import Lakehouse
-from lakeshop.engines.spark import SparkEngine, to_spark
-from lakeshop.errors import ConfigError, LakeshopError, MissingDependency
-from lakeshop.project import Project, write_demo_config
+from lakeshop.engines.spark import engine as spark_module
+from lakeshop.engines.spark.engine import SparkEngine, to_spark
 from tests.conftest import cli, one_error_line
 
 
@@ -32,8 +32,8 @@ def test_schema_tables_become_views_and_keep_their_name_as_alias() -> None:
 def test_the_pipeline_never_imports_pyspark_unless_spark_is_chosen(tmp_path: Path) -> None:
     write_demo_config(tmp_path)
     code = (
-        "import sys; from lakeshop.cli import app; from lakeshop.project import Project; "
-        "import lakeshop.engines.spark; "
+        "import sys; from lakeshop.cli import app; from lakeshop.app.project import Project; "
+        "import lakeshop.engines.spark.engine; "
         f"Project.load(__import__('pathlib').Path({str(tmp_path)!r})).engine().close(); "
         "print('pyspark' in sys.modules)"
     )

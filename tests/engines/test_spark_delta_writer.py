@@ -19,6 +19,8 @@ import pytest
 import yaml
 from deltalake import CommitProperties, DeltaTable, write_deltalake
 
+from lakeshop.app.project import Project, write_demo_config
+from lakeshop.core.errors import ConfigError, DeltaSparkUnavailable, LakeshopError
 from lakeshop.engines.lakehouse import (
     USER_METADATA,
     WATERMARK_KEY,
@@ -26,8 +28,7 @@ from lakeshop.engines.lakehouse import (
     commit_metadata,
     commit_watermarks,
 )
-from lakeshop.engines.spark import SparkEngine
-from lakeshop.engines.spark_delta import (
+from lakeshop.engines.spark.delta_writer import (
     DELTA_CLASS,
     DELTA_EXTENSION,
     SKIP_EMPTY_CONF,
@@ -40,9 +41,8 @@ from lakeshop.engines.spark_delta import (
     spark_predicate,
     written_rows,
 )
-from lakeshop.errors import ConfigError, DeltaSparkUnavailable, LakeshopError
+from lakeshop.engines.spark.engine import SparkEngine
 from lakeshop.ops.maintain import maintain_table
-from lakeshop.project import Project, write_demo_config
 from tests.conftest import cli, one_error_line
 
 

@@ -19,10 +19,10 @@ import pytest
 import yaml
 from deltalake import DeltaTable
 
-from lakeshop import api
-from lakeshop.engines.duckdb import DuckDBEngine
+from lakeshop.app import api
+from lakeshop.app.project import Project, write_demo_config
+from lakeshop.engines.duckdb.engine import DuckDBEngine
 from lakeshop.engines.lakehouse import Lakehouse
-from lakeshop.project import Project, write_demo_config
 from tests.conftest import cli, copy_days
 
 DAYS = ["2026-01-01", "2026-01-02", "2026-01-03"]

@@ -10,9 +10,9 @@ import pyarrow.compute as pc
 import pytest
 from deltalake import write_deltalake
 
+from lakeshop.app.project import Project
 from lakeshop.pipeline import system
-from lakeshop.project import Project
-from tests.test_cli import cli
+from tests.cli.test_cli import cli
 
 
 @pytest.fixture(scope="module")

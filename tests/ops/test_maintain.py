@@ -9,13 +9,13 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from lakeshop import api
+from lakeshop.app import api
+from lakeshop.app.project import Project, write_demo_config
 from lakeshop.engines.lakehouse import Lakehouse
 from lakeshop.ops.maintain import maintain
 from lakeshop.pipeline.lock import writer_lock
-from lakeshop.project import Project, write_demo_config
+from tests.cli.test_cli import cli, one_error_line
 from tests.conftest import copy_days
-from tests.test_cli import cli, one_error_line
 
 DAYS = ["2026-01-01", "2026-01-02", "2026-01-03"]
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lakeshop.engines.duckdb import DuckDBEngine
+from lakeshop.engines.duckdb.engine import DuckDBEngine
 from lakeshop.engines.lakehouse import Lakehouse
 from lakeshop.pipeline import system
 from lakeshop.pipeline.graph import Graph

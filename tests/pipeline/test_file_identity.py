@@ -5,12 +5,12 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from lakeshop import api
-from lakeshop.cli import progress_line
+from lakeshop.app import api
+from lakeshop.app.project import Project, write_demo_config
+from lakeshop.cli.main import progress_line
 from lakeshop.ops.doctor import diagnose
 from lakeshop.ops.faults import compare, snapshot
 from lakeshop.pipeline import system
-from lakeshop.project import Project, write_demo_config
 from tests.conftest import copy_days
 from tests.pipeline.conftest import SMALL_DAYS
 

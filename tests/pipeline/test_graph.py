@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lakeshop.errors import LakeshopError, SqlError
+from lakeshop.core.errors import LakeshopError, SqlError
 from lakeshop.pipeline.graph import Graph, driving_table, referenced_tables
 from lakeshop.pipeline.model import Expectation, Kind, Table
 

@@ -8,7 +8,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from lakeshop.engines.duckdb import DuckDBEngine
+from lakeshop.engines.duckdb.engine import DuckDBEngine
 from lakeshop.engines.lakehouse import Lakehouse
 from lakeshop.pipeline import system
 from lakeshop.pipeline.graph import Graph
@@ -100,7 +100,7 @@ def test_file_outcomes_are_recorded_and_the_run_goes_on(tmp_path: Path) -> None:
 
 
 def test_column_names_with_quotes_and_latin1_jsonl_are_ingested(tmp_path: Path):
-    from lakeshop.engines.duckdb import DuckDBEngine
+    from lakeshop.engines.duckdb.engine import DuckDBEngine
     from lakeshop.engines.lakehouse import Lakehouse
     from lakeshop.pipeline.graph import Graph
     from lakeshop.pipeline.model import Kind, Table

@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from lakeshop.app.project import Project, write_demo_config
 from lakeshop.cli import app
-from lakeshop.errors import LakeshopError, TableNotFound
+from lakeshop.core.errors import LakeshopError, TableNotFound
 from lakeshop.pipeline.graph import Graph
 from lakeshop.pipeline.lineage import ColumnNode, Lineage
 from lakeshop.pipeline.model import Kind, Table
 from lakeshop.pipeline.sources import Source
-from lakeshop.project import Project, write_demo_config
 
 
 @pytest.fixture(scope="module")

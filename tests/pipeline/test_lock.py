@@ -15,18 +15,18 @@ from pathlib import Path
 import pytest
 import yaml
 
-from lakeshop import api
+from lakeshop.app import api
+from lakeshop.app.project import Project
 from lakeshop.pipeline.lock import LockHeld, holder, lock_path, writer_lock
-from lakeshop.project import Project
+from tests.cli.test_cli import LAKESHOP, cli, one_error_line
 from tests.conftest import assert_healthy, copy_days
-from tests.test_cli import LAKESHOP, cli, one_error_line
 
 #: holds the writer lock of the project in argv[1] for argv[2] seconds
 HOLDER = """
 import sys, time
 from pathlib import Path
-from lakeshop import api
-from lakeshop.project import Project
+from lakeshop.app import api
+from lakeshop.app.project import Project
 project = Project.load(Path(sys.argv[1]))
 with api.writer_lock_of(project, None, purpose="test holder"):
     print("locked", flush=True)
@@ -38,7 +38,7 @@ with api.writer_lock_of(project, None, purpose="test holder"):
 def small(tmp_path: Path, retailer: Path) -> Project:
     """A project over the first day of the retailer, with a 3 s lock staleness."""
     copy_days(retailer, tmp_path / "landing", ["2026-01-01"])
-    from lakeshop.project import write_demo_config
+    from lakeshop.app.project import write_demo_config
 
     config = write_demo_config(tmp_path)
     settings = yaml.safe_load(config.read_text())

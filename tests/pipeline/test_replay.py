@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from lakeshop import api
+from lakeshop.app import api
+from lakeshop.app.project import Project, write_demo_config
 from lakeshop.cli import app
 from lakeshop.ops.doctor import diagnose
 from lakeshop.ops.faults import compare, snapshot
 from lakeshop.pipeline import system
-from lakeshop.project import Project, write_demo_config
 from tests.conftest import copy_days
 from tests.pipeline.conftest import SMALL_DAYS
 

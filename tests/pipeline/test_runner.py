@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from lakeshop.engines.duckdb import DuckDBEngine
+from lakeshop.engines.duckdb.engine import DuckDBEngine
 from lakeshop.engines.lakehouse import Lakehouse
 from lakeshop.pipeline import system
 from lakeshop.pipeline.graph import Graph

@@ -7,11 +7,11 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
+from lakeshop.app.project import Project
+from lakeshop.core.errors import ConfigError
 from lakeshop.engines.lakehouse import Lakehouse
-from lakeshop.errors import ConfigError
 from lakeshop.pipeline import system
 from lakeshop.pipeline.sources import NewColumns, Source
-from lakeshop.project import Project
 from tests.pipeline.landing import ingest
 
 

@@ -33,7 +33,7 @@ from typing import Any
 
 import pandas as pd
 
-from lakeshop.contract import SOURCES
+from lakeshop.retail.contract import SOURCES
 
 CENT = Decimal("0.01")
 RATIO = Decimal("0.0001")

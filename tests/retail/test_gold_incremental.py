@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from lakeshop import api
+from lakeshop.app import api
+from lakeshop.app.project import Project, write_demo_config
 from lakeshop.datagen import generate
-from lakeshop.project import Project, write_demo_config
 from tests.conftest import copy_days
 
 DAYS = 8

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from lakeshop import api
-from lakeshop.project import Project, write_demo_config
+from lakeshop.app import api
+from lakeshop.app.project import Project, write_demo_config
 
 #: fact → (surrogate key column, dimension, business key, event time column or None)
 LINKS = {

@@ -17,9 +17,9 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from lakeshop import api
+from lakeshop.app import api
+from lakeshop.app.project import Project, write_demo_config
 from lakeshop.datagen import generate
-from lakeshop.project import Project, write_demo_config
 
 from . import reference
 

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from lakeshop import api
+from lakeshop.app import api
+from lakeshop.app.project import Project, write_demo_config
 from lakeshop.pipeline import system
 from lakeshop.pipeline.graph import driving_table
-from lakeshop.project import Project, write_demo_config
 from tests.conftest import copy_days
 
 

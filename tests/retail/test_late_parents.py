@@ -5,8 +5,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from lakeshop import api
-from lakeshop.project import Project, write_demo_config
+from lakeshop.app import api
+from lakeshop.app.project import Project, write_demo_config
 from tests.conftest import assert_healthy, copy_days
 
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from lakeshop import api
-from lakeshop.contract import SOURCES
-from lakeshop.project import Project
+from lakeshop.app import api
+from lakeshop.app.project import Project
+from lakeshop.retail.contract import SOURCES
 
 #: ledger kind → the expectation that must name the row in its quarantine
 EXPECTATION_OF = {
@@ -28,7 +28,7 @@ EXPECTATION_OF = {
 def built(retailer: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Project, dict]:
     import shutil
 
-    from lakeshop.project import write_demo_config
+    from lakeshop.app.project import write_demo_config
 
     root = tmp_path_factory.mktemp("e2e")
     shutil.copytree(retailer, root / "landing")

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from lakeshop import api
-from lakeshop.errors import ConfigError
-from lakeshop.project import Project
+from lakeshop.app import api
+from lakeshop.app.project import Project
+from lakeshop.core.errors import ConfigError
 
 CONFIG = """
 name: other-retailer

@@ -15,7 +15,7 @@ IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 FloatArray = npt.NDArray[np.float64]
 
-from lakeshop.contract import (  # noqa: E402  (the contract is shared with the pipeline)
+from lakeshop.retail.contract import (  # noqa: E402  (the contract is shared with the pipeline)
     BASE_CURRENCY,
     CARD_BRANDS,
     CHANNELS,

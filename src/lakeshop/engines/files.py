@@ -29,8 +29,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from lakeshop.core.errors import SourceFileError
 from lakeshop.engines.base import REJECTS_SCHEMA, ParsedFile
-from lakeshop.errors import SourceFileError
 
 ROW_NUMBER = "_source_row"
 _MAX_BLOCK = (1 << 31) - 1  # Arrow's block size is an int32

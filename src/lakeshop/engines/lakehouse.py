@@ -16,7 +16,7 @@ from deltalake import CommitProperties, DeltaTable, Schema, Transaction, write_d
 from deltalake.exceptions import TableNotFoundError
 from deltalake.transaction import AddAction, RemoveAction, create_table_with_add_actions
 
-from lakeshop.errors import TableNotFound
+from lakeshop.core.errors import TableNotFound
 
 if TYPE_CHECKING:
     import pyarrow.dataset as pads

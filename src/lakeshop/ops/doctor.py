@@ -22,12 +22,12 @@ from dataclasses import dataclass, field
 
 import pyarrow as pa
 
+from lakeshop.app.project import Project
 from lakeshop.engines.base import Engine, quote
 from lakeshop.engines.lakehouse import Lakehouse
 from lakeshop.pipeline import system
 from lakeshop.pipeline.graph import Graph
 from lakeshop.pipeline.model import Kind
-from lakeshop.project import Project
 
 #: how many example keys a problem line names
 EXAMPLES = 3

@@ -21,9 +21,9 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lakeshop.app.project import Project
 from lakeshop.ops.doctor import diagnose
 from lakeshop.pipeline import system
-from lakeshop.project import Project
 
 #: columns that name a run or a moment, not content
 VOLATILE = {"_batch_id", "_run_id", "_ingested_at"}
@@ -166,7 +166,7 @@ def _remember(expected: dict[str, Counter[tuple[object, ...]]]) -> None:
 
 def _trial(base: Path, work: Path, number: int, delay: float) -> Trial:
     """Kill a run of a copy of ``base`` after ``delay`` seconds, recover, and compare."""
-    from lakeshop import api
+    from lakeshop.app import api
 
     trial_dir = work / f"trial-{number}"
     shutil.rmtree(trial_dir, ignore_errors=True)

@@ -19,10 +19,10 @@ from pathlib import Path
 
 from deltalake import CommitProperties, DeltaTable
 
+from lakeshop.app.project import Project
+from lakeshop.core.errors import ConfigError
 from lakeshop.engines.lakehouse import WATERMARK_KEY, Lakehouse, commit_watermarks
-from lakeshop.errors import ConfigError
 from lakeshop.pipeline.lock import writer_lock
-from lakeshop.project import Project
 
 #: below this retention (hours), Delta's own safety check must be switched off explicitly
 DELTA_MIN_RETENTION_HOURS = 168

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from lakeshop.core.errors import ExpectationFailed
 from lakeshop.engines.base import Engine
-from lakeshop.errors import ExpectationFailed
 from lakeshop.pipeline.model import Action, Table
 
 FAILED = "_failed_expectations"

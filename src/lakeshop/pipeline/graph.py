@@ -14,7 +14,7 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from lakeshop.errors import LakeshopError, SqlError
+from lakeshop.core.errors import LakeshopError, SqlError
 from lakeshop.pipeline.model import Action, Table
 
 

@@ -14,10 +14,10 @@ from typing import Any
 
 import pyarrow as pa
 
+from lakeshop.core.errors import LakeshopError, SourceFileError
+from lakeshop.core.logs import get_logger
 from lakeshop.engines.base import ParsedFile, quote
 from lakeshop.engines.files import CsvOptions, parse_csv, parse_parquet
-from lakeshop.errors import LakeshopError, SourceFileError
-from lakeshop.logs import get_logger
 from lakeshop.pipeline import system
 from lakeshop.pipeline.context import RunContext, TableResult
 from lakeshop.pipeline.model import Table

@@ -17,7 +17,7 @@ from sqlglot.lineage import Node, lineage
 from sqlglot.optimizer.qualify import qualify
 from sqlglot.schema import MappingSchema
 
-from lakeshop.errors import LakeshopError, SqlError, TableNotFound
+from lakeshop.core.errors import LakeshopError, SqlError, TableNotFound
 from lakeshop.pipeline.graph import Graph
 from lakeshop.pipeline.model import Kind, Table
 from lakeshop.pipeline.sources import Const, Expr, Source

@@ -23,8 +23,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from lakeshop.core.errors import LakeshopError
 from lakeshop.engines.lakehouse import Lakehouse
-from lakeshop.errors import LakeshopError
 
 LOCK_FILE = "_lock.json"
 #: a lock whose heartbeat is older than this (seconds) belongs to a hung or dead writer

@@ -15,7 +15,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from lakeshop.errors import LakeshopError
+from lakeshop.core.errors import LakeshopError
 
 #: statuses of entries whose file's rows (or rejected lines) bronze holds
 DELIVERED = ("ingested", "redelivered", "error", "replayed")

@@ -13,10 +13,10 @@ from typing import Any
 import pyarrow.compute as pc
 
 from lakeshop import __version__
+from lakeshop.core.errors import ConfigError, LakeshopError
+from lakeshop.core.logs import get_logger, run_context
 from lakeshop.engines.base import Engine
 from lakeshop.engines.lakehouse import Lakehouse
-from lakeshop.errors import ConfigError, LakeshopError
-from lakeshop.logs import get_logger, run_context
 from lakeshop.pipeline import system
 from lakeshop.pipeline.context import RunContext, TableResult
 from lakeshop.pipeline.graph import Graph, driving_table

@@ -9,8 +9,8 @@ import sqlglot
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlglot import exp
 
+from lakeshop.core.errors import ConfigError
 from lakeshop.engines.base import quote
-from lakeshop.errors import ConfigError
 
 Format = Literal["csv", "jsonl", "parquet"]
 #: what ingest does with a file's columns that are not contract fields (nor used by the mapping)

@@ -10,9 +10,9 @@ from typing import Any
 
 import pyarrow as pa
 
+from lakeshop.core.errors import LakeshopError
 from lakeshop.engines.base import WriteMode
 from lakeshop.engines.lakehouse import DELETE_FLAG, WATERMARK_KEY, commit_metadata
-from lakeshop.errors import LakeshopError
 from lakeshop.pipeline.context import RunContext, TableResult
 from lakeshop.pipeline.expectations import FAILED, QUARANTINED, RETRY, check
 from lakeshop.pipeline.graph import referenced_tables

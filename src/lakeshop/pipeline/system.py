@@ -81,7 +81,7 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("failed", pa.int64()),
         ]
     ),
-    # one row per alert fired (see lakeshop.retail.alerts); never two with one dedup_key
+    # one row per alert fired (see lakeshop.app.alerts); never two with one dedup_key
     ALERTS: pa.schema(
         [
             ("alert_id", pa.string()),

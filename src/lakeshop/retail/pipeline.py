@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lakeshop import contract as c
 from lakeshop.pipeline.model import Kind, Table
+from lakeshop.retail import contract as c
 from lakeshop.retail.expectations import (
     in_domain,
     known,

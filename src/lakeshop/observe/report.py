@@ -1,7 +1,7 @@
 """``lakeshop report``: one self-contained HTML file of charts over gold and ``_system``.
 
 Every chart's data comes from a ``.sql`` file under ``lakeshop/sql/report`` (or from
-:mod:`lakeshop.quality`) through :func:`lakeshop.api.query`. plotly draws the charts; its
+:mod:`lakeshop.observe.quality`) through :func:`lakeshop.app.api.query`. plotly draws the charts; its
 JavaScript is inlined once from the installed package, so the file opens without a network.
 Each chart has a stable element id (:data:`CHARTS`) and a title; a chart without data is an
 explicit note, never an empty plot.
@@ -16,14 +16,15 @@ from pathlib import Path
 from string import Template
 from typing import TYPE_CHECKING, Any
 
-from lakeshop import __version__, sql
-from lakeshop.errors import LakeshopError
+from lakeshop import __version__
+from lakeshop.core.errors import LakeshopError
+from lakeshop.observe import sql
 from lakeshop.pipeline.graph import referenced_tables
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from lakeshop.project import Project
+    from lakeshop.app.project import Project
 
 TEMPLATE = Path(__file__).parent / "templates" / "report.html"
 ALERTS = "_system.alerts"
@@ -63,7 +64,7 @@ def write(
     """Build the report (see :func:`build`) and write it to ``out``, creating its folder."""
     if out.is_dir():
         raise LakeshopError(f"--out {out}: is a folder; give a file name such as report.html")
-    from lakeshop import api
+    from lakeshop.app import api
 
     with api.reading(project, target):
         built = build(project, days=days, target=target, now=now)
@@ -129,7 +130,7 @@ class _Source:
 
     def fetch(self, name: str, **params: Any) -> tuple[pa.Table | None, str]:
         """The rows of ``sql/report/<name>.sql``, or None and why there are none."""
-        from lakeshop import api
+        from lakeshop.app import api
 
         text = sql.render(f"report/{name}", **params)
         absent = self.missing(text)
@@ -139,7 +140,7 @@ class _Source:
         return (found, "") if found.num_rows else (None, "the query returned no rows")
 
     def as_of(self) -> date | None:
-        from lakeshop import analytics
+        from lakeshop.app import analytics
 
         if self.missing(analytics.LATEST_SQL):
             return None
@@ -284,7 +285,7 @@ def _pass_rates(source: _Source, as_of: date | None, days: int) -> Built:
 def _quarantine(source: _Source, as_of: date | None, days: int) -> Built:
     import plotly.graph_objects as go
 
-    from lakeshop import quality
+    from lakeshop.observe import quality
 
     caption = (
         "Share of the rows read by each silver table that failed a drop expectation, per run "

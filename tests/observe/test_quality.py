@@ -7,9 +7,10 @@ import json
 
 import pytest
 
-from lakeshop import api, quality
+from lakeshop.app import api
+from lakeshop.app.project import Project
+from lakeshop.observe import quality
 from lakeshop.pipeline import system
-from lakeshop.project import Project
 from tests.conftest import cli, one_error_line
 
 
@@ -116,7 +117,7 @@ def test_cli_quality_csv_needs_one_section(observed: Project):
 
 
 def test_quality_of_an_empty_lakehouse(tmp_path):
-    from lakeshop.project import write_demo_config
+    from lakeshop.app.project import write_demo_config
 
     write_demo_config(tmp_path)
     code, out, _ = cli("--project", tmp_path, "quality")

@@ -13,10 +13,10 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
-from lakeshop import analytics, api
-from lakeshop.errors import LakeshopError
+from lakeshop.app import analytics, api
+from lakeshop.app.project import Project, write_demo_config
+from lakeshop.core.errors import LakeshopError
 from lakeshop.pipeline import system
-from lakeshop.project import Project, write_demo_config
 
 NAMES = [
     "customer_lifetime_value",

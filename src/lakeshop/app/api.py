@@ -10,16 +10,16 @@ from typing import Any
 
 import pyarrow as pa
 
+from lakeshop.app.project import EngineName, Project
+from lakeshop.core.errors import LakeshopError, TableNotFound
+from lakeshop.core.logs import run_context
 from lakeshop.engines.base import Engine
-from lakeshop.errors import LakeshopError, TableNotFound
-from lakeshop.logs import run_context
 from lakeshop.pipeline import system
 from lakeshop.pipeline.graph import referenced_tables, unqualified_tables
 from lakeshop.pipeline.lock import WriterLock, writer_lock
 from lakeshop.pipeline.model import Kind
 from lakeshop.pipeline.runner import Listener, RunSummary
 from lakeshop.pipeline.runner import run as run_graph
-from lakeshop.project import EngineName, Project
 
 
 def run(
@@ -38,13 +38,13 @@ def run(
 ) -> RunSummary:
     """Run the project's pipeline on a target (incremental unless ``full_refresh``), then
     evaluate the alert rules as of ``as_of`` (default: the latest business date) and send
-    the new alerts (``summary.checks``, a :class:`lakeshop.retail.alerts.Outcome`). The
+    the new alerts (``summary.checks``, a :class:`lakeshop.app.alerts.Outcome`). The
     pipeline runs on the target's engine, or on ``engine`` when given.
 
     Holds the target's writer lock for the run: refused at once while another writer runs,
     unless ``wait`` (for at most ``wait_timeout`` seconds).
     """
-    from lakeshop.retail import alerts
+    from lakeshop.app import alerts
 
     name, _ = project.target(target)
     with writer_lock_of(project, target, wait=wait, timeout=wait_timeout):
@@ -77,7 +77,7 @@ def check_alerts(
 ) -> Any:
     """Evaluate the alert rules without a run; record and send the new alerts (under the
     writer lock, as they are written to ``_system.alerts``)."""
-    from lakeshop.retail import alerts
+    from lakeshop.app import alerts
 
     with writer_lock_of(project, target, purpose="alerts", wait=wait, timeout=wait_timeout):
         evaluation = alerts.evaluate(project, as_of, target)

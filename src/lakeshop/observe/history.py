@@ -8,8 +8,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from lakeshop.app.project import Project
 from lakeshop.pipeline import system
-from lakeshop.project import Project
 
 #: business timestamp columns, in order of preference: a table's freshness is the max of the
 #: first one it has (typed as a timestamp or a date)

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from lakeshop.errors import ConfigError
-from lakeshop.project import Project, write_demo_config
+from lakeshop.app.project import Project, write_demo_config
+from lakeshop.core.errors import ConfigError
 
 # (yaml text, key named, words the message must hold)
 BAD_CONFIGS = [

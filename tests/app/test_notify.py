@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from lakeshop.ops.notify import (
+from lakeshop.app.notify import (
     Channels,
     ConsoleChannel,
     Delivery,

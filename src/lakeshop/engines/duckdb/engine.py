@@ -17,6 +17,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from lakeshop.core.errors import LakeshopError, SourceFileError
 from lakeshop.engines.base import (
     REJECTS_SCHEMA,
     Capabilities,
@@ -27,7 +28,6 @@ from lakeshop.engines.base import (
 )
 from lakeshop.engines.files import decode, read_bytes_checked
 from lakeshop.engines.lakehouse import Lakehouse, split_name
-from lakeshop.errors import LakeshopError, SourceFileError
 
 #: rows per Arrow batch streamed from DuckDB into a Delta write
 BATCH_ROWS = 1 << 17

@@ -12,14 +12,13 @@ from typing import Any, Literal, Union, get_args, get_origin
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from lakeshop import contract
+from lakeshop.app.alerts import AlertsConfig
+from lakeshop.core.errors import ConfigError
 from lakeshop.engines.base import Engine
 from lakeshop.engines.lakehouse import Lakehouse
-from lakeshop.errors import ConfigError
 from lakeshop.pipeline.graph import Graph
 from lakeshop.pipeline.sources import Source, check_mapping
-from lakeshop.retail import pipeline
-from lakeshop.retail.alerts import AlertsConfig
+from lakeshop.retail import contract, pipeline
 
 CONFIG_FILE = "lakeshop.yml"
 
@@ -156,7 +155,7 @@ class Project:
         """The target's engine (or ``engine``, overriding it), opened on its lakehouse."""
         name, t = self.target(target)
         if (engine or t.engine) == "spark":
-            from lakeshop.engines.spark import SparkEngine
+            from lakeshop.engines.spark.engine import SparkEngine
 
             s = t.spark
             return SparkEngine(
@@ -167,7 +166,7 @@ class Project:
                 delta_writer=s.delta_writer,
                 setting=f"targets.{name}.spark.delta_writer",
             )
-        from lakeshop.engines.duckdb import DuckDBEngine
+        from lakeshop.engines.duckdb.engine import DuckDBEngine
 
         spill = (self.directory / t.temp_directory).resolve() if t.temp_directory else None
         return DuckDBEngine(

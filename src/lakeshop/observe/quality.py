@@ -9,9 +9,10 @@ from dataclasses import dataclass
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from lakeshop import api, sql
+from lakeshop.app import api
+from lakeshop.app.project import Project
+from lakeshop.observe import sql
 from lakeshop.pipeline import system
-from lakeshop.project import Project
 
 #: the layer whose ``drop`` expectations quarantine rows: the default scope of the trend
 QUARANTINE_SCHEMA = "silver"

@@ -1,5 +1,5 @@
 """Writing through Delta Lake for Spark, where the session has it (Databricks, or Spark started
-with Delta's jars and SQL extension); :mod:`lakeshop.engines.spark` uses it when the target's
+with Delta's jars and SQL extension); :mod:`lakeshop.engines.spark.engine` uses it when the target's
 ``spark.delta_writer`` is ``spark``, or ``auto`` and the session has Delta's classes.
 
 The tables come out as the ``deltalake`` path makes them (executors write Parquet, the driver
@@ -32,8 +32,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import sqlglot
 
+from lakeshop.core.errors import ConfigError, DeltaSparkUnavailable, LakeshopError
 from lakeshop.engines.lakehouse import DELETE_FLAG, Lakehouse, commit_strings
-from lakeshop.errors import ConfigError, DeltaSparkUnavailable, LakeshopError
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession

@@ -19,7 +19,7 @@ from rich.measure import Measurement
 from rich.table import Table as RichTable
 from typer.core import TyperGroup
 
-from lakeshop.errors import LakeshopError
+from lakeshop.core.errors import LakeshopError
 
 # click's base exception (typer vendors click in recent versions, so it is found, not imported)
 _ClickException: type[Exception] = next(
@@ -178,7 +178,7 @@ def _main(
         ),
     ] = None,
 ) -> None:
-    from lakeshop import logs
+    from lakeshop.core import logs
 
     State.project_dir, State.debug = project, debug
     level = log_level or (LogLevel.info if log_format is not None else LogLevel.warning)
@@ -186,7 +186,7 @@ def _main(
 
 
 def _project() -> Any:
-    from lakeshop.project import Project
+    from lakeshop.app.project import Project
 
     return Project.load(State.project_dir)
 
@@ -248,7 +248,7 @@ def run(
 ) -> None:
     """Run the pipeline: ingest new files, refresh silver and gold incrementally; then
     evaluate the alert rules and send the new alerts."""
-    from lakeshop import api
+    from lakeshop.app import api
 
     day = _date("--as-of", as_of) if as_of is not None else None
     project = _project()
@@ -284,7 +284,7 @@ def replay(
     engine: EngineOption = None,
 ) -> None:
     """Reprocess the raw copies of files ingested in a date range, then run incrementally."""
-    from lakeshop import api
+    from lakeshop.app import api
 
     first, last = _date("--from", start), _date("--to", end)
     project = _project()
@@ -312,7 +312,7 @@ def sql(
     target: Target = None,
 ) -> None:
     """Query any table of the lakehouse with SQL (DuckDB dialect)."""
-    from lakeshop import api
+    from lakeshop.app import api
 
     _print_table(api.query(_project(), query, target), fmt)
 
@@ -335,7 +335,7 @@ def query(
     target: Target = None,
 ) -> None:
     """List the saved analytics queries over gold, or run one."""
-    from lakeshop import analytics
+    from lakeshop.app import analytics
 
     day = _date("--as-of", as_of) if as_of is not None else None
     if name is None:
@@ -361,7 +361,8 @@ def query(
 @app.command()
 def status(target: Target = None, fmt: Format = OutputFormat.table) -> None:
     """Each table's rows, version, last refresh, last status and freshness."""
-    from lakeshop import api, observe
+    from lakeshop.app import api
+    from lakeshop.observe import history as observe
 
     project = _project()
     rows = api.status(project, target).to_pylist()
@@ -402,7 +403,7 @@ def quality(
 ) -> None:
     """Expectation pass rates per table for a run, a sample of the rows it quarantined with
     their reasons, and the quarantine rate over runs."""
-    from lakeshop import quality as q
+    from lakeshop.observe import quality as q
 
     if fmt is OutputFormat.csv and section is None:
         raise typer.BadParameter(
@@ -459,9 +460,9 @@ def demo(
 ) -> None:
     """Generate a retailer, run the whole pipeline on it and show what was built."""
     _check_scale(scale)
-    from lakeshop import api
+    from lakeshop.app import api
+    from lakeshop.app.project import Project, write_demo_config
     from lakeshop.datagen import generate as gen
-    from lakeshop.project import Project, write_demo_config
 
     clock = time.perf_counter()
     result = gen(directory / "landing", days=days, scale=scale, seed=seed, defects=defects)
@@ -479,7 +480,7 @@ def demo(
     _summarise(summary)
     if summary.status == "ok":
         _headlines(project)
-    from lakeshop import report as reporting
+    from lakeshop.observe import report as reporting
 
     page = directory / "report.html"
     reporting.write(project, page)
@@ -504,7 +505,7 @@ def _error(message: str) -> None:
 
 def _headlines(project: Any) -> None:
     """The demo's closing numbers, from gold: channels, best sellers, order completion."""
-    from lakeshop import analytics, api
+    from lakeshop.app import analytics, api
 
     as_of = analytics.default_as_of(project)
     channels = analytics.run_saved(project, "sales_performance_30d", as_of)
@@ -612,7 +613,7 @@ def _summarise(summary: Any) -> None:
 
 def _print_alerts(outcome: Any) -> None:
     """The alerts an evaluation fired, with their deliveries; rules it could not evaluate."""
-    from lakeshop.retail.alerts import describe
+    from lakeshop.app.alerts import describe
 
     for line in describe(outcome):
         colour = "red" if line.startswith(("critical", "not evaluated")) else "yellow"
@@ -669,7 +670,7 @@ def report(
     target: Target = None,
 ) -> None:
     """Write one self-contained HTML report: sales, quality, runs and fired alerts."""
-    from lakeshop import report as reporting
+    from lakeshop.observe import report as reporting
 
     project = _project()
     path = out_file if out_file is not None else project.directory / "report.html"
@@ -791,7 +792,7 @@ def history(
     fmt: Format = OutputFormat.table,
 ) -> None:
     """Past runs, newest first: status, duration, tables and rows written."""
-    from lakeshop import observe
+    from lakeshop.observe import history as observe
 
     result = observe.history(_project(), days, target)
     if fmt is OutputFormat.table and result.num_rows == 0:
@@ -814,8 +815,8 @@ def alerts(
     fmt: Format = OutputFormat.table,
 ) -> None:
     """Fired alerts from _system.alerts, newest first; --check evaluates the rules first."""
-    from lakeshop import api
-    from lakeshop.retail import alerts as rules
+    from lakeshop.app import alerts as rules
+    from lakeshop.app import api
 
     project = _project()
     if check:

@@ -13,11 +13,10 @@ from typing import Any
 import pytest
 import yaml
 
-from lakeshop import api
+from lakeshop.app import alerts, api
+from lakeshop.app.project import Project, write_demo_config
 from lakeshop.datagen import Incident, generate
 from lakeshop.pipeline import system
-from lakeshop.project import Project, write_demo_config
-from lakeshop.retail import alerts
 from tests.conftest import cli, copy_days, one_error_line
 from tests.receivers import Smtp, Webhook, free_port
 

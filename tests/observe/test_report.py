@@ -12,9 +12,10 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from lakeshop import api, report
+from lakeshop.app import api
+from lakeshop.app.project import Project, write_demo_config
+from lakeshop.observe import report
 from lakeshop.pipeline import system
-from lakeshop.project import Project, write_demo_config
 from tests.conftest import cli, one_error_line
 
 CHROMIUM = Path("/usr/bin/chromium")

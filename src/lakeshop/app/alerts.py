@@ -20,14 +20,14 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from lakeshop.errors import LakeshopError
-from lakeshop.ops.notify import Channels, Delivery, Notice, deliver
+from lakeshop.app.notify import Channels, Delivery, Notice, deliver
+from lakeshop.core.errors import LakeshopError
 from lakeshop.pipeline import system
 
 if TYPE_CHECKING:
-    from lakeshop.project import Project
+    from lakeshop.app.project import Project
 
-SQL_DIR = Path(__file__).parent / "sql" / "alerts"
+SQL_DIR = Path(__file__).parents[1] / "retail" / "sql" / "alerts"
 Severity = Literal["info", "warning", "critical"]
 FreshSource = Literal[
     "orders", "payments", "refunds", "returns", "clickstream", "inventory", "fx_rates"
@@ -328,7 +328,7 @@ def render(name: str, params: dict[str, Any]) -> str:
 
 def default_as_of(project: Project, target: str | None = None) -> date | None:
     """The latest business date of the data (latest order date in gold), None without sales."""
-    from lakeshop import analytics
+    from lakeshop.app import analytics
 
     try:
         return analytics.default_as_of(project, target)
@@ -347,7 +347,7 @@ def evaluate(
     Writes nothing. A rule that cannot be evaluated (a table missing after a failed run) is
     listed in ``errors`` and the others go on.
     """
-    from lakeshop import api
+    from lakeshop.app import api
 
     config: AlertsConfig = project.config.alerts
     with api.reading(project, target):

@@ -2,7 +2,7 @@
 
 The queries live in ``lakeshop/retail/queries/*.sql``. A windowed query reads the parameter
 ``$as_of``; it is replaced by a ``DATE 'YYYY-MM-DD'`` literal rendered from a validated
-``date`` (never from user text), then the SQL goes through :func:`lakeshop.api.query`, which
+``date`` (never from user text), then the SQL goes through :func:`lakeshop.app.api.query`, which
 binds the tables it references.
 """
 
@@ -12,13 +12,13 @@ import re
 from datetime import date
 from typing import TYPE_CHECKING
 
-from lakeshop.errors import LakeshopError
+from lakeshop.core.errors import LakeshopError
 from lakeshop.retail.queries import SavedQuery, load
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from lakeshop.project import Project
+    from lakeshop.app.project import Project
 
 __all__ = [
     "SavedQuery",
@@ -73,7 +73,7 @@ def default_as_of(
 ) -> date:
     """The latest business date of the data: the latest ``order_date`` in ``gold.fact_sales``;
     for a ``query`` over the run log, the day its newest run started."""
-    from lakeshop import api
+    from lakeshop.app import api
 
     if query is not None and reads_runs(query):
         value = api.query(project, LATEST_RUN_SQL, target).column(0)[0].as_py()
@@ -104,7 +104,7 @@ def run_saved(
     project: Project, name: str, as_of: date | None = None, target: str | None = None
 ) -> pa.Table:
     """Run the saved query ``name``; ``as_of`` defaults to :func:`default_as_of`."""
-    from lakeshop import api
+    from lakeshop.app import api
 
     query = saved_query(name)
     if as_of is None and query.uses_as_of:

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from lakeshop.cli import progress_line
+from lakeshop.app.project import Project
+from lakeshop.cli.main import progress_line
 from lakeshop.pipeline.context import TableResult
 from lakeshop.pipeline.model import Kind
 from lakeshop.pipeline.runner import TableOutcome
-from lakeshop.project import Project
 
 COMMANDS = [
     "generate",

@@ -10,7 +10,7 @@ How it maps the engine contract onto Spark (docs/spark.md says the same for user
   (``spark.read.schema(...).parquet(*files)``). Tables this reader would misread (deletion
   vectors, column mapping, partitions: lakeshop writes none of them) are refused by name.
 - **Writing.** Where the session has Delta Lake for Spark (Databricks; ``spark.delta_writer``
-  ``auto`` or ``spark``), through it: :mod:`lakeshop.engines.spark_delta`. Elsewhere, with
+  ``auto`` or ``spark``), through it: :mod:`lakeshop.engines.spark.delta_writer`. Elsewhere, with
   ``deltalake``: appends and whole-table overwrites are Parquet files the executors write into
   a fresh folder inside the table's directory, committed by the driver as Delta ``add``
   actions with ``deltalake``'s transaction API (no data passes through the driver); merges
@@ -42,15 +42,15 @@ import pyarrow.parquet as pq
 import sqlglot
 from sqlglot import exp
 
+from lakeshop.core.errors import LakeshopError, MissingDependency
 from lakeshop.engines.base import Capabilities, Engine, ParsedFile, WriteMode
 from lakeshop.engines.lakehouse import DataFile, Lakehouse, plain_schema
-from lakeshop.engines.spark_delta import DeltaSparkWriter, DeltaWriter, resolve_delta_writer
-from lakeshop.errors import LakeshopError, MissingDependency
+from lakeshop.engines.spark.delta_writer import DeltaSparkWriter, DeltaWriter, resolve_delta_writer
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
-    from lakeshop.engines.duckdb import DuckDBEngine
+    from lakeshop.engines.duckdb.engine import DuckDBEngine
 
 #: settings every lakeshop Spark session gets unless the target's ``spark.conf`` overrides them
 DEFAULT_CONF: dict[str, str] = {
@@ -251,7 +251,7 @@ class SparkEngine(Engine):
         """Parsed on the driver by an embedded DuckDB: bronze is the same as the DuckDB
         engine's, to the byte (a documented limit: bronze parsing does not scale out)."""
         if self._parser is None:
-            from lakeshop.engines.duckdb import DuckDBEngine
+            from lakeshop.engines.duckdb.engine import DuckDBEngine
 
             self._parser = DuckDBEngine(self.lakehouse, threads=1)
         return self._parser.parse_jsonl(path, encoding)

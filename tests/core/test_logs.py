@@ -7,9 +7,9 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-from lakeshop import logs
+from lakeshop.app.project import Project
+from lakeshop.core import logs
 from lakeshop.pipeline import system
-from lakeshop.project import Project
 from tests.conftest import cli
 
 

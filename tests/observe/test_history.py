@@ -9,11 +9,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from lakeshop import api, observe
+from lakeshop.app import api
+from lakeshop.app.project import Project, write_demo_config
 from lakeshop.cli import app
 from lakeshop.datagen import generate
+from lakeshop.observe import history as observe
 from lakeshop.pipeline import system
-from lakeshop.project import Project, write_demo_config
 
 
 @pytest.fixture(scope="module")

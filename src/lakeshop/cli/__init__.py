@@ -1,0 +1,5 @@
+"""The command line: ``lakeshop COMMAND``; see :mod:`lakeshop.cli.main`."""
+
+from lakeshop.cli.main import app, main
+
+__all__ = ["app", "main"]

@@ -1,0 +1,5 @@
+"""``python -m lakeshop.cli``."""
+
+from lakeshop.cli.main import main
+
+main()
