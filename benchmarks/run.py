@@ -142,7 +142,7 @@ def generator_version() -> str:
     """A hash of the generator's code and the contract: the cache key changes with them."""
     digest = hashlib.sha256()
     src = ROOT / "src" / "lakeshop"
-    for path in sorted([*(src / "datagen").glob("*.py"), src / "contract.py"]):
+    for path in sorted([*(src / "datagen").glob("*.py"), src / "retail" / "contract.py"]):
         digest.update(path.name.encode() + path.read_bytes())
     return digest.hexdigest()[:12]
 

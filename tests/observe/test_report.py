@@ -31,7 +31,7 @@ CHROMIUM_FLAGS = [
     "--disable-sync",
 ]
 #: where the browser test leaves its screenshot (``build/`` is gitignored)
-SCREENSHOT = Path(__file__).resolve().parents[1] / "build" / "report-screenshot.png"
+SCREENSHOT = Path(__file__).resolve().parents[2] / "build" / "report-screenshot.png"
 
 #: the columns of ``_system.alerts`` as the alerting part writes them
 ALERTS_SCHEMA = system.SCHEMAS[system.ALERTS]  # the table exactly as the pipeline writes it
