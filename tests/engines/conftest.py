@@ -14,6 +14,6 @@ def spark() -> Any:
     Fails, never skips, when pyspark or Java is missing: CI has both (``./dev`` installs
     pyspark with the ``dev`` extra; Java 17 is on the machine).
     """
-    from lakeshop.engines.spark.engine import spark_session
+    from lakeshop.engines.spark.session import spark_session
 
     return spark_session("local[2]")

@@ -17,8 +17,9 @@ from deltalake import write_deltalake
 from lakeshop.app.project import Project, write_demo_config
 from lakeshop.core.errors import ConfigError, LakeshopError, MissingDependency
 from lakeshop.engines.lakehouse import Lakehouse
-from lakeshop.engines.spark import engine as spark_module
-from lakeshop.engines.spark.engine import SparkEngine, to_spark
+from lakeshop.engines.spark import session as spark_module
+from lakeshop.engines.spark.dialect import to_spark
+from lakeshop.engines.spark.engine import SparkEngine
 from tests.conftest import cli, one_error_line
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
+import numpy.typing as npt
 
 EPOCH = date(1970, 1, 1)
 DAY = 86_400
@@ -56,3 +57,8 @@ class DayContext:
     def rng(self, stream: str, sub: int = 0) -> np.random.Generator:
         """A generator that depends only on (seed, day, stream, sub)."""
         return np.random.default_rng([self.seed, self.index, STREAMS[stream], sub])
+
+
+def choose(rng: np.random.Generator, n: int, probs: tuple[float, ...]) -> npt.NDArray[np.int64]:
+    """``n`` codes drawn with the relative weights ``probs`` (code ``i`` weighs ``probs[i]``)."""
+    return rng.choice(len(probs), size=n, p=np.asarray(probs) / sum(probs)).astype(np.int64)

@@ -9,7 +9,7 @@ import numpy as np
 import pyarrow as pa
 
 from .context import DayContext
-from .entities import Customers, Products, Stores
+from .customers import Customers
 from .formats import (
     CURRENCIES,
     DEVICES,
@@ -25,6 +25,8 @@ from .formats import (
     make_table,
     timestamps,
 )
+from .products import Products
+from .stores import Stores
 
 _BASE_RATES = np.array([1.0, 1.08, 1.27, 0.74])  # USD per unit of USD, EUR, GBP, CAD
 

@@ -249,6 +249,11 @@ def dates(days: IntArray) -> pa.Array:
     return pa.array(text, type=pa.string())
 
 
+def integers_text(nums: IntArray) -> pa.Array:
+    """Integers as text by a plain cast (e-mail suffixes, SKU and model numbers)."""
+    return pa.array(np.asarray(nums, dtype=np.int64)).cast(pa.string())
+
+
 def constant(value: str | None, n: int) -> pa.Array:
     """A string column repeating one value."""
     return pa.array(np.full(n, value, dtype=object), type=pa.string())

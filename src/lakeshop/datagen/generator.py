@@ -13,13 +13,15 @@ import pyarrow as pa
 
 from .background import OrderedBackground
 from .context import DayContext
-from .entities import Customers, customers_day, make_products, make_stores, products_day
+from .customers import Customers, customers_day
 from .events import FxRates, clickstream_day, inventory_day, make_inventory
 from .formats import SOURCE_ORDER, Rows
 from .incidents import Incident
 from .incidents import check as check_incidents
 from .ledger import Ledger
 from .orders import Book, orders_day
+from .products import make_products, products_day
+from .stores import make_stores
 from .writer import DRIFT_COLUMNS, DayFiles, DayWriter
 
 # days written on background threads while the next ones are generated, and how many days

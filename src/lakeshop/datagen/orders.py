@@ -9,7 +9,7 @@ import numpy as np
 import pyarrow as pa
 
 from .context import DAY, DayContext
-from .entities import Customers, Products, Stores
+from .customers import Customers
 from .formats import (
     CARD_BRANDS,
     CHANNELS,
@@ -31,6 +31,8 @@ from .formats import (
     timestamps,
 )
 from .incidents import Incident, order_filter
+from .products import Products
+from .stores import Stores
 
 NONE = -1  # "no such event" in timestamp columns
 LINES_PER_ORDER = 2.5

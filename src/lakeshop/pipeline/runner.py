@@ -23,7 +23,8 @@ from lakeshop.pipeline.graph import Graph, driving_table
 from lakeshop.pipeline.model import Kind, Table
 from lakeshop.pipeline.raw import parse_trigger, replay_trigger
 from lakeshop.pipeline.sources import Source
-from lakeshop.pipeline.strategies import Inputs, strategy_for
+from lakeshop.pipeline.strategies.base import Inputs
+from lakeshop.pipeline.strategies.registry import strategy_for
 
 
 @dataclass

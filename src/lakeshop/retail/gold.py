@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from lakeshop.pipeline.model import Action, Kind, Table
 from lakeshop.retail.expectations import rule
-from lakeshop.retail.pipeline import sql_table
+from lakeshop.retail.sqlfiles import sql_table
 
 #: the earliest event time whose dimension version a changed dimension row can alter: a new
 #: version from its valid_from on, a version cut short from its (new) valid_to on

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from lakeshop.pipeline.model import Kind, Table
 from lakeshop.retail import contract as c
+from lakeshop.retail import gold
 from lakeshop.retail.expectations import (
     in_domain,
     known,
@@ -16,8 +15,7 @@ from lakeshop.retail.expectations import (
     required,
     rule,
 )
-
-SQL_DIR = Path(__file__).parent / "sql"
+from lakeshop.retail.sqlfiles import sql_table
 
 EMAIL_PATTERN = r"^[a-z0-9._%+-]+@[a-z0-9-]+(\.[a-z0-9-]+)*\.[a-z]{2,}$"
 
@@ -168,21 +166,12 @@ SILVER_KINDS = {
 }
 
 
-def sql_table(name: str, kind: Kind, **kwargs: object) -> Table:
-    """A table whose SQL lives in ``sql/<schema>/<table>.sql``."""
-    schema, short = name.split(".")
-    path = SQL_DIR / schema / f"{short}.sql"
-    return Table(name=name, kind=kind, sql=path.read_text(), sql_file=path, **kwargs)  # type: ignore[arg-type]
-
-
 #: entities whose every version is kept (for SCD2 dimensions) before the latest is taken
 WITH_HISTORY = ("customers", "products")
 
 
 def tables() -> list[Table]:
     """Every table of the retail pipeline."""
-    from lakeshop.retail import gold
-
     out: list[Table] = []
     for source in c.SOURCES.values():
         out.append(Table(name=f"bronze.{source.name}", kind=Kind.INGEST, source=source.name))

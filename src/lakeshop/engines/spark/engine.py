@@ -23,101 +23,32 @@ How it maps the engine contract onto Spark (docs/spark.md says the same for user
   parsed with pyarrow as for every engine, JSON lines with an embedded DuckDB, so bronze is
   byte-for-byte the DuckDB engine's; the mapping SQL, silver, gold and the writes run in Spark.
 
-pyspark is imported only here, and only when the Spark engine is chosen.
+pyspark is imported only in this package, and only when the Spark engine is chosen. The
+session is :mod:`.session`'s, the dialect rules are :mod:`.dialect`'s.
 """
 
 from __future__ import annotations
 
-import functools
-import json
-import os
-import shutil
 import uuid
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 import sqlglot
-from sqlglot import exp
 
-from lakeshop.core.errors import LakeshopError, MissingDependency
+from lakeshop.core.errors import LakeshopError
 from lakeshop.engines.base import Capabilities, Engine, ParsedFile, WriteMode
-from lakeshop.engines.lakehouse import DataFile, Lakehouse, plain_schema
+from lakeshop.engines.lakehouse import Lakehouse, plain_schema
+from lakeshop.engines.spark.datafiles import data_files
 from lakeshop.engines.spark.delta_writer import DeltaSparkWriter, DeltaWriter, resolve_delta_writer
+from lakeshop.engines.spark.dialect import to_spark, view_name
+from lakeshop.engines.spark.schemas import arrow_schema, nullable, plain_arrow, spark_schema
+from lakeshop.engines.spark.session import first_line, spark_session
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql import DataFrame
 
     from lakeshop.engines.duckdb.engine import DuckDBEngine
-
-#: settings every lakeshop Spark session gets unless the target's ``spark.conf`` overrides them
-DEFAULT_CONF: dict[str, str] = {
-    # few, small tasks: local mode and the test suite are dominated by per-task overhead
-    "spark.sql.shuffle.partitions": "4",
-    "spark.sql.session.timeZone": "UTC",
-    # DuckDB's semantics: invalid casts and overflows raise, TRY_CAST gives NULL
-    "spark.sql.ansi.enabled": "true",
-    # DuckDB's TIMESTAMP has no time zone; so is Spark's TIMESTAMP with this setting
-    "spark.sql.timestampType": "TIMESTAMP_NTZ",
-    "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
-    # DuckDB's to_json keeps NULL fields (bronze's _rescued_data)
-    "spark.sql.jsonGenerator.ignoreNullFields": "false",
-    "spark.sql.execution.arrow.pyspark.enabled": "true",
-    "spark.ui.enabled": "false",
-    "spark.ui.showConsoleProgress": "false",
-    # table folders hold Delta data files only: no _SUCCESS markers
-    "spark.hadoop.mapreduce.fileoutputcommitter.marksuccessfuljobs": "false",
-    "spark.hadoop.parquet.enable.summary-metadata": "false",
-}
-#: local mode talks to nothing outside the machine
-LOCAL_CONF: dict[str, str] = {
-    "spark.driver.host": "localhost",
-    "spark.driver.bindAddress": "127.0.0.1",
-}
-
-_session: SparkSession | None = None
-
-
-def spark_session(
-    master: str = "local[2]", connect_url: str | None = None, conf: Mapping[str, Any] | None = None
-) -> SparkSession:
-    """The process's one Spark session, created on first use (later settings are ignored).
-
-    ``connect_url`` (``sc://host:15002``) uses Spark Connect instead of a driver in this
-    process. A session already active in the process (a Databricks notebook) is reused.
-    """
-    global _session
-    if _session is not None:
-        return _session
-    try:
-        from pyspark.sql import SparkSession
-    except ImportError as exc:
-        raise MissingDependency(
-            "the spark engine needs pyspark: pip install 'lakeshop[spark]'"
-        ) from exc
-    settings = DEFAULT_CONF | ({} if connect_url else LOCAL_CONF if _is_local(master) else {})
-    settings |= {k: _conf_value(v) for k, v in (conf or {}).items()}
-    builder = SparkSession.builder.appName("lakeshop")
-    builder = builder.remote(connect_url) if connect_url else builder.master(master)
-    for key, value in settings.items():
-        builder = builder.config(key, value)
-    if not connect_url and shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
-        raise MissingDependency(
-            "the spark engine needs Java 17 or later: no 'java' on PATH and JAVA_HOME is not set"
-        )
-    try:
-        spark = builder.getOrCreate()
-    except Exception as exc:  # the JVM did not start, or the cluster is unreachable
-        where = connect_url or master
-        raise LakeshopError(
-            f"Spark session at {where} could not start: {_first_line(exc)}"
-        ) from exc
-    if not connect_url:
-        spark.sparkContext.setLogLevel("ERROR")
-    _session = spark
-    return spark
 
 
 class SparkEngine(Engine):
@@ -160,25 +91,25 @@ class SparkEngine(Engine):
                 f"table {name}: the spark engine reads Delta tables without "
                 f"{refused or 'deletion vectors'}; rewrite it with lakeshop (--full-refresh)"
             )
-        schema = _spark_schema(plain_schema(pa.schema(dt.schema().to_arrow())))
+        schema = spark_schema(plain_schema(pa.schema(dt.schema().to_arrow())))
         reader = self.spark.read.schema(schema)
         df = reader.parquet(*files) if files else self.spark.createDataFrame([], schema)
         if where:
-            source = f"__delta_{_view(name)}"
+            source = f"__delta_{view_name(name)}"
             self._remember(source, df)
             df = self._sql(f'SELECT * FROM "{source}" WHERE {where}')
-        self._remember(_view(name), df)
+        self._remember(view_name(name), df)
 
     def bind_view(self, name: str, sql: str) -> None:
         """Define a view; its tables may be bound after it (resolved at first use)."""
-        self._pending_views[_view(name)] = sql
+        self._pending_views[view_name(name)] = sql
         self._resolve_views()
 
     def register(self, name: str, data: pa.Table) -> None:
         df = (
             self.spark.createDataFrame(data)
             if data.num_rows
-            else self.spark.createDataFrame([], _spark_schema(data.schema))
+            else self.spark.createDataFrame([], spark_schema(data.schema))
         )
         self._remember(name, df)
 
@@ -206,7 +137,7 @@ class SparkEngine(Engine):
             old.unpersist()
 
     def fetch(self, sql: str) -> pa.Table:
-        return self._guard(lambda: _plain_arrow(self._sql(sql).toArrow()))
+        return self._guard(lambda: plain_arrow(self._sql(sql).toArrow()))
 
     def write(
         self,
@@ -233,7 +164,7 @@ class SparkEngine(Engine):
             )
             return rows
         if mode == "merge" or predicate:
-            data = self._guard(lambda: _plain_arrow(df.toArrow()))
+            data = self._guard(lambda: plain_arrow(df.toArrow()))
             if mode == "merge":
                 if not keys:
                     raise LakeshopError(f"table {table}: merge needs key columns")
@@ -304,18 +235,18 @@ class SparkEngine(Engine):
         metadata: dict[str, Any] | None,
     ) -> int:
         """Executors write Parquet into a new folder of the table; the driver commits it."""
-        schema = _nullable(_arrow_schema(df))
+        schema = nullable(arrow_schema(df))
         if mode == "append" and self.lakehouse.exists(table):
             current = self.lakehouse.schema(table)
             if set(current.names) != set(schema.names):
                 # new columns: Delta's schema evolution, done by deltalake on Arrow
-                data = self._guard(lambda: _plain_arrow(df.toArrow()))
+                data = self._guard(lambda: plain_arrow(df.toArrow()))
                 self.lakehouse.write(table, data, "append", metadata=metadata)
                 return int(data.num_rows)
             df, schema = self._conformed(table, df), current
         folder = self.lakehouse.path(table) / f"spark-{uuid.uuid4().hex}"
         self._guard(lambda: df.write.parquet(str(folder)))
-        files = _data_files(folder, self.lakehouse.path(table), schema)
+        files = data_files(folder, self.lakehouse.path(table), schema)
         self.lakehouse.add_files(table, files, schema, mode, metadata=metadata)
         return sum(f.rows for f in files)
 
@@ -325,12 +256,12 @@ class SparkEngine(Engine):
         if not self.lakehouse.exists(table):
             return df
         current = self.lakehouse.schema(table)
-        schema = _nullable(_arrow_schema(df))
+        schema = nullable(arrow_schema(df))
         if set(current.names) != set(schema.names):
             return df
         return df.select(
             *[
-                df[f.name].cast(_spark_schema(pa.schema([f]))[0].dataType).alias(f.name)
+                df[f.name].cast(spark_schema(pa.schema([f]))[0].dataType).alias(f.name)
                 if f.type != schema.field(f.name).type
                 else df[f.name]
                 for f in current
@@ -349,86 +280,19 @@ class SparkEngine(Engine):
         try:
             return action()
         except PySparkException as exc:
-            raise LakeshopError(_first_line(exc)) from exc
+            raise LakeshopError(first_line(exc)) from exc
         except Exception as exc:
             java = getattr(exc, "java_exception", None)  # py4j's Py4JJavaError
             if java is None:
                 raise
-            raise LakeshopError(_first_line(Exception(str(java.toString())))) from exc
-
-
-# -- SQL: DuckDB's dialect in, Spark's out --------------------------------------------------
-
-
-@functools.lru_cache(maxsize=4096)
-def to_spark(sql: str) -> str:
-    """Transpile one DuckDB-dialect statement to Spark SQL (cached per text).
-
-    The dialect rules SQLGlot does not apply itself live here, and only here:
-    ``schema.table`` names become the views the engine binds (``schema__table``), and
-    ``ISODOW`` becomes ``WEEKDAY + 1`` (SQLGlot's ``DAYOFWEEK`` arithmetic is off by a day).
-    """
-    tree = sqlglot.parse_one(sql, read="duckdb")
-    return tree.transform(_spark_rule).sql(dialect="spark")
-
-
-def _spark_rule(node: exp.Expression) -> exp.Expression:
-    if isinstance(node, exp.Table) and node.args.get("db") and not node.args.get("catalog"):
-        renamed = exp.Table(this=exp.to_identifier(f"{node.db}__{node.name}", quoted=True))
-        # columns qualified by the bare table name still resolve
-        alias = node.args.get("alias") or exp.TableAlias(this=exp.to_identifier(node.name))
-        renamed.set("alias", alias)
-        return renamed
-    if isinstance(node, exp.DayOfWeekIso):
-        return exp.Add(
-            this=exp.Anonymous(this="WEEKDAY", expressions=[node.this.copy()]),
-            expression=exp.Literal.number(1),
-        )
-    return node
+            raise LakeshopError(first_line(Exception(str(java.toString())))) from exc
 
 
 def _guarded_transpile(sql: str) -> str:
     try:
         return to_spark(sql)
     except sqlglot.errors.SqlglotError as exc:
-        raise LakeshopError(f"SQL does not parse: {_first_line(exc)}") from exc
-
-
-def _view(name: str) -> str:
-    """The Spark view bound for a logical table name."""
-    return name.replace(".", "__")
-
-
-# -- types ----------------------------------------------------------------------------------
-
-
-def _spark_schema(schema: pa.Schema) -> Any:
-    from pyspark.sql.pandas.types import from_arrow_schema
-
-    return from_arrow_schema(schema, prefer_timestamp_ntz=True)
-
-
-def _arrow_schema(df: DataFrame) -> pa.Schema:
-    from pyspark.sql.pandas.types import to_arrow_schema
-
-    return to_arrow_schema(df.schema, timezone="UTC")
-
-
-def _nullable(schema: pa.Schema) -> pa.Schema:
-    """Every field nullable, as in the tables the DuckDB engine writes (Arrow's default)."""
-
-    def loosen(t: pa.DataType) -> pa.DataType:
-        if pa.types.is_list(t):
-            return pa.list_(pa.field(t.value_field.name, loosen(t.value_type), nullable=True))
-        return t
-
-    return pa.schema([pa.field(f.name, loosen(f.type), nullable=True) for f in schema])
-
-
-def _plain_arrow(table: pa.Table) -> pa.Table:
-    """Spark's Arrow output with the nullability the DuckDB engine's has."""
-    schema = _nullable(table.schema)
-    return table if table.schema == schema else table.cast(schema)
+        raise LakeshopError(f"SQL does not parse: {first_line(exc)}") from exc
 
 
 def _unreadable(dt: Any) -> str:
@@ -440,83 +304,3 @@ def _unreadable(dt: Any) -> str:
     if dt.metadata().partition_columns:
         return "partition columns"
     return ""
-
-
-# -- data files -----------------------------------------------------------------------------
-
-
-def _data_files(folder: Path, table_dir: Path, schema: pa.Schema) -> list[DataFile]:
-    """The Parquet files Spark wrote into ``folder``, with Delta statistics from their footers.
-
-    Empty files (Spark writes one for an empty result) and checksum files are removed.
-    """
-    out = []
-    for path in sorted(folder.iterdir()):
-        if path.suffix != ".parquet":
-            path.unlink()  # .crc checksums of Hadoop's local file system
-            continue
-        meta = pq.read_metadata(path)
-        if meta.num_rows == 0:
-            path.unlink()
-            continue
-        stat = path.stat()
-        out.append(
-            DataFile(
-                path=path.relative_to(table_dir).as_posix(),
-                size=stat.st_size,
-                modified_ms=int(stat.st_mtime * 1000),
-                rows=meta.num_rows,
-                stats=json.dumps(_stats(meta, schema)),
-            )
-        )
-    if not out:
-        shutil.rmtree(folder, ignore_errors=True)
-    return out
-
-
-def _stats(meta: pq.FileMetaData, schema: pa.Schema) -> dict[str, Any]:
-    """Delta file statistics: rows, and per column the null count and, for integer and date
-    columns (whose Parquet statistics are exact), the minimum and maximum."""
-    nulls: dict[str, int] = {}
-    lows: dict[str, Any] = {}
-    highs: dict[str, Any] = {}
-    exact = {f.name for f in schema if pa.types.is_integer(f.type) or pa.types.is_date32(f.type)}
-    columns = {meta.schema.column(i).path: i for i in range(meta.num_columns)}
-    for name in schema.names:
-        if name not in columns:
-            continue
-        stats = [
-            meta.row_group(g).column(columns[name]).statistics for g in range(meta.num_row_groups)
-        ]
-        if not all(s is not None and s.has_null_count for s in stats):
-            continue
-        nulls[name] = sum(s.null_count for s in stats if s is not None)
-        if name in exact and all(s is not None and s.has_min_max for s in stats):
-            lows[name] = _json_value(min(s.min for s in stats if s is not None))
-            highs[name] = _json_value(max(s.max for s in stats if s is not None))
-    return {
-        "numRecords": meta.num_rows,
-        "minValues": lows,
-        "maxValues": highs,
-        "nullCount": nulls,
-    }
-
-
-def _json_value(value: Any) -> Any:
-    return value.isoformat() if hasattr(value, "isoformat") else value
-
-
-# -- settings ---------------------------------------------------------------------------------
-
-
-def _is_local(master: str) -> bool:
-    return master == "local" or master.startswith("local[")
-
-
-def _conf_value(value: Any) -> str:
-    return str(value).lower() if isinstance(value, bool) else str(value)
-
-
-def _first_line(exc: Exception) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__

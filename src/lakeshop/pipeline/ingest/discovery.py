@@ -1,0 +1,129 @@
+"""Which files an ingestion reads: new landing files by path and content, raw copies to replay."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from lakeshop.pipeline import system
+from lakeshop.pipeline.context import RunContext
+from lakeshop.pipeline.raw import DELIVERED, RawCopy, deliveries, in_range
+from lakeshop.pipeline.sources import Source
+
+
+@dataclass
+class Candidate:
+    """A landing file and what the ingestion log already knows of it."""
+
+    path: Path
+    relative: str
+    size: int
+    modified_at: datetime
+    sha256: str = ""
+    #: ingested | redelivered (new content under a known path) | duplicate (known content
+    #: under a new path: not read) | replayed (read again from ``raw_path``)
+    status: str = "ingested"
+    note: str = ""
+    raw_path: str = ""
+
+
+def new_files(ctx: RunContext, source: Source) -> list[Candidate]:
+    """Files of the source whose content has not been ingested for it under their name yet.
+
+    A file is known by its path and its sha256. Content already ingested for the source
+    under another name is a ``duplicate`` (recorded, not read); new content under a known
+    name is ``redelivered`` (read: its rows are added to the earlier ones). Empty files
+    are never duplicates of each other.
+    """
+    known = system.read(ctx.lakehouse, system.FILES)
+    seen_stat: set[tuple[str, int, datetime]] = set()
+    seen_sha: set[tuple[str, str]] = set()
+    first_of: dict[str, str] = {}  # sha256 → first path ingested with that content
+    content_of: dict[str, str] = {}  # path → sha256 of its latest delivery
+    columns = ["source", "path", "size", "modified_at", "sha256", "status", "batch_id"]
+    log = [r for r in known.select(columns).to_pylist() if r["source"] == source.name]
+    for r in sorted(log, key=lambda r: (r["batch_id"], r["path"])):
+        seen_stat.add((r["path"], r["size"], r["modified_at"]))
+        seen_sha.add((r["path"], r["sha256"]))
+        if r["status"] in ("ingested", "redelivered", "replayed") and r["size"]:
+            first_of.setdefault(r["sha256"], r["path"])
+        if r["status"] in DELIVERED:
+            content_of[r["path"]] = r["sha256"]
+    out = []
+    for path in source.files(ctx.landing):
+        stat = path.stat()
+        relative, odd_name = _printable(path.relative_to(ctx.landing).as_posix())
+        modified = datetime.fromtimestamp(stat.st_mtime, UTC).replace(tzinfo=None)
+        if (relative, stat.st_size, modified) in seen_stat:
+            continue
+        cand = Candidate(path, relative, stat.st_size, modified, _sha256(path))
+        if (relative, cand.sha256) in seen_sha:
+            continue
+        seen_sha.add((relative, cand.sha256))
+        if cand.sha256 in first_of and cand.size:
+            cand.status = "duplicate"
+            cand.note = f"duplicate delivery: same content as {first_of[cand.sha256]}"
+        elif relative in content_of:
+            cand.status = "redelivered"
+            cand.note = f"re-delivery: earlier content had sha256 {content_of[relative]}"
+        if cand.status != "duplicate" and cand.size:
+            first_of.setdefault(cand.sha256, relative)
+        content_of[relative] = cand.sha256
+        if odd_name:
+            cand.note = join_notes(cand.note, "file name is not valid UTF-8: kept with \\x escapes")
+        out.append(cand)
+    return out
+
+
+def replays(ctx: RunContext, source: Source) -> list[Candidate]:
+    """The deliveries a full refresh or a replay reads again from their raw copies."""
+    if not ctx.full_refresh and ctx.replay is None:
+        return []
+    log = [
+        r
+        for r in system.read(ctx.lakehouse, system.FILES).to_pylist()
+        if r["source"] == source.name
+    ]
+    copies = deliveries(log, ctx.lakehouse.root)
+    if not ctx.full_refresh and ctx.replay is not None:
+        copies = in_range(copies, *ctx.replay)
+    return [_replayed(c) for c in copies]
+
+
+def _replayed(copy: RawCopy) -> Candidate:
+    """A delivery read again: the raw copy is parsed, ``_source_file`` stays its landing path."""
+    return Candidate(
+        copy.raw,
+        copy.relative,
+        copy.size,
+        copy.modified_at,
+        copy.sha256,
+        status="replayed",
+        raw_path=copy.raw_path,
+    )
+
+
+def _printable(name: str) -> tuple[str, bool]:
+    """``name`` as valid UTF-8 text, and whether it was not: undecodable bytes of a file name
+    (surrogates in Python) become ``\\xNN`` escapes, a stable name the log and tables can hold."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return os.fsencode(name).decode("utf-8", "backslashreplace"), True
+    return name, False
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def join_notes(*parts: str) -> str:
+    """The non-empty notes joined by ``; ``, each once, in order."""
+    return "; ".join(dict.fromkeys(p for p in parts if p))  # each note once, in order

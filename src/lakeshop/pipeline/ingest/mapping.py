@@ -1,0 +1,167 @@
+"""A landing file mapped onto its source's contract: parsed, columns selected and typed as
+text, audit columns added, rejected lines kept, the schema change named."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+
+from lakeshop.core.errors import SourceFileError
+from lakeshop.engines.base import ParsedFile, quote
+from lakeshop.engines.files import CsvOptions, parse_csv, parse_parquet
+from lakeshop.pipeline.context import RunContext, TableResult
+from lakeshop.pipeline.ingest.discovery import Candidate
+from lakeshop.pipeline.sources import Source
+
+AUDIT = pa.schema(
+    [
+        ("_rescued_data", pa.string()),
+        ("_source_file", pa.string()),
+        ("_source_row", pa.int64()),
+        ("_ingested_at", pa.timestamp("us")),
+        ("_batch_id", pa.int64()),
+    ]
+)
+REJECTS = pa.schema(
+    [
+        ("_source_file", pa.string()),
+        ("_source_row", pa.int64()),
+        ("line_text", pa.string()),
+        ("reason", pa.string()),
+        ("_ingested_at", pa.timestamp("us")),
+        ("_batch_id", pa.int64()),
+        ("_run_id", pa.string()),
+    ]
+)
+
+
+def bronze_schema(source: Source) -> pa.Schema:
+    """Contract fields as received (text), then the audit columns."""
+    return pa.schema([(f, pa.string()) for f in source.fields] + list(AUDIT))
+
+
+def read_file(
+    ctx: RunContext, source: Source, cand: Candidate, schema: pa.Schema
+) -> tuple[pa.Table, pa.Table, str]:
+    """Parse, map onto the contract fields and add audit columns; returns the rows, the
+    rejected lines and the file's schema change (``""`` when it has exactly the fields).
+
+    Columns that are not contract fields follow the source's ``on_new_columns`` policy.
+    The file name never enters SQL: audit columns are added with Arrow.
+    """
+    parsed = parse(ctx, source, cand.path)
+    if parsed.rows.num_rows == 0 and parsed.rejects.num_rows == 0:
+        raise SourceFileError(str(cand.path), "header only: no data rows")
+    items, missing, rescued = source.select_list(parsed.columns)
+    # no columns known (JSON lines without one object): no schema to judge, lines rejected
+    optional = source.missing_optional(parsed.columns) if parsed.columns else []
+    if missing and parsed.columns:
+        raise SchemaMismatch(
+            str(cand.path),
+            f"missing required column(s) {', '.join(missing)}; header has {', '.join(parsed.columns)}",
+            _change(f"missing required: {', '.join(missing)}", optional=optional),
+        )
+    if rescued and source.on_new_columns == "fail":
+        raise SchemaMismatch(
+            str(cand.path),
+            f"unexpected column(s) {', '.join(rescued)} "
+            f"(sources.{source.name}.on_new_columns: fail)",
+            _change(f"rejected: {', '.join(rescued)}", optional=optional),
+        )
+    added: list[str] = []
+    if source.on_new_columns == "add":
+        added, rescued = _addable(ctx, source, schema, rescued)
+    rescue = (
+        "to_json(struct_pack(" + ", ".join(f"{quote(c)} := {quote(c)}" for c in rescued) + "))"
+        if rescued
+        else "NULL"
+    )
+    ctx.engine.register("_file_rows", parsed.rows)
+    mapped = ctx.engine.fetch(
+        f"SELECT {', '.join(items)}, CAST({rescue} AS VARCHAR) AS _rescued_data, _source_row"
+        + "".join(f", CAST({quote(c)} AS VARCHAR) AS {quote(c)}" for c in added)
+        + " FROM _file_rows ORDER BY _source_row"
+    )
+    n = mapped.num_rows
+    audit = {
+        "_source_file": pa.array([cand.relative] * n, pa.string()),
+        "_ingested_at": pa.array([ctx.started_at] * n, pa.timestamp("us")),
+        "_batch_id": pa.array([ctx.batch_id] * n, pa.int64()),
+    }
+    out = pa.schema(list(schema) + [pa.field(c, pa.string()) for c in added])
+    good = pa.table(
+        [audit[f.name] if f.name in audit else mapped.column(f.name).cast(f.type) for f in out],
+        schema=out,
+    )
+    n = parsed.rejects.num_rows
+    rejects = pa.table(
+        {
+            "_source_file": pa.array([cand.relative] * n, pa.string()),
+            "_source_row": parsed.rejects.column("_source_row"),
+            "line_text": parsed.rejects.column("line_text"),
+            "reason": parsed.rejects.column("reason"),
+            "_ingested_at": pa.array([ctx.started_at] * n, pa.timestamp("us")),
+            "_batch_id": pa.array([ctx.batch_id] * n, pa.int64()),
+            "_run_id": pa.array([ctx.run_id] * n, pa.string()),
+        },
+        schema=REJECTS,
+    )
+    change = _change(
+        f"added: {', '.join(added)}" if added else "",
+        f"new columns rescued: {', '.join(rescued)}" if rescued else "",
+        optional=optional,
+    )
+    return good, rejects, change
+
+
+def parse(ctx: RunContext, source: Source, path: Path) -> ParsedFile:
+    opts = source.options
+    if source.format == "csv":
+        return parse_csv(path, CsvOptions(opts.delimiter, opts.quote, opts.encoding, opts.header))
+    if source.format == "parquet":
+        return parse_parquet(path)
+    return ctx.engine.parse_jsonl(str(path), opts.encoding)
+
+
+class SchemaMismatch(SourceFileError):
+    """A file refused for its columns; ``change`` is what ``_system.files`` reports of them."""
+
+    def __init__(self, path: str, reason: str, change: str):
+        super().__init__(path, reason)
+        self.change = change
+
+
+def _change(*parts: str, optional: list[str]) -> str:
+    """A file's schema change as ``_system.files`` reports it, e.g. ``added: loyalty_points``."""
+    if optional:
+        parts = (*parts, f"missing optional: {', '.join(optional)}")
+    return "; ".join(p for p in parts if p)
+
+
+def _addable(
+    ctx: RunContext, source: Source, schema: pa.Schema, new: list[str]
+) -> tuple[list[str], list[str]]:
+    """New columns that can become bronze columns, and those that must stay rescued.
+
+    Delta column names are case-insensitive: a new column whose name differs only in case
+    from a contract field, an audit column or a column bronze already has under another
+    spelling is rescued instead.
+    """
+    fixed = {n.lower() for n in schema.names}
+    existing: dict[str, str] = {}
+    name = f"bronze.{source.name}"
+    if new and ctx.lakehouse.exists(name):
+        existing = {f.name.lower(): f.name for f in ctx.lakehouse.dataset(name).schema}
+    added: list[str] = []
+    rescued: list[str] = []
+    for c in new:
+        clash = c.lower() in fixed or existing.get(c.lower(), c) != c
+        (rescued if clash else added).append(c)
+    return added, rescued
+
+
+def note_change(result: TableResult, change: str) -> None:
+    """Add a file's schema change to the table's progress note (each distinct change once)."""
+    if change and change not in result.note.split("; "):
+        result.note = f"{result.note}; {change}" if result.note else change

@@ -1,0 +1,123 @@
+"""The ``ingest`` kind: new landing files appended to bronze exactly once, raw copies kept,
+malformed lines kept (the stages are in :mod:`lakeshop.pipeline.ingest`)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from lakeshop.core.errors import LakeshopError, SourceFileError
+from lakeshop.core.logs import get_logger
+from lakeshop.pipeline.context import RunContext, TableResult
+from lakeshop.pipeline.ingest.commit import (
+    FLUSH_ROWS,
+    PATHS_PER_COMMIT,
+    Batch,
+    drop_orphans,
+    flush,
+    keep_raw,
+)
+from lakeshop.pipeline.ingest.discovery import join_notes, new_files, replays
+from lakeshop.pipeline.ingest.mapping import SchemaMismatch, bronze_schema, note_change, read_file
+from lakeshop.pipeline.model import Table
+from lakeshop.pipeline.strategies.base import Inputs, Strategy
+
+#: the logger of the file lines (its name from before ingestion was split in stages)
+log = get_logger("lakeshop.pipeline.ingest")
+
+
+class IngestStrategy(Strategy):
+    """Appends the rows of files not ingested before; unreadable files are recorded, not fatal."""
+
+    def execute(self, table: Table, ctx: RunContext, inputs: Inputs) -> TableResult:
+        if table.source not in ctx.sources:
+            raise LakeshopError(f"table {table.name}: source '{table.source}' is not configured")
+        source = ctx.sources[table.source]
+        drop_orphans(ctx, table, source)
+        result = TableResult()
+        schema = bronze_schema(source)
+        batch = Batch(first=True)
+        counts: dict[str, int] = {}
+        for cand in [*replays(ctx, source), *new_files(ctx, source)]:
+            replaying = cand.status == "replayed"
+            if not batch.log:
+                batch.replaying = replaying
+            elif replaying != batch.replaying or (
+                cand.relative not in batch.paths
+                and (batch.size >= FLUSH_ROWS or len(batch.paths) >= PATHS_PER_COMMIT)
+            ):
+                flush(ctx, table, schema, batch)
+                batch = Batch(replaying=replaying)
+            batch.paths.add(cand.relative)
+            entry: dict[str, Any] = {
+                "source": source.name,
+                "path": cand.relative,
+                "size": cand.size,
+                "modified_at": cand.modified_at,
+                "sha256": cand.sha256,
+                "batch_id": ctx.batch_id,
+                "run_id": ctx.run_id,
+                "ingested_at": ctx.started_at,
+                "rows": 0,
+                "rejected_lines": 0,
+            }
+            try:
+                if cand.status == "duplicate":
+                    raise SourceFileError(str(cand.path), cand.note)
+                good, bad, change = read_file(ctx, source, cand, schema)
+            except SourceFileError as exc:
+                change = exc.change if isinstance(exc, SchemaMismatch) else ""
+                status = cand.status if cand.status in ("duplicate", "replayed") else "error"
+                entry.update(status=status, error=join_notes(cand.note, exc.reason))
+                log.log(
+                    logging.INFO if status == "duplicate" else logging.WARNING,
+                    f"file {status}",
+                    extra={"table": table.name, "path": cand.relative, "error": entry["error"]},
+                )
+            else:
+                batch.rows.append(good)
+                batch.rejects.append(bad)
+                entry.update(
+                    status=cand.status,
+                    error=cand.note or None,
+                    rows=good.num_rows,
+                    rejected_lines=bad.num_rows,
+                )
+                result.rows_written += good.num_rows
+                result.rows_quarantined += bad.num_rows
+                log.info(
+                    f"file {cand.status}",
+                    extra={
+                        "table": table.name,
+                        "path": cand.relative,
+                        "rows": good.num_rows,
+                        "rejected_lines": bad.num_rows,
+                    },
+                )
+            entry["schema_change"] = change or None
+            note_change(result, change)
+            entry["raw_path"] = cand.raw_path or keep_raw(ctx, source, cand)
+            batch.log.append(entry)
+            result.files += 1
+            counts[cand.status] = counts.get(cand.status, 0) + 1
+        flush(ctx, table, schema, batch)
+        result.rows_in = result.rows_written + result.rows_quarantined
+        result.note = join_notes(_summary(counts), result.note)
+        return result
+
+
+def _summary(counts: dict[str, int]) -> str:
+    """``"40 replayed from raw, 2 new files, 1 duplicate, 1 redelivery"`` (only what happened)."""
+    parts = []
+    if counts.get("replayed"):
+        parts.append(f"{counts['replayed']} replayed from raw")
+    if counts.get("ingested"):
+        n = counts["ingested"]
+        parts.append(f"{n} new file{'s' if n != 1 else ''}")
+    if counts.get("duplicate"):
+        n = counts["duplicate"]
+        parts.append(f"{n} duplicate{'s' if n != 1 else ''}")
+    if counts.get("redelivered"):
+        n = counts["redelivered"]
+        parts.append(f"{n} redeliver{'ies' if n != 1 else 'y'}")
+    return ", ".join(parts)

@@ -1,0 +1,125 @@
+"""What the incremental keyed kinds (``upsert``, ``append``) share: new upstream rows, the
+latest version per key, compared with the target."""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+
+from lakeshop.engines.base import WriteMode
+from lakeshop.engines.lakehouse import commit_metadata
+from lakeshop.pipeline.context import RunContext, TableResult
+from lakeshop.pipeline.expectations import RETRY
+from lakeshop.pipeline.model import Table
+from lakeshop.pipeline.strategies.base import (
+    CANDIDATES,
+    RELEASED_KEY,
+    ROW_HASH,
+    VALID,
+    WINNERS,
+    Inputs,
+    latest_batch,
+    predicate_tables,
+)
+from lakeshop.pipeline.strategies.checked import CheckedStrategy
+
+
+class KeyedStrategy(CheckedStrategy):
+    """Incremental kinds: new upstream rows, latest version per key, compared with the target."""
+
+    reads_increments = True
+
+    def stage_candidates(self, table: Table, ctx: RunContext, columns: list[str]) -> None:
+        """``_candidates``: one row per key (latest by sequence, ties by content hash)."""
+        business = [c for c in columns if not c.startswith("_")]
+        parts = ", ".join(f"COALESCE(CAST(\"{c}\" AS VARCHAR), '\\N')" for c in business)
+        keys = ", ".join(f'"{k}"' for k in table.keys)
+        order = f'"{table.sequence}" DESC NULLS LAST, ' if table.sequence else ""
+        # identical versions: the first delivered keeps its lineage, as in a run per file
+        lineage = [c for c in ("_source_file", "_source_row") if c in columns]
+        first = "".join(f", {c}" for c in lineage)
+        ctx.engine.stage_view(
+            CANDIDATES,
+            f"SELECT * EXCLUDE (_rn) FROM (SELECT *, row_number() OVER (PARTITION BY {keys} "
+            f"ORDER BY {order}{ROW_HASH} DESC{first}) AS _rn FROM (SELECT *, "
+            f"md5(concat_ws('|', {parts})) AS {ROW_HASH} FROM {VALID})) WHERE _rn = 1",
+        )
+
+    def target_join(self, table: Table) -> str:
+        return " AND ".join(f't."{k}" = c."{k}"' for k in table.keys)
+
+    def execute(self, table: Table, ctx: RunContext, inputs: Inputs) -> TableResult:
+        self.drop_orphans(table, ctx, inputs)
+        self.finish_release(table, ctx)
+        result = TableResult()
+        # held rows get another try when a table their checks read has changed
+        parents = sorted(
+            {t for e in table.expectations if e.retry for t in predicate_tables(e.predicate)}
+        )
+        seen = ctx.lakehouse.watermarks(table.name)
+        held = (
+            not ctx.full_refresh
+            and any(latest_batch(ctx, p) > seen.get(p, -1) for p in parents)
+            and ctx.lakehouse.exists(table.quarantine)
+            and RETRY in ctx.lakehouse.delta(table.quarantine).schema().to_arrow().names
+        )
+        if (
+            not held
+            and inputs.driving
+            and not ctx.full_refresh
+            and ctx.lakehouse.exists(table.name)
+            and ctx.lakehouse.exists(table.quarantine)
+            and not ctx.engine.fetch(f"SELECT 1 FROM {inputs.driving} LIMIT 1").num_rows
+        ):
+            return TableResult(note="up to date")  # the driving upstream has no new rows
+        columns = self.stage_valid(table, ctx, result, held=held)
+        valid = result.rows_in - result.rows_quarantined
+        if result.rows_in == 0 and ctx.lakehouse.exists(table.name):
+            return result
+        self.stage_candidates(table, ctx, columns)
+        replace = ctx.full_refresh or not ctx.lakehouse.exists(table.name)
+        if replace:
+            ctx.engine.stage_view(WINNERS, f"SELECT * FROM {CANDIDATES}")
+        else:
+            ctx.engine.bind_table(table.name)
+            ctx.engine.stage_view(WINNERS, self.winners_sql(table))
+        mode: WriteMode = "overwrite" if replace else self.write_mode
+        marks = {
+            up: ctx.batch_id for up in [*parents, *([inputs.driving] if inputs.driving else [])]
+        }
+        result.rows_written = self.commit(table, ctx, WINNERS, mode, marks, released=held)
+        result.rows_deduplicated = valid - result.rows_written
+        if held:
+            self.release_held(table, ctx)
+        return result
+
+    write_mode: WriteMode = "append"
+
+    def finish_release(self, table: Table, ctx: RunContext) -> None:
+        """Release the held rows a killed run evaluated again and committed, but did not
+        remove from the quarantine (its table commit records the batch)."""
+        if ctx.full_refresh or not ctx.lakehouse.exists(table.quarantine):
+            return
+        below = commit_metadata(ctx.lakehouse.last_commit(table.name)).get(RELEASED_KEY)
+        if below is not None:
+            self.release_held(table, ctx, int(below))
+
+    @staticmethod
+    def drop_orphans(table: Table, ctx: RunContext, inputs: Inputs) -> None:
+        """Remove quarantine rows of a run that died before committing the table itself.
+
+        The quarantine is committed first; rows it holds from a batch the table's watermark
+        does not cover were written by a run that was killed in between, and the rows they
+        came from are read again now.
+        """
+        if ctx.full_refresh or not inputs.driving:
+            return
+        if not ctx.lakehouse.exists(table.name):
+            ctx.lakehouse.delete(table.quarantine, "_batch_id IS NOT NULL")
+            return
+        mark = ctx.lakehouse.watermarks(table.name).get(inputs.driving)
+        if mark is not None:
+            ctx.lakehouse.delete(table.quarantine, f"_batch_id > {mark}")
+
+    @abstractmethod
+    def winners_sql(self, table: Table) -> str:
+        """Candidates that change the existing target table."""

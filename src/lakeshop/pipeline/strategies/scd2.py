@@ -1,0 +1,74 @@
+"""The ``scd2`` kind: type 2 history, rebuilt per touched key from all its versions."""
+
+from __future__ import annotations
+
+from lakeshop.core.errors import LakeshopError
+from lakeshop.pipeline.context import RunContext, TableResult
+from lakeshop.pipeline.model import Kind, Table
+from lakeshop.pipeline.strategies.base import Inputs, columns_of_sql
+from lakeshop.pipeline.strategies.materialized import MaterializedStrategy
+
+EPOCH = "CAST('1900-01-01 00:00:00' AS TIMESTAMP)"
+END_OF_TIME = "CAST('9999-12-31 00:00:00' AS TIMESTAMP)"
+
+
+class Scd2Strategy(MaterializedStrategy):
+    """Type 2 history: one row per distinct version of a key, with validity intervals.
+
+    The table's SQL returns versions; consecutive versions with the same attributes collapse
+    into one (a re-send adds nothing), and versions arriving out of order take their place in
+    the history, because the history of every touched key is rebuilt from all its versions.
+    Surrogate keys hash the business key and the version's sequence, so they do not depend on
+    arrival order. An unknown member (surrogate key ``'-1'``) is part of every dimension.
+    """
+
+    def execute(self, table: Table, ctx: RunContext, inputs: Inputs) -> TableResult:
+        if len(table.keys) != 1 or not table.sequence or not table.surrogate_key:
+            raise LakeshopError(
+                f"table {table.name}: scd2 needs one key, a sequence and a surrogate_key"
+            )
+        versions = columns_of_sql(ctx, table.sql)
+        key, seq, sk = table.keys[0], table.sequence, table.surrogate_key
+        attrs = [c for c in versions if c != seq and not c.startswith("_")]
+        kept = [c for c in versions if not c.startswith("_")]
+        digest = ", ".join(f"COALESCE(CAST(\"{c}\" AS VARCHAR), '\\N')" for c in attrs)
+        chain = f"""
+            WITH versions AS (
+                SELECT {", ".join(f'"{c}"' for c in kept)}, md5(concat_ws('|', {digest})) AS _attrs
+                FROM ({table.sql}) AS v
+            ),
+            changes AS (
+                SELECT *, LAG(_attrs) OVER (PARTITION BY "{key}" ORDER BY "{seq}") AS _prev
+                FROM versions
+            ),
+            kept AS (
+                SELECT *,
+                    ROW_NUMBER() OVER (PARTITION BY "{key}" ORDER BY "{seq}") AS _n,
+                    LEAD("{seq}") OVER (PARTITION BY "{key}" ORDER BY "{seq}") AS _next
+                FROM changes
+                WHERE _prev IS NULL OR _prev <> _attrs
+            )
+            SELECT
+                md5("{key}" || '|' || CAST("{seq}" AS VARCHAR)) AS "{sk}",
+                {", ".join(f'"{c}"' for c in kept)},
+                CASE WHEN _n = 1 THEN {EPOCH} ELSE "{seq}" END AS valid_from,
+                COALESCE(_next, {END_OF_TIME}) AS valid_to,
+                _next IS NULL AS is_current
+            FROM kept
+        """
+        unknown = (
+            f"SELECT '-1' AS \"{sk}\", "
+            + ", ".join(f'NULL AS "{c}"' for c in kept)
+            + f", {EPOCH} AS valid_from, {END_OF_TIME} AS valid_to, TRUE AS is_current"
+        )
+        full = f"{chain} UNION ALL {unknown}"
+        scd2 = Table(
+            name=table.name,
+            kind=Kind.MATERIALIZED,
+            sql=full,
+            expectations=table.expectations,
+            keys=(sk,),
+            incremental_by=key,
+            touched={up: f'SELECT "{key}" FROM {up}' for up in inputs.upstream},
+        )
+        return self.refresh(scd2, ctx, inputs, full, partial=chain)
