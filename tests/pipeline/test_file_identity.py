@@ -7,7 +7,7 @@ from pathlib import Path
 
 from lakeshop.app import api
 from lakeshop.app.project import Project, write_demo_config
-from lakeshop.cli.main import progress_line
+from lakeshop.cli.output import progress_line
 from lakeshop.ops.doctor import diagnose
 from lakeshop.ops.faults import compare, snapshot
 from lakeshop.pipeline import system
