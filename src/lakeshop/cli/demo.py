@@ -74,9 +74,9 @@ def demo(
     from lakeshop.datagen import generate as gen
 
     clock = time.perf_counter()
-    result = gen(directory / "landing", days=days, scale=scale, seed=seed, defects=defects)
+    generated = gen(directory / "landing", days=days, scale=scale, seed=seed, defects=defects)
     out.print(
-        f"[bold]1/2[/] generated {_describe(result)} into {escape(str(directory / 'landing'))}",
+        f"[bold]1/2[/] generated {_describe(generated)} into {escape(str(directory / 'landing'))}",
         soft_wrap=True,
     )
     write_demo_config(directory)
@@ -85,9 +85,9 @@ def demo(
         f"[bold]2/2[/] running the pipeline into {escape(str(project.lakehouse().root))}",
         soft_wrap=True,
     )
-    summary = api.run(project, listener=progress(project), trigger="demo")
-    summarise(summary)
-    if summary.status == "ok":
+    run = api.run(project, listener=progress(project), trigger="demo")
+    summarise(run)
+    if run.summary.status == "ok":
         _headlines(project)
     from lakeshop.observe import report as reporting
 
@@ -102,7 +102,7 @@ def demo(
         soft_wrap=True,
         highlight=False,
     )
-    if summary.status != "ok":
+    if run.summary.status != "ok":
         raise typer.Exit(1)
 
 

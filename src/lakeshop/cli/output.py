@@ -20,8 +20,9 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from lakeshop.app.alerts import Outcome
+    from lakeshop.app.api import RunResult
     from lakeshop.app.project import Project
-    from lakeshop.pipeline.runner import Listener, RunSummary, TableOutcome
+    from lakeshop.pipeline.runner import Listener, TableOutcome
 
 out = Console()
 err = Console(stderr=True)
@@ -78,8 +79,10 @@ def progress_line(outcome: TableOutcome, width: int = 0) -> str:
     return f"{status} {outcome.name:{width}}  {detail}"
 
 
-def summarise(summary: RunSummary) -> None:
-    """The run's closing line: tables ok, failed and skipped, rows written and quarantined."""
+def summarise(result: RunResult) -> None:
+    """The run's closing line (tables ok, failed and skipped, rows written and quarantined),
+    then the alerts evaluated after it."""
+    summary = result.summary
     ok = sum(o.status == "ok" for o in summary.outcomes)
     failed = len(summary.failed)
     skipped = sum(o.status == "skipped" for o in summary.outcomes)
@@ -92,8 +95,7 @@ def summarise(summary: RunSummary) -> None:
         soft_wrap=True,
         highlight=False,
     )
-    if summary.checks is not None:
-        print_alerts(summary.checks)
+    print_alerts(result.alerts)
 
 
 def print_alerts(outcome: Outcome) -> None:

@@ -45,7 +45,7 @@ def run(
             soft_wrap=True,
             highlight=False,
         )
-    summary = api.run(
+    result = api.run(
         project,
         target=target,
         select=select,
@@ -56,8 +56,8 @@ def run(
         as_of=day,
         engine=engine.value if engine else None,
     )
-    summarise(summary)
-    if summary.status != "ok":
+    summarise(result)
+    if result.summary.status != "ok":
         raise typer.Exit(1)
 
 
@@ -74,7 +74,7 @@ def replay(
 
     first, last = parse_date("--from", start), parse_date("--to", end)
     project = load_project()
-    summary = api.replay(
+    result = api.replay(
         project,
         first,
         last,
@@ -84,6 +84,6 @@ def replay(
         wait_timeout=wait_timeout,
         engine=engine.value if engine else None,
     )
-    summarise(summary)
-    if summary.status != "ok":
+    summarise(result)
+    if result.summary.status != "ok":
         raise typer.Exit(1)
