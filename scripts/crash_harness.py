@@ -33,7 +33,7 @@ def prepare(work: Path, seed: int, scale: float) -> Path:
             shutil.copy2(path, target)
         if day == 1:
             write_demo_config(base)
-            if api.run(Project.load(base)).status != "ok":
+            if api.run(Project.load(base)).summary.status != "ok":
                 raise RuntimeError("the baseline run failed")
     return base
 

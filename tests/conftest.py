@@ -99,9 +99,9 @@ def observed(retailer: Path, tmp_path_factory: pytest.TempPathFactory) -> Projec
     write_demo_config(directory)
     project = Project.load(directory)
     copy_days(retailer, project.landing, ["2026-01-01", "2026-01-02"])
-    assert api.run(project).status == "ok"
+    assert api.run(project).summary.status == "ok"
     copy_days(retailer, project.landing, ["2026-01-03", "2026-01-04"])
-    assert api.run(project).status == "ok"
+    assert api.run(project).summary.status == "ok"
     return project
 
 

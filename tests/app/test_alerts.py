@@ -52,12 +52,12 @@ def base(tmp_path_factory: pytest.TempPathFactory, history: Callable[[str | None
     root = tmp_path_factory.mktemp("base")
     copy_days(history(None), root / "landing", FIRST_DAYS)
     write_demo_config(root)
-    summary = api.run(Project.load(root))
-    assert summary.status == "ok"
+    done = api.run(Project.load(root))
+    assert done.summary.status == "ok"
     # as of day 8, every rule had its history: nothing fires on clean data
-    assert summary.checks.as_of == date(2026, 1, 8)
-    assert summary.checks.errors == {}
-    assert summary.checks.fired == []
+    assert done.alerts.as_of == date(2026, 1, 8)
+    assert done.alerts.errors == {}
+    assert done.alerts.fired == []
     return root
 
 
@@ -88,10 +88,10 @@ def _day_nine(
 
 
 def _run(root: Path) -> alerts.Outcome:
-    summary = api.run(Project.load(root))
-    assert summary.status == "ok"
-    assert summary.checks.errors == {}
-    return summary.checks
+    done = api.run(Project.load(root))
+    assert done.summary.status == "ok"
+    assert done.alerts.errors == {}
+    return done.alerts
 
 
 REVENUE_DROP: Fired = {
@@ -311,12 +311,12 @@ def test_pipeline_failure_rate(base: Path, tmp_path: Path, history):
     _break(root, "gold.customer_value")
     project = Project.load(root)
     first = api.run(project)
-    assert first.status == "failed"
+    assert first.summary.status == "failed"
     # two runs of which one failed: not enough runs yet (min_runs 3)
-    assert [a.firing.rule for a in first.checks.fired] == []
+    assert [a.firing.rule for a in first.alerts.fired] == []
     second = api.run(project)
-    assert second.status == "failed"
-    [alert] = second.checks.fired
+    assert second.summary.status == "failed"
+    [alert] = second.alerts.fired
     f = alert.firing
     assert (f.rule, f.scope, f.severity, f.business_date) == (
         "pipeline_failure_rate",
@@ -328,7 +328,7 @@ def test_pipeline_failure_rate(base: Path, tmp_path: Path, history):
     assert "2 of 3 runs failed" in f.message
     # once a day: a third failure does not notify again
     third = api.run(project)
-    assert third.checks.fired == [] and [r.rule for r in third.checks.repeated] == [
+    assert third.alerts.fired == [] and [r.rule for r in third.alerts.repeated] == [
         "pipeline_failure_rate"
     ]
 
@@ -389,9 +389,9 @@ def test_no_alert_on_any_day_of_a_clean_30_day_history(tmp_path: Path):
     generate(tmp_path / "landing", days=30, scale=SCALE, seed=42)
     write_demo_config(tmp_path)
     project = Project.load(tmp_path)
-    summary = api.run(project)
-    assert summary.status == "ok" and summary.checks.fired == []
-    assert summary.checks.as_of == date(2026, 1, 30)
+    done = api.run(project)
+    assert done.summary.status == "ok" and done.alerts.fired == []
+    assert done.alerts.as_of == date(2026, 1, 30)
     for day in range(8, 31):
         found = alerts.evaluate(project, date(2026, 1, day))
         assert (found.firings, found.errors) == ([], {}), day

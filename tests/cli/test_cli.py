@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from lakeshop.app.project import Project
-from lakeshop.cli.main import progress_line
+from lakeshop.cli.output import progress_line
 from lakeshop.pipeline.context import TableResult
 from lakeshop.pipeline.model import Kind
 from lakeshop.pipeline.runner import TableOutcome

@@ -25,8 +25,8 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Project:
     write_demo_config(directory)
     project = Project.load(directory)
     # a fact before anything it reads exists: the table fails, so does the run
-    assert api.run(project, select=["gold.fact_sales"]).status == "failed"
-    assert api.run(project).status == "ok"
+    assert api.run(project, select=["gold.fact_sales"]).summary.status == "failed"
+    assert api.run(project).summary.status == "ok"
     # a run whose process died: still marked running when the next one starts
     dead = datetime.now(UTC).replace(tzinfo=None)
     system.append(
@@ -34,7 +34,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Project:
         system.RUNS,
         [{"run_id": "19990101T000000-999999", "status": "running", "started_at": dead}],
     )
-    assert api.run(project).status == "ok"
+    assert api.run(project).summary.status == "ok"
     return project
 
 

@@ -37,7 +37,7 @@ def built(tmp_path_factory: pytest.TempPathFactory, retailer: Path) -> Path:
     project = Project.load(directory)
     for day in DAYS:
         copy_days(retailer, project.landing, [day])
-        assert api.run(project).status == "ok"
+        assert api.run(project).summary.status == "ok"
     return directory
 
 
@@ -79,13 +79,13 @@ def test_incremental_runs_go_on_after_maintenance(
     maintain(incremental)
     maintain(incremental)  # twice: nothing left to compact, no commit without watermarks
     copy_days(retailer, incremental.landing, ["2026-01-04"])
-    assert api.run(incremental).status == "ok"
+    assert api.run(incremental).summary.status == "ok"
 
     straight = tmp_path_factory.mktemp("straight")
     write_demo_config(straight)
     reference = Project.load(straight)
     copy_days(retailer, reference.landing, [*DAYS, "2026-01-04"])
-    assert api.run(reference).status == "ok"  # one run over the same files
+    assert api.run(reference).summary.status == "ok"  # one run over the same files
     for name in ("silver.orders", "silver.payments", "gold.fact_sales", "gold.agg_daily_sales"):
         got, expected = incremental.lakehouse().read(name), reference.lakehouse().read(name)
         business = [c for c in expected.column_names if not c.startswith("_")]  # no audit columns

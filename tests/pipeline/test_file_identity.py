@@ -7,7 +7,7 @@ from pathlib import Path
 
 from lakeshop.app import api
 from lakeshop.app.project import Project, write_demo_config
-from lakeshop.cli.main import progress_line
+from lakeshop.cli.output import progress_line
 from lakeshop.ops.doctor import diagnose
 from lakeshop.ops.faults import compare, snapshot
 from lakeshop.pipeline import system
@@ -21,7 +21,7 @@ def _project(small_retailer: Path, tmp_path: Path) -> Project:
     write_demo_config(tmp_path)
     project = Project.load(tmp_path)
     copy_days(small_retailer, project.landing, SMALL_DAYS[:1])
-    assert api.run(project).status == "ok"
+    assert api.run(project).summary.status == "ok"
     return project
 
 
@@ -44,7 +44,7 @@ def test_same_content_under_a_second_name_is_a_duplicate_counted_once(
     orders = next((project.landing / "orders").glob("*.csv"))
     shutil.copyfile(orders, orders.with_name("orders_resent.csv"))
 
-    summary = api.run(project)
+    summary = api.run(project).summary
 
     assert summary.status == "ok"
     assert _note(summary, "bronze.fx_rates") == "1 duplicate"
@@ -58,7 +58,7 @@ def test_same_content_under_a_second_name_is_a_duplicate_counted_once(
     assert (project.lakehouse().root / str(dup[0]["raw_path"])).is_file()
     assert compare(before, snapshot(project)) == []  # counted once: no table changed
     assert diagnose(project).problems == []
-    again = api.run(project)  # recorded once: not seen as new again
+    again = api.run(project).summary  # recorded once: not seen as new again
     assert _note(again, "bronze.fx_rates") == ""
     assert len(_entries(project, "fx_rates")) == len(SMALL_DAYS[:1]) + 1
 
@@ -74,7 +74,7 @@ def test_changed_file_under_an_existing_name_is_a_redelivery(
     fx.write_text("\n".join([*lines, lines[-1].replace("2026-01-01", "2026-01-02")]) + "\n")
     new = len(copy_days(small_retailer / "fx_rates", fx.parent, SMALL_DAYS[1:2]))
 
-    summary = api.run(project)
+    summary = api.run(project).summary
 
     assert summary.status == "ok"
     assert _note(summary, "bronze.fx_rates") == f"{new} new files, 1 redelivery"
@@ -94,7 +94,7 @@ def test_changed_file_under_an_existing_name_is_a_redelivery(
     # a full refresh from raw keeps both deliveries of the path, and what silver made of them
     expected = snapshot(project)
     shutil.rmtree(project.landing)
-    refreshed = api.run(project, full_refresh=True)
+    refreshed = api.run(project, full_refresh=True).summary
     assert refreshed.status == "ok"
     assert compare(expected, snapshot(project)) == []
     assert diagnose(project).problems == []

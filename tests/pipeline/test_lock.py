@@ -119,7 +119,7 @@ def test_lock_of_a_dead_process_is_taken_over(small: Project) -> None:
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
     gone.wait()
     write_lock(small, gone.pid, datetime.now(UTC))
-    summary = api.run(small)
+    summary = api.run(small).summary
     assert summary.status == "ok"
     assert holder(small.lakehouse()) is None
     assert_healthy(small)
@@ -166,7 +166,7 @@ def test_readers_during_a_run_see_committed_states(
 ) -> None:
     """While a run writes, queries see counts that only grow and balanced accounting; a
     second run is refused naming the running one."""
-    assert api.run(small).status == "ok"
+    assert api.run(small).summary.status == "ok"
     copy_days(retailer, small.landing, ["2026-01-02", "2026-01-03", "2026-01-04"])
     tables = ["silver.orders", "silver.order_items", "silver.payments", "silver.customers_history"]
     counts = " UNION ALL ".join(f"SELECT '{t}' AS t, count(*) AS n FROM {t}" for t in tables)

@@ -28,7 +28,7 @@ def _incremental(small_retailer: Path, tmp_path: Path) -> Project:
     project = Project.load(tmp_path)
     for day in SMALL_DAYS:
         copy_days(small_retailer, project.landing, [day])
-        assert api.run(project).status == "ok"
+        assert api.run(project).summary.status == "ok"
     return project
 
 
@@ -51,7 +51,7 @@ def test_full_refresh_rebuilds_every_table_from_raw_without_the_landing_folder(
     assert any(name.endswith("__quarantine") and rows for name, rows in before.items())
     shutil.rmtree(project.landing)
 
-    summary = api.run(project, full_refresh=True)
+    summary = api.run(project, full_refresh=True).summary
 
     assert summary.status == "ok", [o.error for o in summary.failed]
     assert compare(before, snapshot(project)) == []
@@ -65,7 +65,7 @@ def test_full_refresh_rebuilds_every_table_from_raw_without_the_landing_folder(
     assert bronze.result.note.startswith(f"{len(SMALL_DAYS)} replayed from raw")
     # the landing folder back: nothing is new, nothing is ingested twice
     copy_days(small_retailer, project.landing, SMALL_DAYS)
-    assert api.run(project).status == "ok"
+    assert api.run(project).summary.status == "ok"
     assert compare(before, snapshot(project)) == []
     assert [r for r in _log(project) if r["status"] == "ingested"] == [
         r for r in ingested if r["status"] == "ingested"
@@ -76,18 +76,18 @@ def test_full_refresh_also_ingests_new_landing_files(small_retailer: Path, tmp_p
     write_demo_config(tmp_path)
     project = Project.load(tmp_path)
     copy_days(small_retailer, project.landing, SMALL_DAYS[:2])
-    assert api.run(project).status == "ok"
+    assert api.run(project).summary.status == "ok"
     copy_days(small_retailer, project.landing, SMALL_DAYS[2:])
-    assert api.run(project).status == "ok"
+    assert api.run(project).summary.status == "ok"
     expected = snapshot(project)
 
     other = tmp_path / "other"
     write_demo_config(other)
     project2 = Project.load(other)
     copy_days(small_retailer, project2.landing, SMALL_DAYS[:2])
-    assert api.run(project2).status == "ok"
+    assert api.run(project2).summary.status == "ok"
     copy_days(small_retailer, project2.landing, SMALL_DAYS[2:])
-    summary = api.run(project2, full_refresh=True)
+    summary = api.run(project2, full_refresh=True).summary
 
     assert summary.status == "ok", [o.error for o in summary.failed]
     assert compare(expected, snapshot(project2)) == []
@@ -103,11 +103,11 @@ def test_replay_of_an_ingestion_date_changes_nothing_downstream(
     before = snapshot(project)
     today = _today(project)
 
-    nothing = api.replay(project, today + timedelta(days=1), today + timedelta(days=2))
+    nothing = api.replay(project, today + timedelta(days=1), today + timedelta(days=2)).summary
     assert nothing.status == "ok"
     assert not [r for r in _log(project) if r["status"] == "replayed"]
 
-    summary = api.replay(project, today, today)
+    summary = api.replay(project, today, today).summary
 
     assert summary.status == "ok", [o.error for o in summary.failed]
     assert compare(before, snapshot(project)) == []
@@ -159,7 +159,7 @@ def test_a_killed_full_refresh_is_resumed_by_the_next_run(
     )
     lakehouse.write("bronze.orders", lakehouse.read("bronze.orders").slice(0, 5), "overwrite")
 
-    summary = api.run(project)
+    summary = api.run(project).summary
 
     assert summary.status == "ok"
     assert compare(before, snapshot(project)) == []

@@ -39,14 +39,14 @@ def test_incremental_runs_equal_a_full_refresh(history: Path, tmp_path: Path):
     first = date(2026, 1, 1)
     for i in range(DAYS):
         copy_days(history, tmp_path / "landing", [(first + timedelta(days=i)).isoformat()])
-        summary = api.run(project)
+        summary = api.run(project).summary
         assert summary.status == "ok", [(o.name, o.error) for o in summary.failed]
     incremental = _gold(project)
     # the last runs recomputed only part of the facts
     notes = {o.name: o.result.note for o in summary.outcomes}
     assert "recomputed" in notes["gold.fact_sales"], notes["gold.fact_sales"]
 
-    assert api.run(project, full_refresh=True).status == "ok"
+    assert api.run(project, full_refresh=True).summary.status == "ok"
     full = _gold(project)
     assert set(incremental) == set(full)
     assert len(full) >= 11

@@ -40,7 +40,7 @@ def star(retailer: Path, tmp_path_factory: pytest.TempPathFactory) -> Project:
     shutil.copytree(retailer, root / "landing")
     write_demo_config(root)
     project = Project.load(root)
-    assert api.run(project).status == "ok"
+    assert api.run(project).summary.status == "ok"
     return project
 
 

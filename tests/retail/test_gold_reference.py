@@ -91,7 +91,7 @@ def _build(
         _add_edge_cases(landing, start + dt.timedelta(days=days - 1))
     write_demo_config(root)
     project = Project.load(root)
-    summary = api.run(project)
+    summary = api.run(project).summary
     assert summary.status == "ok", [(o.name, o.error) for o in summary.failed]
     ledger = json.loads((landing / "_ledger.json").read_text()) if defects else None
     tables = set(api.status(project).column("table").to_pylist())

@@ -25,12 +25,12 @@ def test_rerun_without_new_files_writes_nothing_and_a_new_day_reads_only_its_fil
     copy_days(retailer, tmp_path / "landing", days)
     write_demo_config(tmp_path)
     project = Project.load(tmp_path)
-    first = api.run(project)
+    first = api.run(project).summary
     assert first.status == "ok"
 
     data_tables = [t for t in project.lakehouse().tables() if not t.startswith("_system.")]
     before = _versions(project)
-    second = api.run(project)
+    second = api.run(project).summary
     assert second.status == "ok"
     after = _versions(project)
     assert {t: after[t] for t in data_tables} == {t: before[t] for t in data_tables}
@@ -38,7 +38,7 @@ def test_rerun_without_new_files_writes_nothing_and_a_new_day_reads_only_its_fil
     assert all(o.result.rows_written == 0 for o in second.outcomes)
 
     new_files = copy_days(retailer, tmp_path / "landing", ["2026-01-04"])
-    third = api.run(project)
+    third = api.run(project).summary
     assert third.status == "ok"
     files = system.read(project.lakehouse(), system.FILES).to_pylist()
     in_third = sorted(f["path"] for f in files if f["batch_id"] == third.batch_id)
@@ -65,10 +65,10 @@ def test_incremental_equals_one_run_over_all_files(retailer: Path, tmp_path: Pat
     for d in ["2026-01-01", "2026-01-02", "2026-01-03", "2026-01-04"]:
         copy_days(retailer, step / "landing", [d])
         write_demo_config(step)
-        assert api.run(Project.load(step)).status == "ok"
+        assert api.run(Project.load(step)).summary.status == "ok"
     copy_days(retailer, whole / "landing", ["2026-01-01", "2026-01-02", "2026-01-03", "2026-01-04"])
     write_demo_config(whole)
-    assert api.run(Project.load(whole)).status == "ok"
+    assert api.run(Project.load(whole)).summary.status == "ok"
     for table in [
         "silver.customers",
         "silver.order_items",

@@ -11,7 +11,7 @@ from tests.conftest import assert_healthy, copy_days
 
 
 def _run(project: Project) -> None:
-    summary = api.run(project)
+    summary = api.run(project).summary
     assert summary.status == "ok", [(o.name, o.error) for o in summary.failed]
     assert_healthy(project)
 

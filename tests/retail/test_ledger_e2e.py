@@ -34,7 +34,7 @@ def built(retailer: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Pro
     shutil.copytree(retailer, root / "landing")
     write_demo_config(root)
     project = Project.load(root)
-    summary = api.run(project)
+    summary = api.run(project).summary
     assert summary.status == "ok", [(o.name, o.error) for o in summary.failed]
     ledger = json.loads((retailer / "_ledger.json").read_text())
     return project, ledger

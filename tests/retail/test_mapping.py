@@ -97,7 +97,7 @@ def mapped(tmp_path: Path) -> Project:
 
 
 def test_differently_shaped_exports_are_mapped_onto_the_contract(mapped: Project):
-    summary = api.run(mapped)
+    summary = api.run(mapped).summary
     assert summary.status == "ok", [(o.name, o.error) for o in summary.failed]
     orders = api.query(mapped, "SELECT * FROM silver.orders ORDER BY order_id").to_pylist()
     assert [(o["order_id"], o["customer_id"], o["status"]) for o in orders] == [
@@ -137,7 +137,7 @@ def test_differently_shaped_exports_are_mapped_onto_the_contract(mapped: Project
 
 def test_a_mapping_to_a_missing_column_rejects_the_file_naming_it(mapped: Project, tmp_path: Path):
     (tmp_path / "exports/crm/clients_2026-02-02.csv").write_text("client_ref,given\nK-3,bob\n")
-    summary = api.run(mapped)
+    summary = api.run(mapped).summary
     assert summary.status == "ok"
     bad = api.query(
         mapped, "SELECT status, error FROM _system.files WHERE path = 'crm/clients_2026-02-02.csv'"

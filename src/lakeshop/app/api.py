@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
 
 import pyarrow as pa
 
+from lakeshop.app.alerts import Outcome
 from lakeshop.app.project import EngineName, Project
 from lakeshop.core.errors import LakeshopError, TableNotFound
 from lakeshop.core.logs import run_context
@@ -20,6 +21,14 @@ from lakeshop.pipeline.lock import WriterLock, writer_lock
 from lakeshop.pipeline.model import Kind
 from lakeshop.pipeline.runner import Listener, RunSummary
 from lakeshop.pipeline.runner import run as run_graph
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """A run of the pipeline and the alerts evaluated after it, side by side."""
+
+    summary: RunSummary
+    alerts: Outcome
 
 
 def run(
@@ -35,11 +44,11 @@ def run(
     wait_timeout: float | None = None,
     as_of: date | None = None,
     engine: EngineName | None = None,
-) -> RunSummary:
+) -> RunResult:
     """Run the project's pipeline on a target (incremental unless ``full_refresh``), then
     evaluate the alert rules as of ``as_of`` (default: the latest business date) and send
-    the new alerts (``summary.checks``, a :class:`lakeshop.app.alerts.Outcome`). The
-    pipeline runs on the target's engine, or on ``engine`` when given.
+    the new alerts: the run's summary and the alerts' outcome, side by side. The pipeline
+    runs on the target's engine, or on ``engine`` when given.
 
     Holds the target's writer lock for the run: refused at once while another writer runs,
     unless ``wait`` (for at most ``wait_timeout`` seconds).
@@ -63,8 +72,8 @@ def run(
             )
         # a rule or a channel in trouble is reported in the outcome, never fails the run
         with run_context(summary.run_id):
-            summary.checks = alerts.after_run(project, summary.run_id, target, as_of)
-        return summary
+            outcome = alerts.after_run(project, summary.run_id, target, as_of)
+        return RunResult(summary, outcome)
 
 
 def check_alerts(
@@ -74,7 +83,7 @@ def check_alerts(
     as_of: date | None = None,
     wait: bool = False,
     wait_timeout: float | None = None,
-) -> Any:
+) -> Outcome:
     """Evaluate the alert rules without a run; record and send the new alerts (under the
     writer lock, as they are written to ``_system.alerts``)."""
     from lakeshop.app import alerts
@@ -94,12 +103,13 @@ def replay(
     wait: bool = False,
     wait_timeout: float | None = None,
     engine: EngineName | None = None,
-) -> RunSummary:
+) -> RunResult:
     """Read the raw copies of the files ingested from ``start`` to ``end`` into bronze again
     (their rows replaced, with this run's batch id), then run the pipeline incrementally.
 
     Every delivery of a path ingested in the range is read again; identical rows change
-    nothing downstream. New landing files are ingested as in any run. Holds the writer lock.
+    nothing downstream. New landing files are ingested as in any run; the alerts are
+    evaluated after it as after any run. Holds the writer lock.
     """
     if end < start:
         raise LakeshopError(f"replay: --to {end} is before --from {start}")

@@ -1,5 +1,11 @@
-"""The command line: ``lakeshop COMMAND``; see :mod:`lakeshop.cli.main`."""
+"""The command line: ``lakeshop COMMAND``.
 
-from lakeshop.cli.main import app, main
+:mod:`~lakeshop.cli.app` holds the typer app, its global options and error handling; the
+commands are grouped by concern in :mod:`~lakeshop.cli.run`, :mod:`~lakeshop.cli.read`,
+:mod:`~lakeshop.cli.quality`, :mod:`~lakeshop.cli.ops`, :mod:`~lakeshop.cli.demo` and
+:mod:`~lakeshop.cli.alerts`; :mod:`~lakeshop.cli.output` prints what they show.
+"""
+
+from lakeshop.cli.app import app, main
 
 __all__ = ["app", "main"]

@@ -1,5 +1,5 @@
 """``python -m lakeshop.cli``."""
 
-from lakeshop.cli.main import main
+from lakeshop.cli.app import main
 
 main()

@@ -180,7 +180,7 @@ def _trial(base: Path, work: Path, number: int, delay: float) -> Trial:
     trial = Trial(number, round(delay, 2), killed)
     project = Project.load(trial_dir)
     try:
-        recovery = api.run(project)
+        recovery = api.run(project).summary
         if recovery.status != "ok":
             failed = "; ".join(f"{o.name}: {o.error}" for o in recovery.failed)
             trial.problems.append(f"the recovery run ended {recovery.status}: {failed}")

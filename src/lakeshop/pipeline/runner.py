@@ -48,8 +48,6 @@ class RunSummary:
     status: str
     outcomes: list[TableOutcome]
     seconds: float
-    #: what was checked after the run (the retail pipeline's alerts), set by the caller
-    checks: Any = None
 
     @property
     def failed(self) -> list[TableOutcome]:

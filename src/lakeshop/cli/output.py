@@ -1,0 +1,149 @@
+"""What the commands print: tables as a table, csv or json; a run's progress lines and
+summary; the one line an error becomes."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from collections.abc import Mapping, Sequence
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.measure import Measurement
+from rich.table import Table as RichTable
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from lakeshop.app.alerts import Outcome
+    from lakeshop.app.api import RunResult
+    from lakeshop.app.project import Project
+    from lakeshop.pipeline.runner import Listener, TableOutcome
+
+out = Console()
+err = Console(stderr=True)
+
+
+class OutputFormat(StrEnum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+def error(message: str) -> None:
+    """One line on stderr: newlines and terminal escapes of the message are flattened."""
+    err.print(f"[red]error:[/] {escape(flat(message))}", soft_wrap=True, highlight=False)
+
+
+def flat(text: str) -> str:
+    """``text`` on one line, without terminal escapes."""
+    return " ".join(re.sub(r"\x1b\[[0-9;]*m", "", text).split())
+
+
+_COLOURS = {"ok": "green", "failed": "red", "skipped": "yellow"}
+
+
+def progress(project: Project) -> Listener:
+    """A listener printing one compact line per table, names aligned on the longest."""
+    width = max((len(n) for n in project.graph.tables), default=0)
+
+    def show(outcome: TableOutcome) -> None:
+        out.print(progress_line(outcome, width), soft_wrap=True, highlight=False)
+
+    return show
+
+
+def progress_line(outcome: TableOutcome, width: int = 0) -> str:
+    """``ok      silver.orders  in 1,785 → 1,517 written, 18 quarantined, 250 dedup  0.12s``.
+
+    Zero quarantined or deduplicated counts are left out; a failure or skip ends with its reason.
+    """
+    r = outcome.result
+    status = f"[{_COLOURS.get(outcome.status, 'default')}]{outcome.status:7}[/]"
+    parts = [f"in {r.rows_in:,} → {r.rows_written:,} written"]
+    if r.rows_quarantined:
+        parts.append(f"{r.rows_quarantined:,} quarantined")
+    if r.rows_deduplicated:
+        parts.append(f"{r.rows_deduplicated:,} dedup")
+    if outcome.status == "skipped":
+        detail = f"[yellow]{escape(outcome.error or '')}[/]"
+    elif outcome.error:
+        detail = f"{outcome.seconds:.2f}s  [red]{escape(flat(outcome.error))}[/]"
+    else:
+        note = f"  ({escape(r.note)})" if r.note else ""
+        detail = f"{', '.join(parts)}  {outcome.seconds:.2f}s{note}"
+    return f"{status} {outcome.name:{width}}  {detail}"
+
+
+def summarise(result: RunResult) -> None:
+    """The run's closing line (tables ok, failed and skipped, rows written and quarantined),
+    then the alerts evaluated after it."""
+    summary = result.summary
+    ok = sum(o.status == "ok" for o in summary.outcomes)
+    failed = len(summary.failed)
+    skipped = sum(o.status == "skipped" for o in summary.outcomes)
+    written = sum(o.result.rows_written for o in summary.outcomes)
+    quarantined = sum(o.result.rows_quarantined for o in summary.outcomes)
+    colour = "green" if summary.status == "ok" else "red"
+    out.print(
+        f"[{colour}]run {summary.run_id} {summary.status}[/]: {ok} tables ok, {failed} failed, {skipped} skipped; "
+        f"{written:,} rows written, {quarantined:,} quarantined or rejected, {summary.seconds:.1f}s",
+        soft_wrap=True,
+        highlight=False,
+    )
+    print_alerts(result.alerts)
+
+
+def print_alerts(outcome: Outcome) -> None:
+    """The alerts an evaluation fired, with their deliveries; rules it could not evaluate."""
+    from lakeshop.app.alerts import describe
+
+    for line in describe(outcome):
+        colour = "red" if line.startswith(("critical", "not evaluated")) else "yellow"
+        out.print(f"[{colour}]{escape(line)}[/]", soft_wrap=True, highlight=False)
+
+
+def print_table(table: pa.Table, fmt: OutputFormat) -> None:
+    """An Arrow table in the chosen format (csv written by Arrow, byte for byte)."""
+    if fmt is OutputFormat.csv:
+        import pyarrow.csv as pacsv
+
+        sys.stdout.flush()
+        sink = sys.stdout.buffer
+        pacsv.write_csv(table, sink)
+        sink.flush()
+        return
+    print_rows(table.to_pylist(), fmt, table.column_names)
+
+
+def print_rows(
+    rows: Sequence[Mapping[str, object]], fmt: OutputFormat, columns: list[str] | None = None
+) -> None:
+    """Rows as a table (folded to the terminal, whole into a pipe), csv or json."""
+    columns = columns or (list(rows[0]) if rows else [])
+    if fmt is OutputFormat.json:
+        typer.echo(json.dumps(rows, default=str, indent=2))
+        return
+    if fmt is OutputFormat.csv:
+        import csv
+
+        writer = csv.DictWriter(sys.stdout, columns, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        return
+    view = RichTable(show_lines=False, header_style="bold")
+    for c in columns:
+        view.add_column(escape(c), overflow="fold")
+    for r in rows:
+        view.add_row(*["" if r.get(c) is None else escape(str(r.get(c))) for c in columns])
+    # folded to the terminal's width; written whole into a pipe or a file
+    if out.is_terminal:
+        out.print(view)
+    else:
+        wide = Measurement.get(out, out.options.update_width(10_000), view).maximum
+        Console(width=max(out.width, wide)).print(view)
+    out.print(f"{len(rows)} row(s)", style="dim")

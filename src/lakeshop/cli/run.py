@@ -1,0 +1,89 @@
+"""``lakeshop run`` and ``lakeshop replay``: the pipeline, one progress line per table."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from lakeshop.cli.options import (
+    AsOf,
+    EngineOption,
+    Target,
+    Wait,
+    WaitTimeout,
+    load_project,
+    parse_date,
+)
+from lakeshop.cli.output import err, progress, summarise
+
+
+def run(
+    target: Target = None,
+    full_refresh: Annotated[
+        bool, typer.Option("--full-refresh", help="Rebuild every table from the raw files.")
+    ] = False,
+    select: Annotated[
+        list[str] | None,
+        typer.Option("--select", help="Only this table, e.g. silver.orders (repeatable)."),
+    ] = None,
+    wait: Wait = False,
+    wait_timeout: WaitTimeout = None,
+    as_of: AsOf = None,
+    engine: EngineOption = None,
+) -> None:
+    """Run the pipeline: ingest new files, refresh silver and gold incrementally; then
+    evaluate the alert rules and send the new alerts."""
+    from lakeshop.app import api
+
+    day = parse_date("--as-of", as_of) if as_of is not None else None
+    project = load_project()
+    if not project.landing.is_dir():
+        err.print(
+            f"warning: no landing folder {escape(str(project.landing))}; nothing to ingest",
+            soft_wrap=True,
+            highlight=False,
+        )
+    result = api.run(
+        project,
+        target=target,
+        select=select,
+        full_refresh=full_refresh,
+        listener=progress(project),
+        wait=wait,
+        wait_timeout=wait_timeout,
+        as_of=day,
+        engine=engine.value if engine else None,
+    )
+    summarise(result)
+    if result.summary.status != "ok":
+        raise typer.Exit(1)
+
+
+def replay(
+    start: Annotated[str, typer.Option("--from", help="First ingestion date, YYYY-MM-DD.")],
+    end: Annotated[str, typer.Option("--to", help="Last ingestion date, YYYY-MM-DD.")],
+    target: Target = None,
+    wait: Wait = False,
+    wait_timeout: WaitTimeout = None,
+    engine: EngineOption = None,
+) -> None:
+    """Reprocess the raw copies of files ingested in a date range, then run incrementally."""
+    from lakeshop.app import api
+
+    first, last = parse_date("--from", start), parse_date("--to", end)
+    project = load_project()
+    result = api.replay(
+        project,
+        first,
+        last,
+        target=target,
+        listener=progress(project),
+        wait=wait,
+        wait_timeout=wait_timeout,
+        engine=engine.value if engine else None,
+    )
+    summarise(result)
+    if result.summary.status != "ok":
+        raise typer.Exit(1)
