@@ -1,5 +1,5 @@
 """``python -m lakeshop.cli``."""
 
-from lakeshop.cli.app import main
+from lakeshop.cli.commands import main
 
 main()
