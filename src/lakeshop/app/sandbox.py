@@ -223,7 +223,7 @@ def _function_reason(name: str, in_from: bool) -> str | None:
     if name.startswith(ENGINE_PREFIXES):
         return f"{name}() reveals the engine's state (its files and settings)"
     if in_from and name not in TABLE_FUNCTIONS:
-        return f"{name}() is a table function; a query reads lakehouse tables"
+        return f"{name}() is a table function, not a lakehouse table"
     return None
 
 
