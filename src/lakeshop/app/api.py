@@ -12,11 +12,11 @@ import pyarrow as pa
 
 from lakeshop.app.alerts import Outcome
 from lakeshop.app.project import EngineName, Project
+from lakeshop.app.sandbox import check_query, nearby_tables
 from lakeshop.core.errors import LakeshopError, TableNotFound
 from lakeshop.core.logs import run_context
 from lakeshop.engines.base import Engine
 from lakeshop.pipeline import system
-from lakeshop.pipeline.graph import referenced_tables, unqualified_tables
 from lakeshop.pipeline.lock import WriterLock, writer_lock
 from lakeshop.pipeline.model import Kind
 from lakeshop.pipeline.runner import Listener, RunSummary
@@ -167,7 +167,7 @@ def reading(project: Project, target: str | None = None) -> Iterator[None]:
     (and its Delta tables) each time would cost more than the queries.
     """
     key = (str(project.directory), target)
-    with project.engine(target) as engine:
+    with _reader(project, target) as engine:
         token = _READER.set((key, engine))
         try:
             yield
@@ -178,26 +178,39 @@ def reading(project: Project, target: str | None = None) -> Iterator[None]:
 def query(
     project: Project, sql: str, target: str | None = None, *, shape: str | None = None
 ) -> pa.Table:
-    """Run a read-only query over ``schema.table`` names (declared views included).
+    """Run a read-only query: one SELECT over ``schema.table`` names (declared views included).
 
-    ``shape``: a text reading the same tables as ``sql``, such as its template before the
-    parameters were filled in; the tables read are found from it, parsed once and cached.
+    Anything else is refused before an engine opens (see :mod:`lakeshop.app.sandbox`), and
+    the engine runs it restricted to reading (:meth:`Engine.restrict_to_reading`). Takes no
+    lock: a query sees the tables' committed snapshots.
+
+    ``shape``: the text ``sql`` was rendered from, as some callers pass it; unused, as the
+    tables read are found from ``sql`` itself (what runs is what is checked).
     """
+    lakehouse = project.lakehouse(target)
+    views = {n: t for n, t in project.graph.tables.items() if t.kind is Kind.VIEW}
+    reads = check_query(sql, set(lakehouse.tables()) | set(views))
     shared = _READER.get()
     if shared is not None and shared[0] == (str(project.directory), target):
-        return _query(project, sql, shape or sql, shared[1])
-    with project.engine(target) as engine:
-        return _query(project, sql, shape or sql, engine)
+        return _fetch(project, sql, reads, shared[1])
+    with _reader(project, target) as engine:
+        return _fetch(project, sql, reads, engine)
 
 
-def _query(project: Project, sql: str, shape: str, engine: Engine) -> pa.Table:
-    lakehouse = engine.lakehouse
-    stored = set(lakehouse.tables())
-    views = {n for n, t in project.graph.tables.items() if t.kind is Kind.VIEW}
-    pending = sorted(referenced_tables(shape))
-    unqualified = unqualified_tables(shape)
-    if unqualified:
-        raise TableNotFound(unqualified[0], _known(unqualified[0], stored | views))
+def _reader(project: Project, target: str | None) -> Engine:
+    """The target's engine, restricted to reading."""
+    engine = project.engine(target)
+    try:
+        engine.restrict_to_reading()
+    except BaseException:
+        engine.close()
+        raise
+    return engine
+
+
+def _fetch(project: Project, sql: str, reads: set[str], engine: Engine) -> pa.Table:
+    """Bind the tables ``sql`` reads (views with the tables under them), then run it."""
+    pending = sorted(reads)
     bound: set[str] = set()
     while pending:
         name = pending.pop()
@@ -208,18 +221,9 @@ def _query(project: Project, sql: str, shape: str, engine: Engine) -> pa.Table:
         if declared is not None and declared.kind is Kind.VIEW:
             pending.extend(project.graph.upstream[name])
             engine.bind_view(name, declared.sql)
-        elif name in stored:
-            engine.bind_table(name)
         else:
-            raise TableNotFound(name, _known(name, stored | views))
+            engine.bind_table(name)
     return engine.fetch(sql)
-
-
-def _known(name: str, tables: set[str]) -> list[str]:
-    """The tables worth naming when ``name`` is not found: those of its schema, else the main ones."""
-    schema = name.split(".")[0] if "." in name else None
-    same = sorted(t for t in tables if t.split(".")[0] == schema)
-    return same or sorted(t for t in tables if not t.endswith(("__rejects", "__quarantine")))
 
 
 def status(project: Project, target: str | None = None) -> pa.Table:
@@ -260,7 +264,7 @@ def quality(
     """
     lakehouse = project.lakehouse(target)
     if table is not None and table not in project.graph.tables:
-        raise TableNotFound(table, _known(table, set(project.graph.tables)))
+        raise TableNotFound(table, nearby_tables(table, project.graph.tables))
     exps = system.read(lakehouse, system.EXPECTATIONS)
     rows = [r for r in exps.to_pylist() if table is None or r["table_name"] == table]
     runs = sorted({str(r["run_id"]) for r in rows})

@@ -69,6 +69,19 @@ class TableNotFound(LakeshopError):
         super().__init__(f"no table '{name}' in the lakehouse{hint}")
 
 
+class QueryRefused(LakeshopError):
+    """A read-only query would do more than read lakehouse tables: refused before it ran.
+
+    ``reason`` says what was refused and why, e.g. ``COPY reads and writes files``.
+    """
+
+    def __init__(self, reason: str):
+        self.reason = reason
+        super().__init__(
+            f"query refused: {reason}; a query is one SELECT over lakehouse tables (schema.table)"
+        )
+
+
 class SourceFileError(LakeshopError):
     """A landing file cannot be read at all; recorded in ``_system.files``, the run goes on."""
 

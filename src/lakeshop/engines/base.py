@@ -97,6 +97,15 @@ class Engine(ABC):
     def parse_jsonl(self, path: str, encoding: str = "utf-8") -> ParsedFile:
         """Split a JSON-lines file into records (every key a text column) and rejected lines."""
 
+    def restrict_to_reading(self) -> None:
+        """From now on, only read lakehouse tables: the engine's SQL can no longer reach other
+        files, extensions or settings. Cannot be undone; for the engines of read-only queries.
+
+        This default does nothing: such an engine relies on the statement check of
+        :mod:`lakeshop.app.sandbox` alone, which every read-only query passes first.
+        """
+        return None
+
     @abstractmethod
     def close(self) -> None:
         """Release the engine's resources."""

@@ -17,7 +17,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from lakeshop.core.errors import LakeshopError, SourceFileError
+from lakeshop.core.errors import LakeshopError, QueryRefused, SourceFileError
 from lakeshop.engines.base import (
     REJECTS_SCHEMA,
     Capabilities,
@@ -57,6 +57,7 @@ class DuckDBEngine(Engine):
             config["memory_limit"] = _percent_of_ram(memory_limit)
         self.con = duckdb.connect(":memory:", config=config)
         self._schemas: set[str] = set()
+        self._reads_only = False
 
     def _ensure_schema(self, name: str) -> str:
         schema, table = split_name(name)
@@ -102,11 +103,43 @@ class DuckDBEngine(Engine):
     def stage_view(self, name: str, sql: str) -> None:
         self._run(f'CREATE OR REPLACE TEMP VIEW "{name}" AS {sql}')
 
+    def restrict_to_reading(self) -> None:
+        """DuckDB's own guards, set once the connection is open and before any query.
+
+        Files: only under the schema folders of the lakehouse's tables (where the Parquet
+        files of the bound snapshots are; not the raw copies). No extension is installed or
+        loaded, no other database attached. The configuration is locked last, so that no SET
+        can undo the rest. And :meth:`fetch` runs one SELECT only, as DuckDB parses it.
+        """
+        folders = sorted({f"{self.lakehouse.path(n).parent}/" for n in self.lakehouse.tables()})
+        allowed = ", ".join(_string(folder) for folder in folders)
+        for setting in (
+            f"allowed_directories = [{allowed}]",
+            "enable_external_access = false",
+            "autoinstall_known_extensions = false",
+            "autoload_known_extensions = false",
+            "lock_configuration = true",
+        ):
+            self._run(f"SET {setting}")
+        self._reads_only = True
+
     def fetch(self, sql: str) -> pa.Table:
+        if self._reads_only:
+            self._one_select(sql)
         try:
             return self.con.sql(sql).to_arrow_table()
         except duckdb.Error as exc:
             raise LakeshopError(_first_line(exc)) from exc
+
+    def _one_select(self, sql: str) -> None:
+        """Refuse ``sql`` unless DuckDB's parser reads one SELECT in it (whatever the checks
+        made before with another parser found)."""
+        try:
+            kinds = [s.type.name for s in self.con.extract_statements(sql)]
+        except duckdb.Error as exc:
+            raise LakeshopError(_first_line(exc)) from exc
+        if kinds != ["SELECT"]:
+            raise QueryRefused(f"DuckDB reads {len(kinds)} statement(s) here ({', '.join(kinds)})")
 
     def write(
         self,
@@ -227,6 +260,11 @@ def _sql_text(name: str) -> str:
 def _sql(name: str, source: str = "", **params: str) -> str:
     """The statement of ``engines/sql/<name>.sql`` with its ``$`` parameters substituted."""
     return Template(_sql_text(name)).substitute(source=source, **params)
+
+
+def _string(text: str) -> str:
+    """A SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
 
 
 def _plain_utf8(path: Path, encoding: str) -> bool:
