@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -64,9 +64,9 @@ __all__ = [
 DUCKDB = "duckdb"
 SPARK = "spark"
 
-Value: TypeAlias = (
-    "str | int | float | Decimal | bool | date | datetime | list[Value] | tuple[Value, ...] | None"
-)
+#: what :func:`literal` renders; of the sequences, a ``list`` (an array) or a ``tuple`` (an
+#: ``IN`` list), whatever their items' types
+Value: TypeAlias = "str | int | float | Decimal | bool | date | datetime | Sequence[Value] | None"
 
 Operator = Literal["=", "<>", "<", "<=", ">", ">="]
 

@@ -8,6 +8,8 @@ from typing import Any, Literal
 
 import pyarrow as pa
 
+# the one identifier rule lives in core/sqltext; pipeline/ingest.py still imports it as quote
+from lakeshop.core.sqltext import ident as quote  # noqa: F401
 from lakeshop.engines.lakehouse import Lakehouse
 
 WriteMode = Literal["append", "overwrite", "merge"]
@@ -32,11 +34,6 @@ class ParsedFile:
     rows: pa.Table
     rejects: pa.Table
     columns: list[str] = field(default_factory=list)
-
-
-def quote(identifier: str) -> str:
-    """A column name as a SQL identifier, whatever characters the export put in it."""
-    return '"' + identifier.replace('"', '""') + '"'
 
 
 REJECTS_SCHEMA = pa.schema(
