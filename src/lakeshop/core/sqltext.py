@@ -4,7 +4,7 @@
   in DuckDB (and delta-rs predicates), ```name``` in Spark, the quote character doubled
   inside. A name from data may hold any character and still mean itself.
 - **Literals** (:func:`literal`) come from typed Python values, never from text pasted into
-  SQL: ``'it''s'``, ``42``, ``CAST(0.5 AS DOUBLE)``, ``DATE '2026-01-02'``, ``TRUE``,
+  SQL: ``'it''s'``, ``42``, ``0.5``, ``DATE '2026-01-02'``, ``TRUE``,
   ``NULL``, ``['a', 'b']`` (a list is an array value; a tuple is an ``IN`` list).
 - **Templates** (:class:`Template`, :func:`load`) are ``.sql`` files with ``$name``
   parameters, each replaced by a literal, a sqlglot expression (an identifier, a table) or a
@@ -148,10 +148,11 @@ def columns(names: Iterable[str], qualifier: str | None = None, dialect: str = D
 def to_literal(value: Value, dialect: str = DUCKDB) -> exp.Expression:
     """A typed Python value as a sqlglot expression to render in ``dialect``.
 
-    ``None`` is ``NULL``; a ``bool`` ``TRUE``/``FALSE``; an ``int`` or ``Decimal`` a number;
-    a ``float`` a ``DOUBLE`` (so 0.1 is not read as a DECIMAL); a ``date`` or ``datetime``
-    a typed literal (``DATE '…'``, ``TIMESTAMP '…'``, ``TIMESTAMPTZ '…'`` when it has a
-    time zone); a ``list`` an array; a ``tuple`` a parenthesised list (an ``IN`` list).
+    ``None`` is ``NULL``; a ``bool`` ``TRUE``/``FALSE``; an ``int``, ``float`` or ``Decimal``
+    a number (a float in its shortest form: DuckDB and Spark read ``0.1`` as that exact
+    DECIMAL and print it alike; infinities and NaN as a cast DOUBLE); a ``date`` or
+    ``datetime`` a typed literal (``DATE '…'``, ``TIMESTAMP '…'``, ``TIMESTAMPTZ '…'`` when it
+    has a time zone); a ``list`` an array; a ``tuple`` a parenthesised list (an ``IN`` list).
     """
     if value is None:
         return exp.null()
@@ -161,7 +162,7 @@ def to_literal(value: Value, dialect: str = DUCKDB) -> exp.Expression:
         return exp.Literal.number(value)
     if isinstance(value, float):
         if math.isfinite(value):
-            return exp.cast(exp.Literal.number(repr(value)), "DOUBLE")
+            return exp.Literal.number(repr(value))
         special = "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
         return exp.cast(exp.Literal.string(special), "DOUBLE")
     if isinstance(value, Decimal):
