@@ -79,9 +79,9 @@ _COMPARISONS: dict[str, type[exp.Binary]] = {
     ">=": exp.GTE,
 }
 
-#: an alias the code writes itself (``t``, ``s``): a qualifier, rendered as is
-_ALIAS = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+#: a template parameter's name, and a table alias the code writes itself (``t``, ``s``: a
+#: qualifier, rendered as is)
+_WORD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 # --- identifiers ----------------------------------------------------------------------------
@@ -124,7 +124,7 @@ def table(*parts: str, dialect: str = DUCKDB) -> str:
 
 def to_column(name: str, qualifier: str | None = None) -> exp.Column:
     """A column, quoted, optionally qualified by an alias the code wrote (``s."amount"``)."""
-    if qualifier is not None and not _ALIAS.match(qualifier):
+    if qualifier is not None and not _WORD.match(qualifier):
         raise ValueError(f"not a table alias: {qualifier!r}")
     return exp.Column(
         this=to_identifier(name),
@@ -344,6 +344,6 @@ def _parameter_slots(text: str, name: str) -> tuple[tuple[int, int, str], ...]:
         if sign.token_type is not TokenType.PARAMETER or word.start != sign.end + 1:
             continue
         written = text[word.start : word.end + 1]
-        if _NAME.match(written):
+        if _WORD.match(written):
             slots.append((sign.start, word.end + 1, written))
     return tuple(slots)
