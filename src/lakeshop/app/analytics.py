@@ -1,14 +1,13 @@
 """Saved analytics queries over gold: list them, and run one as of a business date.
 
 The queries live in ``lakeshop/retail/queries/*.sql``. A windowed query reads the parameter
-``$as_of``; it is replaced by a ``DATE 'YYYY-MM-DD'`` literal rendered from a validated
-``date`` (never from user text), then the SQL goes through :func:`lakeshop.app.api.query`, which
-binds the tables it references.
+``$as_of``; :mod:`lakeshop.core.sqltext` replaces it by a ``DATE 'YYYY-MM-DD'`` literal
+rendered from a validated ``date`` (never from user text), then the SQL goes through
+:func:`lakeshop.app.api.query`, which binds the tables it references.
 """
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from typing import TYPE_CHECKING
 
@@ -31,7 +30,6 @@ __all__ = [
     "saved_query",
 ]
 
-_AS_OF = re.compile(r"\$as_of\b")
 LATEST_SQL = "SELECT max(order_date) AS as_of FROM gold.fact_sales"
 #: the as_of of queries over the run log: the day the newest run started (UTC)
 LATEST_RUN_SQL = "SELECT CAST(max(started_at) AS DATE) AS as_of FROM _system.runs"
@@ -97,7 +95,8 @@ def render(query: SavedQuery, as_of: date) -> str:
     if not isinstance(as_of, date):
         raise TypeError(f"as_of must be a datetime.date, not {type(as_of).__name__}")
     day = date(as_of.year, as_of.month, as_of.day)  # a datetime counts by its day
-    return _AS_OF.sub(f"DATE '{day.isoformat()}'", query.sql)
+    # a query without a window reads no $as_of
+    return query.template.render(as_of=day, unused="ignore")
 
 
 def run_saved(

@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 import pyarrow as pa
 
+from lakeshop.core.sqltext import ident
 from lakeshop.engines.lakehouse import Lakehouse
 
 WriteMode = Literal["append", "overwrite", "merge"]
@@ -34,10 +35,9 @@ class ParsedFile:
     columns: list[str] = field(default_factory=list)
 
 
-def quote(identifier: str) -> str:
-    """A column name as a SQL identifier, whatever characters the export put in it."""
-    return '"' + identifier.replace('"', '""') + '"'
-
+#: the one identifier rule is :func:`lakeshop.core.sqltext.ident`; pipeline/ingest.py still
+#: imports it under this name (to go when that module is split)
+quote = ident
 
 REJECTS_SCHEMA = pa.schema(
     [("_source_row", pa.int64()), ("line_text", pa.string()), ("reason", pa.string())]

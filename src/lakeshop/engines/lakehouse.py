@@ -17,6 +17,7 @@ from deltalake.exceptions import TableNotFoundError
 from deltalake.transaction import AddAction, RemoveAction, create_table_with_add_actions
 
 from lakeshop.core.errors import TableNotFound
+from lakeshop.core.sqltext import column, join_on
 
 if TYPE_CHECKING:
     import pyarrow.dataset as pads
@@ -310,7 +311,7 @@ class Lakehouse:
                 )
             self.write(name, table, metadata=metadata, txn=txn)
             return {"num_target_rows_inserted": table.num_rows, "num_target_rows_updated": 0}
-        predicate = " AND ".join(f't."{k}" = s."{k}"' for k in keys)
+        predicate = join_on(keys, "t", "s")
         table = self.delta(name)
         self._changed(name)
         # a materialised source lets delta-rs skip target files outside the source keys' range
@@ -325,11 +326,12 @@ class Lakehouse:
             commit_properties=_commit_properties(metadata, txn),
         )
         if flagged:
-            columns = {c: f's."{c}"' for c in names if c != DELETE_FLAG}
+            columns = {c: column(c, "s") for c in names if c != DELETE_FLAG}
+            flag = column(DELETE_FLAG, "s")
             merger = (
-                merger.when_matched_delete(predicate=f's."{DELETE_FLAG}"')
+                merger.when_matched_delete(predicate=flag)
                 .when_matched_update(updates=columns)
-                .when_not_matched_insert(updates=columns, predicate=f'NOT s."{DELETE_FLAG}"')
+                .when_not_matched_insert(updates=columns, predicate=f"NOT {flag}")
             )
         else:
             merger = merger.when_matched_update_all().when_not_matched_insert_all()

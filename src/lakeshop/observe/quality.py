@@ -11,6 +11,7 @@ import pyarrow.compute as pc
 
 from lakeshop.app import api
 from lakeshop.app.project import Project
+from lakeshop.core import sqltext
 from lakeshop.observe import sql
 from lakeshop.pipeline import system
 
@@ -81,21 +82,12 @@ def quarantined(
         declared = project.graph.tables[name]
         for kind, held in (("quarantined", declared.quarantine), ("rejected", declared.rejects)):
             if lakehouse.exists(held):
-                parts.append(
-                    "("
-                    + sql.render(
-                        f"quality/{kind}_sample",
-                        table=name,
-                        **{
-                            "quarantine" if kind == "quarantined" else "rejects": sql.TableName(
-                                held
-                            )
-                        },
-                        run_id=run_id,
-                        rows=rows,
-                    )
-                    + ")"
+                holder = "quarantine" if kind == "quarantined" else "rejects"  # its parameter
+                relation = {holder: sqltext.to_table(*held.split("."))}
+                text = sql.render(
+                    f"quality/{kind}_sample", table=name, run_id=run_id, rows=rows, **relation
                 )
+                parts.append(f"({text})")
     if not parts:
         return SAMPLE_SCHEMA.empty_table()
     found = api.query(project, "\nUNION ALL\n".join(parts), target)

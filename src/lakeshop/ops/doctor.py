@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 
 from lakeshop.app.project import Project
-from lakeshop.engines.base import Engine, quote
+from lakeshop.core.sqltext import column, columns, ident, literal
+from lakeshop.engines.base import Engine
 from lakeshop.engines.lakehouse import Lakehouse
 from lakeshop.pipeline import system
 from lakeshop.pipeline.graph import Graph
@@ -143,7 +144,7 @@ def _accounting(graph: Graph, db: _Reader) -> CheckResult:
 
 
 def _duplicates(db: _Reader, name: str, keys: list[str]) -> str | None:
-    cols = ", ".join(quote(k) for k in keys)
+    cols = columns(keys)
     dups = db.fetch(
         f"SELECT {cols}, count(*) AS _n FROM {name} GROUP BY ALL HAVING count(*) > 1 ORDER BY {cols}"
     ).to_pylist()
@@ -179,7 +180,7 @@ def _unique_keys(graph: Graph, db: _Reader) -> CheckResult:
 
 
 def _scd2_problems(db: _Reader, name: str, key: str) -> list[str]:
-    k = quote(key)
+    k = ident(key)
     problems = []
     overlaps = db.fetch(
         f"""SELECT DISTINCT {k} FROM (
@@ -222,10 +223,10 @@ def _fact_joins(graph: Graph, db: _Reader) -> CheckResult:
             if c not in owners:
                 continue
             result.checked += 1
-            dim, col = owners[c], quote(c)
+            dim, fact_sk, dim_sk = owners[c], column(c, "f"), column(c, "d")
             missing = db.fetch(
-                f"""SELECT f.{col} AS sk, count(*) AS n FROM {name} f
-                WHERE NOT EXISTS (SELECT 1 FROM {dim} d WHERE d.{col} = f.{col})
+                f"""SELECT {fact_sk} AS sk, count(*) AS n FROM {name} f
+                WHERE NOT EXISTS (SELECT 1 FROM {dim} d WHERE {dim_sk} = {fact_sk})
                 GROUP BY ALL ORDER BY sk NULLS FIRST"""
             ).to_pylist()
             if missing:
@@ -265,7 +266,7 @@ def _file_rows(graph: Graph, db: _Reader) -> CheckResult:
         result.checked += 1
         bad = db.fetch(
             f"""WITH latest AS (
-                SELECT * FROM {system.FILES} WHERE source = '{table.source}'
+                SELECT * FROM {system.FILES} WHERE source = {literal(table.source)}
                 QUALIFY row_number() OVER (PARTITION BY path, sha256 ORDER BY batch_id DESC) = 1
             ), logged AS (
                 SELECT path, batch_id, sum(rows) AS rows, sum(rejected_lines) AS rejected

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from lakeshop.core.errors import ExpectationFailed
+from lakeshop.core.sqltext import ident, literal
 from lakeshop.engines.base import Engine
 from lakeshop.pipeline.model import Action, Table
 
@@ -22,10 +23,6 @@ class ExpectationCount:
     action: Action
     passed: int
     failed: int
-
-
-def _sql_string(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 @dataclass(frozen=True)
@@ -53,8 +50,7 @@ def check(engine: Engine, table: Table, source_sql: str, checked: str) -> Checke
         f", COALESCE(({e.predicate}), FALSE) AS {f}" for e, f in zip(exps, flags, strict=True)
     )
     names = ", ".join(
-        f"CASE WHEN NOT {f} THEN {_sql_string(e.name)} END"
-        for e, f in zip(exps, flags, strict=True)
+        f"CASE WHEN NOT {f} THEN {literal(e.name)} END" for e, f in zip(exps, flags, strict=True)
     )
     joined = f"concat_ws(',', {names})" if exps else "''"
     failed_list = (
@@ -77,7 +73,7 @@ def check(engine: Engine, table: Table, source_sql: str, checked: str) -> Checke
     if not exps:
         return Checked(rows, [], [])
     sums = ", ".join(f"COALESCE(SUM(CASE WHEN {f} THEN 0 ELSE 1 END), 0) AS {f}" for f in flags)
-    row = engine.fetch(f'SELECT {sums} FROM "{checked}"').to_pylist()[0]
+    row = engine.fetch(f"SELECT {sums} FROM {ident(checked)}").to_pylist()[0]
     counts = [
         ExpectationCount(e.name, e.action, rows - int(row[f]), int(row[f]))
         for e, f in zip(exps, flags, strict=True)

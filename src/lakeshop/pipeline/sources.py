@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlglot import exp
 
 from lakeshop.core.errors import ConfigError
-from lakeshop.engines.base import quote
+from lakeshop.core.sqltext import ident, literal
 
 Format = Literal["csv", "jsonl", "parquet"]
 #: what ingest does with a file's columns that are not contract fields (nor used by the mapping)
@@ -84,8 +84,7 @@ class Source(BaseModel):
         for f in self.fields:
             spec = self.mapping.get(f, f)
             if isinstance(spec, Const):
-                value = "NULL" if spec.const is None else _literal(spec.const)
-                items.append(f"CAST({value} AS VARCHAR) AS {quote(f)}")
+                items.append(f"CAST({literal(spec.const)} AS VARCHAR) AS {ident(f)}")
             elif isinstance(spec, Expr):
                 refs = {
                     c.name for c in sqlglot.parse_one(spec.sql, read="duckdb").find_all(exp.Column)
@@ -94,14 +93,14 @@ class Source(BaseModel):
                 if absent:
                     missing.extend(f"{c} (for {f})" for c in absent)
                 used |= refs
-                items.append(f"CAST(({spec.sql}) AS VARCHAR) AS {quote(f)}")
+                items.append(f"CAST(({spec.sql}) AS VARCHAR) AS {ident(f)}")
             elif spec in present:
                 used.add(spec)
-                items.append(f"CAST({quote(spec)} AS VARCHAR) AS {quote(f)}")
+                items.append(f"CAST({ident(spec)} AS VARCHAR) AS {ident(f)}")
             else:
                 if f in self.required or f in self.mapping:
                     missing.append(spec if spec == f else f"{spec} (for {f})")
-                items.append(f"CAST(NULL AS VARCHAR) AS {quote(f)}")
+                items.append(f"CAST(NULL AS VARCHAR) AS {ident(f)}")
         rescued = [
             c for c in columns if c not in used and c not in self.fields and c != "_source_row"
         ]
@@ -115,14 +114,6 @@ class Source(BaseModel):
             for f in self.fields
             if f not in self.mapping and f not in present and f not in self.required
         ]
-
-
-def _literal(value: str | int | float | bool) -> str:
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, int | float):
-        return repr(value)
-    return "'" + value.replace("'", "''") + "'"
 
 
 def check_mapping(source: Source, file: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from lakeshop.core.sqltext import in_list
 from lakeshop.pipeline.model import Action, Expectation
 
 
@@ -34,8 +35,7 @@ def non_negative(field: str) -> Expectation:
 
 def in_domain(field: str, values: Iterable[str]) -> Expectation:
     """One of the enumeration's values when present."""
-    listed = ", ".join("'" + v.replace("'", "''") + "'" for v in values)
-    return Expectation(f"{field}_in_domain", f"{field} IS NULL OR {field} IN ({listed})")
+    return Expectation(f"{field}_in_domain", f"{field} IS NULL OR {field} IN {in_list(values)}")
 
 
 def known(field: str, table: str, column: str | None = None) -> Expectation:

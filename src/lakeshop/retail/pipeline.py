@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from lakeshop.core.sqltext import literal
 from lakeshop.pipeline.model import Kind, Table
 from lakeshop.retail import contract as c
 from lakeshop.retail import gold
@@ -22,7 +23,9 @@ EMAIL_PATTERN = r"^[a-z0-9._%+-]+@[a-z0-9-]+(\.[a-z0-9-]+)*\.[a-z]{2,}$"
 SILVER_EXPECTATIONS = {
     "customers": [
         not_null("customer_id"),
-        rule("email_valid", f"email IS NOT NULL AND regexp_matches(email, '{EMAIL_PATTERN}')"),
+        rule(
+            "email_valid", f"email IS NOT NULL AND regexp_matches(email, {literal(EMAIL_PATTERN)})"
+        ),
         in_domain("gender", c.GENDERS),
         in_domain("loyalty_tier", c.LOYALTY_TIERS),
         parseable("birth_date"),

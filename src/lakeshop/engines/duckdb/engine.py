@@ -11,20 +11,20 @@ import tempfile
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
-from string import Template
 from typing import Any
 
 import duckdb
 import pyarrow as pa
 
+from lakeshop.core import sqltext
 from lakeshop.core.errors import LakeshopError, QueryRefused, SourceFileError
+from lakeshop.core.sqltext import Fragment, ident, literal
 from lakeshop.engines.base import (
     REJECTS_SCHEMA,
     Capabilities,
     Engine,
     ParsedFile,
     WriteMode,
-    quote,
 )
 from lakeshop.engines.files import decode, read_bytes_checked
 from lakeshop.engines.lakehouse import Lakehouse, split_name
@@ -62,9 +62,9 @@ class DuckDBEngine(Engine):
     def _ensure_schema(self, name: str) -> str:
         schema, table = split_name(name)
         if schema not in self._schemas:
-            self._run(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+            self._run(f"CREATE SCHEMA IF NOT EXISTS {ident(schema)}")
             self._schemas.add(schema)
-        return f'"{schema}"."{table}"'
+        return sqltext.table(schema, table)
 
     def bind_table(self, name: str, where: str | None = None) -> None:
         """Bind a snapshot: DuckDB scans the snapshot's Parquet files natively.
@@ -75,11 +75,10 @@ class DuckDBEngine(Engine):
         qualified = self._ensure_schema(name)
         filter_sql = f" WHERE {where}" if where else ""
         files = self.lakehouse.snapshot_files(name)
-        columns = ", ".join(quote(c) for c in self.lakehouse.schema(name).names)
+        columns = sqltext.columns(self.lakehouse.schema(name).names)
         if files:
-            listed = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
             hive = ", hive_partitioning = true" if self.lakehouse.partition_columns(name) else ""
-            source = f"read_parquet([{listed}], union_by_name = true{hive})"
+            source = f"read_parquet({literal(files)}, union_by_name = true{hive})"
         else:
             source = "__delta_" + re.sub(r"\W", "_", name)
             empty = files is not None  # no data file: no need of an Arrow dataset
@@ -90,18 +89,18 @@ class DuckDBEngine(Engine):
         )
 
     def bind_view(self, name: str, sql: str) -> None:
-        qualified = self._ensure_schema(name) if "." in name else f'"{name}"'
+        qualified = self._ensure_schema(name) if "." in name else ident(name)
         self._run(f"CREATE OR REPLACE VIEW {qualified} AS {sql}")
 
     def register(self, name: str, data: pa.Table) -> None:
         self.con.register(name, data)
 
     def stage(self, name: str, sql: str) -> int:
-        self._run(f'CREATE OR REPLACE TEMP TABLE "{name}" AS {sql}')
-        return int(self._run(f'SELECT count(*) FROM "{name}"')[0][0])
+        self._run(f"CREATE OR REPLACE TEMP TABLE {ident(name)} AS {sql}")
+        return int(self._run(f"SELECT count(*) FROM {ident(name)}")[0][0])
 
     def stage_view(self, name: str, sql: str) -> None:
-        self._run(f'CREATE OR REPLACE TEMP VIEW "{name}" AS {sql}')
+        self._run(f"CREATE OR REPLACE TEMP VIEW {ident(name)} AS {sql}")
 
     def restrict_to_reading(self) -> None:
         """DuckDB's own guards, set once the connection is open and before any query.
@@ -112,9 +111,8 @@ class DuckDBEngine(Engine):
         can undo the rest. And :meth:`fetch` runs one SELECT only, as DuckDB parses it.
         """
         folders = sorted({f"{self.lakehouse.path(n).parent}/" for n in self.lakehouse.tables()})
-        allowed = ", ".join(_string(folder) for folder in folders)
         for setting in (
-            f"allowed_directories = [{allowed}]",
+            f"allowed_directories = {literal(folders)}",
             "enable_external_access = false",
             "autoinstall_known_extensions = false",
             "autoload_known_extensions = false",
@@ -156,7 +154,7 @@ class DuckDBEngine(Engine):
         # streamed in batches: the rows are never all in Python's memory at once, and a view
         # is computed once (the rows are counted as they pass)
         try:
-            reader = self.con.sql(f'SELECT * FROM "{relation}"').to_arrow_reader(BATCH_ROWS)
+            reader = self.con.sql(f"SELECT * FROM {ident(relation)}").to_arrow_reader(BATCH_ROWS)
         except duckdb.Error as exc:
             raise LakeshopError(_first_line(exc)) from exc
         rows = [0]
@@ -197,7 +195,7 @@ class DuckDBEngine(Engine):
                 self.con.register("__jsonl_text", pa.table({"content": _large_text(text)}))
                 del text  # Arrow holds the only copy now
                 try:
-                    lines = self._stage_jsonl("__jsonl_text")
+                    lines = self._stage_jsonl(Fragment("__jsonl_text"))
                 finally:
                     self.con.unregister("__jsonl_text")
             if not lines:
@@ -214,9 +212,9 @@ class DuckDBEngine(Engine):
             rows=good.cast(text_schema), rejects=bad.cast(REJECTS_SCHEMA), columns=keys
         )
 
-    def _stage_jsonl(self, source: str) -> int:
+    def _stage_jsonl(self, source: Fragment) -> int:
         """Stage the lines of ``source`` (one row, column ``content``) as ``__jsonl``; how many."""
-        sql = _sql("jsonl_lines", source)
+        sql = _sql("jsonl_lines", source=source)
         (count,) = self._run(f"CREATE OR REPLACE TEMP TABLE __jsonl AS {sql}")[0]
         return int(count)
 
@@ -224,11 +222,11 @@ class DuckDBEngine(Engine):
         """Keys, object rows and rejected lines of the staged ``__jsonl``."""
         keys = _jsonl_keys(path, self._run(_sql("jsonl_keys")))
         # JSON pointers (RFC 6901) address any key; positional aliases, renamed in Arrow
-        paths = ", ".join(f"'{_json_pointer(k)}'" for k in keys)
-        columns = "".join(f"v[{i + 1}] AS c{i}, " for i in range(len(keys)))
-        good = self.fetch(
-            _sql("jsonl_rows", columns=columns, paths=f"[{paths}]::VARCHAR[]")
-        ).rename_columns([*keys, "_source_row"])
+        paths = [_json_pointer(k) for k in keys]
+        columns = Fragment("".join(f"v[{i + 1}] AS c{i}, " for i in range(len(keys))))
+        good = self.fetch(_sql("jsonl_rows", columns=columns, paths=paths)).rename_columns(
+            [*keys, "_source_row"]
+        )
         return keys, good, self.fetch(_sql("jsonl_rejects"))
 
     def close(self) -> None:
@@ -253,18 +251,13 @@ def _percent_of_ram(limit: str) -> str:
 
 
 @cache
-def _sql_text(name: str) -> str:
-    return (Path(__file__).parent / "sql" / f"{name}.sql").read_text(encoding="utf-8")
+def _template(name: str) -> sqltext.Template:
+    return sqltext.load(Path(__file__).parent / "sql" / f"{name}.sql")
 
 
-def _sql(name: str, source: str = "", **params: str) -> str:
-    """The statement of ``engines/sql/<name>.sql`` with its ``$`` parameters substituted."""
-    return Template(_sql_text(name)).substitute(source=source, **params)
-
-
-def _string(text: str) -> str:
-    """A SQL string literal."""
-    return "'" + text.replace("'", "''") + "'"
+def _sql(name: str, **params: sqltext.Param) -> str:
+    """The statement of ``engines/duckdb/sql/<name>.sql`` with its ``$`` parameters."""
+    return _template(name).render(params)
 
 
 def _plain_utf8(path: Path, encoding: str) -> bool:
@@ -278,12 +271,12 @@ def _plain_utf8(path: Path, encoding: str) -> bool:
         return False
 
 
-def _read_text(path: Path) -> str:
+def _read_text(path: Path) -> Fragment:
     """The text of one file as DuckDB reads it, by its absolute path (never a URL or a
     home-relative one); nothing when it holds a NUL character, for Python to decide whether
     the file is binary. A missing file reads as nothing too; one not in UTF-8 raises."""
-    literal = "'" + str(path.absolute()).replace("'", "''") + "'"
-    return f"(SELECT content FROM read_text({literal}) WHERE NOT contains(content, chr(0)))"
+    named = literal(str(path.absolute()))
+    return Fragment(f"(SELECT content FROM read_text({named}) WHERE NOT contains(content, chr(0)))")
 
 
 def _large_text(text: str) -> pa.Array:
@@ -292,8 +285,8 @@ def _large_text(text: str) -> pa.Array:
 
 
 def _json_pointer(key: str) -> str:
-    """A JSON pointer to a top-level key, as a SQL string literal's content."""
-    return "/" + key.replace("~", "~0").replace("/", "~1").replace("'", "''")
+    """A JSON pointer to a top-level key."""
+    return "/" + key.replace("~", "~0").replace("/", "~1")
 
 
 def _jsonl_keys(path: str, found: list[Any]) -> list[str]:

@@ -32,7 +32,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import sqlglot
 
+from lakeshop.core import sqltext
 from lakeshop.core.errors import ConfigError, DeltaSparkUnavailable, LakeshopError
+from lakeshop.core.sqltext import SPARK, column, ident, join_on, literal
 from lakeshop.engines.lakehouse import DELETE_FLAG, Lakehouse, commit_strings
 
 if TYPE_CHECKING:
@@ -191,7 +193,8 @@ class DeltaSparkWriter:
         config = self.lakehouse.delta(table).metadata().configuration
         key, off = NO_DELETION_VECTORS
         if str(config.get(key, "false")).lower() == "true":
-            self.spark.sql(f"ALTER TABLE delta.{quote(path)} SET TBLPROPERTIES ('{key}' = '{off}')")
+            setting = f"{literal(key, SPARK)} = {literal(off, SPARK)}"
+            self.spark.sql(f"ALTER TABLE delta.{ident(path, SPARK)} SET TBLPROPERTIES ({setting})")
 
 
 def written_rows(commit: Mapping[str, Any], merged: bool) -> int | None:
@@ -207,12 +210,13 @@ def merge_sql(path: str, source: str, columns: list[str], keys: list[str], flagg
     others inserted; with ``flagged``, source rows whose :data:`DELETE_FLAG` is true delete
     their match instead and are not inserted. Columns are listed, so the flag is not stored
     and a column the table lacks is an error (as with ``deltalake``'s merge)."""
-    on = " AND ".join(f"t.{quote(k)} = s.{quote(k)}" for k in keys)
-    sets = ", ".join(f"t.{quote(c)} = s.{quote(c)}" for c in columns)
-    names = ", ".join(quote(c) for c in columns)
-    values = ", ".join(f"s.{quote(c)}" for c in columns)
-    flag = f"s.{quote(DELETE_FLAG)}"
-    lines = [f"MERGE INTO delta.{quote(path)} AS t", f"USING {quote(source)} AS s", f"ON {on}"]
+    on = join_on(keys, "t", "s", SPARK)
+    sets = ", ".join(f"{column(c, 't', SPARK)} = {column(c, 's', SPARK)}" for c in columns)
+    names = sqltext.columns(columns, dialect=SPARK)
+    values = sqltext.columns(columns, "s", SPARK)
+    flag = column(DELETE_FLAG, "s", SPARK)
+    target, view = ident(path, SPARK), ident(source, SPARK)
+    lines = [f"MERGE INTO delta.{target} AS t", f"USING {view} AS s", f"ON {on}"]
     if flagged:
         lines.append(f"WHEN MATCHED AND {flag} THEN DELETE")
     lines.append(f"WHEN MATCHED THEN UPDATE SET {sets}")
@@ -227,11 +231,6 @@ def spark_predicate(predicate: str) -> str:
         return sqlglot.parse_one(predicate, read="duckdb").sql(dialect="spark")
     except sqlglot.errors.SqlglotError as exc:
         raise LakeshopError(f"predicate does not parse: {predicate}") from exc
-
-
-def quote(identifier: str) -> str:
-    """A name or path as a Spark SQL identifier (backticks doubled)."""
-    return "`" + identifier.replace("`", "``") + "`"
 
 
 @contextmanager

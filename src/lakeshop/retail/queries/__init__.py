@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from lakeshop.core import sqltext
+
 QUERY_DIR = Path(__file__).parent
 
 
@@ -21,9 +23,14 @@ class SavedQuery:
     sql: str
 
     @property
+    def template(self) -> sqltext.Template:
+        """The SQL as a template (its parameters: ``$as_of`` or none)."""
+        return sqltext.Template(self.sql, f"saved query {self.name}")
+
+    @property
     def uses_as_of(self) -> bool:
         """Whether the query has a window relative to ``$as_of``."""
-        return "$as_of" in self.sql
+        return "as_of" in self.template.parameters
 
 
 def load(directory: Path = QUERY_DIR) -> list[SavedQuery]:

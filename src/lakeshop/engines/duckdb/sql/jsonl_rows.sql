@@ -2,7 +2,7 @@
 -- JSON pointers) into a list, which the columns take apart ("v[1] AS c0, " ...).
 SELECT $columns _source_row
 FROM (
-    SELECT json_extract_string(line, $paths) AS v, _source_row
+    SELECT json_extract_string(line, CAST($paths AS VARCHAR[])) AS v, _source_row
     FROM __jsonl
     WHERE reason IS NULL
 )

@@ -4,8 +4,8 @@
 -- table has none.
 SELECT
     $table AS table_name,
-    json_extract_string(j, '$$._source_file') AS source_file,
-    CAST(json_extract_string(j, '$$._source_row') AS BIGINT) AS source_row,
+    json_extract_string(j, '$._source_file') AS source_file,
+    CAST(json_extract_string(j, '$._source_row') AS BIGINT) AS source_row,
     array_to_string(failed, ', ') AS failed_expectations,
     j AS row_json
 FROM (
