@@ -20,6 +20,7 @@ from rich.table import Table as RichTable
 from typer.core import TyperGroup
 
 from lakeshop.core.errors import LakeshopError
+from lakeshop.engines.registry import EngineName
 
 # click's base exception (typer vendors click in recent versions, so it is found, not imported)
 _ClickException: type[Exception] = next(
@@ -101,11 +102,6 @@ class State:
     debug: bool = False
 
 
-class EngineChoice(StrEnum):
-    duckdb = "duckdb"
-    spark = "spark"
-
-
 class OutputFormat(StrEnum):
     table = "table"
     csv = "csv"
@@ -152,7 +148,7 @@ class LogLevel(StrEnum):
 
 
 EngineOption = Annotated[
-    EngineChoice | None,
+    EngineName | None,
     typer.Option("--engine", help="Execution engine (default: the target's, duckdb unless set)."),
 ]
 
@@ -267,7 +263,7 @@ def run(
         wait=wait,
         wait_timeout=wait_timeout,
         as_of=day,
-        engine=engine.value if engine else None,
+        engine=engine,
     )
     _summarise(summary)
     if summary.status != "ok":
@@ -296,7 +292,7 @@ def replay(
         listener=_progress(project),
         wait=wait,
         wait_timeout=wait_timeout,
-        engine=engine.value if engine else None,
+        engine=engine,
     )
     _summarise(summary)
     if summary.status != "ok":

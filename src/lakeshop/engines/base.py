@@ -8,17 +8,10 @@ from typing import Any, Literal
 
 import pyarrow as pa
 
+from lakeshop.engines.capabilities import Capabilities as Capabilities
 from lakeshop.engines.lakehouse import Lakehouse
 
 WriteMode = Literal["append", "overwrite", "merge"]
-
-
-@dataclass(frozen=True)
-class Capabilities:
-    """What an engine can do, as data (the runner reads it, never the engine's type)."""
-
-    name: str
-    sqlglot_dialect: str
 
 
 @dataclass

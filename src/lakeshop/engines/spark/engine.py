@@ -43,7 +43,8 @@ import sqlglot
 from sqlglot import exp
 
 from lakeshop.core.errors import LakeshopError, MissingDependency
-from lakeshop.engines.base import Capabilities, Engine, ParsedFile, WriteMode
+from lakeshop.engines import registry
+from lakeshop.engines.base import Engine, ParsedFile, WriteMode
 from lakeshop.engines.lakehouse import DataFile, Lakehouse, plain_schema
 from lakeshop.engines.spark.delta_writer import DeltaSparkWriter, DeltaWriter, resolve_delta_writer
 
@@ -123,7 +124,7 @@ def spark_session(
 class SparkEngine(Engine):
     """Runs the pipeline's SQL on Spark; see the module docstring for how each step maps."""
 
-    capabilities = Capabilities(name="spark", sqlglot_dialect="spark")
+    capabilities = registry.capabilities("spark")
 
     def __init__(
         self,
@@ -369,7 +370,7 @@ def to_spark(sql: str) -> str:
     ``ISODOW`` becomes ``WEEKDAY + 1`` (SQLGlot's ``DAYOFWEEK`` arithmetic is off by a day).
     """
     tree = sqlglot.parse_one(sql, read="duckdb")
-    return tree.transform(_spark_rule).sql(dialect="spark")
+    return tree.transform(_spark_rule).sql(dialect=SparkEngine.capabilities.sqlglot_dialect)
 
 
 def _spark_rule(node: exp.Expression) -> exp.Expression:
