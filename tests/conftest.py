@@ -60,7 +60,7 @@ def project_factory(tmp_path: Path) -> Callable[[Path], Project]:
     return make
 
 
-def cli(*args: str | Path) -> tuple[int, str, str]:
+def cli(*args: object) -> tuple[int, str, str]:
     """Run the ``lakeshop`` CLI in-process: exit code, stdout, stderr."""
     from typer.testing import CliRunner
 
@@ -83,7 +83,8 @@ def one_error_line(stderr: str) -> str:
 def assert_healthy(graph: Graph | Project, lakehouse: Lakehouse | None = None) -> None:
     """``lakeshop doctor``'s checks pass on the lakehouse (every test scenario ends healthy)."""
     if isinstance(graph, Project):
-        graph, lakehouse = graph.graph, graph.lakehouse()
+        lakehouse = graph.lakehouse()
+        graph = graph.graph
     assert lakehouse is not None
     with DuckDBEngine(lakehouse) as engine:
         diagnosis = examine(graph, engine)

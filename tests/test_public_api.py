@@ -44,4 +44,4 @@ def test_every_name_of_all_resolves_and_is_listed() -> None:
 
 def test_an_unknown_name_is_an_attribute_error() -> None:
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
-        _ = lakeshop.nope  # type: ignore[attr-defined]
+        _ = lakeshop.nope

@@ -21,7 +21,7 @@ from lakeshop.engines.lakehouse import Lakehouse
 @pytest.fixture(scope="module")
 def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DuckDBEngine]:
     with DuckDBEngine(Lakehouse(tmp_path_factory.mktemp("lake"))) as eng:
-        yield eng  # type: ignore[misc]
+        yield eng
 
 
 def parse(engine: DuckDBEngine, tmp_path: Path, data: str | bytes) -> ParsedFile:

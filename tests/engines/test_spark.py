@@ -90,7 +90,7 @@ def test_iso_day_of_week_and_day_names_match_duckdb(spark: Any, tmp_path: Path) 
         "SELECT d, ISODOW(d) AS dow, STRFTIME(d, '%A') AS name FROM "
         "(SELECT UNNEST($1::DATE[]) AS d) ORDER BY d",
         params=[days],
-    ).fetchall()
+    ).fetchall()  # type: ignore[union-attr]
     with SparkEngine(Lakehouse(tmp_path)) as engine:
         engine.register("days", pa.table({"d": pa.array(days, pa.date32())}))
         got = engine.fetch(sql)

@@ -178,7 +178,7 @@ def test_a_replace_predicate_selects_in_spark_what_it_selects_in_duckdb(spark: A
         "OR \"sales_date\" IN (CAST('2026-01-01' AS DATE))"
     )
     rows = pa.table({"sales_date": pa.array([20454 + i for i in range(5)], pa.date32())})
-    expected = duckdb.sql(f"SELECT sales_date FROM rows WHERE {predicate} ORDER BY 1").fetchall()
+    expected = duckdb.sql(f"SELECT sales_date FROM rows WHERE {predicate} ORDER BY 1").fetchall()  # type: ignore[union-attr]
     spark.createDataFrame(rows).createOrReplaceTempView("rows")
     try:
         got = spark.sql(

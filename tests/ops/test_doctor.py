@@ -12,7 +12,7 @@ from deltalake import write_deltalake
 
 from lakeshop.app.project import Project
 from lakeshop.pipeline import system
-from tests.cli.test_cli import cli
+from tests.conftest import cli
 
 
 @pytest.fixture(scope="module")

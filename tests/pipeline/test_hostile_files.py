@@ -154,7 +154,7 @@ VALUE = st.text(alphabet=st.sampled_from(list('ab ,"\n;é€')), min_size=1, max
     lambda v: v.strip() != ""
 )
 #: a CSV record: mostly two values, sometimes one or three (rejected), or a blank line
-RECORD = st.one_of(
+RECORD: st.SearchStrategy[list[str]] = st.one_of(
     st.lists(VALUE, min_size=2, max_size=2),
     st.lists(VALUE, min_size=1, max_size=3),
     st.just([]),
