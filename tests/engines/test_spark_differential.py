@@ -16,14 +16,13 @@ from typing import Any
 
 import duckdb
 import pytest
-import yaml
 from deltalake import DeltaTable
 
 from lakeshop.app import api
-from lakeshop.app.project import Project, write_demo_config
+from lakeshop.app.project import Project
 from lakeshop.engines.duckdb.engine import DuckDBEngine
 from lakeshop.engines.lakehouse import Lakehouse
-from tests.conftest import cli, copy_days
+from tests.conftest import cli, copy_days, engine_config
 
 DAYS = ["2026-01-01", "2026-01-02", "2026-01-03"]
 HELD_BACK = "customers/customers_2026-01-01.csv"
@@ -46,15 +45,11 @@ WALL_CLOCK = {
     "_system.alerts": ("alert_id", "dedup_key", "fired_at", "value", "message", "deliveries")
 }
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.spark]
 
 
 def _project(directory: Path, engine: str) -> Project:
-    write_demo_config(directory)
-    config_file = directory / "lakeshop.yml"
-    config = yaml.safe_load(config_file.read_text())
-    config["targets"]["dev"]["engine"] = engine
-    config_file.write_text(yaml.safe_dump(config, sort_keys=False))
+    engine_config(directory, engine)
     (directory / "landing").mkdir()
     return Project.load(directory)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pyarrow as pa
@@ -12,22 +11,13 @@ from deltalake import write_deltalake
 
 from lakeshop.app.project import Project
 from lakeshop.pipeline import system
-from tests.cli.test_cli import cli
-
-
-@pytest.fixture(scope="module")
-def fresh(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A lakehouse built by ``lakeshop demo --scale 0.02 --days 3`` (read-only: copy it)."""
-    directory = tmp_path_factory.mktemp("doctor") / "demo"
-    code, out, _ = cli("demo", "--dir", directory, "--scale", "0.02", "--days", "3")
-    assert code == 0, out
-    return directory
+from tests.conftest import Prebuilt, cli
 
 
 @pytest.fixture
-def demo(fresh: Path, tmp_path: Path) -> Project:
-    shutil.copytree(fresh, tmp_path / "demo", symlinks=True)
-    return Project.load(tmp_path / "demo")
+def demo(prebuilt: Prebuilt, tmp_path: Path) -> Project:
+    """A copy of the lakehouse ``lakeshop demo`` built (each test breaks its own)."""
+    return Project.load(prebuilt.demo_copy(tmp_path / "demo"))
 
 
 def doctor(project: Project) -> tuple[int, list[str]]:

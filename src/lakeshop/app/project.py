@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import UnionType
@@ -12,10 +13,12 @@ from typing import Any, Literal, Union, get_args, get_origin
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from lakeshop.app.alerts import AlertsConfig
+from lakeshop.app.alerts_config import AlertsConfig
 from lakeshop.core.errors import ConfigError
+from lakeshop.engines import registry
 from lakeshop.engines.base import Engine
 from lakeshop.engines.lakehouse import Lakehouse
+from lakeshop.engines.registry import EngineName as EngineName  # the one definition, re-exported
 from lakeshop.pipeline.graph import Graph
 from lakeshop.pipeline.sources import Source, check_mapping
 from lakeshop.retail import contract, pipeline
@@ -23,7 +26,6 @@ from lakeshop.retail import contract, pipeline
 CONFIG_FILE = "lakeshop.yml"
 
 
-EngineName = Literal["duckdb", "spark"]
 DeltaWriterName = Literal["auto", "spark", "deltalake"]
 
 
@@ -154,27 +156,33 @@ class Project:
     def engine(self, target: str | None = None, engine: EngineName | None = None) -> Engine:
         """The target's engine (or ``engine``, overriding it), opened on its lakehouse."""
         name, t = self.target(target)
-        if (engine or t.engine) == "spark":
-            from lakeshop.engines.spark.engine import SparkEngine
+        chosen = engine or t.engine
+        settings = ENGINE_SETTINGS.get(chosen)
+        options = settings(self, name, t) if settings else {}
+        return registry.open_engine(chosen, self.lakehouse(target), **options)
 
-            s = t.spark
-            return SparkEngine(
-                self.lakehouse(target),
-                master=s.master,
-                connect_url=s.connect_url,
-                conf=s.conf,
-                delta_writer=s.delta_writer,
-                setting=f"targets.{name}.spark.delta_writer",
-            )
-        from lakeshop.engines.duckdb.engine import DuckDBEngine
 
-        spill = (self.directory / t.temp_directory).resolve() if t.temp_directory else None
-        return DuckDBEngine(
-            self.lakehouse(target),
-            threads=t.threads,
-            memory_limit=t.memory_limit,
-            temp_directory=spill,
-        )
+def _duckdb_settings(project: Project, name: str, t: Target) -> dict[str, Any]:
+    spill = (project.directory / t.temp_directory).resolve() if t.temp_directory else None
+    return {"threads": t.threads, "memory_limit": t.memory_limit, "temp_directory": spill}
+
+
+def _spark_settings(project: Project, name: str, t: Target) -> dict[str, Any]:
+    s = t.spark
+    return {
+        "master": s.master,
+        "connect_url": s.connect_url,
+        "conf": s.conf,
+        "delta_writer": s.delta_writer,
+        "setting": f"targets.{name}.spark.delta_writer",
+    }
+
+
+#: per registered engine: its options from a target's settings (project, target name, target)
+ENGINE_SETTINGS: dict[str, Callable[[Project, str, Target], dict[str, Any]]] = {
+    "duckdb": _duckdb_settings,
+    "spark": _spark_settings,
+}
 
 
 def _sources(config: ProjectConfig, file: str) -> dict[str, Source]:
