@@ -135,6 +135,20 @@ def copy_days(src: Path, dest: Path, days: list[str]) -> list[Path]:
     return copied
 
 
+def default_orphans(directory: Path, **settings: object) -> None:
+    """Make the project's ``lakeshop.yml`` (written by ``write_demo_config``) use the default
+    orphan-key settings, or ``settings`` (e.g. ``hold_days=1``), instead of the generated
+    retailer's ``hold`` for every relation."""
+    import yaml
+
+    config_file = directory / "lakeshop.yml"
+    config = yaml.safe_load(config_file.read_text())
+    config.pop("orphans", None)
+    if settings:
+        config["orphans"] = settings
+    config_file.write_text(yaml.safe_dump(config, sort_keys=False))
+
+
 @pytest.fixture
 def project_factory(tmp_path: Path) -> Callable[[Path], Project]:
     """A project in a fresh folder whose landing is a copy of ``landing``."""

@@ -312,7 +312,7 @@ UNKNOWN_SK = "-1"
 class Versions:
     """SCD2 versions of an entity from its history rows: ordered by updated_at, a row whose
     attributes (all but updated_at) equal the previous row's is no new version; the first
-    version is valid from 1900-01-01; sk = md5(key || '|' || updated_at as VARCHAR).
+    version is valid from 1900-01-01; sk = md5(key || '|' || valid_from as VARCHAR).
 
     Attributes are compared as typed text, not cleaned: on generated data the two agree (the
     messy-but-valid renderings of a customer do not change between its versions)."""
@@ -328,8 +328,9 @@ class Versions:
             if k in prev and prev[k] == values:
                 continue
             prev[k] = values
-            stamp = r["updated_at"].strftime("%Y-%m-%d %H:%M:%S")
-            self._starts[k].append(FIRST_VALID_FROM if k not in self._sks else r["updated_at"])
+            start = FIRST_VALID_FROM if k not in self._sks else r["updated_at"]
+            stamp = start.strftime("%Y-%m-%d %H:%M:%S")
+            self._starts[k].append(start)
             self._sks[k].append(hashlib.md5(f"{k}|{stamp}".encode()).hexdigest())
 
     def sk(self, key: str | None, at: datetime | None) -> str:

@@ -22,6 +22,7 @@ from lakeshop.engines.registry import EngineName as EngineName  # the one defini
 from lakeshop.pipeline.graph import Graph
 from lakeshop.pipeline.sources import Source, check_mapping
 from lakeshop.retail import contract, pipeline
+from lakeshop.retail.orphans import DEFAULT_HOLD_DAYS, RELATIONS, Orphans, Policy
 
 CONFIG_FILE = "lakeshop.yml"
 
@@ -67,6 +68,39 @@ class Target(BaseModel):
     retention_hours: int = Field(default=168, ge=0)
 
 
+PolicyName = Literal["hold", "inferred", "quarantine"]
+
+
+class OrphansConfig(BaseModel):
+    """Rows whose parent has not arrived (retail/orphans.py): how long they wait, in days of
+    business time, and per relation (``orders.customer_id``) what becomes of them."""
+
+    model_config = ConfigDict(extra="forbid")
+    hold_days: int = Field(default=DEFAULT_HOLD_DAYS, ge=0)
+    policy: dict[str, PolicyName] = {}
+
+    def resolve(self, file: str | None = None) -> Orphans:
+        """The validated settings: every relation known, every policy allowed for it."""
+        for name, given in sorted(self.policy.items()):
+            key = f"orphans.policy.{name}"
+            relation = RELATIONS.get(name)
+            if relation is None:
+                close = difflib.get_close_matches(name, list(RELATIONS), n=1)
+                hint = f"; did you mean '{close[0]}'?" if close else ""
+                raise ConfigError(
+                    key, f"a known relation ({', '.join(RELATIONS)}{hint})", name, file
+                )
+            if Policy(given) not in relation.policies:
+                raise ConfigError(
+                    key,
+                    f"{' or '.join(relation.policies)} (a row without its {relation.field} has "
+                    "no business time or dimension to attach it to: it cannot be inferred)",
+                    given,
+                    file,
+                )
+        return Orphans(self.hold_days, {k: Policy(v) for k, v in self.policy.items()})
+
+
 class ProjectConfig(BaseModel):
     """The contents of ``lakeshop.yml``."""
 
@@ -77,6 +111,7 @@ class ProjectConfig(BaseModel):
     targets: dict[str, Target] = {"dev": Target()}
     sources: dict[str, Source] = {}
     alerts: AlertsConfig = AlertsConfig()
+    orphans: OrphansConfig = OrphansConfig()
 
 
 @dataclass
@@ -128,7 +163,8 @@ class Project:
                 config.default_target,
                 file,
             )
-        return cls(directory, config, _sources(config, file), Graph.build(pipeline.tables()))
+        tables = pipeline.tables(config.orphans.resolve(file))
+        return cls(directory, config, _sources(config, file), Graph.build(tables))
 
     @property
     def landing(self) -> Path:
@@ -415,6 +451,12 @@ def write_demo_config(directory: Path) -> Path:
         "sources": {
             name: {"path": spec.default_path, "format": spec.format}
             for name, spec in contract.SOURCES.items()
+        },
+        # the generated retailer's master data is complete: an unknown key is one of its
+        # injected defects, held in quarantine (by default it would be inferred after the window)
+        "orphans": {
+            "hold_days": DEFAULT_HOLD_DAYS,
+            "policy": {name: Policy.HOLD.value for name in RELATIONS},
         },
     }
     path = directory / CONFIG_FILE

@@ -18,8 +18,10 @@ class Scd2Strategy(MaterializedStrategy):
     The table's SQL returns versions; consecutive versions with the same attributes collapse
     into one (a re-send adds nothing), and versions arriving out of order take their place in
     the history, because the history of every touched key is rebuilt from all its versions.
-    Surrogate keys hash the business key and the version's sequence, so they do not depend on
-    arrival order. An unknown member (surrogate key ``'-1'``) is part of every dimension.
+    Surrogate keys hash the business key and the version's ``valid_from``: the first version
+    keeps its key when a placeholder is completed or an earlier version arrives late. A row
+    whose SQL gives its own surrogate key (a column named like it; a fixed member such as a
+    guest) keeps it. An unknown member (surrogate key ``'-1'``) is part of every dimension.
     """
 
     def execute(self, table: Table, ctx: RunContext, inputs: Inputs) -> TableResult:
@@ -29,12 +31,13 @@ class Scd2Strategy(MaterializedStrategy):
             )
         versions = columns_of_sql(ctx, table.sql)
         key, seq, sk = table.keys[0], table.sequence, table.surrogate_key
-        attrs = [c for c in versions if c != seq and not c.startswith("_")]
-        kept = [c for c in versions if not c.startswith("_")]
+        own = f', "{sk}" AS _own_sk' if sk in versions else ""
+        attrs = [c for c in versions if c not in (seq, sk) and not c.startswith("_")]
+        kept = [c for c in versions if c != sk and not c.startswith("_")]
         digest = ", ".join(f"COALESCE(CAST(\"{c}\" AS VARCHAR), '\\N')" for c in attrs)
         chain = f"""
             WITH versions AS (
-                SELECT {", ".join(f'"{c}"' for c in kept)}, md5(concat_ws('|', {digest})) AS _attrs
+                SELECT {", ".join(f'"{c}"' for c in kept)}, md5(concat_ws('|', {digest})) AS _attrs{own}
                 FROM ({table.sql}) AS v
             ),
             changes AS (
@@ -49,7 +52,8 @@ class Scd2Strategy(MaterializedStrategy):
                 WHERE _prev IS NULL OR _prev <> _attrs
             )
             SELECT
-                md5("{key}" || '|' || CAST("{seq}" AS VARCHAR)) AS "{sk}",
+                {"COALESCE(_own_sk, " if own else "("}md5("{key}" || '|' || CAST(
+                    CASE WHEN _n = 1 THEN {EPOCH} ELSE "{seq}" END AS VARCHAR))) AS "{sk}",
                 {", ".join(f'"{c}"' for c in kept)},
                 CASE WHEN _n = 1 THEN {EPOCH} ELSE "{seq}" END AS valid_from,
                 COALESCE(_next, {END_OF_TIME}) AS valid_to,
@@ -69,6 +73,9 @@ class Scd2Strategy(MaterializedStrategy):
             expectations=table.expectations,
             keys=(sk,),
             incremental_by=key,
-            touched={up: f'SELECT "{key}" FROM {up}' for up in inputs.upstream},
+            touched={
+                up: table.touched.get(up, f'SELECT "{key}" FROM {up}') for up in inputs.upstream
+            },
+            scope=table.scope,
         )
         return self.refresh(scd2, ctx, inputs, full, partial=chain)
