@@ -10,7 +10,7 @@ from types import UnionType
 from typing import Any, Literal, Union, get_args, get_origin
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from lakeshop.app.alerts import AlertsConfig
 from lakeshop.core.errors import ConfigError
@@ -19,6 +19,7 @@ from lakeshop.engines.lakehouse import Lakehouse
 from lakeshop.pipeline.graph import Graph
 from lakeshop.pipeline.sources import Source, check_mapping
 from lakeshop.retail import contract, pipeline
+from lakeshop.retail.settings import RetailSettings
 
 CONFIG_FILE = "lakeshop.yml"
 
@@ -65,6 +66,26 @@ class Target(BaseModel):
     retention_hours: int = Field(default=168, ge=0)
 
 
+class CreditNotes(BaseModel):
+    """Which order lines are credit notes (returns without an original line, not sales)."""
+
+    model_config = ConfigDict(extra="forbid")
+    #: a line with a negative quantity is a credit note (false: it fails quantity_positive)
+    negative_quantity: bool = True
+    #: a line of an order whose id matches this regular expression is a credit note, e.g. '^C'
+    order_id_pattern: str | None = None
+
+    @field_validator("order_id_pattern")
+    @classmethod
+    def _compiles(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"not a regular expression: {exc}") from exc
+        return value
+
+
 class ProjectConfig(BaseModel):
     """The contents of ``lakeshop.yml``."""
 
@@ -72,9 +93,21 @@ class ProjectConfig(BaseModel):
     name: str = "lakeshop"
     landing: str = "landing"
     default_target: str = "dev"
+    #: ISO 4217 code of the currency every ``*_base`` amount is in
+    base_currency: str = contract.BASE_CURRENCY
+    credit_notes: CreditNotes = CreditNotes()
     targets: dict[str, Target] = {"dev": Target()}
     sources: dict[str, Source] = {}
     alerts: AlertsConfig = AlertsConfig()
+
+    @property
+    def retail(self) -> RetailSettings:
+        """What the retail pipeline's SQL needs of this configuration."""
+        return RetailSettings(
+            base_currency=self.base_currency,
+            credit_note_negative_quantity=self.credit_notes.negative_quantity,
+            credit_note_order_id_pattern=self.credit_notes.order_id_pattern,
+        )
 
 
 @dataclass
@@ -126,7 +159,15 @@ class Project:
                 config.default_target,
                 file,
             )
-        return cls(directory, config, _sources(config, file), Graph.build(pipeline.tables()))
+        if config.base_currency not in contract.iso_currencies():
+            raise ConfigError(
+                "base_currency",
+                "an ISO 4217 currency code in capitals, such as USD, EUR, GBP or BRL",
+                config.base_currency,
+                file,
+            )
+        graph = Graph.build(pipeline.tables(config.retail))
+        return cls(directory, config, _sources(config, file), graph)
 
     @property
     def landing(self) -> Path:
@@ -404,6 +445,8 @@ def write_demo_config(directory: Path) -> Path:
         "landing": "landing",
         "default_target": "dev",
         "targets": {"dev": {"root": "lakehouse", "catalog": "lakeshop"}},
+        "base_currency": contract.BASE_CURRENCY,
+        "credit_notes": {"negative_quantity": False},
         "sources": {
             name: {"path": spec.default_path, "format": spec.format}
             for name, spec in contract.SOURCES.items()
@@ -412,6 +455,7 @@ def write_demo_config(directory: Path) -> Path:
     path = directory / CONFIG_FILE
     path.write_text(
         "# lakeshop project: where landing files are, how to read them, where tables go.\n"
+        "# The generator's exports have no credit notes: a negative quantity is a defect there.\n"
         + yaml.safe_dump(config, sort_keys=False)
     )
     return path

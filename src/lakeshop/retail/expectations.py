@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from sqlglot import exp
+
 from lakeshop.pipeline.model import Action, Expectation
 
 
@@ -32,10 +34,14 @@ def non_negative(field: str) -> Expectation:
     return Expectation(f"{field}_non_negative", f"{field} IS NULL OR {field} >= 0")
 
 
-def in_domain(field: str, values: Iterable[str]) -> Expectation:
-    """One of the enumeration's values when present."""
-    listed = ", ".join("'" + v.replace("'", "''") + "'" for v in values)
-    return Expectation(f"{field}_in_domain", f"{field} IS NULL OR {field} IN ({listed})")
+def in_domain(field: str, values: Iterable[str], action: Action = Action.DROP) -> Expectation:
+    """One of the enumeration's values when present.
+
+    With ``action=WARN`` (statuses, payment types, channels: an export's own codes) an unknown
+    value keeps its text and is counted, not dropped.
+    """
+    listed = ", ".join(exp.Literal.string(v).sql("duckdb") for v in values)
+    return Expectation(f"{field}_in_domain", f"{field} IS NULL OR {field} IN ({listed})", action)
 
 
 def known(field: str, table: str, column: str | None = None) -> Expectation:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lakeshop.pipeline.model import Kind, Table
+from lakeshop.pipeline.model import Action, Kind, Table
 from lakeshop.retail import contract as c
 from lakeshop.retail.expectations import (
     in_domain,
@@ -16,37 +16,40 @@ from lakeshop.retail.expectations import (
     required,
     rule,
 )
+from lakeshop.retail.settings import RetailSettings, render_sql
 
 SQL_DIR = Path(__file__).parent / "sql"
 
 EMAIL_PATTERN = r"^[a-z0-9._%+-]+@[a-z0-9-]+(\.[a-z0-9-]+)*\.[a-z]{2,}$"
 
+#: enumerations an export may extend with codes of its own: an unknown value keeps its text and
+#: is counted (warn); ``values:`` in a source's mapping translates known ones
+OPEN = Action.WARN
+
 SILVER_EXPECTATIONS = {
     "customers": [
         not_null("customer_id"),
-        rule("email_valid", f"email IS NOT NULL AND regexp_matches(email, '{EMAIL_PATTERN}')"),
+        rule("email_valid", f"email IS NULL OR regexp_matches(email, '{EMAIL_PATTERN}')"),
         in_domain("gender", c.GENDERS),
         in_domain("loyalty_tier", c.LOYALTY_TIERS),
         parseable("birth_date"),
         parseable("created_at"),
-        *required("updated_at"),
+        parseable("updated_at"),
     ],
     "products": [
         not_null("product_id"),
-        *required("list_price"),
+        parseable("list_price"),
         positive("list_price"),
         parseable("unit_cost"),
         non_negative("unit_cost"),
-        in_domain("currency", c.CURRENCIES),
+        in_domain("currency", c.iso_currencies()),
         parseable("is_active"),
-        *required("updated_at"),
+        parseable("updated_at"),
     ],
     "stores": [
         not_null("store_id"),
-        not_null("channel"),
-        in_domain("channel", c.CHANNELS),
-        not_null("currency"),
-        in_domain("currency", c.CURRENCIES),
+        in_domain("channel", c.CHANNELS, OPEN),
+        in_domain("currency", c.iso_currencies()),
         parseable("opened_on"),
         parseable("updated_at"),
     ],
@@ -56,20 +59,28 @@ SILVER_EXPECTATIONS = {
         known("customer_id", "silver.customers"),
         not_null("store_id"),
         known("store_id", "silver.stores"),
-        in_domain("channel", c.CHANNELS),
-        in_domain("currency", c.CURRENCIES),
-        in_domain("status", c.ORDER_STATUSES),
+        in_domain("channel", c.CHANNELS, OPEN),
+        in_domain("currency", c.iso_currencies()),
+        in_domain("status", c.ORDER_STATUSES, OPEN),
         *required("order_ts"),
         parseable("updated_at"),
+        parseable("freight_amount"),
+        non_negative("freight_amount"),
     ],
     "order_items": [
         not_null("order_id"),
-        *required("line_no"),
+        # a line without a number is numbered when no line of its order (in its delivery) has one
+        not_null("line_no"),
+        parseable("line_no"),
         known("order_id", "silver.orders"),
         not_null("product_id"),
         known("product_id", "silver.products"),
         *required("quantity"),
-        positive("quantity"),
+        # a credit note's quantity may be negative (a credit note is not a sale, see gold)
+        rule(
+            "quantity_positive",
+            "quantity IS NULL OR quantity > 0 OR (is_credit_note AND quantity <> 0)",
+        ),
         *required("unit_price"),
         positive("unit_price"),
         parseable("discount_amount"),
@@ -79,12 +90,14 @@ SILVER_EXPECTATIONS = {
         rule(
             "discount_within_line",
             "discount_amount IS NULL OR quantity IS NULL OR unit_price IS NULL "
-            "OR discount_amount <= quantity * unit_price",
+            "OR discount_amount <= ABS(quantity) * unit_price",
         ),
-        in_domain("item_status", c.ITEM_STATUSES),
+        in_domain("item_status", c.ITEM_STATUSES, OPEN),
         parseable("shipped_at"),
         parseable("delivered_at"),
-        *required("updated_at"),
+        parseable("updated_at"),
+        parseable("freight_amount"),
+        non_negative("freight_amount"),
     ],
     "payments": [
         not_null("payment_id"),
@@ -92,11 +105,14 @@ SILVER_EXPECTATIONS = {
         known("order_id", "silver.orders"),
         *required("amount"),
         positive("amount"),
-        in_domain("payment_type", c.PAYMENT_TYPES),
+        in_domain("payment_type", c.PAYMENT_TYPES, OPEN),
         in_domain("card_brand", c.CARD_BRANDS),
-        in_domain("currency", c.CURRENCIES),
-        in_domain("status", c.PAYMENT_STATUSES),
-        *required("transaction_ts"),
+        in_domain("currency", c.iso_currencies()),
+        in_domain("status", c.PAYMENT_STATUSES, OPEN),
+        # a payment without its time takes its order's (gold.fact_payments)
+        parseable("transaction_ts"),
+        parseable("installments"),
+        positive("installments"),
     ],
     "refunds": [
         not_null("refund_id"),
@@ -104,17 +120,19 @@ SILVER_EXPECTATIONS = {
         known("payment_id", "silver.payments"),
         *required("amount"),
         positive("amount"),
-        in_domain("status", c.REFUND_STATUSES),
+        in_domain("status", c.REFUND_STATUSES, OPEN),
         *required("refund_ts"),
     ],
     "returns": [
         not_null("return_id"),
         not_null("order_id"),
-        *required("line_no"),
+        parseable("line_no"),
         rule(
             "order_id_known",
-            "order_id IS NULL OR line_no IS NULL OR order_id || '#' || CAST(line_no AS VARCHAR) IN "
-            "(SELECT order_id || '#' || CAST(line_no AS VARCHAR) FROM silver.order_items)",
+            "order_id IS NULL OR CASE WHEN line_no IS NULL "
+            "THEN order_id IN (SELECT order_id FROM silver.orders) "
+            "ELSE order_id || '#' || CAST(line_no AS VARCHAR) IN "
+            "(SELECT order_id || '#' || CAST(line_no AS VARCHAR) FROM silver.order_items) END",
             retry=True,
         ),
         *required("return_qty"),
@@ -136,7 +154,7 @@ SILVER_EXPECTATIONS = {
     "fx_rates": [
         *required("rate_date"),
         not_null("currency"),
-        in_domain("currency", c.CURRENCIES),
+        in_domain("currency", c.iso_currencies()),
         *required("rate_to_base"),
         positive("rate_to_base"),
     ],
@@ -149,6 +167,10 @@ SILVER_EXPECTATIONS = {
         *required("event_ts"),
         known("customer_id", "silver.customers"),
         known("product_id", "silver.products"),
+    ],
+    "sellers": [
+        not_null("seller_id"),
+        parseable("updated_at"),
     ],
 }
 
@@ -165,23 +187,32 @@ SILVER_KINDS = {
     "inventory": (Kind.UPSERT, None),
     "fx_rates": (Kind.UPSERT, None),
     "clickstream": (Kind.APPEND, "event_ts"),
+    "sellers": (Kind.UPSERT, "updated_at"),
 }
 
 
-def sql_table(name: str, kind: Kind, **kwargs: object) -> Table:
-    """A table whose SQL lives in ``sql/<schema>/<table>.sql``."""
+def sql_table(
+    name: str, kind: Kind, settings: RetailSettings | None = None, **kwargs: object
+) -> Table:
+    """A table whose SQL lives in ``sql/<schema>/<table>.sql``, its ``$params`` filled from
+    the project's ``settings``."""
     schema, short = name.split(".")
     path = SQL_DIR / schema / f"{short}.sql"
-    return Table(name=name, kind=kind, sql=path.read_text(), sql_file=path, **kwargs)  # type: ignore[arg-type]
+    params = (settings or RetailSettings()).params()
+    sql = render_sql(path.read_text(), params, str(path.relative_to(SQL_DIR.parent)))
+    return Table(name=name, kind=kind, sql=sql, sql_file=path, **kwargs)  # type: ignore[arg-type]
 
 
 #: entities whose every version is kept (for SCD2 dimensions) before the latest is taken
 WITH_HISTORY = ("customers", "products")
 
 
-def tables() -> list[Table]:
-    """Every table of the retail pipeline."""
+def tables(settings: RetailSettings | None = None) -> list[Table]:
+    """Every table of the retail pipeline, for a project's ``settings`` (default: USD base,
+    negative quantities are credit notes)."""
     from lakeshop.retail import gold
+
+    settings = settings or RetailSettings()
 
     out: list[Table] = []
     for source in c.SOURCES.values():
@@ -193,6 +224,7 @@ def tables() -> list[Table]:
                 sql_table(
                     f"silver.{source.name}_history",
                     Kind.APPEND,
+                    settings,
                     keys=(*source.keys, sequence),
                     sequence=sequence,
                     expectations=checks,
@@ -203,9 +235,10 @@ def tables() -> list[Table]:
             sql_table(
                 f"silver.{source.name}",
                 kind,
+                settings,
                 keys=source.keys,
                 sequence=sequence,
                 expectations=checks,
             )
         )
-    return out + gold.tables()
+    return out + gold.tables(settings)
