@@ -60,3 +60,13 @@ def quarantined(project: Project) -> dict[str, int]:
             if n:
                 out[name] = n
     return out
+
+
+def snapshot(project: Project) -> dict[str, list[tuple]]:
+    """Every silver and gold table's rows (without ``_batch_id``), sorted."""
+    out = {}
+    for name in project.lakehouse().tables():
+        if name.split(".")[0] in ("silver", "gold") and "__" not in name:
+            table = api.query(project, f"SELECT * EXCLUDE (_batch_id) FROM {name} ORDER BY ALL")
+            out[name] = [tuple(r.values()) for r in table.to_pylist()]
+    return out

@@ -7,8 +7,9 @@ from decimal import Decimal
 import pytest
 
 from lakeshop.app.project import Project
+from tests.conftest import assert_healthy
 
-from .conftest import quarantined, rows, run_ok
+from .conftest import deliver, quarantined, rows, run_ok, snapshot
 
 CONFIG = """
 landing: exports
@@ -209,3 +210,31 @@ def test_freight_and_sellers_reach_gold(exported):
     assert months == {"2017-12-01": Decimal("29.00"), "2018-01-01": Decimal("20.00")}
     store_days = rows(project, "SELECT sum(freight_revenue) AS f FROM gold.daily_revenue")
     assert store_days[0]["f"] == Decimal("49.00")
+    assert_healthy(project)
+
+
+def test_later_credit_notes_freight_and_sellers_equal_a_full_refresh(exported, tmp_path):
+    project = exported(MARKETPLACE + "credit_notes: {order_id_pattern: '^r'}\n", MARKET_FILES)
+    run_ok(project)
+    deliver(
+        tmp_path / "exports",
+        {
+            "sellers.csv": MARKET_FILES["sellers.csv"] + "s9,recife,PE\n",
+            "orders.csv": MARKET_FILES["orders.csv"] + "r4,c1,2018-01-05 08:00:00,\n",
+            "items.csv": MARKET_FILES["items.csv"] + "r4,1,p1,s9,100.00,0\n",
+        },
+        delivery=2,
+    )
+    run_ok(project)
+    returns = rows(project, "SELECT * FROM gold.fact_returns")
+    assert [(r["return_id"], r["return_amount_base"]) for r in returns] == [
+        ("credit:r4:1", Decimal("100.00"))
+    ]
+    sales = rows(project, "SELECT seller_sk FROM gold.fact_sales WHERE order_id = 'o3'")
+    assert sales == [{"seller_sk": "s9"}]  # the seller arrived: the line points at it
+    month = rows(project, "SELECT * FROM gold.store_performance_monthly WHERE month = '2018-01-01'")
+    assert month[0]["net_revenue"] == Decimal("0.00")
+    incremental = snapshot(project)
+    run_ok(project, full_refresh=True)
+    assert snapshot(project) == incremental
+    assert_healthy(project)

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from lakeshop.app import api
 from lakeshop.app.project import Project
 from lakeshop.core.errors import ConfigError
+from tests.conftest import assert_healthy
 
-from .conftest import DELIVERED, deliver, quarantined, rows, run_ok
+from .conftest import DELIVERED, deliver, quarantined, rows, run_ok, snapshot
 
 # an order-line export with neither line numbers, statuses nor update times; payments with
 # neither ids, times nor currencies; a customer file with ids only
@@ -206,18 +206,10 @@ def test_a_full_refresh_gives_the_same_silver_and_gold(partial: Project, tmp_pat
         delivery=2,
     )
     run_ok(partial)
-
-    def snapshot() -> dict[str, list[tuple]]:
-        out = {}
-        for name in partial.lakehouse().tables():
-            if name.split(".")[0] in ("silver", "gold") and "__" not in name:
-                table = api.query(partial, f"SELECT * EXCLUDE (_batch_id) FROM {name} ORDER BY ALL")
-                out[name] = [tuple(r.values()) for r in table.to_pylist()]
-        return out
-
-    incremental = snapshot()
+    incremental = snapshot(partial)
     run_ok(partial, full_refresh=True)
-    assert snapshot() == incremental
+    assert snapshot(partial) == incremental
+    assert_healthy(partial)
 
 
 def test_a_values_key_outside_the_contract_is_a_config_error(tmp_path: Path):
