@@ -13,9 +13,15 @@ names of ``docs/gold.md`` and Python values (``Decimal``, ``int``, ``str``, ``bo
 ``datetime.date``, ``datetime.datetime`` or ``None``; never a float or NaN).
 
 When ``ledger`` (the generator's ``_ledger.json``) is given, every record at a ledger
-(file, row) position is dropped, files listed as ``unreadable_file`` are skipped, and columns
-outside the contract (schema drift) are ignored; what remains is the clean data, which is what
-silver keeps.
+(file, row) position is dropped — except unknown codes of open enumerations (statuses,
+payment types, channels), which silver keeps and counts — files listed as ``unreadable_file``
+are skipped, and columns outside the contract (schema drift) are ignored; what remains is what
+silver keeps. Two versions of a key with the same sequence (``updated_at``, an event's time)
+are told apart as silver does: the greater md5 of the version's values as text wins.
+
+The generated retailer's project has a USD base currency and no credit notes (its negative
+quantities are defects); ``compute`` follows docs/gold.md for any base currency and credit-note
+rule given to it.
 """
 
 from __future__ import annotations
@@ -35,6 +41,38 @@ import pandas as pd
 
 from lakeshop.retail.contract import SOURCES
 
+BASE = "USD"
+#: open enumerations: an unknown code is kept (a warn check), so its ledger row stays
+OPEN_FIELDS = {
+    "stores": ("channel",),
+    "orders": ("channel", "status"),
+    "order_items": ("item_status",),
+    "payments": ("payment_type", "status"),
+    "refunds": ("status",),
+}
+#: silver's columns (those a version's md5 is taken over, in order), for the sources whose
+#: versions can tie on their sequence
+SILVER_COLUMNS = {
+    "stores": (
+        "store_id", "name", "channel", "city", "country", "currency", "opened_on", "updated_at",
+    ),
+    "orders": (
+        "order_id", "customer_id", "store_id", "channel", "order_ts", "currency", "status",
+        "updated_at", "freight_amount",
+    ),
+    "order_items": (
+        "order_id", "line_no", "product_id", "quantity", "unit_price", "discount_amount",
+        "tax_amount", "freight_amount", "seller_id", "item_status", "is_credit_note",
+        "shipped_at", "delivered_at", "updated_at",
+    ),
+    "payments": (
+        "payment_id", "order_id", "payment_type", "card_brand", "amount", "currency", "status",
+        "transaction_ts", "installments",
+    ),
+    "refunds": ("refund_id", "payment_id", "amount", "reason", "status", "refund_ts"),
+}  # fmt: skip
+SEQUENCE = {"payments": "transaction_ts", "refunds": "refund_ts"}
+
 CENT = Decimal("0.01")
 RATIO = Decimal("0.0001")
 TENTH = Decimal("0.1")
@@ -45,6 +83,7 @@ TIMESTAMPS = {
     "products": ("updated_at",),
     "stores": ("updated_at",),
     "orders": ("order_ts", "updated_at"),
+    "sellers": ("updated_at",),
     "order_items": ("shipped_at", "delivered_at", "updated_at"),
     "payments": ("transaction_ts",),
     "refunds": ("refund_ts",),
@@ -59,12 +98,14 @@ DATES = {
 }
 INTEGERS = {
     "order_items": ("line_no", "quantity"),
+    "payments": ("installments",),
     "returns": ("line_no", "return_qty"),
     "inventory": ("on_hand_qty", "reorder_point"),
 }
 DECIMALS = {
     "products": ("list_price", "unit_cost"),
-    "order_items": ("unit_price", "discount_amount", "tax_amount"),
+    "orders": ("freight_amount",),
+    "order_items": ("unit_price", "discount_amount", "tax_amount", "freight_amount"),
     "payments": ("amount",),
     "refunds": ("amount",),
     "returns": ("return_amount",),
@@ -134,6 +175,16 @@ def ntile(n_buckets: int, ordered_ids: list[Any]) -> dict[Any, int]:
     return out
 
 
+def known_sum(values: Iterable[Decimal | None]) -> Decimal:
+    """Σ of amounts that are all known (else None: unknown, never understated); 0 when none."""
+    total = ZERO
+    for v in values:
+        if v is None:
+            return None  # type: ignore[return-value]
+        total += v
+    return total
+
+
 def avg_money(total: Decimal | None, count: int) -> Decimal | None:
     """ROUND(total / count, 2); NULL when the total is NULL or the count 0."""
     return None if total is None or not count else money(total / count)
@@ -154,10 +205,19 @@ def rank_desc(values: pd.Series) -> pd.Series:
 # --------------------------------------------------------------------------- reading landing
 
 
+def _kept(defect: dict) -> bool:
+    """An unknown code of an open enumeration: silver keeps the row."""
+    return defect["kind"] == "bad_enum" and defect["field"] in OPEN_FIELDS.get(defect["source"], ())
+
+
 def _ledger_positions(ledger: dict | None) -> tuple[set[tuple[str, int]], set[str]]:
     if not ledger:
         return set(), set()
-    rows = {(d["file"], d["row"]) for d in ledger["defects"] if d.get("row") is not None}
+    rows = {
+        (d["file"], d["row"])
+        for d in ledger["defects"]
+        if d.get("row") is not None and not _kept(d)
+    }
     unreadable = {d["file"] for d in ledger["defects"] if d["kind"] == "unreadable_file"}
     return rows, unreadable
 
@@ -239,6 +299,51 @@ def _typed(source: str, rows: list[dict[str, Any]]) -> pd.DataFrame:
     return pd.DataFrame(typed, columns=list(SOURCES[source].fields), dtype=object)
 
 
+def _as_varchar(v: Any) -> str:
+    """A silver value as DuckDB's CAST(v AS VARCHAR) writes it (NULL as silver's ``\\N``)."""
+    if v is None:
+        return "\\N"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, Decimal):
+        return f"{v:.2f}"
+    if isinstance(v, datetime):
+        return v.strftime("%Y-%m-%d %H:%M:%S") + (f".{v.microsecond:06d}" if v.microsecond else "")
+    if isinstance(v, date):
+        return v.isoformat()
+    return str(v)
+
+
+def _version_hash(source: str, row: dict[str, Any]) -> str:
+    """md5 of a silver row's values as text joined by ``|`` (silver's tie-break of versions)."""
+    text = "|".join(_as_varchar(row.get(c)) for c in SILVER_COLUMNS[source])
+    return hashlib.md5(text.encode()).hexdigest()
+
+
+def _silver_defaults(source: str, df: pd.DataFrame) -> pd.DataFrame:
+    """Silver's defaults of absent optional values (docs/gold.md)."""
+    if source == "order_items":
+        for f in ("discount_amount", "tax_amount", "freight_amount"):
+            df[f] = [ZERO if v is None else v for v in df[f]]
+        df["is_credit_note"] = [
+            credit_note(q, o) for q, o in zip(df["quantity"], df["order_id"], strict=True)
+        ]
+    return df
+
+
+#: what makes a line a credit note (the generated retailer's project: nothing)
+CREDIT_NOTES: dict[str, Any] = {"negative_quantity": False, "order_id_pattern": None}
+
+
+def credit_note(quantity: int | None, order_id: str | None) -> bool:
+    import re
+
+    if CREDIT_NOTES["negative_quantity"] and quantity is not None and quantity < 0:
+        return True
+    pattern = CREDIT_NOTES["order_id_pattern"]
+    return bool(pattern and order_id is not None and re.search(pattern, order_id))
+
+
 def load_silver(landing: Path, ledger: dict | None = None) -> dict[str, pd.DataFrame]:
     """Silver as docs/gold.md reads it: typed, exact duplicates removed, the latest version per
     key for versioned sources (``<source>_history`` keeps every distinct version of customers
@@ -247,10 +352,20 @@ def load_silver(landing: Path, ledger: dict | None = None) -> dict[str, pd.DataF
     for source, contract in SOURCES.items():
         df = _typed(source, read_source(Path(landing), source, ledger))
         df = df.drop_duplicates(keep="first").reset_index(drop=True)
+        df = _silver_defaults(source, df)
         keys = list(contract.keys)
         if source in ("customers", "products"):
             out[f"{source}_history"] = df.copy()
-        if source in VERSIONED:
+        sequence = "updated_at" if source in VERSIONED else SEQUENCE.get(source)
+        if source in SILVER_COLUMNS and sequence:
+            # the latest version wins; among versions of one sequence value, the greater md5
+            df = df.assign(
+                _hash=[_version_hash(source, r) for r in df.to_dict("records")],
+                _seq=[(v is not None, v or datetime.min) for v in df[sequence]],
+            )
+            df = df.sort_values(["_seq", "_hash"], kind="stable")
+            df = df.drop(columns=["_seq", "_hash"]).drop_duplicates(subset=keys, keep="last")
+        elif source in VERSIONED:
             if "updated_at" in df.columns:
                 # latest updated_at wins; among equal updated_at the last delivered
                 df = df.assign(_pos=range(len(df)))
@@ -281,7 +396,8 @@ def version_ties(landing: Path, ledger: dict | None = None) -> dict[str, int]:
 
 
 class Rates:
-    """rate_to_base of a currency on a date, or the latest earlier rate_date; USD 1 if none."""
+    """rate_to_base of a currency on a date, or the latest earlier rate_date; the base
+    currency 1 always."""
 
     def __init__(self, fx: pd.DataFrame) -> None:
         by_cur: dict[str, list[tuple[date, Decimal]]] = defaultdict(list)
@@ -291,6 +407,8 @@ class Rates:
         self._rates = {c: [r for _, r in sorted(v)] for c, v in by_cur.items()}
 
     def __call__(self, currency: str | None, on: date | None) -> Decimal | None:
+        if currency == BASE:
+            return Decimal("1")
         if currency is None or on is None:
             return None
         dates = self._dates.get(currency)
@@ -298,8 +416,6 @@ class Rates:
             i = bisect.bisect_right(dates, on)
             if i:
                 return self._rates[currency][i - 1]
-        if currency == "USD" and currency not in self._dates:
-            return Decimal("1")
         return None
 
 
@@ -382,6 +498,12 @@ def compute(landing: Path, ledger: dict | None = None) -> dict[str, pd.DataFrame
     out: dict[str, pd.DataFrame] = {}
 
     # ---- fact_sales
+    # an order without a currency is in its store's, else in the base currency
+    store_currency = dict(zip(s["stores"]["store_id"], s["stores"]["currency"], strict=True))
+    orders["currency"] = [
+        c if c is not None else store_currency.get(st) or BASE
+        for c, st in zip(orders["currency"], orders["store_id"], strict=True)
+    ]
     items = s["order_items"].merge(
         orders[
             ["order_id", "order_date", "order_ts", "customer_id", "store_id", "channel", "currency"]
@@ -400,7 +522,10 @@ def compute(landing: Path, ledger: dict | None = None) -> dict[str, pd.DataFrame
         prod_versions.sk(p, t) for p, t in zip(fs["product_id"], fs["order_ts"], strict=True)
     ]
     fs["store_sk"] = [st if st in known_stores else UNKNOWN_SK for st in fs["store_id"]]
-    fs["is_revenue"] = [st != "cancelled" for st in fs["item_status"]]
+    fs["is_revenue"] = [
+        not cn and st != "cancelled"
+        for cn, st in zip(fs["is_credit_note"], fs["item_status"], strict=True)
+    ]
     fs["sales_total"] = [
         None if None in (q, p, d, t) else q * p - d + t
         for q, p, d, t in zip(
@@ -412,6 +537,13 @@ def compute(landing: Path, ledger: dict | None = None) -> dict[str, pd.DataFrame
         None if t is None or r is None else money(t * r)
         for t, r in zip(fs["sales_total"], fs["fx_rate"], strict=True)
     ]
+    fs["freight_base"] = [
+        None if r is None else money(f * r)
+        for f, r in zip(fs["freight_amount"], fs["fx_rate"], strict=True)
+    ]
+    fs["fx_missing"] = [r is None for r in fs["fx_rate"]]
+    known_sellers = set(s["sellers"]["seller_id"])
+    fs["seller_sk"] = [x if x in known_sellers else UNKNOWN_SK for x in fs["seller_id"]]
     fs = fs[
         [
             "order_id",
@@ -438,6 +570,12 @@ def compute(landing: Path, ledger: dict | None = None) -> dict[str, pd.DataFrame
             "shipped_at",
             "delivered_at",
             "updated_at",
+            "is_credit_note",
+            "freight_amount",
+            "freight_base",
+            "fx_missing",
+            "seller_id",
+            "seller_sk",
         ]
     ].reset_index(drop=True)
     out["fact_sales"] = fs
@@ -451,15 +589,32 @@ def compute(landing: Path, ledger: dict | None = None) -> dict[str, pd.DataFrame
     fo_rows = []
     for o in orders.to_dict("records"):
         lines = lines_of.get(o["order_id"], [])
+        if not lines:
+            continue  # an order is the roll-up of its lines
         revenue = [ln for ln in lines if ln["is_revenue"]]
-        cancelled = [ln for ln in lines if ln["item_status"] == "cancelled"]
-        delivered = [ln for ln in lines if ln["item_status"] == "delivered"]
-        if len(cancelled) == len(lines):
+        credits = [ln for ln in lines if ln["is_credit_note"]]
+        goods = [ln for ln in lines if not ln["is_credit_note"]]
+        cancelled = [ln for ln in goods if ln["item_status"] == "cancelled"]
+        delivered = [ln for ln in goods if ln["item_status"] == "delivered"]
+        if len(credits) == len(lines):
+            status = "Credit note"
+        elif len(cancelled) == len(goods):
             status = "Cancelled"
-        elif all(ln["item_status"] == "delivered" for ln in revenue):
+        elif delivered and all(ln["item_status"] == "delivered" for ln in revenue):
             status = "Completed"
         else:
             status = "In progress"
+        rate = lines[0]["fx_rate"]
+        order_freight = (o["freight_amount"] or ZERO) if revenue else ZERO
+        freight_total = sum((ln["freight_amount"] for ln in revenue), ZERO) + order_freight
+        freight_base: Decimal | None
+        if rate is not None:
+            freight_base = known_sum(ln["freight_base"] for ln in revenue) + (
+                money(order_freight * rate) or ZERO
+            )
+        else:
+            freight_base = ZERO if freight_total == 0 else None
+        goods_base = known_sum(ln["sales_total_base"] for ln in revenue)
         delivered_at = None
         delivery_days = None
         if status == "Completed":
@@ -483,13 +638,19 @@ def compute(landing: Path, ledger: dict | None = None) -> dict[str, pd.DataFrame
                 "delivered_line_count": len(delivered),
                 "cancelled_line_count": len(cancelled),
                 "units": sum(ln["quantity"] for ln in revenue),
-                "order_total": dsum(ln["sales_total"] for ln in revenue) if revenue else ZERO,
+                "order_total": sum((ln["sales_total"] for ln in revenue), ZERO) + freight_total,
                 "order_total_base": (
-                    dsum(ln["sales_total_base"] for ln in revenue) if revenue else ZERO
+                    None
+                    if goods_base is None or freight_base is None
+                    else goods_base + freight_base
                 ),
                 "completion_status": status,
                 "delivered_at": delivered_at,
                 "delivery_days": delivery_days,
+                "credit_line_count": len(credits),
+                "freight_total": freight_total,
+                "freight_total_base": freight_base,
+                "fx_missing": rate is None,
             }
         )
     out["fact_orders"] = _frame(fo_rows, list(fo_rows[0]) if fo_rows else [])
@@ -524,6 +685,40 @@ def compute(landing: Path, ledger: dict | None = None) -> dict[str, pd.DataFrame
         prod_versions.sk(p, t) for p, t in zip(rets["product_id"], rets["returned_at"], strict=True)
     ]
     rets["store_sk"] = [st if st in known_stores else UNKNOWN_SK for st in rets["store_id"]]
+    rets["is_credit_note"] = False
+    rets["fx_missing"] = [r is None for r in rets["fx_rate"]]
+    # credit notes are returns of |quantity| for |line total|, dated at their order's time
+    credit_rows = [
+        {
+            "return_id": f"credit:{ln['order_id']}:{ln['line_no']}",
+            "order_id": ln["order_id"],
+            "line_no": ln["line_no"],
+            "return_date": ln["order_date"],
+            "returned_at": ln["order_ts"],
+            "customer_id": ln["customer_id"],
+            "customer_sk": ln["customer_sk"],
+            "product_id": ln["product_id"],
+            "product_sk": ln["product_sk"],
+            "store_id": ln["store_id"],
+            "store_sk": ln["store_sk"],
+            "channel": ln["channel"],
+            "currency": ln["currency"],
+            "return_qty": abs(ln["quantity"]),
+            "return_amount": abs(ln["sales_total"]),
+            "fx_rate": ln["fx_rate"],
+            "return_amount_base": None
+            if ln["sales_total_base"] is None
+            else abs(ln["sales_total_base"]),
+            "reason": "credit note",
+            "is_credit_note": True,
+            "fx_missing": ln["fx_missing"],
+            "month": month_start(ln["order_date"]),
+        }
+        for ln in fs.to_dict("records")
+        if ln["is_credit_note"]
+    ]
+    if credit_rows:
+        rets = pd.concat([rets, pd.DataFrame(credit_rows, dtype=object)], ignore_index=True)
     out["fact_returns"] = rets[
         [
             "return_id",
@@ -544,8 +739,13 @@ def compute(landing: Path, ledger: dict | None = None) -> dict[str, pd.DataFrame
             "fx_rate",
             "return_amount_base",
             "reason",
+            "is_credit_note",
+            "fx_missing",
         ]
     ].reset_index(drop=True)
+    fo = out["fact_orders"]
+    sold_orders = fo[[n > 0 for n in fo["revenue_line_count"]]].copy()
+    sold_orders["month"] = [month_start(d) for d in sold_orders["order_date"]]
 
     # ---- agg_daily_sales
     agg: dict[tuple, dict[str, Any]] = {}
@@ -557,20 +757,32 @@ def compute(landing: Path, ledger: dict | None = None) -> dict[str, pd.DataFrame
             "total_orders": 0,
             "unique_customers": 0,
             "return_count": 0,
+            "freight_revenue": ZERO,
+            "unconverted_lines": 0,
+            "_returned": ZERO,
         }
 
     for (d, ch), g in rev.groupby(["order_date", "channel"]):
         row = agg.setdefault((d, ch), blank())
-        row["total_revenue"] = dsum(g["sales_total_base"])
+        row["total_revenue"] = known_sum(g["sales_total_base"])
         row["total_quantity"] = int(sum(g["quantity"]))
         row["total_orders"] = g["order_id"].nunique()
         row["unique_customers"] = g["customer_id"].nunique()
+        row["unconverted_lines"] = sum(1 for v in g["sales_total_base"] if v is None)
+    for (d, ch), g in sold_orders.groupby(["order_date", "channel"]):
+        agg[(d, ch)]["freight_revenue"] = known_sum(g["freight_total_base"])
     for (d, ch), g in rets.groupby(["return_date", "channel"]):
-        agg.setdefault((d, ch), blank())["return_count"] = len(g)
+        row = agg.setdefault((d, ch), blank())
+        row["return_count"] = len(g)
+        row["_returned"] = known_sum(g["return_amount_base"])
     ads = []
     for (d, ch), row in sorted(agg.items()):
         aov = avg_money(row["total_revenue"], row["total_orders"]) if row["total_orders"] else ZERO
-        ads.append({"sales_date": d, "channel": ch, **row, "avg_order_value": aov})
+        returned = row.pop("_returned")
+        net = None if None in (row["total_revenue"], returned) else row["total_revenue"] - returned
+        ads.append(
+            {"sales_date": d, "channel": ch, **row, "avg_order_value": aov, "net_revenue": net}
+        )
     out["agg_daily_sales"] = _frame(
         ads,
         [
@@ -582,22 +794,51 @@ def compute(landing: Path, ledger: dict | None = None) -> dict[str, pd.DataFrame
             "unique_customers",
             "return_count",
             "avg_order_value",
+            "net_revenue",
+            "freight_revenue",
+            "unconverted_lines",
         ],
     )
 
     # ---- daily_revenue
-    dr = []
+    daily: dict[tuple, dict[str, Any]] = {}
+
+    def blank_day() -> dict[str, Any]:
+        return {
+            "revenue_local": ZERO,
+            "revenue_base": ZERO,
+            "orders": 0,
+            "units": 0,
+            "freight_revenue": ZERO,
+            "unconverted_lines": 0,
+            "_returned": ZERO,
+        }
+
     for (d, st), g in rev.groupby(["order_date", "store_id"]):
+        daily[(d, st)] = {
+            **blank_day(),
+            "revenue_local": dsum(g["sales_total"]),
+            "revenue_base": known_sum(g["sales_total_base"]),
+            "orders": g["order_id"].nunique(),
+            "units": int(sum(g["quantity"])),
+            "unconverted_lines": sum(1 for v in g["sales_total_base"] if v is None),
+        }
+    for (d, st), g in sold_orders.groupby(["order_date", "store_id"]):
+        daily[(d, st)]["freight_revenue"] = known_sum(g["freight_total_base"])
+    for (d, st), g in rets.groupby(["return_date", "store_id"]):
+        daily.setdefault((d, st), blank_day())["_returned"] = known_sum(g["return_amount_base"])
+    dr = []
+    for (d, st), row in sorted(daily.items()):
+        returned = row.pop("_returned")
+        net = None if None in (row["revenue_base"], returned) else row["revenue_base"] - returned
         dr.append(
             {
                 "sales_date": d,
                 "store_id": st,
                 "channel": stores.at[st, "channel"] if st in stores.index else None,
                 "currency": stores.at[st, "currency"] if st in stores.index else None,
-                "revenue_local": dsum(g["sales_total"]),
-                "revenue_base": dsum(g["sales_total_base"]),
-                "orders": g["order_id"].nunique(),
-                "units": int(sum(g["quantity"])),
+                **row,
+                "net_revenue": net,
             }
         )
     out["daily_revenue"] = _frame(
@@ -611,6 +852,9 @@ def compute(landing: Path, ledger: dict | None = None) -> dict[str, pd.DataFrame
             "revenue_base",
             "orders",
             "units",
+            "net_revenue",
+            "freight_revenue",
+            "unconverted_lines",
         ],
     )
 
@@ -623,13 +867,24 @@ def compute(landing: Path, ledger: dict | None = None) -> dict[str, pd.DataFrame
                 "product_id": p,
                 "category": category.get(p),
                 "units": int(sum(g["quantity"])),
-                "revenue_base": dsum(g["sales_total_base"]),
+                "revenue_base": known_sum(g["sales_total_base"]),
                 "orders": g["order_id"].nunique(),
                 "customers": g["customer_id"].nunique(),
+                "unconverted_lines": sum(1 for v in g["sales_total_base"] if v is None),
             }
         )
     psm_df = _frame(
-        psm, ["month", "product_id", "category", "units", "revenue_base", "orders", "customers"]
+        psm,
+        [
+            "month",
+            "product_id",
+            "category",
+            "units",
+            "revenue_base",
+            "orders",
+            "customers",
+            "unconverted_lines",
+        ],
     )
     out["product_sales_monthly"] = psm_df
     bsm = psm_df[["month", "product_id", "units", "revenue_base"]].copy()
@@ -645,13 +900,17 @@ def compute(landing: Path, ledger: dict | None = None) -> dict[str, pd.DataFrame
     spm: dict[tuple, dict[str, Any]] = {}
     for (m, st), g in rev.groupby(["month", "store_id"]):
         spm[(m, st)] = {
-            "revenue_base": dsum(g["sales_total_base"]),
+            "revenue_base": known_sum(g["sales_total_base"]),
             "orders": g["order_id"].nunique(),
             "units": int(sum(g["quantity"])),
             "customers": g["customer_id"].nunique(),
             "return_count": 0,
             "returned_amount_base": ZERO,
+            "unconverted_lines": sum(1 for v in g["sales_total_base"] if v is None),
         }
+    freight_of = {
+        k: known_sum(g["freight_total_base"]) for k, g in sold_orders.groupby(["month", "store_id"])
+    }
     for (m, st), g in rets.groupby(["month", "store_id"]):
         row = spm.setdefault(
             (m, st),
@@ -662,10 +921,11 @@ def compute(landing: Path, ledger: dict | None = None) -> dict[str, pd.DataFrame
                 "customers": 0,
                 "return_count": 0,
                 "returned_amount_base": ZERO,
+                "unconverted_lines": 0,
             },
         )
         row["return_count"] = len(g)
-        row["returned_amount_base"] = dsum(g["return_amount_base"]) or ZERO
+        row["returned_amount_base"] = known_sum(g["return_amount_base"])
     spm_rows = []
     for (m, st), row in sorted(spm.items()):
         spm_rows.append(
@@ -682,6 +942,11 @@ def compute(landing: Path, ledger: dict | None = None) -> dict[str, pd.DataFrame
                 else None,
                 "return_count": row["return_count"],
                 "returned_amount_base": row["returned_amount_base"],
+                "net_revenue": None
+                if None in (row["revenue_base"], row["returned_amount_base"])
+                else row["revenue_base"] - row["returned_amount_base"],
+                "freight_revenue": freight_of.get((m, st), ZERO),
+                "unconverted_lines": row["unconverted_lines"],
             }
         )
     out["store_performance_monthly"] = _frame(
@@ -697,6 +962,9 @@ def compute(landing: Path, ledger: dict | None = None) -> dict[str, pd.DataFrame
             "avg_order_value",
             "return_count",
             "returned_amount_base",
+            "net_revenue",
+            "freight_revenue",
+            "unconverted_lines",
         ],
     )
 
@@ -861,9 +1129,21 @@ def compute(landing: Path, ledger: dict | None = None) -> dict[str, pd.DataFrame
     done = refunds[refunds["status"] == "completed"]
     ref_count = done.groupby("payment_id").size().to_dict()
     ref_amount = {p: dsum(g["amount"]) for p, g in done.groupby("payment_id")}
+    # a payment without a time or a currency takes its order's
+    order_ts = dict(zip(orders["order_id"], orders["order_ts"], strict=True))
+    order_currency = dict(zip(orders["order_id"], orders["currency"], strict=True))
+    pays["transaction_ts"] = [
+        ts if ts is not None else order_ts.get(o)
+        for ts, o in zip(pays["transaction_ts"], pays["order_id"], strict=True)
+    ]
+    pays["currency"] = [
+        c if c is not None else order_currency.get(o, BASE)
+        for c, o in zip(pays["currency"], pays["order_id"], strict=True)
+    ]
     pays["fx_rate"] = [
         rates(c, ts.date()) for c, ts in zip(pays["currency"], pays["transaction_ts"], strict=True)
     ]
+    pays["fx_missing"] = [r is None for r in pays["fx_rate"]]
     pays["amount_base"] = [
         None if r is None else money(a * r)
         for a, r in zip(pays["amount"], pays["fx_rate"], strict=True)
@@ -907,6 +1187,8 @@ def compute(landing: Path, ledger: dict | None = None) -> dict[str, pd.DataFrame
             "refunded_amount_base",
             "net_amount",
             "last_refund_ts",
+            "installments",
+            "fx_missing",
         ]
     ].reset_index(drop=True)
     prf = []

@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from lakeshop.app import api
 from lakeshop.app.project import Project
+from lakeshop.pipeline.model import Action, Expectation
 from lakeshop.retail.contract import SOURCES
+from lakeshop.retail.pipeline import SILVER_EXPECTATIONS
 
 #: ledger kind → the expectation that must name the row in its quarantine
 EXPECTATION_OF = {
@@ -22,6 +25,20 @@ EXPECTATION_OF = {
     "unparseable_timestamp": "{field}_parseable",
     "unparseable_number": "{field}_parseable",
 }
+
+
+#: (source, field) of enumerations whose unknown values are kept and counted (a warn check)
+OPEN = {
+    (source, e.name.removesuffix("_in_domain"))
+    for source, checks in SILVER_EXPECTATIONS.items()
+    for e in checks
+    if isinstance(e, Expectation) and e.name.endswith("_in_domain") and e.action is Action.WARN
+}
+
+
+def _kept(d: dict) -> bool:
+    """A defect that silver keeps: an unknown code of an open enumeration (reported, not dropped)."""
+    return d["kind"] == "bad_enum" and (d["source"], d["field"]) in OPEN
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +78,7 @@ def test_every_quarantining_defect_is_quarantined_with_its_reason(built):
         (r["_source_file"], r["_source_row"]): r["_failed_expectations"]
         for r in _quarantined(project)
     }
-    expected = [d for d in ledger["defects"] if d["kind"] in EXPECTATION_OF]
+    expected = [d for d in ledger["defects"] if d["kind"] in EXPECTATION_OF and not _kept(d)]
     assert expected, "the ledger should hold row defects"
     missing = []
     for d in expected:
@@ -72,6 +89,30 @@ def test_every_quarantining_defect_is_quarantined_with_its_reason(built):
     assert not missing, (
         f"{len(missing)} of {len(expected)} defects not quarantined as expected: {missing[:10]}"
     )
+
+
+def test_unknown_codes_of_open_enumerations_are_kept_and_counted(built):
+    project, ledger = built
+    kept = [d for d in ledger["defects"] if _kept(d)]
+    assert {d["field"] for d in kept} >= {"status", "item_status", "channel", "payment_type"}
+    quarantined = {(r["_source_file"], r["_source_row"]) for r in _quarantined(project)}
+    assert not [d for d in kept if (d["file"], d["row"]) in quarantined]
+    counted = {
+        (r["table_name"], r["expectation"]): r["failed"]
+        for r in _rows(
+            project,
+            "SELECT table_name, expectation, sum(failed) AS failed FROM _system.expectations "
+            "WHERE action = 'warn' GROUP BY ALL",
+        )
+    }
+    per_check: defaultdict[Any, int] = defaultdict(int)
+    for d in kept:
+        table = (
+            "silver.customers_history" if d["source"] == "customers" else f"silver.{d['source']}"
+        )
+        per_check[(table, f"{d['field']}_in_domain")] += 1
+    for check, n in per_check.items():
+        assert counted.get(check, 0) >= n, (check, n, counted.get(check))
 
 
 def test_no_clean_row_is_quarantined(built):

@@ -8,12 +8,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import UnionType
-from typing import Any, Literal, Union, get_args, get_origin
+from typing import Any, Union, get_args, get_origin
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ValidationError
 
-from lakeshop.app.alerts_config import AlertsConfig
+from lakeshop.app.config import ProjectConfig, Target
 from lakeshop.core.errors import ConfigError
 from lakeshop.engines import registry
 from lakeshop.engines.base import Engine
@@ -22,96 +22,9 @@ from lakeshop.engines.registry import EngineName as EngineName  # the one defini
 from lakeshop.pipeline.graph import Graph
 from lakeshop.pipeline.sources import Source, check_mapping
 from lakeshop.retail import contract, pipeline
-from lakeshop.retail.orphans import DEFAULT_HOLD_DAYS, RELATIONS, Orphans, Policy
+from lakeshop.retail.orphans import DEFAULT_HOLD_DAYS, RELATIONS, Policy
 
 CONFIG_FILE = "lakeshop.yml"
-
-
-DeltaWriterName = Literal["auto", "spark", "deltalake"]
-
-
-class SparkSettings(BaseModel):
-    """Where the Spark engine runs: local mode by default, a cluster or Spark Connect otherwise."""
-
-    model_config = ConfigDict(extra="forbid")
-    #: ``local[N]``, ``spark://host:7077``, ``yarn``, ``k8s://…`` (ignored with ``connect_url``)
-    master: str = "local[2]"
-    #: ``sc://host:15002``: a Spark Connect server instead of a driver in this process
-    connect_url: str | None = None
-    #: any Spark setting, e.g. ``spark.executor.memory: 8g`` (overrides lakeshop's defaults)
-    conf: dict[str, str | int | float | bool] = {}
-    #: who commits to Delta: ``spark`` (Delta Lake for Spark, as on Databricks), ``deltalake``
-    #: (executors write Parquet, the driver commits with deltalake) or ``auto`` (``spark``
-    #: when the session has Delta Lake for Spark, else ``deltalake``)
-    delta_writer: DeltaWriterName = "auto"
-
-
-class Target(BaseModel):
-    """Where and how a target's tables are kept (dev, ci, staging, prod …)."""
-
-    model_config = ConfigDict(extra="forbid")
-    root: str = "lakehouse"
-    catalog: str = Field(default="lakeshop", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
-    schema_prefix: str = Field(default="", pattern=r"^[A-Za-z0-9_]*$")
-    engine: EngineName = "duckdb"
-    spark: SparkSettings = SparkSettings()
-    threads: int | None = Field(default=None, ge=1)
-    #: DuckDB's memory limit (e.g. "1GB", "60%"): beyond it, joins, sorts and aggregates
-    #: spill to ``temp_directory``. The run's footprint is this plus about 1.2 GB at SF 10
-    #: (delta-rs, Arrow, Python); the default keeps it under 2 GiB there
-    memory_limit: str = Field(default="512MB", pattern=r"^\s*\d+(\.\d+)?\s*(%|[KMGT]i?B)\s*$")
-    #: where DuckDB spills (default: a fresh folder under the system's temporary folder)
-    temp_directory: str | None = None
-    #: a writer lock whose heartbeat is older than this many seconds is taken over
-    lock_stale_seconds: float = Field(default=60.0, gt=0)
-    #: how long `lakeshop maintain` keeps files no longer referenced (time travel window)
-    retention_hours: int = Field(default=168, ge=0)
-
-
-PolicyName = Literal["hold", "inferred", "quarantine"]
-
-
-class OrphansConfig(BaseModel):
-    """Rows whose parent has not arrived (retail/orphans.py): how long they wait, in days of
-    business time, and per relation (``orders.customer_id``) what becomes of them."""
-
-    model_config = ConfigDict(extra="forbid")
-    hold_days: int = Field(default=DEFAULT_HOLD_DAYS, ge=0)
-    policy: dict[str, PolicyName] = {}
-
-    def resolve(self, file: str | None = None) -> Orphans:
-        """The validated settings: every relation known, every policy allowed for it."""
-        for name, given in sorted(self.policy.items()):
-            key = f"orphans.policy.{name}"
-            relation = RELATIONS.get(name)
-            if relation is None:
-                close = difflib.get_close_matches(name, list(RELATIONS), n=1)
-                hint = f"; did you mean '{close[0]}'?" if close else ""
-                raise ConfigError(
-                    key, f"a known relation ({', '.join(RELATIONS)}{hint})", name, file
-                )
-            if Policy(given) not in relation.policies:
-                raise ConfigError(
-                    key,
-                    f"{' or '.join(relation.policies)} (a row without its {relation.field} has "
-                    "no business time or dimension to attach it to: it cannot be inferred)",
-                    given,
-                    file,
-                )
-        return Orphans(self.hold_days, {k: Policy(v) for k, v in self.policy.items()})
-
-
-class ProjectConfig(BaseModel):
-    """The contents of ``lakeshop.yml``."""
-
-    model_config = ConfigDict(extra="forbid")
-    name: str = "lakeshop"
-    landing: str = "landing"
-    default_target: str = "dev"
-    targets: dict[str, Target] = {"dev": Target()}
-    sources: dict[str, Source] = {}
-    alerts: AlertsConfig = AlertsConfig()
-    orphans: OrphansConfig = OrphansConfig()
 
 
 @dataclass
@@ -163,8 +76,15 @@ class Project:
                 config.default_target,
                 file,
             )
-        tables = pipeline.tables(config.orphans.resolve(file))
-        return cls(directory, config, _sources(config, file), Graph.build(tables))
+        if config.base_currency not in contract.iso_currencies():
+            raise ConfigError(
+                "base_currency",
+                "an ISO 4217 currency code in capitals, such as USD, EUR, GBP or BRL",
+                config.base_currency,
+                file,
+            )
+        graph = Graph.build(pipeline.tables(config.retail, config.orphans.resolve(file)))
+        return cls(directory, config, _sources(config, file), graph)
 
     @property
     def landing(self) -> Path:
@@ -448,6 +368,8 @@ def write_demo_config(directory: Path) -> Path:
         "landing": "landing",
         "default_target": "dev",
         "targets": {"dev": {"root": "lakehouse", "catalog": "lakeshop"}},
+        "base_currency": contract.BASE_CURRENCY,
+        "credit_notes": {"negative_quantity": False},
         "sources": {
             name: {"path": spec.default_path, "format": spec.format}
             for name, spec in contract.SOURCES.items()
@@ -462,6 +384,7 @@ def write_demo_config(directory: Path) -> Path:
     path = directory / CONFIG_FILE
     path.write_text(
         "# lakeshop project: where landing files are, how to read them, where tables go.\n"
+        "# The generator's exports have no credit notes: a negative quantity is a defect there.\n"
         + yaml.safe_dump(config, sort_keys=False)
     )
     return path

@@ -30,7 +30,9 @@ from lakeshop.retail.contract import (  # noqa: E402  (the contract is shared wi
     PAYMENT_TYPES,
     REFUND_STATUSES,
     RETURN_REASONS,
-    SOURCES,
+)
+from lakeshop.retail.contract import (  # noqa: E402  (the sources and fields the generator writes)
+    GENERATED as SOURCES,
 )
 
 __all__ = [

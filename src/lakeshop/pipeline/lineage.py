@@ -29,6 +29,7 @@ INGEST_COLUMNS = {
     "_source_row": "added at ingestion: the row's record number in its file",
     "_ingested_at": "added at ingestion: start time of the run that ingested the row",
     "_batch_id": "added at ingestion: the batch (run) that ingested the row",
+    "_delivered_at": "added at ingestion: the file's modified time when it was first logged",
 }
 #: columns a strategy owns on every stored table (a SQL value for them is replaced)
 OWNED_COLUMNS = {

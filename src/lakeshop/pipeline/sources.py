@@ -41,6 +41,8 @@ class Expr(BaseModel):
 
 
 FieldMapping = str | Const | Expr
+#: a code of an export (YAML may read ``1`` or ``yes`` as a number or a boolean: kept as text)
+Code = str | int | float | bool
 
 
 class FileOptions(BaseModel):
@@ -62,6 +64,9 @@ class Source(BaseModel):
     format: Format = "csv"
     options: FileOptions = FileOptions()
     mapping: dict[str, FieldMapping] = {}
+    #: per contract field, the export's codes and what they mean in the contract, e.g.
+    #: ``{status: {canceled: cancelled}}`` (a code mapped to null becomes NULL); others unchanged
+    values: dict[str, dict[Code, Code | None]] = {}
     #: rescue: kept as JSON in ``_rescued_data``; add: own text column in bronze; fail: file rejected
     on_new_columns: NewColumns = "rescue"
     fields: list[str] = []
@@ -83,8 +88,9 @@ class Source(BaseModel):
         used: set[str] = set()
         for f in self.fields:
             spec = self.mapping.get(f, f)
+            value: str | None
             if isinstance(spec, Const):
-                items.append(f"CAST({literal(spec.const)} AS VARCHAR) AS {ident(f)}")
+                value = literal(spec.const)
             elif isinstance(spec, Expr):
                 refs = {
                     c.name for c in sqlglot.parse_one(spec.sql, read="duckdb").find_all(exp.Column)
@@ -93,18 +99,36 @@ class Source(BaseModel):
                 if absent:
                     missing.extend(f"{c} (for {f})" for c in absent)
                 used |= refs
-                items.append(f"CAST(({spec.sql}) AS VARCHAR) AS {ident(f)}")
+                value = f"({spec.sql})"
             elif spec in present:
                 used.add(spec)
-                items.append(f"CAST({ident(spec)} AS VARCHAR) AS {ident(f)}")
+                value = ident(spec)
             else:
                 if f in self.required or f in self.mapping:
                     missing.append(spec if spec == f else f"{spec} (for {f})")
+                value = None
+            if value is None:
                 items.append(f"CAST(NULL AS VARCHAR) AS {ident(f)}")
+            else:
+                items.append(f"CAST({self.translated(f, value)} AS VARCHAR) AS {ident(f)}")
         rescued = [
             c for c in columns if c not in used and c not in self.fields and c != "_source_row"
         ]
         return items, missing, rescued
+
+    def translated(self, field: str, value: str) -> str:
+        """``value`` (SQL over the export's columns) with the field's ``values`` translated:
+        ``CASE TRIM(CAST(value AS VARCHAR)) WHEN code THEN meaning ... ELSE value END``."""
+        codes = self.values.get(field)
+        if not codes:
+            return value
+        this = sqlglot.parse_one(value, read="duckdb")
+        text = exp.func("TRIM", exp.cast(this.copy(), exp.DataType.Type.VARCHAR))
+        case = exp.Case(this=text)
+        for code, meaning in codes.items():
+            to = exp.null() if meaning is None else exp.Literal.string(_text(meaning))
+            case = case.when(exp.Literal.string(_text(code)), to)
+        return case.else_(exp.cast(this, exp.DataType.Type.VARCHAR)).sql("duckdb")
 
     def missing_optional(self, columns: list[str]) -> list[str]:
         """Optional contract fields the export lacks and the mapping does not provide."""
@@ -116,12 +140,20 @@ class Source(BaseModel):
         ]
 
 
+def _text(code: Code) -> str:
+    """A code as the text an export holds (YAML's ``true`` is ``true``, not ``True``)."""
+    if isinstance(code, bool):
+        return "true" if code else "false"
+    return str(code)
+
+
 def check_mapping(source: Source, file: str) -> None:
-    """Mapping keys must be contract fields of the source."""
-    unknown = sorted(set(source.mapping) - set(source.fields))
-    if unknown:
-        raise ConfigError(
-            f"sources.{source.name}.mapping.{unknown[0]}",
-            f"one of the fields of source '{source.name}': {', '.join(source.fields)}",
-            file=file,
-        )
+    """Mapping and ``values`` keys must be contract fields of the source."""
+    for setting, keys in (("mapping", source.mapping), ("values", source.values)):
+        unknown = sorted(set(keys) - set(source.fields))
+        if unknown:
+            raise ConfigError(
+                f"sources.{source.name}.{setting}.{unknown[0]}",
+                f"one of the fields of source '{source.name}': {', '.join(source.fields)}",
+                file=file,
+            )

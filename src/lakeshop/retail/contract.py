@@ -1,12 +1,16 @@
-"""The retail domain contract (DESIGN §3): sources, their fields, keys and enumerations.
+"""The retail domain contract (DESIGN §3, §5): sources, their fields, keys and enumerations.
 
 Shared by the generator (which writes it) and the pipeline (which reads it); it depends on
-neither.
+neither. Real exports are partial: a source requires only its keys, its amounts and its event
+time; every other field is optional. Some fields (freight, sellers, installments) exist in
+real retail exports but not in the generated retailer's: the generator's view of the contract
+is :data:`GENERATED`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import cache
 from typing import Literal
 
 Format = Literal["csv", "jsonl"]
@@ -23,6 +27,10 @@ class SourceContract:
     format: Format = "csv"
     #: fields written as JSON numbers (not strings) in JSON-lines files
     json_numbers: tuple[str, ...] = ()
+    #: optional fields of real exports that the generated retailer does not write
+    not_generated: tuple[str, ...] = ()
+    #: whether the generated retailer writes this source at all
+    generated: bool = True
 
     @property
     def default_path(self) -> str:
@@ -52,7 +60,7 @@ SOURCES: dict[str, SourceContract] = {
                 "updated_at",
             ),
             ("customer_id",),
-            ("customer_id", "email", "updated_at"),
+            ("customer_id",),
         ),
         SourceContract(
             "products",
@@ -70,7 +78,7 @@ SOURCES: dict[str, SourceContract] = {
                 "updated_at",
             ),
             ("product_id",),
-            ("product_id", "list_price", "updated_at"),
+            ("product_id",),
         ),
         SourceContract(
             "stores",
@@ -85,7 +93,7 @@ SOURCES: dict[str, SourceContract] = {
                 "updated_at",
             ),
             ("store_id",),
-            ("store_id", "channel", "currency"),
+            ("store_id",),
         ),
         SourceContract(
             "orders",
@@ -98,9 +106,11 @@ SOURCES: dict[str, SourceContract] = {
                 "currency",
                 "status",
                 "updated_at",
+                "freight_amount",
             ),
             ("order_id",),
-            ("order_id", "customer_id", "store_id", "order_ts"),
+            ("order_id", "order_ts"),
+            not_generated=("freight_amount",),
         ),
         SourceContract(
             "order_items",
@@ -116,9 +126,12 @@ SOURCES: dict[str, SourceContract] = {
                 "shipped_at",
                 "delivered_at",
                 "updated_at",
+                "freight_amount",
+                "seller_id",
             ),
             ("order_id", "line_no"),
-            ("order_id", "line_no", "product_id", "quantity", "unit_price"),
+            ("order_id", "product_id", "quantity", "unit_price"),
+            not_generated=("freight_amount", "seller_id"),
         ),
         SourceContract(
             "payments",
@@ -131,11 +144,13 @@ SOURCES: dict[str, SourceContract] = {
                 "currency",
                 "status",
                 "transaction_ts",
+                "installments",
             ),
             ("payment_id",),
             ("payment_id", "order_id", "amount"),
             "jsonl",
             ("amount",),
+            not_generated=("installments",),
         ),
         SourceContract(
             "refunds",
@@ -157,7 +172,7 @@ SOURCES: dict[str, SourceContract] = {
                 "returned_at",
             ),
             ("return_id",),
-            ("return_id", "order_id", "line_no"),
+            ("return_id", "order_id", "return_qty", "return_amount"),
         ),
         SourceContract(
             "inventory",
@@ -186,11 +201,51 @@ SOURCES: dict[str, SourceContract] = {
             ("event_id", "session_id", "event_type", "event_ts"),
             "jsonl",
         ),
+        SourceContract(
+            "sellers",
+            ("seller_id", "name", "city", "state", "country", "updated_at"),
+            ("seller_id",),
+            ("seller_id",),
+            generated=False,
+        ),
     ]
 }
 
+
+def _generated_view(source: SourceContract) -> SourceContract:
+    kept = tuple(f for f in source.fields if f not in source.not_generated)
+    return replace(source, fields=kept, not_generated=())
+
+
+#: the contract as the generated retailer writes it (its sources, their fields)
+GENERATED: dict[str, SourceContract] = {
+    name: _generated_view(s) for name, s in SOURCES.items() if s.generated
+}
+
+#: the default base currency of a project (``base_currency`` in lakeshop.yml)
 BASE_CURRENCY = "USD"
+#: the generated retailer's currencies (a real retailer's may be any of :func:`iso_currencies`)
 CURRENCIES = ("USD", "EUR", "GBP", "CAD")
+#: ISO 4217 codes that are not money one is paid in: precious metals, bond-market and
+#: accounting units, the testing code and "no currency"
+NOT_TRANSACTION_CURRENCIES = frozenset(
+    {
+        "XAD",
+        "XAG",
+        "XAU",
+        "XBA",
+        "XBB",
+        "XBC",
+        "XBD",
+        "XDR",
+        "XPD",
+        "XPT",
+        "XSU",
+        "XTS",
+        "XUA",
+        "XXX",
+    }
+)
 CHANNELS = ("store", "online", "marketplace")
 GENDERS = ("M", "F", "Other", "Prefer not to say")
 LOYALTY_TIERS = ("bronze", "silver", "gold", "platinum")
@@ -204,3 +259,13 @@ RETURN_REASONS = ("damaged", "wrong_size", "not_as_described", "changed_mind", "
 EVENT_TYPES = ("view", "add_to_cart", "checkout", "purchase")
 DEVICES = ("desktop", "mobile", "tablet")
 AGE_GROUPS = ("18-25", "26-35", "36-45", "46-55", "56-65", "65+")
+
+
+@cache
+def iso_currencies() -> tuple[str, ...]:
+    """The ISO 4217 currency codes (from ``pycountry``), without the X-codes of metals, units
+    of account, testing and "no currency" (:data:`NOT_TRANSACTION_CURRENCIES`)."""
+    import pycountry
+
+    codes = {c.alpha_3 for c in pycountry.currencies}
+    return tuple(sorted(codes - NOT_TRANSACTION_CURRENCIES))

@@ -33,9 +33,15 @@ def non_negative(field: str) -> Expectation:
     return Expectation(f"{field}_non_negative", f"{field} IS NULL OR {field} >= 0")
 
 
-def in_domain(field: str, values: Iterable[str]) -> Expectation:
-    """One of the enumeration's values when present."""
-    return Expectation(f"{field}_in_domain", f"{field} IS NULL OR {field} IN {in_list(values)}")
+def in_domain(field: str, values: Iterable[str], action: Action = Action.DROP) -> Expectation:
+    """One of the enumeration's values when present.
+
+    With ``action=WARN`` (statuses, payment types, channels: an export's own codes) an unknown
+    value keeps its text and is counted, not dropped.
+    """
+    return Expectation(
+        f"{field}_in_domain", f"{field} IS NULL OR {field} IN {in_list(values)}", action
+    )
 
 
 def rule(

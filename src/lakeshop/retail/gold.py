@@ -8,9 +8,13 @@ why each mapping is complete.
 
 from __future__ import annotations
 
+from functools import partial
+from typing import Any
+
 from lakeshop.pipeline.model import Action, Kind, Table
 from lakeshop.retail.expectations import rule
-from lakeshop.retail.sqlfiles import sql_table
+from lakeshop.retail.settings import RetailSettings
+from lakeshop.retail.sqlfiles import sql_table as _sql_table
 
 #: the earliest event time whose dimension version a changed dimension row can alter: a new
 #: version from its valid_from on, a version cut short from its (new) valid_to on
@@ -53,7 +57,7 @@ def _inferred(rows: str, key: str, records: str) -> str:
     )
 
 
-def _members(key: str, records: str, *referring: str) -> dict[str, dict[str, str]]:
+def _members(key: str, records: str, *referring: str) -> dict[str, Any]:
     """``touched`` and ``scope`` of a dimension with inferred members: a record changes its
     key's rows, a referring row only the inferred member of a key without a record."""
     return {
@@ -62,8 +66,14 @@ def _members(key: str, records: str, *referring: str) -> dict[str, dict[str, str
     }
 
 
-def dimensions() -> list[Table]:
-    """Calendar, SCD2 customers and products, stores, and the daily exchange rate."""
+def _currency(order: str, store: str, base: str) -> str:
+    """An order's currency: its own, its store's, else the base currency (docs/gold.md)."""
+    return f"COALESCE({order}.currency, {store}.currency, {base})"
+
+
+def dimensions(settings: RetailSettings) -> list[Table]:
+    """Calendar, SCD2 customers and products, stores, sellers, and the daily exchange rate."""
+    sql_table = partial(_sql_table, settings=settings)
     return [
         sql_table("gold.dim_date", Kind.MATERIALIZED, keys=("date_key",)),
         sql_table(
@@ -100,6 +110,7 @@ def dimensions() -> list[Table]:
                 "silver.inventory": "store_id",
             },
         ),
+        sql_table("gold.dim_seller", Kind.MATERIALIZED, keys=("seller_sk",)),
         sql_table(
             "gold.fx_daily",
             Kind.MATERIALIZED,
@@ -118,12 +129,20 @@ def dimensions() -> list[Table]:
     ]
 
 
-def facts() -> list[Table]:
+def facts(settings: RetailSettings) -> list[Table]:
     """Sales lines, orders, payments, returns and inventory snapshots."""
+    sql_table = partial(_sql_table, settings=settings)
+    base = settings.params()["base_currency"].sql("duckdb")
     fx_orders = (
-        "SELECT o.order_id FROM silver.orders AS o INNER JOIN gold.fx_daily AS f "
-        "ON f.currency = o.currency AND f.rate_day = CAST(o.order_ts AS DATE)"
+        "SELECT o.order_id FROM silver.orders AS o "
+        "LEFT JOIN gold.dim_store AS ds ON ds.store_id = o.store_id "
+        f"INNER JOIN gold.fx_daily AS f ON f.currency = {_currency('o', 'ds', base)} "
+        "AND f.rate_day = CAST(o.order_ts AS DATE)"
     )
+    # a payment's time and currency default to its order's (fact_payments.sql)
+    paid_at = "COALESCE(p.transaction_ts, o.order_ts)"
+    paid_in = f"COALESCE(p.currency, {_currency('o', 'ds', base)})"
+    credit_id = "'credit:' || order_id || ':' || CAST(line_no AS VARCHAR)"
     return [
         sql_table(
             "gold.fact_sales",
@@ -145,6 +164,10 @@ def facts() -> list[Table]:
                     "SELECT o.order_id FROM silver.orders AS o "
                     "INNER JOIN gold.dim_store AS d ON d.store_id = o.store_id"
                 ),
+                "gold.dim_seller": (
+                    "SELECT i.order_id FROM silver.order_items AS i "
+                    "INNER JOIN gold.dim_seller AS d ON d.seller_id = i.seller_id"
+                ),
                 "gold.fx_daily": fx_orders,
             },
             scope={"silver.order_items": "order_id", "silver.orders": "order_id"},
@@ -157,12 +180,16 @@ def facts() -> list[Table]:
             Kind.MATERIALIZED,
             keys=("order_id",),
             incremental_by="order_id",
-            touched={"gold.fact_sales": "SELECT order_id FROM gold.fact_sales"},
-            scope={"gold.fact_sales": "order_id"},
+            touched={
+                "gold.fact_sales": "SELECT order_id FROM gold.fact_sales",
+                # the order's own freight
+                "silver.orders": "SELECT order_id FROM silver.orders",
+            },
+            scope={"gold.fact_sales": "order_id", "silver.orders": "order_id"},
             expectations=(
                 rule(
                     "completion_status_valid",
-                    "completion_status IN ('Completed', 'In progress', 'Cancelled')",
+                    "completion_status IN ('Completed', 'In progress', 'Cancelled', 'Credit note')",
                     Action.FAIL,
                 ),
             ),
@@ -182,14 +209,26 @@ def facts() -> list[Table]:
                 "gold.dim_customer": (
                     "SELECT p.payment_id FROM silver.payments AS p INNER JOIN "
                     + _changed_per("silver.orders", "customer_id", "gold.dim_customer", "order_id")
-                    + " ON c.order_id = p.order_id WHERE p.transaction_ts >= c.changed_from"
+                    + " ON c.order_id = p.order_id "
+                    "INNER JOIN silver.orders AS o ON o.order_id = p.order_id "
+                    f"WHERE {paid_at} >= c.changed_from"
+                ),
+                # the currency of a payment without one is its order's store's
+                "gold.dim_store": (
+                    "SELECT p.payment_id FROM silver.payments AS p "
+                    "INNER JOIN silver.orders AS o ON o.order_id = p.order_id "
+                    "INNER JOIN gold.dim_store AS d ON d.store_id = o.store_id"
                 ),
                 "gold.fx_daily": (
-                    "SELECT p.payment_id FROM silver.payments AS p INNER JOIN gold.fx_daily AS f "
-                    "ON f.currency = p.currency AND f.rate_day = CAST(p.transaction_ts AS DATE)"
+                    "SELECT p.payment_id FROM silver.payments AS p "
+                    "LEFT JOIN silver.orders AS o ON o.order_id = p.order_id "
+                    "LEFT JOIN gold.dim_store AS ds ON ds.store_id = o.store_id "
+                    f"INNER JOIN gold.fx_daily AS f ON f.currency = {paid_in} "
+                    f"AND f.rate_day = CAST({paid_at} AS DATE)"
                 ),
             },
             scope={"silver.payments": "payment_id", "silver.refunds": "payment_id"},
+            expectations=(rule("amount_converted", "amount_base IS NOT NULL", Action.WARN),),
         ),
         sql_table(
             "gold.fact_returns",
@@ -227,10 +266,18 @@ def facts() -> list[Table]:
                 "gold.fx_daily": (
                     "SELECT r.return_id FROM silver.returns AS r "
                     "INNER JOIN silver.orders AS o ON o.order_id = r.order_id "
-                    "INNER JOIN gold.fx_daily AS f ON f.currency = o.currency "
+                    "LEFT JOIN gold.dim_store AS ds ON ds.store_id = o.store_id "
+                    f"INNER JOIN gold.fx_daily AS f ON f.currency = {_currency('o', 'ds', base)} "
                     "AND f.rate_day = CAST(r.returned_at AS DATE)"
                 ),
+                # credit notes: every changed line (one that stopped being a credit note
+                # loses its return)
+                "gold.fact_sales": f"SELECT {credit_id} FROM gold.fact_sales",
             },
+            scope={"gold.fact_sales": credit_id},
+            expectations=(
+                rule("return_amount_converted", "return_amount_base IS NOT NULL", Action.WARN),
+            ),
         ),
         sql_table(
             "gold.fact_inventory",
@@ -254,8 +301,9 @@ def facts() -> list[Table]:
     ]
 
 
-def marts() -> list[Table]:
+def marts(settings: RetailSettings) -> list[Table]:
     """The business marts of docs/gold.md."""
+    sql_table = partial(_sql_table, settings=settings)
     return [
         sql_table(
             "gold.agg_daily_sales",
@@ -265,11 +313,17 @@ def marts() -> list[Table]:
             touched={
                 "gold.fact_sales": "SELECT order_date FROM gold.fact_sales",
                 "gold.fact_returns": "SELECT return_date FROM gold.fact_returns",
+                "gold.fact_orders": "SELECT order_date FROM gold.fact_orders",
             },
-            scope={"gold.fact_sales": "order_date", "gold.fact_returns": "return_date"},
+            scope={
+                "gold.fact_sales": "order_date",
+                "gold.fact_returns": "return_date",
+                "gold.fact_orders": "order_date",
+            },
             expectations=(
                 rule("sales_date_not_null", "sales_date IS NOT NULL", Action.FAIL),
-                rule("revenue_converted", "total_revenue IS NOT NULL", Action.FAIL),
+                # a day with an amount in a currency without a rate: unknown, kept and counted
+                rule("revenue_converted", "total_revenue IS NOT NULL", Action.WARN),
             ),
         ),
         sql_table(
@@ -279,12 +333,20 @@ def marts() -> list[Table]:
             incremental_by="sales_date",
             touched={
                 "gold.fact_sales": "SELECT order_date FROM gold.fact_sales",
+                "gold.fact_returns": "SELECT return_date FROM gold.fact_returns",
+                "gold.fact_orders": "SELECT order_date FROM gold.fact_orders",
                 "gold.dim_store": (
                     "SELECT s.order_date FROM gold.fact_sales AS s "
-                    "INNER JOIN gold.dim_store AS d ON d.store_id = s.store_id"
+                    "INNER JOIN gold.dim_store AS d ON d.store_id = s.store_id "
+                    "UNION ALL SELECT r.return_date FROM gold.fact_returns AS r "
+                    "INNER JOIN gold.dim_store AS d ON d.store_id = r.store_id"
                 ),
             },
-            scope={"gold.fact_sales": "order_date"},
+            scope={
+                "gold.fact_sales": "order_date",
+                "gold.fact_returns": "return_date",
+                "gold.fact_orders": "order_date",
+            },
             expectations=(
                 rule("store_id_not_null", "store_id IS NOT NULL", Action.FAIL),
                 rule("revenue_converted", "revenue_base IS NOT NULL", Action.WARN),
@@ -318,6 +380,7 @@ def marts() -> list[Table]:
             touched={
                 "gold.fact_sales": f"SELECT {_month('order_date')} FROM gold.fact_sales",
                 "gold.fact_returns": f"SELECT {_month('return_date')} FROM gold.fact_returns",
+                "gold.fact_orders": f"SELECT {_month('order_date')} FROM gold.fact_orders",
                 "gold.dim_store": (
                     f"SELECT {_month('s.order_date')} FROM gold.fact_sales AS s "
                     "INNER JOIN gold.dim_store AS d ON d.store_id = s.store_id "
@@ -328,6 +391,7 @@ def marts() -> list[Table]:
             scope={
                 "gold.fact_sales": _month("order_date"),
                 "gold.fact_returns": _month("return_date"),
+                "gold.fact_orders": _month("order_date"),
             },
             expectations=(
                 rule("store_id_not_null", "store_id IS NOT NULL", Action.FAIL),
@@ -447,6 +511,7 @@ def marts() -> list[Table]:
     ]
 
 
-def tables() -> list[Table]:
-    """Every gold table."""
-    return dimensions() + facts() + marts()
+def tables(settings: RetailSettings | None = None) -> list[Table]:
+    """Every gold table, for a project's ``settings``."""
+    settings = settings or RetailSettings()
+    return dimensions(settings) + facts(settings) + marts(settings)

@@ -89,8 +89,11 @@ RELATIONS: dict[str, Relation] = {
         _event(
             "returns",
             "order_id",
-            "order_id IS NULL OR line_no IS NULL OR order_id || '#' || CAST(line_no AS VARCHAR) "
-            "IN (SELECT order_id || '#' || CAST(line_no AS VARCHAR) FROM silver.order_items)",
+            # a return without a line number (a credit note's, say) needs its order only
+            "order_id IS NULL OR CASE WHEN line_no IS NULL "
+            "THEN order_id IN (SELECT order_id FROM silver.orders) "
+            "ELSE order_id || '#' || CAST(line_no AS VARCHAR) IN "
+            "(SELECT order_id || '#' || CAST(line_no AS VARCHAR) FROM silver.order_items) END",
         ),
         _dimension("inventory", "store_id", "silver.stores", "snapshot_date"),
         _dimension("inventory", "product_id", "silver.products", "snapshot_date"),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from lakeshop.core.sqltext import literal
-from lakeshop.pipeline.model import Expectation, Kind, Table
+from lakeshop.pipeline.model import Action, Expectation, Kind, Table
 from lakeshop.retail import contract as c
 from lakeshop.retail import gold
 from lakeshop.retail.expectations import (
@@ -16,39 +16,40 @@ from lakeshop.retail.expectations import (
     rule,
 )
 from lakeshop.retail.orphans import Orphans, clock_table
+from lakeshop.retail.settings import RetailSettings
 from lakeshop.retail.sqlfiles import SQL_DIR, sql_table
 
 EMAIL_PATTERN = r"^[a-z0-9._%+-]+@[a-z0-9-]+(\.[a-z0-9-]+)*\.[a-z]{2,}$"
+
+#: enumerations an export may extend with codes of its own: an unknown value keeps its text and
+#: is counted (warn); ``values:`` in a source's mapping translates known ones
+OPEN = Action.WARN
 
 #: a string names a foreign key (retail/orphans.py), checked under the project's orphan policy
 SILVER_EXPECTATIONS: dict[str, list[Expectation | str]] = {
     "customers": [
         not_null("customer_id"),
-        rule(
-            "email_valid", f"email IS NOT NULL AND regexp_matches(email, {literal(EMAIL_PATTERN)})"
-        ),
+        rule("email_valid", f"email IS NULL OR regexp_matches(email, {literal(EMAIL_PATTERN)})"),
         in_domain("gender", c.GENDERS),
         in_domain("loyalty_tier", c.LOYALTY_TIERS),
         parseable("birth_date"),
         parseable("created_at"),
-        *required("updated_at"),
+        parseable("updated_at"),
     ],
     "products": [
         not_null("product_id"),
-        *required("list_price"),
+        parseable("list_price"),
         positive("list_price"),
         parseable("unit_cost"),
         non_negative("unit_cost"),
-        in_domain("currency", c.CURRENCIES),
+        in_domain("currency", c.iso_currencies()),
         parseable("is_active"),
-        *required("updated_at"),
+        parseable("updated_at"),
     ],
     "stores": [
         not_null("store_id"),
-        not_null("channel"),
-        in_domain("channel", c.CHANNELS),
-        not_null("currency"),
-        in_domain("currency", c.CURRENCIES),
+        in_domain("channel", c.CHANNELS, OPEN),
+        in_domain("currency", c.iso_currencies()),
         parseable("opened_on"),
         parseable("updated_at"),
     ],
@@ -58,20 +59,28 @@ SILVER_EXPECTATIONS: dict[str, list[Expectation | str]] = {
         "orders.customer_id",
         not_null("store_id"),
         "orders.store_id",
-        in_domain("channel", c.CHANNELS),
-        in_domain("currency", c.CURRENCIES),
-        in_domain("status", c.ORDER_STATUSES),
+        in_domain("channel", c.CHANNELS, OPEN),
+        in_domain("currency", c.iso_currencies()),
+        in_domain("status", c.ORDER_STATUSES, OPEN),
         *required("order_ts"),
         parseable("updated_at"),
+        parseable("freight_amount"),
+        non_negative("freight_amount"),
     ],
     "order_items": [
         not_null("order_id"),
-        *required("line_no"),
+        # a line without a number is numbered when no line of its order (in its delivery) has one
+        not_null("line_no"),
+        parseable("line_no"),
         "order_items.order_id",
         not_null("product_id"),
         "order_items.product_id",
         *required("quantity"),
-        positive("quantity"),
+        # a credit note's quantity may be negative (a credit note is not a sale, see gold)
+        rule(
+            "quantity_positive",
+            "quantity IS NULL OR quantity > 0 OR (is_credit_note AND quantity <> 0)",
+        ),
         *required("unit_price"),
         positive("unit_price"),
         parseable("discount_amount"),
@@ -81,12 +90,14 @@ SILVER_EXPECTATIONS: dict[str, list[Expectation | str]] = {
         rule(
             "discount_within_line",
             "discount_amount IS NULL OR quantity IS NULL OR unit_price IS NULL "
-            "OR discount_amount <= quantity * unit_price",
+            "OR discount_amount <= ABS(quantity) * unit_price",
         ),
-        in_domain("item_status", c.ITEM_STATUSES),
+        in_domain("item_status", c.ITEM_STATUSES, OPEN),
         parseable("shipped_at"),
         parseable("delivered_at"),
-        *required("updated_at"),
+        parseable("updated_at"),
+        parseable("freight_amount"),
+        non_negative("freight_amount"),
     ],
     "payments": [
         not_null("payment_id"),
@@ -94,11 +105,14 @@ SILVER_EXPECTATIONS: dict[str, list[Expectation | str]] = {
         "payments.order_id",
         *required("amount"),
         positive("amount"),
-        in_domain("payment_type", c.PAYMENT_TYPES),
+        in_domain("payment_type", c.PAYMENT_TYPES, OPEN),
         in_domain("card_brand", c.CARD_BRANDS),
-        in_domain("currency", c.CURRENCIES),
-        in_domain("status", c.PAYMENT_STATUSES),
-        *required("transaction_ts"),
+        in_domain("currency", c.iso_currencies()),
+        in_domain("status", c.PAYMENT_STATUSES, OPEN),
+        # a payment without its time takes its order's (gold.fact_payments)
+        parseable("transaction_ts"),
+        parseable("installments"),
+        positive("installments"),
     ],
     "refunds": [
         not_null("refund_id"),
@@ -106,13 +120,13 @@ SILVER_EXPECTATIONS: dict[str, list[Expectation | str]] = {
         "refunds.payment_id",
         *required("amount"),
         positive("amount"),
-        in_domain("status", c.REFUND_STATUSES),
+        in_domain("status", c.REFUND_STATUSES, OPEN),
         *required("refund_ts"),
     ],
     "returns": [
         not_null("return_id"),
         not_null("order_id"),
-        *required("line_no"),
+        parseable("line_no"),
         "returns.order_id",
         *required("return_qty"),
         positive("return_qty"),
@@ -133,7 +147,7 @@ SILVER_EXPECTATIONS: dict[str, list[Expectation | str]] = {
     "fx_rates": [
         *required("rate_date"),
         not_null("currency"),
-        in_domain("currency", c.CURRENCIES),
+        in_domain("currency", c.iso_currencies()),
         *required("rate_to_base"),
         positive("rate_to_base"),
     ],
@@ -146,6 +160,10 @@ SILVER_EXPECTATIONS: dict[str, list[Expectation | str]] = {
         *required("event_ts"),
         "clickstream.customer_id",
         "clickstream.product_id",
+    ],
+    "sellers": [
+        not_null("seller_id"),
+        parseable("updated_at"),
     ],
 }
 
@@ -162,6 +180,7 @@ SILVER_KINDS = {
     "inventory": (Kind.UPSERT, None),
     "fx_rates": (Kind.UPSERT, None),
     "clickstream": (Kind.APPEND, "event_ts"),
+    "sellers": (Kind.UPSERT, "updated_at"),
 }
 
 
@@ -169,8 +188,10 @@ SILVER_KINDS = {
 WITH_HISTORY = ("customers", "products")
 
 
-def tables(orphans: Orphans | None = None) -> list[Table]:
-    """Every table of the retail pipeline, foreign keys checked under ``orphans``."""
+def tables(settings: RetailSettings | None = None, orphans: Orphans | None = None) -> list[Table]:
+    """Every table of the retail pipeline, for a project's ``settings`` (default: USD base,
+    negative quantities are credit notes), foreign keys checked under ``orphans``."""
+    settings = settings or RetailSettings()
     policy = orphans or Orphans()
     out: list[Table] = [clock_table(SQL_DIR / "silver" / "orders.sql")]
     for source in c.SOURCES.values():
@@ -185,6 +206,7 @@ def tables(orphans: Orphans | None = None) -> list[Table]:
                 sql_table(
                     f"silver.{source.name}_history",
                     Kind.APPEND,
+                    settings,
                     keys=(*source.keys, sequence),
                     sequence=sequence,
                     expectations=checks,
@@ -195,9 +217,10 @@ def tables(orphans: Orphans | None = None) -> list[Table]:
             sql_table(
                 f"silver.{source.name}",
                 kind,
+                settings,
                 keys=source.keys,
                 sequence=sequence,
                 expectations=checks,
             )
         )
-    return out + gold.tables()
+    return out + gold.tables(settings)

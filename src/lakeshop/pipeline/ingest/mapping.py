@@ -21,6 +21,8 @@ AUDIT = pa.schema(
         ("_source_row", pa.int64()),
         ("_ingested_at", pa.timestamp("us")),
         ("_batch_id", pa.int64()),
+        # the file's modified time as first logged (a replay keeps it): updated_at's default
+        ("_delivered_at", pa.timestamp("us")),
     ]
 )
 REJECTS = pa.schema(
@@ -88,6 +90,7 @@ def read_file(
         "_source_file": pa.array([cand.relative] * n, pa.string()),
         "_ingested_at": pa.array([ctx.started_at] * n, pa.timestamp("us")),
         "_batch_id": pa.array([ctx.batch_id] * n, pa.int64()),
+        "_delivered_at": pa.array([cand.modified_at] * n, pa.timestamp("us")),
     }
     out = pa.schema(list(schema) + [pa.field(c, pa.string()) for c in added])
     good = pa.table(

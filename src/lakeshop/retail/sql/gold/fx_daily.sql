@@ -1,6 +1,7 @@
 -- One rate per currency and calendar day: the rate of that day, or the latest earlier one.
 -- Days run from the first rate to a year past the last, so every event date finds its rate;
--- USD, the base currency, is 1 when no USD rate was delivered.
+-- The base currency ($base_currency) is 1 on every day, whatever rate was delivered for it (the
+-- facts convert it at 1 even on days before the first rate, or with no rates at all).
 -- (the series is unnested in a query of its own: Spark allows no generator inside a CAST)
 WITH series AS (
     SELECT UNNEST(GENERATE_SERIES(
@@ -17,7 +18,7 @@ days AS (
 currencies AS (
     SELECT DISTINCT currency FROM silver.fx_rates
     UNION
-    SELECT 'USD' AS currency
+    SELECT $base_currency AS currency
 ),
 picked AS (
     SELECT
@@ -35,7 +36,7 @@ SELECT
     p.currency,
     p.rate_date,
     CAST(
-        COALESCE(r.rate_to_base, CASE WHEN p.currency = 'USD' THEN 1 END) AS DECIMAL(18, 6)
+        CASE WHEN p.currency = $base_currency THEN 1 ELSE r.rate_to_base END AS DECIMAL(18, 6)
     ) AS rate_to_base
 FROM picked AS p
 LEFT JOIN silver.fx_rates AS r

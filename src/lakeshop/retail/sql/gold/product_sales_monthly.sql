@@ -11,7 +11,8 @@ WITH sales AS (
                 THEN CAST(SUM(sales_total_base) AS DECIMAL(18, 2))
         END AS revenue_base,
         COUNT(DISTINCT order_id) AS orders,
-        COUNT(DISTINCT customer_id) AS customers
+        COUNT(DISTINCT customer_id) AS customers,
+        COUNT(*) - COUNT(sales_total_base) AS unconverted_lines
     FROM gold.fact_sales
     WHERE is_revenue
     GROUP BY CAST(DATE_TRUNC('month', order_date) AS DATE), product_id
@@ -23,7 +24,8 @@ SELECT
     CAST(s.units AS BIGINT) AS units,
     s.revenue_base,
     CAST(s.orders AS BIGINT) AS orders,
-    CAST(s.customers AS BIGINT) AS customers
+    CAST(s.customers AS BIGINT) AS customers,
+    CAST(s.unconverted_lines AS BIGINT) AS unconverted_lines
 FROM sales AS s
 LEFT JOIN gold.dim_product AS dp
     ON dp.product_id = s.product_id AND dp.is_current

@@ -27,7 +27,7 @@ SELECT
     NULLIF(TRIM(country), '') AS country,
     LOWER(NULLIF(TRIM(loyalty_tier), '')) AS loyalty_tier,
     TRY_CAST(NULLIF(TRIM(created_at), '') AS TIMESTAMP) AS created_at,
-    TRY_CAST(NULLIF(TRIM(updated_at), '') AS TIMESTAMP) AS updated_at,
+    version_at AS updated_at,
     NULLIF(TRIM(birth_date), '') AS _raw_birth_date,
     NULLIF(TRIM(created_at), '') AS _raw_created_at,
     NULLIF(TRIM(updated_at), '') AS _raw_updated_at,
@@ -38,12 +38,19 @@ FROM (
         *,
         -- whole years between birth and the version's date: the data's own clock, never today
         CAST(FLOOR((
-            (YEAR(TRY_CAST(updated_at AS TIMESTAMP)) * 10000
-                + MONTH(TRY_CAST(updated_at AS TIMESTAMP)) * 100
-                + DAY(TRY_CAST(updated_at AS TIMESTAMP)))
+            (YEAR(version_at) * 10000 + MONTH(version_at) * 100 + DAY(version_at))
             - (YEAR(TRY_CAST(birth_date AS DATE)) * 10000
                 + MONTH(TRY_CAST(birth_date AS DATE)) * 100
                 + DAY(TRY_CAST(birth_date AS DATE)))
         ) / 10000) AS INTEGER) AS age_years
-    FROM bronze.customers
+    FROM (
+        SELECT
+            *,
+            -- updated_at, or when absent the file's delivery time (its modified time as logged)
+            CASE
+                WHEN NULLIF(TRIM(updated_at), '') IS NULL THEN _delivered_at
+                ELSE TRY_CAST(NULLIF(TRIM(updated_at), '') AS TIMESTAMP)
+            END AS version_at
+        FROM bronze.customers
+    ) AS b
 ) AS c

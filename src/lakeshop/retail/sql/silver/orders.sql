@@ -7,9 +7,15 @@ SELECT
     TRY_CAST(NULLIF(TRIM(order_ts), '') AS TIMESTAMP) AS order_ts,
     UPPER(NULLIF(TRIM(currency), '')) AS currency,
     LOWER(NULLIF(TRIM(status), '')) AS status,
-    TRY_CAST(NULLIF(TRIM(updated_at), '') AS TIMESTAMP) AS updated_at,
+    -- absent: the file's delivery time (its modified time as first logged)
+    CASE
+        WHEN NULLIF(TRIM(updated_at), '') IS NULL THEN _delivered_at
+        ELSE TRY_CAST(NULLIF(TRIM(updated_at), '') AS TIMESTAMP)
+    END AS updated_at,
+    TRY_CAST(NULLIF(TRIM(freight_amount), '') AS DECIMAL(18, 2)) AS freight_amount,
     NULLIF(TRIM(order_ts), '') AS _raw_order_ts,
     NULLIF(TRIM(updated_at), '') AS _raw_updated_at,
+    NULLIF(TRIM(freight_amount), '') AS _raw_freight_amount,
     _source_file,
     _source_row
 FROM bronze.orders

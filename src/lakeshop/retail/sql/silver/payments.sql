@@ -7,9 +7,12 @@ SELECT
     TRY_CAST(NULLIF(TRIM(amount), '') AS DECIMAL(18, 2)) AS amount,
     UPPER(NULLIF(TRIM(currency), '')) AS currency,
     LOWER(NULLIF(TRIM(status), '')) AS status,
+    -- absent: NULL here; gold.fact_payments takes the order's time
     TRY_CAST(NULLIF(TRIM(transaction_ts), '') AS TIMESTAMP) AS transaction_ts,
+    TRY_CAST(NULLIF(TRIM(installments), '') AS INTEGER) AS installments,
     NULLIF(TRIM(amount), '') AS _raw_amount,
     NULLIF(TRIM(transaction_ts), '') AS _raw_transaction_ts,
+    NULLIF(TRIM(installments), '') AS _raw_installments,
     _source_file,
     _source_row
 FROM bronze.payments

@@ -10,7 +10,11 @@ SELECT
     TRY_CAST(NULLIF(TRIM(unit_cost), '') AS DECIMAL(18, 2)) AS unit_cost,
     UPPER(NULLIF(TRIM(currency), '')) AS currency,
     TRY_CAST(NULLIF(TRIM(is_active), '') AS BOOLEAN) AS is_active,
-    TRY_CAST(NULLIF(TRIM(updated_at), '') AS TIMESTAMP) AS updated_at,
+    -- absent: the file's delivery time (its modified time as first logged)
+    CASE
+        WHEN NULLIF(TRIM(updated_at), '') IS NULL THEN _delivered_at
+        ELSE TRY_CAST(NULLIF(TRIM(updated_at), '') AS TIMESTAMP)
+    END AS updated_at,
     NULLIF(TRIM(list_price), '') AS _raw_list_price,
     NULLIF(TRIM(unit_cost), '') AS _raw_unit_cost,
     NULLIF(TRIM(is_active), '') AS _raw_is_active,

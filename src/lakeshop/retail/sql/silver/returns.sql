@@ -1,4 +1,4 @@
--- Returns: a quantity of one order line coming back.
+-- Returns: a quantity of one order line coming back (line_no may be absent: the order only).
 SELECT
     NULLIF(TRIM(return_id), '') AS return_id,
     NULLIF(TRIM(order_id), '') AS order_id,

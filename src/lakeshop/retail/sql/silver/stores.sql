@@ -7,7 +7,11 @@ SELECT
     NULLIF(TRIM(country), '') AS country,
     UPPER(NULLIF(TRIM(currency), '')) AS currency,
     TRY_CAST(NULLIF(TRIM(opened_on), '') AS DATE) AS opened_on,
-    TRY_CAST(NULLIF(TRIM(updated_at), '') AS TIMESTAMP) AS updated_at,
+    -- absent: the file's delivery time (its modified time as first logged)
+    CASE
+        WHEN NULLIF(TRIM(updated_at), '') IS NULL THEN _delivered_at
+        ELSE TRY_CAST(NULLIF(TRIM(updated_at), '') AS TIMESTAMP)
+    END AS updated_at,
     NULLIF(TRIM(opened_on), '') AS _raw_opened_on,
     NULLIF(TRIM(updated_at), '') AS _raw_updated_at,
     _source_file,
