@@ -14,6 +14,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from lakeshop.app.alerts_config import AlertsConfig
+from lakeshop.app.sync_config import SyncConfig
 from lakeshop.core.errors import ConfigError
 from lakeshop.engines import registry
 from lakeshop.engines.base import Engine
@@ -112,6 +113,7 @@ class ProjectConfig(BaseModel):
     sources: dict[str, Source] = {}
     alerts: AlertsConfig = AlertsConfig()
     orphans: OrphansConfig = OrphansConfig()
+    sync: SyncConfig = SyncConfig()
 
 
 @dataclass
