@@ -72,6 +72,11 @@ class TableSync:
     status: str = "ok"
     error: str | None = None
     note: str = ""
+    #: when its work began (time.perf_counter)
+    began: float = field(default_factory=time.perf_counter, repr=False, compare=False)
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.began
 
 
 @dataclass
@@ -115,7 +120,6 @@ def sync_postgres(
             states = pg.states()
             for t in tables:
                 outcome = TableSync(t.name, t.dest)
-                began = time.perf_counter()
                 try:
                     if verify:
                         _verify(pg, lakehouse, t, states.get(t.name), size, outcome)
@@ -126,7 +130,7 @@ def sync_postgres(
                 except Exception as exc:  # a table's failure is reported; the others go on
                     message = f"{type(exc).__name__}: {exc}"
                     outcome.status, outcome.error = "failed", dsn.redact(message)
-                outcome.seconds = time.perf_counter() - began
+                outcome.seconds = outcome.elapsed()
                 log.info(
                     "sync %s → %s: %s %s, %d rows sent",
                     t.name,
@@ -284,7 +288,7 @@ def _incremental(
         _compare(pg, t, snap, cols, sent.values(), f"AS t WHERE {in_touched}")
         pg.record_state(
             State(t.name, t.dest, snap.version, _fingerprint(cols), total, datetime.now(UTC)),
-            outcome.seconds,
+            outcome.elapsed(),
         )
     for stage in (rows_stage, keys_stage):
         pg.drop_table(META_SCHEMA, stage)
@@ -333,7 +337,7 @@ def _full(
                     outcome.rows_sent,
                     datetime.now(UTC),
                 ),
-                outcome.seconds,
+                outcome.elapsed(),
             )
         return
     stage = staging_name(t.pg_schema, t.pg_name, "full")
@@ -360,7 +364,7 @@ def _full(
                 outcome.rows_sent,
                 datetime.now(UTC),
             ),
-            outcome.seconds,
+            outcome.elapsed(),
         )
     pg.drop_table(META_SCHEMA, stage)
 
