@@ -21,6 +21,7 @@ from lakeshop.engines.duckdb.engine import DuckDBEngine
 from lakeshop.engines.lakehouse import Lakehouse
 from lakeshop.ops.doctor import examine
 from lakeshop.pipeline.graph import Graph
+from tests import pgserver
 from tests.receivers import Smtp, Webhook
 
 DAYS = 4
@@ -221,3 +222,30 @@ def smtp_server() -> Iterator[Smtp]:
     server = Smtp().start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[pgserver.PgServer]:
+    """A real PostgreSQL server (tests marked ``postgres``): fails, never skips, when
+    PostgreSQL is not installed."""
+    try:
+        server = pgserver.start()
+    except Exception as exc:  # not installed, or it would not start: say so loudly
+        detail = getattr(exc, "stderr", b"") or b""
+        pytest.fail(
+            f"PostgreSQL could not be started: {exc} {detail.decode(errors='replace')}",
+            pytrace=False,
+        )
+    yield server
+    pgserver.stop(server)
+
+
+@pytest.fixture
+def pg_dsn(pg_server: pgserver.PgServer, request: pytest.FixtureRequest, monkeypatch: Any) -> str:
+    """A fresh database for the test; its connection string is in $LAKESHOP_POSTGRES_DSN."""
+    import hashlib
+
+    name = "t_" + hashlib.sha1(request.node.nodeid.encode()).hexdigest()[:16]
+    dsn = pg_server.create_database(name)
+    monkeypatch.setenv("LAKESHOP_POSTGRES_DSN", dsn)
+    return dsn

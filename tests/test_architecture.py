@@ -1,8 +1,8 @@
 """The architecture as a test: import-linter's contracts in pyproject.toml hold, and they bite.
 
 The contracts: the layers of DESIGN §1 (each package imports only the ones below it), no
-import cycles between the modules of a package, and pyspark, duckdb, deltalake and plotly
-imported only at their homes.
+import cycles between the modules of a package, and pyspark, duckdb, deltalake, plotly and
+psycopg imported only at their homes.
 """
 
 from __future__ import annotations
@@ -59,8 +59,14 @@ def test_the_import_contracts_are_kept() -> None:
             "pyspark is imported only in lakeshop.engines.spark",
             "lakeshop.app.api -> pyspark",
         ),
+        (
+            "app/api.py",
+            "import psycopg",
+            "psycopg is imported only in lakeshop.app.sync",
+            "lakeshop.app.api -> psycopg",
+        ),
     ],
-    ids=["upward", "cycle", "pyspark-away-from-home"],
+    ids=["upward", "cycle", "pyspark-away-from-home", "psycopg-away-from-home"],
 )
 def test_a_forbidden_import_breaks_a_contract(
     tmp_path: Path, module: str, added: str, broken: str, reported: str

@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from lakeshop.app.alerts_config import AlertsConfig
+from lakeshop.app.sync_config import SyncConfig
 from lakeshop.core.errors import ConfigError
 from lakeshop.engines.registry import EngineName
 from lakeshop.pipeline.sources import Source
@@ -128,6 +129,7 @@ class ProjectConfig(BaseModel):
     sources: dict[str, Source] = {}
     alerts: AlertsConfig = AlertsConfig()
     orphans: OrphansConfig = OrphansConfig()
+    sync: SyncConfig = SyncConfig()
 
     @property
     def retail(self) -> RetailSettings:

@@ -13,6 +13,8 @@ RUNS = "_system.runs"
 EVENTS = "_system.events"
 EXPECTATIONS = "_system.expectations"
 ALERTS = "_system.alerts"
+#: one row per table and sync to an outside database (lakeshop.app.sync)
+SYNC = "_system.sync"
 
 _TS = pa.timestamp("us")
 
@@ -97,6 +99,25 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("dedup_key", pa.string()),
             # JSON: {channel: {status: sent|failed, attempts: n, error: text or null}}
             ("deliveries", pa.string()),
+        ]
+    ),
+    SYNC: pa.schema(
+        [
+            ("sync_id", pa.string()),
+            ("target", pa.string()),
+            ("destination", pa.string()),  # 'postgres' (never the connection string)
+            ("table_name", pa.string()),  # the lakehouse table, schema.table
+            ("dest_table", pa.string()),  # where it went, e.g. gold.fact_sales
+            ("mode", pa.string()),  # full, incremental, unchanged, verify
+            ("from_version", pa.int64()),  # the Delta version shipped before (NULL: none)
+            ("to_version", pa.int64()),
+            ("rows_sent", pa.int64()),
+            ("rows_deleted", pa.int64()),
+            ("seconds", pa.float64()),
+            ("status", pa.string()),  # ok, failed
+            ("error", pa.string()),
+            ("note", pa.string()),
+            ("started_at", _TS),
         ]
     ),
 }

@@ -1,0 +1,48 @@
+"""The ``sync`` block of ``lakeshop.yml``: where and what ``lakeshop sync postgres`` ships.
+
+The connection string is never a setting: it is read from the environment variable named by
+``sync.postgres.dsn_env``, so that it is never written to a file, a log or ``_system``.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+DEFAULT_DSN_ENV = "LAKESHOP_POSTGRES_DSN"
+
+_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
+
+
+class PostgresSync(BaseModel):
+    """``sync.postgres``: the PostgreSQL database BI tools read."""
+
+    model_config = ConfigDict(extra="forbid")
+    #: the environment variable holding the connection string (``postgresql://user:pw@host/db``
+    #: or ``host=… dbname=…``); its value is never logged, shown or stored
+    dsn_env: str = Field(default=DEFAULT_DSN_ENV, pattern=_NAME)
+    #: the lakehouse schemas shipped (silver is opt-in: add it here)
+    schemas: list[str] = ["gold"]
+    #: more tables to ship, ``schema.table`` (e.g. one silver table)
+    tables: list[str] = []
+    #: tables never shipped, ``schema.table``
+    exclude: list[str] = []
+    #: the PostgreSQL schema of a lakehouse schema (default: the same name)
+    schema_map: dict[str, str] = {}
+    #: extension point for the access policy (``access.yml``, not there yet): the role whose
+    #: column masks would be applied to what is shipped; setting it is refused until then
+    role: str | None = None
+    #: rows per COPY chunk (one Arrow batch rendered at a time)
+    batch_rows: int = Field(default=100_000, ge=1)
+    #: how long a sync waits for another sync of the same database to finish (seconds)
+    lock_timeout_s: float = Field(default=60.0, gt=0)
+
+    def pg_schema(self, schema: str) -> str:
+        """The PostgreSQL schema the lakehouse schema ``schema`` is shipped to."""
+        return self.schema_map.get(schema, schema)
+
+
+class SyncConfig(BaseModel):
+    """``sync`` in ``lakeshop.yml``."""
+
+    model_config = ConfigDict(extra="forbid")
+    postgres: PostgresSync = PostgresSync()
