@@ -1,12 +1,18 @@
-"""Shared fixtures: a generated retailer and projects over copies of its landing files."""
+"""Shared fixtures: generated retailers and demo lakehouses (built once per session and
+parameters), projects over copies of their files, and the tiers' guard (only tests marked
+``spark`` may start a JVM)."""
 
 from __future__ import annotations
 
 import shutil
+import sys
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
 from lakeshop.app import api
 from lakeshop.app.project import Project, write_demo_config
@@ -20,20 +26,101 @@ from tests.receivers import Smtp, Webhook
 DAYS = 4
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test taking the ``spark`` fixture starts a JVM: it must be marked ``spark``, so that
+    ``./dev fast`` leaves it out."""
+    unmarked = [
+        item.nodeid
+        for item in items
+        if "spark" in getattr(item, "fixturenames", ()) and not item.get_closest_marker("spark")
+    ]
+    if unmarked:
+        raise pytest.UsageError(
+            "these tests take the spark fixture but are not marked @pytest.mark.spark: "
+            + ", ".join(unmarked)
+        )
+
+
+@pytest.fixture(autouse=True)
+def _no_jvm_unless_marked_spark(request: pytest.FixtureRequest, monkeypatch: Any) -> None:
+    """Outside tests marked ``spark``, pyspark cannot be imported: a test that would start a
+    JVM fails instead (``./dev fast`` runs without Java)."""
+    if request.node.get_closest_marker("spark") is None:
+        monkeypatch.setitem(sys.modules, "pyspark", None)
+
+
+@dataclass(frozen=True)
+class Demo:
+    """A lakehouse built by ``lakeshop demo`` (read-only: tests that write use a copy)."""
+
+    directory: Path
+    #: what the command printed
+    output: str
+
+
+class Prebuilt:
+    """Generated retailers and demo lakehouses, each built once per test session (per xdist
+    worker) and set of parameters; shared read-only, copied for tests that write."""
+
+    def __init__(self, tmp_path_factory: pytest.TempPathFactory) -> None:
+        self._tmp = tmp_path_factory
+        self._retailers: dict[tuple[int, float, int, float], Path] = {}
+        self._demos: dict[tuple[float, int], Demo] = {}
+
+    def retailer(self, *, days: int, scale: float, seed: int, defects: float) -> Path:
+        """The landing files of a generated retailer (read-only: copy before use)."""
+        key = (days, scale, seed, defects)
+        if key not in self._retailers:
+            out = self._tmp.mktemp(f"retailer-{days}d-{scale}-{seed}-{defects}") / "landing"
+            generate(out, days=days, scale=scale, seed=seed, defects=defects)
+            self._retailers[key] = out
+        return self._retailers[key]
+
+    def demo(self, *, scale: float = 0.02, days: int = 6) -> Demo:
+        """``lakeshop demo --scale SCALE --days DAYS``: generated files, every table, a report
+        (the CLI, analytics and doctor tests share the default one)."""
+        key = (scale, days)
+        if key not in self._demos:
+            directory = self._tmp.mktemp(f"demo-{days}d-{scale}") / "demo"
+            code, out, err = cli("demo", "--dir", directory, "--scale", scale, "--days", days)
+            assert code == 0, out + err
+            self._demos[key] = Demo(directory, out)
+        return self._demos[key]
+
+    def demo_copy(self, dest: Path, *, scale: float = 0.02, days: int = 6) -> Path:
+        """A copy of the demo lakehouse at ``dest``, for a test that writes to it."""
+        shutil.copytree(self.demo(scale=scale, days=days).directory, dest, symlinks=True)
+        return dest
+
+
 @pytest.fixture(scope="session")
-def retailer(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def prebuilt(tmp_path_factory: pytest.TempPathFactory) -> Prebuilt:
+    return Prebuilt(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def retailer(prebuilt: Prebuilt) -> Path:
     """Four days of a small retailer with a high defect rate (read-only: copy before use)."""
-    out = tmp_path_factory.mktemp("retailer") / "landing"
-    generate(out, days=DAYS, scale=0.05, seed=7, defects=0.05)
-    return out
+    return prebuilt.retailer(days=DAYS, scale=0.05, seed=7, defects=0.05)
 
 
 @pytest.fixture(scope="session")
-def clean_retailer(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def clean_retailer(prebuilt: Prebuilt) -> Path:
     """Three days of a small retailer without defects."""
-    out = tmp_path_factory.mktemp("clean") / "landing"
-    generate(out, days=3, scale=0.05, seed=11, defects=0.0)
-    return out
+    return prebuilt.retailer(days=3, scale=0.05, seed=11, defects=0.0)
+
+
+def engine_config(directory: Path, engine: str = "spark", **spark: Any) -> Path:
+    """Write the demo project's ``lakeshop.yml`` in ``directory`` with its dev target on
+    ``engine`` (and these ``spark`` settings, when given); returns the file."""
+    write_demo_config(directory)
+    config_file = directory / "lakeshop.yml"
+    config = yaml.safe_load(config_file.read_text())
+    config["targets"]["dev"]["engine"] = engine
+    if spark:
+        config["targets"]["dev"]["spark"] = spark
+    config_file.write_text(yaml.safe_dump(config, sort_keys=False))
+    return config_file
 
 
 def copy_days(src: Path, dest: Path, days: list[str]) -> list[Path]:
@@ -48,6 +135,20 @@ def copy_days(src: Path, dest: Path, days: list[str]) -> list[Path]:
     return copied
 
 
+def default_orphans(directory: Path, **settings: object) -> None:
+    """Make the project's ``lakeshop.yml`` (written by ``write_demo_config``) use the default
+    orphan-key settings, or ``settings`` (e.g. ``hold_days=1``), instead of the generated
+    retailer's ``hold`` for every relation."""
+    import yaml
+
+    config_file = directory / "lakeshop.yml"
+    config = yaml.safe_load(config_file.read_text())
+    config.pop("orphans", None)
+    if settings:
+        config["orphans"] = settings
+    config_file.write_text(yaml.safe_dump(config, sort_keys=False))
+
+
 @pytest.fixture
 def project_factory(tmp_path: Path) -> Callable[[Path], Project]:
     """A project in a fresh folder whose landing is a copy of ``landing``."""
@@ -60,7 +161,7 @@ def project_factory(tmp_path: Path) -> Callable[[Path], Project]:
     return make
 
 
-def cli(*args: str | Path) -> tuple[int, str, str]:
+def cli(*args: object) -> tuple[int, str, str]:
     """Run the ``lakeshop`` CLI in-process: exit code, stdout, stderr."""
     from typer.testing import CliRunner
 
@@ -83,7 +184,8 @@ def one_error_line(stderr: str) -> str:
 def assert_healthy(graph: Graph | Project, lakehouse: Lakehouse | None = None) -> None:
     """``lakeshop doctor``'s checks pass on the lakehouse (every test scenario ends healthy)."""
     if isinstance(graph, Project):
-        graph, lakehouse = graph.graph, graph.lakehouse()
+        lakehouse = graph.lakehouse()
+        graph = graph.graph
     assert lakehouse is not None
     with DuckDBEngine(lakehouse) as engine:
         diagnosis = examine(graph, engine)

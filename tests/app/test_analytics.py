@@ -29,7 +29,7 @@ NAMES = [
 #: the saved queries over the run log (``_system``) rather than gold
 RUN_QUERIES = {"run_success_rate_30d", "table_duration_trend_30d"}
 
-from tests.conftest import cli, one_error_line  # noqa: E402
+from tests.conftest import Prebuilt, cli, one_error_line  # noqa: E402
 
 
 def rows(table: pa.Table) -> list[dict[str, Any]]:
@@ -462,13 +462,10 @@ def require_declared(name: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Project:
-    """A lakehouse built by ``lakeshop demo`` on a few small days (gold included)."""
+def demo(prebuilt: Prebuilt) -> Project:
+    """A lakehouse built by ``lakeshop demo`` on a few small days (gold included; read-only)."""
     require_declared("most_sold_product_30d")
-    directory = tmp_path_factory.mktemp("analytics") / "demo"
-    code, out, err = cli("demo", "--dir", directory, "--scale", "0.02", "--days", "6")
-    assert code == 0, out + err
-    return Project.load(directory)
+    return Project.load(prebuilt.demo().directory)
 
 
 def delivered_units(project: Project, as_of: date) -> Counter[str]:

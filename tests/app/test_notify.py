@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import pytest
 
@@ -32,7 +33,7 @@ NOTICE = Notice(
 FAST = Delivery(retries=2, backoff_seconds=0.01)
 
 
-def _hook(url: str, **kw: object) -> Channels:
+def _hook(url: str, **kw: Any) -> Channels:
     return Channels(console=ConsoleChannel(enabled=False), webhook=WebhookChannel(url=url, **kw))
 
 
@@ -97,7 +98,7 @@ def test_a_missing_environment_variable_is_a_failed_delivery(webhook: Webhook):
 
 
 def _mail(server: Smtp, **kw: object) -> Channels:
-    settings = {
+    settings: dict[str, Any] = {
         "host": "127.0.0.1",
         "port": server.port,
         "from": "lakeshop@example.com",
@@ -120,7 +121,7 @@ def test_email_is_sent_through_smtp_with_a_login(
     assert msg["Subject"] == "[lakeshop warning] revenue_drop channel=online"
     assert msg["From"] == "lakeshop@example.com"
     assert msg["X-Envelope-To"] == "ops@example.com, sales@example.com"
-    body = msg.get_payload(decode=True).decode()
+    body = msg.get_payload(decode=True).decode()  # type: ignore[union-attr]
     assert NOTICE.message in body and "business_date: 2026-01-09" in body
     assert smtp_server.password not in msg.as_string()
 

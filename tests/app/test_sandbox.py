@@ -17,6 +17,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from lakeshop.app import api
+from lakeshop.app import reader as read_path
 from lakeshop.app.project import Project
 from lakeshop.core.errors import QueryRefused, TableNotFound
 from lakeshop.engines.duckdb.engine import DuckDBEngine
@@ -81,7 +82,7 @@ def lake(observed: Project, tmp_path_factory: pytest.TempPathFactory) -> Lake:
 def shared_engine(project: Project) -> Iterator[DuckDBEngine]:
     """The engine every query inside the block runs on (see :func:`api.reading`)."""
     with api.reading(project):
-        shared = api._READER.get()
+        shared = read_path._READER.get()
         assert shared is not None and isinstance(shared[1], DuckDBEngine)
         yield shared[1]
 

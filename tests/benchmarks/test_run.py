@@ -16,6 +16,7 @@ STEPS = ("floor", "full", "incremental", "noop")
 
 
 @pytest.mark.slow  # about 25 s of CPU: a generation and four runs
+@pytest.mark.spark  # --engines duckdb,spark: the full run again on Spark
 def test_benchmark_reports_every_figure(tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
     args = [sys.executable, str(SCRIPT), "--scale", "0.01", "--days", "3"]

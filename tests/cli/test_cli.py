@@ -35,15 +35,15 @@ COMMANDS = [
 ]
 LAKESHOP = Path(sys.executable).with_name("lakeshop")
 
-from tests.conftest import cli, one_error_line  # noqa: E402
+from tests.conftest import Prebuilt, cli, one_error_line  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A lakehouse built by ``lakeshop demo`` on two small days."""
-    directory = tmp_path_factory.mktemp("cli") / "demo"
-    code, out, _ = cli("demo", "--dir", directory, "--scale", "0.02", "--days", "2")
-    assert code == 0, out
+def demo(prebuilt: Prebuilt, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the lakehouse built by ``lakeshop demo`` on a few small days (these tests
+    run commands that write to it)."""
+    made = prebuilt.demo()
+    directory, out = made.directory, made.output
     assert "generated" in out and "gold.agg_daily_sales" in out and "Revenue by channel" in out
     # the headline numbers from gold: 30-day revenue by channel, top products, completion
     assert "last 30 days" in out and "Top products" in out and "Order completion" in out
@@ -51,7 +51,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     # and the visual report, named by its path
     page = (directory / "report.html").resolve()
     assert f"report: {page}" in out.replace("\n", "") and page.stat().st_size > 1_000_000
-    return directory
+    return prebuilt.demo_copy(tmp_path_factory.mktemp("cli") / "demo")
 
 
 # --- help and imports -----------------------------------------------------------------------

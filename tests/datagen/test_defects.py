@@ -51,7 +51,8 @@ def _record(path: Path, row: int) -> tuple[str, dict[str, Any] | None]:
         line = lines[row]
         bad: list[Any] = []
         table = read_csv(
-            (lines[0] + "\n" + line + "\n").encode(), lambda r: bad.append(r) or "skip"
+            (lines[0] + "\n" + line + "\n").encode(),
+            lambda r: bad.append(r) or "skip",  # type: ignore[func-returns-value]
         )
         return line, (table.to_pylist()[0] if table.num_rows else None)
     line = lines[row - 1]
@@ -112,7 +113,7 @@ def test_ledger_entries_found_in_files(defect_run: Path) -> None:
         assert rec is not None, (e, line)
         for k, v in e["key"].items():
             assert rec[k] == v, (e, rec)
-        value = rec.get(field) if field else None
+        value: Any = rec.get(field) if field else None
         if kind == "null_key":
             assert value is None
         elif kind == "malformed_email":
@@ -138,8 +139,8 @@ def test_ledger_entries_found_in_files(defect_run: Path) -> None:
                 for r in _grep(p, rec[SOURCES[source].keys[0]])
             ]
             assert any(r > rec["updated_at"] for r in newer), (e, rec)
-    for file, rows in invalid.items():
-        assert rows == malformed.get(file, set()), file
+    for file, invalid_rows in invalid.items():
+        assert invalid_rows == malformed.get(file, set()), file
 
 
 @functools.cache

@@ -7,6 +7,7 @@ from collections import Counter, defaultdict
 from datetime import date, datetime
 from itertools import pairwise
 from pathlib import Path
+from typing import Any
 
 import pytest
 from datagen_helpers import date_of, load_ledger, read_source, read_source_file
@@ -150,7 +151,7 @@ def test_clean_invariants(clean_run: Path) -> None:
     store_cur = {s["store_id"]: s["currency"] for s in stores}
     assert all(s["channel"] in CHANNELS for s in stores)
     assert set(store_cur.values()) == set(CURRENCIES) and 8 <= len(stores) <= 20
-    orders = {}
+    orders: dict[str, Any] = {}
     for o in data["orders"]:
         assert o["status"] in ORDER_STATUSES and o["channel"] in CHANNELS
         assert o["currency"] == store_cur[o["store_id"]]

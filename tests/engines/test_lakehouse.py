@@ -63,7 +63,9 @@ def test_a_delta_predicate_selects_in_delta_rs_what_it_selects_in_duckdb(
     rows = pa.table({"my col": values, "n": pa.array(range(len(values)), pa.int64())})
     by = ident("my col")
     predicate = f"{by} >= {delta_literal(low)} OR {by} IN {delta_literal(listed)}"
-    kept = duckdb.sql(f"SELECT n FROM rows WHERE NOT ({predicate}) ORDER BY n").fetchall()
+    con = duckdb.connect()
+    con.register("rows", rows)
+    kept = con.execute(f"SELECT n FROM rows WHERE NOT ({predicate}) ORDER BY n").fetchall()
     assert 0 < len(kept) < len(values)
     lh = Lakehouse(tmp_path)
     lh.write("gold.t", rows)
@@ -83,4 +85,4 @@ def test_a_delta_predicate_keeps_its_timestamps_cast_from_text() -> None:
     assert delta_literal((date(2026, 1, 2), moment)) == (
         "(DATE '2026-01-02', CAST('2026-01-02 03:04:05.000006' AS TIMESTAMP))"
     )
-    assert duckdb.sql(f"SELECT {delta_literal(moment)}").fetchall() == [(moment,)]
+    assert duckdb.connect().execute(f"SELECT {delta_literal(moment)}").fetchall() == [(moment,)]

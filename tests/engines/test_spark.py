@@ -20,7 +20,7 @@ from lakeshop.engines.lakehouse import Lakehouse
 from lakeshop.engines.spark import session as spark_module
 from lakeshop.engines.spark.dialect import to_spark
 from lakeshop.engines.spark.engine import SparkEngine
-from tests.conftest import cli, one_error_line
+from tests.conftest import cli, engine_config, one_error_line
 
 
 def test_schema_tables_become_views_and_keep_their_name_as_alias() -> None:
@@ -84,6 +84,7 @@ def test_run_refuses_an_unknown_engine_in_one_line(tmp_path: Path) -> None:
     assert "flink" in err
 
 
+@pytest.mark.spark
 def test_iso_day_of_week_and_day_names_match_duckdb(spark: Any, tmp_path: Path) -> None:
     days = [date(2026, 1, 1) + timedelta(days=i) for i in range(14)]
     sql = "SELECT d, ISODOW(d) AS dow, STRFTIME(d, '%A') AS name FROM days ORDER BY d"
@@ -91,13 +92,14 @@ def test_iso_day_of_week_and_day_names_match_duckdb(spark: Any, tmp_path: Path) 
         "SELECT d, ISODOW(d) AS dow, STRFTIME(d, '%A') AS name FROM "
         "(SELECT UNNEST($1::DATE[]) AS d) ORDER BY d",
         params=[days],
-    ).fetchall()
+    ).fetchall()  # type: ignore[union-attr]
     with SparkEngine(Lakehouse(tmp_path)) as engine:
         engine.register("days", pa.table({"d": pa.array(days, pa.date32())}))
         got = engine.fetch(sql)
     assert [tuple(r.values()) for r in got.to_pylist()] == expected
 
 
+@pytest.mark.spark
 def test_a_partitioned_table_is_refused_by_name(spark: Any, tmp_path: Path) -> None:
     lakehouse = Lakehouse(tmp_path)
     write_deltalake(
@@ -112,6 +114,7 @@ def test_a_partitioned_table_is_refused_by_name(spark: Any, tmp_path: Path) -> N
         engine.bind_table("silver.parts")
 
 
+@pytest.mark.spark
 def test_sql_errors_are_one_line_naming_the_problem(spark: Any, tmp_path: Path) -> None:
     with SparkEngine(Lakehouse(tmp_path)) as engine:
         with pytest.raises(LakeshopError) as failed:
@@ -121,6 +124,7 @@ def test_sql_errors_are_one_line_naming_the_problem(spark: Any, tmp_path: Path) 
             engine.fetch("SELECT FROM WHERE (")
 
 
+@pytest.mark.spark
 def test_sql_command_runs_on_spark_over_a_spark_written_table(spark: Any, tmp_path: Path) -> None:
     """An append and an overwrite through the executors' Parquet files, then a query."""
     lakehouse = Lakehouse(tmp_path / "lakehouse")
@@ -137,11 +141,7 @@ def test_sql_command_runs_on_spark_over_a_spark_written_table(spark: Any, tmp_pa
     files = dt.file_uris()
     assert len(files) == 2 and all("/spark-" in f for f in files), files
     assert not list(lakehouse.path("gold.t").rglob("*.crc"))
-    write_demo_config(tmp_path)
-    config_file = tmp_path / "lakeshop.yml"
-    config = yaml.safe_load(config_file.read_text())
-    config["targets"]["dev"]["engine"] = "spark"
-    config_file.write_text(yaml.safe_dump(config))
+    engine_config(tmp_path, "spark")
     code, out, err = cli(
         "--project", tmp_path, "sql", "SELECT sum(v) AS s FROM gold.t", "--format", "csv"
     )

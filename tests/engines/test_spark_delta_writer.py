@@ -16,10 +16,9 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 import pytest
-import yaml
 from deltalake import CommitProperties, DeltaTable, write_deltalake
 
-from lakeshop.app.project import Project, write_demo_config
+from lakeshop.app.project import Project
 from lakeshop.core.errors import ConfigError, DeltaSparkUnavailable, LakeshopError
 from lakeshop.engines.lakehouse import (
     USER_METADATA,
@@ -43,17 +42,12 @@ from lakeshop.engines.spark.delta_writer import (
 )
 from lakeshop.engines.spark.engine import SparkEngine
 from lakeshop.ops.maintain import maintain_table
-from tests.conftest import cli, one_error_line
+from tests.conftest import cli, engine_config, one_error_line
 
 
 def spark_target(directory: Path, **spark: Any) -> Path:
     """A project whose dev target runs on Spark with the given ``spark`` settings."""
-    write_demo_config(directory)
-    config_file = directory / "lakeshop.yml"
-    config = yaml.safe_load(config_file.read_text())
-    config["targets"]["dev"] |= {"engine": "spark", "spark": {"master": "local[2]", **spark}}
-    config_file.write_text(yaml.safe_dump(config))
-    return config_file
+    return engine_config(directory, "spark", master="local[2]", **spark)
 
 
 # -- the setting ------------------------------------------------------------------------------
@@ -78,6 +72,7 @@ def test_delta_writer_defaults_to_auto_and_a_wrong_value_is_named(tmp_path: Path
 # -- which writer a session gets --------------------------------------------------------------
 
 
+@pytest.mark.spark
 def test_the_probe_finds_spark_classes_but_not_delta_here(spark: Any) -> None:
     """The class probe answers yes for a class the JVM has (it is not always no)."""
     assert jvm_has_class(spark, "org.apache.spark.sql.SparkSession") is True
@@ -87,6 +82,7 @@ def test_the_probe_finds_spark_classes_but_not_delta_here(spark: Any) -> None:
     assert f"spark.sql.extensions lacks {DELTA_EXTENSION}" in missing
 
 
+@pytest.mark.spark
 def test_auto_writes_with_deltalake_where_spark_has_no_delta(spark: Any, tmp_path: Path) -> None:
     spark_target(tmp_path)
     project = Project.load(tmp_path)
@@ -105,6 +101,7 @@ def test_auto_writes_with_deltalake_where_spark_has_no_delta(spark: Any, tmp_pat
         assert engine.delta_writer == "deltalake"
 
 
+@pytest.mark.spark
 def test_forcing_delta_spark_without_it_fails_naming_the_setting(
     spark: Any, tmp_path: Path
 ) -> None:
@@ -121,6 +118,7 @@ def test_forcing_delta_spark_without_it_fails_naming_the_setting(
     assert code == 2 and "targets.dev.spark.delta_writer" in line and "auto or deltalake" in line
 
 
+@pytest.mark.spark
 def test_the_delta_writer_on_a_session_without_delta_fails_in_one_line_and_leaves_the_session(
     spark: Any, tmp_path: Path
 ) -> None:
@@ -142,6 +140,7 @@ def test_the_delta_writer_on_a_session_without_delta_fails_in_one_line_and_leave
         spark.conf.unset(USER_METADATA_CONF)
 
 
+@pytest.mark.spark
 def test_session_settings_are_restored_after_the_block(spark: Any) -> None:
     spark.conf.set(SKIP_EMPTY_CONF, "true")
     try:
@@ -157,6 +156,7 @@ def test_session_settings_are_restored_after_the_block(spark: Any) -> None:
 # -- Delta Lake for Spark's statements ----------------------------------------------------------
 
 
+@pytest.mark.spark
 def test_the_merge_statement_is_spark_sql_and_keeps_the_delete_flag_out(spark: Any) -> None:
     sql = merge_sql("/lake/gold/odd`name", "src", ["k", "v", "_batch_id"], ["k"], flagged=True)
     # Spark's own parser (MERGE INTO is Spark SQL; only its execution needs Delta)
@@ -171,6 +171,7 @@ def test_the_merge_statement_is_spark_sql_and_keeps_the_delete_flag_out(spark: A
     assert "DELETE" not in plain and "_delete" not in plain
 
 
+@pytest.mark.spark
 def test_a_replace_predicate_selects_in_spark_what_it_selects_in_duckdb(spark: Any) -> None:
     """Predicates as the strategies write them (quoted columns, typed literals)."""
     predicate = (
@@ -178,7 +179,7 @@ def test_a_replace_predicate_selects_in_spark_what_it_selects_in_duckdb(spark: A
         "OR \"sales_date\" IN (CAST('2026-01-01' AS DATE))"
     )
     rows = pa.table({"sales_date": pa.array([20454 + i for i in range(5)], pa.date32())})
-    expected = duckdb.sql(f"SELECT sales_date FROM rows WHERE {predicate} ORDER BY 1").fetchall()
+    expected = duckdb.sql(f"SELECT sales_date FROM rows WHERE {predicate} ORDER BY 1").fetchall()  # type: ignore[union-attr]
     spark.createDataFrame(rows).createOrReplaceTempView("rows")
     try:
         got = spark.sql(

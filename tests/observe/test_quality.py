@@ -90,7 +90,7 @@ def test_report_of_a_chosen_run_and_table(observed: Project):
     assert everything.trend.column("table_name").to_pylist() == ["all silver"] * 2
 
 
-def test_cli_quality_shows_the_three_parts(observed: Project):
+def test_cli_quality_shows_the_four_parts(observed: Project):
     where = ("--project", observed.directory)
     code, out, _ = cli(*where, "quality", "--sample", "1")
     assert code == 0
@@ -98,9 +98,11 @@ def test_cli_quality_shows_the_three_parts(observed: Project):
     assert "rows quarantined or rejected by run" in out and "failed_expectations" in out
     assert "quarantine rate over the last 20 runs (all silver tables)" in out
     assert "all silver" in out and "quarantine_rate" in out
+    assert "revenue on guest and inferred members" in out and "share_of_revenue" in out
     code, out, _ = cli(*where, "quality", "--table", "silver.orders", "--format", "json")
     whole = json.loads(out)
-    assert code == 0 and set(whole) == {"run_id", "expectations", "quarantined", "trend"}
+    assert code == 0
+    assert set(whole) == {"run_id", "expectations", "quarantined", "trend", "members"}
     assert whole["run_id"] == runs_of(observed)[-1]
     assert {r["table_name"] for r in whole["quarantined"]} <= {"silver.orders"}
     assert [r["table_name"] for r in whole["trend"]] == ["silver.orders"] * 2
@@ -124,4 +126,10 @@ def test_quality_of_an_empty_lakehouse(tmp_path):
     assert code == 0 and "no expectations recorded yet" in out
     code, out, _ = cli("--project", tmp_path, "quality", "--format", "json")
     assert code == 0
-    assert json.loads(out) == {"run_id": None, "expectations": [], "quarantined": [], "trend": []}
+    assert json.loads(out) == {
+        "run_id": None,
+        "expectations": [],
+        "quarantined": [],
+        "trend": [],
+        "members": [],
+    }

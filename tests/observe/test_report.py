@@ -182,6 +182,7 @@ def chromium() -> Path:
 
 
 @pytest.mark.slow
+@pytest.mark.browser
 def test_report_renders_in_headless_chromium(chromium: Path, copied: Project, tmp_path: Path):
     from playwright.sync_api import sync_playwright
 

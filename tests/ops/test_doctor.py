@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pyarrow as pa
@@ -12,22 +11,13 @@ from deltalake import write_deltalake
 
 from lakeshop.app.project import Project
 from lakeshop.pipeline import system
-from tests.cli.test_cli import cli
-
-
-@pytest.fixture(scope="module")
-def fresh(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A lakehouse built by ``lakeshop demo --scale 0.02 --days 3`` (read-only: copy it)."""
-    directory = tmp_path_factory.mktemp("doctor") / "demo"
-    code, out, _ = cli("demo", "--dir", directory, "--scale", "0.02", "--days", "3")
-    assert code == 0, out
-    return directory
+from tests.conftest import Prebuilt, cli
 
 
 @pytest.fixture
-def demo(fresh: Path, tmp_path: Path) -> Project:
-    shutil.copytree(fresh, tmp_path / "demo", symlinks=True)
-    return Project.load(tmp_path / "demo")
+def demo(prebuilt: Prebuilt, tmp_path: Path) -> Project:
+    """A copy of the lakehouse ``lakeshop demo`` built (each test breaks its own)."""
+    return Project.load(prebuilt.demo_copy(tmp_path / "demo"))
 
 
 def doctor(project: Project) -> tuple[int, list[str]]:
@@ -141,3 +131,26 @@ def test_names_unbalanced_accounting_and_unlogged_bronze_rows(demo: Project) -> 
         and "no entry in _system.files" in line
         for line in found
     ), found
+
+
+def test_names_an_inferred_member_left_beside_its_record(demo: Project) -> None:
+    dim = demo.lakehouse().read("gold.dim_customer")
+    row = dim.filter(pc.field("is_current") & ~pc.field("is_guest")).slice(0, 1)
+    epoch = pa.array([row.column("valid_from")[0].as_py().replace(year=1900, month=1, day=1)])
+    changes = {
+        "customer_sk": pa.array([row.column("customer_sk")[0].as_py() + "-inferred"]),
+        "is_inferred": pa.array([True]),
+        "is_current": pa.array([False]),
+        "valid_from": epoch,
+        "valid_to": epoch,  # an empty interval: no overlap, no second current version
+    }
+    for name, values in changes.items():
+        i = row.schema.get_field_index(name)
+        row = row.set_column(i, name, values.cast(row.schema.field(i).type))
+    append(demo, "gold.dim_customer", row)
+    code, lines = doctor(demo)
+    assert code == 1
+    [line] = failures(lines)
+    customer = row.column("customer_id")[0].as_py()
+    assert "gold.dim_customer keeps an inferred member beside the record of 1" in line
+    assert customer in line

@@ -14,8 +14,7 @@ from lakeshop.app.project import Project, write_demo_config
 from lakeshop.engines.lakehouse import Lakehouse
 from lakeshop.ops.maintain import maintain
 from lakeshop.pipeline.lock import writer_lock
-from tests.cli.test_cli import cli, one_error_line
-from tests.conftest import copy_days
+from tests.conftest import cli, copy_days, one_error_line
 
 DAYS = ["2026-01-01", "2026-01-02", "2026-01-03"]
 

@@ -6,15 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from lakeshop.datagen import generate
+from tests.conftest import Prebuilt
 
 #: the business days of ``small_retailer``
 SMALL_DAYS = ["2026-01-01", "2026-01-02", "2026-01-03"]
 
 
 @pytest.fixture(scope="session")
-def small_retailer(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def small_retailer(prebuilt: Prebuilt) -> Path:
     """Three days of a very small retailer with defects (read-only: copy before use)."""
-    out = tmp_path_factory.mktemp("small") / "landing"
-    generate(out, days=3, scale=0.02, seed=5, defects=0.05)
-    return out
+    return prebuilt.retailer(days=3, scale=0.02, seed=5, defects=0.05)

@@ -11,6 +11,7 @@ from lakeshop.cli.output import progress_line
 from lakeshop.ops.doctor import diagnose
 from lakeshop.ops.faults import compare, snapshot
 from lakeshop.pipeline import system
+from lakeshop.pipeline.runner import RunSummary
 from tests.conftest import copy_days
 from tests.pipeline.conftest import SMALL_DAYS
 
@@ -30,7 +31,7 @@ def _entries(project: Project, source: str) -> list[dict[str, object]]:
     return [r for r in log if r["source"] == source]
 
 
-def _note(summary: api.RunSummary, table: str) -> str:
+def _note(summary: RunSummary, table: str) -> str:
     return next(o.result.note for o in summary.outcomes if o.name == table)
 
 

@@ -37,7 +37,7 @@ def sources() -> list[Source]:
 
 
 def csv_gz(rows: int) -> bytes:
-    return gzip.compress(b"id,val\n" + b"".join(b"%d,gz\n" % i for i in range(rows)))
+    return gzip.compress(b"id,val\n" + b"".join(b"%d,gz\n" % i for i in range(rows)), mtime=0)
 
 
 WHOLE_GZ = csv_gz(5000)
@@ -60,13 +60,19 @@ CORPUS: dict[str, tuple[bytes, str, int, int, str | None]] = {
     "cut.csv.gz": (WHOLE_GZ[: len(WHOLE_GZ) // 2], "error", 0, 0, "truncated gzip"),
     "not_gzip.csv.gz": (b"id,val\n1,plain\n", "error", 0, 0, "not a valid gzip file"),
     "events.jsonl.gz": (
-        gzip.compress(b'{"id": 1}\n{"id": 2, "val": "b"}\n'),
+        gzip.compress(b'{"id": 1}\n{"id": 2, "val": "b"}\n', mtime=0),
         "ingested",
         2,
         0,
         None,
     ),
-    "cut.jsonl.gz": (gzip.compress(b'{"id": 3}\n' * 999)[:-9], "error", 0, 0, "truncated gzip"),
+    "cut.jsonl.gz": (
+        gzip.compress(b'{"id": 3}\n' * 999, mtime=0)[:-9],
+        "error",
+        0,
+        0,
+        "truncated gzip",
+    ),
     **{
         name: (f"id,val\n{i},{name}\n".encode(), "ingested", 1, 0, None)
         for i, name in enumerate(NAMES)
@@ -148,7 +154,7 @@ VALUE = st.text(alphabet=st.sampled_from(list('ab ,"\n;é€')), min_size=1, max
     lambda v: v.strip() != ""
 )
 #: a CSV record: mostly two values, sometimes one or three (rejected), or a blank line
-RECORD = st.one_of(
+RECORD: st.SearchStrategy[list[str]] = st.one_of(
     st.lists(VALUE, min_size=2, max_size=2),
     st.lists(VALUE, min_size=1, max_size=3),
     st.just([]),

@@ -18,8 +18,8 @@ import yaml
 from lakeshop.app import api
 from lakeshop.app.project import Project
 from lakeshop.pipeline.lock import LockHeld, holder, lock_path, writer_lock
-from tests.cli.test_cli import LAKESHOP, cli, one_error_line
-from tests.conftest import assert_healthy, copy_days
+from tests.cli.test_cli import LAKESHOP
+from tests.conftest import assert_healthy, cli, copy_days, one_error_line
 
 #: holds the writer lock of the project in argv[1] for argv[2] seconds
 HOLDER = """

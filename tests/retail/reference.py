@@ -162,23 +162,23 @@ def _ledger_positions(ledger: dict | None) -> tuple[set[tuple[str, int]], set[st
     return rows, unreadable
 
 
-def _records(path: Path, fmt: str) -> list[tuple[int, dict[str, Any]]]:
+def _records(path: Path, fmt: str) -> list[tuple[int, Any]]:
     """(row number, record) of a file: CSV data records numbered from 1 after the header,
-    JSONL by physical line; one record per physical line."""
+    as (header, line), JSONL by physical line, as the line; one record per physical line."""
     text = path.read_text(encoding="utf-8")
     lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()
-    out: list[tuple[int, dict[str, Any]]] = []
+    out: list[tuple[int, Any]] = []
     if fmt == "jsonl":
         for n, line in enumerate(lines, start=1):
-            out.append((n, line))  # type: ignore[arg-type]
+            out.append((n, line))
         return out
     if not lines:
         return out
     header = next(csv.reader([lines[0]]))
     for n, line in enumerate(lines[1:], start=1):
-        out.append((n, (header, line)))  # type: ignore[arg-type]
+        out.append((n, (header, line)))
     return out
 
 
@@ -203,7 +203,7 @@ def read_source(landing: Path, source: str, ledger: dict | None = None) -> list[
         kept = [(n, rec) for n, rec in _records(path, contract.format) if (rel, n) not in drop]
         if contract.format == "jsonl":
             for _, line in kept:
-                obj = json.loads(line, parse_float=str, parse_int=str)  # type: ignore[arg-type]
+                obj = json.loads(line, parse_float=str, parse_int=str)
                 rows.append({f: _text(obj.get(f)) for f in contract.fields})
         else:
             if not kept:
@@ -312,7 +312,7 @@ UNKNOWN_SK = "-1"
 class Versions:
     """SCD2 versions of an entity from its history rows: ordered by updated_at, a row whose
     attributes (all but updated_at) equal the previous row's is no new version; the first
-    version is valid from 1900-01-01; sk = md5(key || '|' || updated_at as VARCHAR).
+    version is valid from 1900-01-01; sk = md5(key || '|' || valid_from as VARCHAR).
 
     Attributes are compared as typed text, not cleaned: on generated data the two agree (the
     messy-but-valid renderings of a customer do not change between its versions)."""
@@ -328,14 +328,15 @@ class Versions:
             if k in prev and prev[k] == values:
                 continue
             prev[k] = values
-            stamp = r["updated_at"].strftime("%Y-%m-%d %H:%M:%S")
-            self._starts[k].append(FIRST_VALID_FROM if k not in self._sks else r["updated_at"])
+            start = FIRST_VALID_FROM if k not in self._sks else r["updated_at"]
+            stamp = start.strftime("%Y-%m-%d %H:%M:%S")
+            self._starts[k].append(start)
             self._sks[k].append(hashlib.md5(f"{k}|{stamp}".encode()).hexdigest())
 
     def sk(self, key: str | None, at: datetime | None) -> str:
         """The sk of the version valid at ``at`` (valid_from <= at < valid_to), or '-1'."""
         starts = self._starts.get(key) if key is not None else None
-        if not starts or at is None:
+        if key is None or not starts or at is None:
             return UNKNOWN_SK
         i = bisect.bisect_right(starts, at)
         return self._sks[key][i - 1] if i else UNKNOWN_SK
@@ -506,7 +507,7 @@ def compute(landing: Path, ledger: dict | None = None) -> dict[str, pd.DataFrame
         how="left",
     )
     rets["return_amount_base"] = [
-        None if (r := rates(c, d)) is None or a is None else money(a * r)
+        None if (rate := rates(c, d)) is None or a is None else money(a * rate)
         for a, c, d in zip(
             rets["return_amount"], rets["currency"], rets["return_date"], strict=True
         )

@@ -1,4 +1,6 @@
-"""Gold maintained day by day equals gold rebuilt in one full refresh, row for row."""
+"""Gold maintained day by day equals gold rebuilt in one full refresh, row for row: with the
+generated retailer's own orphan settings (unknown keys held) and with the defaults (its
+unknown-key defects enter gold on inferred members two business days later)."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ import pytest
 from lakeshop.app import api
 from lakeshop.app.project import Project, write_demo_config
 from lakeshop.datagen import generate
-from tests.conftest import copy_days
+from tests.conftest import copy_days, default_orphans
 
 DAYS = 8
 
@@ -33,8 +35,11 @@ def _gold(project: Project) -> dict[str, list[tuple]]:
     return tables
 
 
-def test_incremental_runs_equal_a_full_refresh(history: Path, tmp_path: Path):
+@pytest.mark.parametrize("inferred", [False, True], ids=["held", "inferred"])
+def test_incremental_runs_equal_a_full_refresh(history: Path, tmp_path: Path, inferred: bool):
     write_demo_config(tmp_path)
+    if inferred:
+        default_orphans(tmp_path)
     project = Project.load(tmp_path)
     first = date(2026, 1, 1)
     for i in range(DAYS):
@@ -42,6 +47,8 @@ def test_incremental_runs_equal_a_full_refresh(history: Path, tmp_path: Path):
         summary = api.run(project).summary
         assert summary.status == "ok", [(o.name, o.error) for o in summary.failed]
     incremental = _gold(project)
+    members = "SELECT count(*) FROM gold.dim_customer WHERE is_inferred"
+    assert bool(api.query(project, members).column(0)[0].as_py()) is inferred
     # the last runs recomputed only part of the facts
     notes = {o.name: o.result.note for o in summary.outcomes}
     assert "recomputed" in notes["gold.fact_sales"], notes["gold.fact_sales"]

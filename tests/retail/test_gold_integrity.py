@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -11,7 +12,7 @@ from lakeshop.app import api
 from lakeshop.app.project import Project, write_demo_config
 
 #: fact → (surrogate key column, dimension, business key, event time column or None)
-LINKS = {
+LINKS: dict[str, list[tuple[str, str, str, str | None]]] = {
     "gold.fact_sales": [
         ("customer_sk", "gold.dim_customer", "customer_id", "order_ts"),
         ("product_sk", "gold.dim_product", "product_id", "order_ts"),
@@ -44,7 +45,7 @@ def star(retailer: Path, tmp_path_factory: pytest.TempPathFactory) -> Project:
     return project
 
 
-def _one(project: Project, sql: str) -> object:
+def _one(project: Project, sql: str) -> Any:
     return api.query(project, sql).column(0)[0].as_py()
 
 

@@ -52,7 +52,7 @@ def test_rerun_without_new_files_writes_nothing_and_a_new_day_reads_only_its_fil
     for o in third.outcomes:
         if o.name.startswith("silver.") and not o.name.endswith("__quarantine"):
             driving = driving_table(project.graph.tables[o.name].sql)
-            assert o.result.rows_in == written[driving] + o.result.retried, o.name
+            assert o.result.rows_in == written[driving] + o.result.retried, o.name  # type: ignore[index]
     # every file is ingested exactly once over the three runs
     ingested = [f["path"] for f in files if f["status"] in ("ingested", "error")]
     assert len(ingested) == len(set(ingested))

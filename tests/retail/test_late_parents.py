@@ -1,4 +1,8 @@
-"""Facts whose parent arrives later are held, not lost, and are right once it arrives."""
+"""Facts whose parent arrives later are held, not lost, and are right once it arrives.
+
+With the default orphan settings (dimension parents ``inferred`` after ``hold_days: 2``): the
+generator's late customers arrive a day after their orders, within the window, so the orders
+wait for them and never meet an inferred member."""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ from pathlib import Path
 
 from lakeshop.app import api
 from lakeshop.app.project import Project, write_demo_config
-from tests.conftest import assert_healthy, copy_days
+from tests.conftest import assert_healthy, copy_days, default_orphans
 
 
 def _run(project: Project) -> None:
@@ -25,6 +29,7 @@ def test_orders_of_a_customer_delivered_late_are_held_then_released(
     held_back.parent.mkdir()
     shutil.move(late / "landing/customers/customers_2026-01-01.csv", held_back)
     write_demo_config(late)
+    default_orphans(late)
     project = Project.load(late)
     _run(project)
 
@@ -54,11 +59,13 @@ def test_orders_of_a_customer_delivered_late_are_held_then_released(
         .as_py()
     )
     assert unknown == 0
+    assert not api.query(project, "SELECT * FROM gold.dim_customer WHERE is_inferred").num_rows
 
     # the same files delivered in order give the same silver and gold
     on_time = tmp_path / "on_time"
     copy_days(clean_retailer, on_time / "landing", ["2026-01-01", "2026-01-02"])
     write_demo_config(on_time)
+    default_orphans(on_time)
     _run(Project.load(on_time))
     for table in ("silver.orders", "silver.order_items", "gold.fact_sales", "gold.agg_daily_sales"):
         sql = f"SELECT * EXCLUDE (_batch_id) FROM {table} ORDER BY ALL"

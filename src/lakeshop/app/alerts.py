@@ -13,28 +13,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict
-
-from lakeshop.app.notify import Channels, Delivery, Notice, deliver
+from lakeshop.app.alerts_config import AlertsConfig
+from lakeshop.app.notify import Notice, deliver
 from lakeshop.core.errors import LakeshopError
 from lakeshop.pipeline import system
 from lakeshop.retail import alerts as rules
-from lakeshop.retail.alerts import Firing, Rules
+from lakeshop.retail.alerts import Firing
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
     from lakeshop.app.project import Project
-
-
-class AlertsConfig(BaseModel):
-    """``alerts`` in ``lakeshop.yml``."""
-
-    model_config = ConfigDict(extra="forbid")
-    enabled: bool = True
-    rules: Rules = Rules()
-    channels: Channels = Channels()
-    delivery: Delivery = Delivery()
 
 
 @dataclass
@@ -85,14 +74,14 @@ def evaluate(
     Writes nothing. A rule that cannot be evaluated (a table missing after a failed run) is
     listed in ``errors`` and the others go on.
     """
-    from lakeshop.app import api
+    from lakeshop.app import reader
 
     config: AlertsConfig = project.config.alerts
 
     def query(sql: str, *, shape: str) -> pa.Table:
-        return api.query(project, sql, target, shape=shape)
+        return reader.query(project, sql, target, shape=shape)
 
-    with api.reading(project, target):
+    with reader.reading(project, target):
         as_of = as_of or default_as_of(project, target)
         found = Evaluation(as_of)
         for name, check in rules.checks(config.rules, as_of, run_id).items():

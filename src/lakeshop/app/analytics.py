@@ -71,17 +71,17 @@ def default_as_of(
 ) -> date:
     """The latest business date of the data: the latest ``order_date`` in ``gold.fact_sales``;
     for a ``query`` over the run log, the day its newest run started."""
-    from lakeshop.app import api
+    from lakeshop.app import reader
 
     if query is not None and reads_runs(query):
-        value = api.query(project, LATEST_RUN_SQL, target).column(0)[0].as_py()
+        value = reader.query(project, LATEST_RUN_SQL, target).column(0)[0].as_py()
         if not isinstance(value, date):
             raise LakeshopError(
                 f"{query.name}: no run recorded yet, so there is no default as_of: run "
                 "`lakeshop run` first or pass --as-of YYYY-MM-DD"
             )
         return value
-    value = api.query(project, LATEST_SQL, target).column(0)[0].as_py()
+    value = reader.query(project, LATEST_SQL, target).column(0)[0].as_py()
     if not isinstance(value, date):
         raise LakeshopError(
             "gold.fact_sales has no sales, so there is no default as_of: run `lakeshop run` "
@@ -103,10 +103,10 @@ def run_saved(
     project: Project, name: str, as_of: date | None = None, target: str | None = None
 ) -> pa.Table:
     """Run the saved query ``name``; ``as_of`` defaults to :func:`default_as_of`."""
-    from lakeshop.app import api
+    from lakeshop.app import reader
 
     query = saved_query(name)
     if as_of is None and query.uses_as_of:
         as_of = default_as_of(project, target, query)
     sql = render(query, as_of) if as_of is not None else query.sql
-    return api.query(project, sql, target, shape=query.sql)
+    return reader.query(project, sql, target, shape=query.sql)

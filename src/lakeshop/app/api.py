@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from contextlib import AbstractContextManager, contextmanager
-from contextvars import ContextVar
+from collections.abc import Iterable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
@@ -12,13 +11,13 @@ import pyarrow as pa
 
 from lakeshop.app.alerts import Outcome
 from lakeshop.app.project import EngineName, Project
-from lakeshop.app.sandbox import check_query, nearby_tables
+from lakeshop.app.reader import query as query
+from lakeshop.app.reader import reading as reading
+from lakeshop.app.sandbox import nearby_tables
 from lakeshop.core.errors import LakeshopError, TableNotFound
 from lakeshop.core.logs import run_context
-from lakeshop.engines.base import Engine
 from lakeshop.pipeline import system
 from lakeshop.pipeline.lock import WriterLock, writer_lock
-from lakeshop.pipeline.model import Kind
 from lakeshop.pipeline.runner import Listener, RunSummary
 from lakeshop.pipeline.runner import run as run_graph
 
@@ -151,79 +150,6 @@ def writer_lock_of(
         stale_after=settings.lock_stale_seconds,
         resolve_run_id=run_id if purpose == "run" else None,
     )
-
-
-#: the engine of the innermost :func:`reading` block, by (project folder, target)
-_READER: ContextVar[tuple[tuple[str, str | None], Engine] | None] = ContextVar(
-    "lakeshop_reader", default=None
-)
-
-
-@contextmanager
-def reading(project: Project, target: str | None = None) -> Iterator[None]:
-    """Let every :func:`query` on ``target`` inside the block share one engine.
-
-    A run's alert rules, a report's charts: many small queries, for which opening an engine
-    (and its Delta tables) each time would cost more than the queries.
-    """
-    key = (str(project.directory), target)
-    with _reader(project, target) as engine:
-        token = _READER.set((key, engine))
-        try:
-            yield
-        finally:
-            _READER.reset(token)
-
-
-def query(
-    project: Project, sql: str, target: str | None = None, *, shape: str | None = None
-) -> pa.Table:
-    """Run a read-only query: one SELECT over ``schema.table`` names (declared views included).
-
-    Anything else is refused before an engine opens (see :mod:`lakeshop.app.sandbox`), and
-    the engine runs it restricted to reading (:meth:`Engine.restrict_to_reading`). Takes no
-    lock: a query sees the tables' committed snapshots.
-
-    ``shape``: the text ``sql`` was rendered from, as some callers pass it; unused, as the
-    tables read are found from ``sql`` itself (what runs is what is checked).
-    """
-    lakehouse = project.lakehouse(target)
-    views = {n: t for n, t in project.graph.tables.items() if t.kind is Kind.VIEW}
-    reads = check_query(sql, set(lakehouse.tables()) | set(views))
-    shared = _READER.get()
-    if shared is not None and shared[0] == (str(project.directory), target):
-        return _fetch(project, sql, reads, shared[1])
-    with _reader(project, target) as engine:
-        return _fetch(project, sql, reads, engine)
-
-
-def _reader(project: Project, target: str | None) -> Engine:
-    """The target's engine, restricted to reading."""
-    engine = project.engine(target)
-    try:
-        engine.restrict_to_reading()
-    except BaseException:
-        engine.close()
-        raise
-    return engine
-
-
-def _fetch(project: Project, sql: str, reads: set[str], engine: Engine) -> pa.Table:
-    """Bind the tables ``sql`` reads (views with the tables under them), then run it."""
-    pending = sorted(reads)
-    bound: set[str] = set()
-    while pending:
-        name = pending.pop()
-        if name in bound:
-            continue
-        bound.add(name)
-        declared = project.graph.tables.get(name)
-        if declared is not None and declared.kind is Kind.VIEW:
-            pending.extend(project.graph.upstream[name])
-            engine.bind_view(name, declared.sql)
-        else:
-            engine.bind_table(name)
-    return engine.fetch(sql)
 
 
 def status(project: Project, target: str | None = None) -> pa.Table:

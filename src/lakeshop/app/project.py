@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import UnionType
@@ -12,18 +13,20 @@ from typing import Any, Literal, Union, get_args, get_origin
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from lakeshop.app.alerts import AlertsConfig
+from lakeshop.app.alerts_config import AlertsConfig
 from lakeshop.core.errors import ConfigError
+from lakeshop.engines import registry
 from lakeshop.engines.base import Engine
 from lakeshop.engines.lakehouse import Lakehouse
+from lakeshop.engines.registry import EngineName as EngineName  # the one definition, re-exported
 from lakeshop.pipeline.graph import Graph
 from lakeshop.pipeline.sources import Source, check_mapping
 from lakeshop.retail import contract, pipeline
+from lakeshop.retail.orphans import DEFAULT_HOLD_DAYS, RELATIONS, Orphans, Policy
 
 CONFIG_FILE = "lakeshop.yml"
 
 
-EngineName = Literal["duckdb", "spark"]
 DeltaWriterName = Literal["auto", "spark", "deltalake"]
 
 
@@ -65,6 +68,39 @@ class Target(BaseModel):
     retention_hours: int = Field(default=168, ge=0)
 
 
+PolicyName = Literal["hold", "inferred", "quarantine"]
+
+
+class OrphansConfig(BaseModel):
+    """Rows whose parent has not arrived (retail/orphans.py): how long they wait, in days of
+    business time, and per relation (``orders.customer_id``) what becomes of them."""
+
+    model_config = ConfigDict(extra="forbid")
+    hold_days: int = Field(default=DEFAULT_HOLD_DAYS, ge=0)
+    policy: dict[str, PolicyName] = {}
+
+    def resolve(self, file: str | None = None) -> Orphans:
+        """The validated settings: every relation known, every policy allowed for it."""
+        for name, given in sorted(self.policy.items()):
+            key = f"orphans.policy.{name}"
+            relation = RELATIONS.get(name)
+            if relation is None:
+                close = difflib.get_close_matches(name, list(RELATIONS), n=1)
+                hint = f"; did you mean '{close[0]}'?" if close else ""
+                raise ConfigError(
+                    key, f"a known relation ({', '.join(RELATIONS)}{hint})", name, file
+                )
+            if Policy(given) not in relation.policies:
+                raise ConfigError(
+                    key,
+                    f"{' or '.join(relation.policies)} (a row without its {relation.field} has "
+                    "no business time or dimension to attach it to: it cannot be inferred)",
+                    given,
+                    file,
+                )
+        return Orphans(self.hold_days, {k: Policy(v) for k, v in self.policy.items()})
+
+
 class ProjectConfig(BaseModel):
     """The contents of ``lakeshop.yml``."""
 
@@ -75,6 +111,7 @@ class ProjectConfig(BaseModel):
     targets: dict[str, Target] = {"dev": Target()}
     sources: dict[str, Source] = {}
     alerts: AlertsConfig = AlertsConfig()
+    orphans: OrphansConfig = OrphansConfig()
 
 
 @dataclass
@@ -126,7 +163,8 @@ class Project:
                 config.default_target,
                 file,
             )
-        return cls(directory, config, _sources(config, file), Graph.build(pipeline.tables()))
+        tables = pipeline.tables(config.orphans.resolve(file))
+        return cls(directory, config, _sources(config, file), Graph.build(tables))
 
     @property
     def landing(self) -> Path:
@@ -154,27 +192,33 @@ class Project:
     def engine(self, target: str | None = None, engine: EngineName | None = None) -> Engine:
         """The target's engine (or ``engine``, overriding it), opened on its lakehouse."""
         name, t = self.target(target)
-        if (engine or t.engine) == "spark":
-            from lakeshop.engines.spark.engine import SparkEngine
+        chosen = engine or t.engine
+        settings = ENGINE_SETTINGS.get(chosen)
+        options = settings(self, name, t) if settings else {}
+        return registry.open_engine(chosen, self.lakehouse(target), **options)
 
-            s = t.spark
-            return SparkEngine(
-                self.lakehouse(target),
-                master=s.master,
-                connect_url=s.connect_url,
-                conf=s.conf,
-                delta_writer=s.delta_writer,
-                setting=f"targets.{name}.spark.delta_writer",
-            )
-        from lakeshop.engines.duckdb.engine import DuckDBEngine
 
-        spill = (self.directory / t.temp_directory).resolve() if t.temp_directory else None
-        return DuckDBEngine(
-            self.lakehouse(target),
-            threads=t.threads,
-            memory_limit=t.memory_limit,
-            temp_directory=spill,
-        )
+def _duckdb_settings(project: Project, name: str, t: Target) -> dict[str, Any]:
+    spill = (project.directory / t.temp_directory).resolve() if t.temp_directory else None
+    return {"threads": t.threads, "memory_limit": t.memory_limit, "temp_directory": spill}
+
+
+def _spark_settings(project: Project, name: str, t: Target) -> dict[str, Any]:
+    s = t.spark
+    return {
+        "master": s.master,
+        "connect_url": s.connect_url,
+        "conf": s.conf,
+        "delta_writer": s.delta_writer,
+        "setting": f"targets.{name}.spark.delta_writer",
+    }
+
+
+#: per registered engine: its options from a target's settings (project, target name, target)
+ENGINE_SETTINGS: dict[str, Callable[[Project, str, Target], dict[str, Any]]] = {
+    "duckdb": _duckdb_settings,
+    "spark": _spark_settings,
+}
 
 
 def _sources(config: ProjectConfig, file: str) -> dict[str, Source]:
@@ -407,6 +451,12 @@ def write_demo_config(directory: Path) -> Path:
         "sources": {
             name: {"path": spec.default_path, "format": spec.format}
             for name, spec in contract.SOURCES.items()
+        },
+        # the generated retailer's master data is complete: an unknown key is one of its
+        # injected defects, held in quarantine (by default it would be inferred after the window)
+        "orphans": {
+            "hold_days": DEFAULT_HOLD_DAYS,
+            "policy": {name: Policy.HOLD.value for name in RELATIONS},
         },
     }
     path = directory / CONFIG_FILE

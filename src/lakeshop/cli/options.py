@@ -4,13 +4,13 @@ option values that typer cannot express."""
 from __future__ import annotations
 
 from datetime import date
-from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from lakeshop.cli.output import OutputFormat
+from lakeshop.engines.registry import EngineName
 
 if TYPE_CHECKING:
     from lakeshop.app.project import Project
@@ -21,11 +21,6 @@ class State:
 
     project_dir: Path = Path(".")
     debug: bool = False
-
-
-class EngineChoice(StrEnum):
-    duckdb = "duckdb"
-    spark = "spark"
 
 
 Days = Annotated[int, typer.Option(min=1, help="Number of business days to generate.")]
@@ -54,7 +49,7 @@ AsOf = Annotated[
     ),
 ]
 EngineOption = Annotated[
-    EngineChoice | None,
+    EngineName | None,
     typer.Option("--engine", help="Execution engine (default: the target's, duckdb unless set)."),
 ]
 

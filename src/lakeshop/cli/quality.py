@@ -19,6 +19,7 @@ class QualitySection(StrEnum):
     expectations = "expectations"
     quarantined = "quarantined"
     trend = "trend"
+    members = "members"
 
 
 def quality(
@@ -43,7 +44,7 @@ def quality(
 
     if fmt is OutputFormat.csv and section is None:
         raise typer.BadParameter(
-            "--format csv prints one part: add --section expectations, quarantined or trend",
+            "--format csv prints one part: add --section expectations, quarantined, trend or members",
             param_hint="'--section'",
         )
     found = q.report(
@@ -53,6 +54,7 @@ def quality(
         QualitySection.expectations: found.expectations,
         QualitySection.quarantined: found.quarantined,
         QualitySection.trend: found.trend.drop_columns(["is_total"]),
+        QualitySection.members: found.members,
     }
     if fmt is not OutputFormat.table:
         if section is not None:
@@ -70,6 +72,7 @@ def quality(
         QualitySection.quarantined: f"rows quarantined or rejected by run {found.run_id} "
         f"(up to {sample} per table), with the expectations they failed or why",
         QualitySection.trend: f"quarantine rate over the last {trend_runs} runs ({scope})",
+        QualitySection.members: "revenue on guest and inferred members (gold.fact_sales, base)",
     }
     for part, rows in parts.items():
         if section is not None and part is not section:

@@ -54,7 +54,7 @@ def run(
         wait=wait,
         wait_timeout=wait_timeout,
         as_of=day,
-        engine=engine.value if engine else None,
+        engine=engine,
     )
     summarise(result)
     if result.summary.status != "ok":
@@ -82,7 +82,7 @@ def replay(
         listener=progress(project),
         wait=wait,
         wait_timeout=wait_timeout,
-        engine=engine.value if engine else None,
+        engine=engine,
     )
     summarise(result)
     if result.summary.status != "ok":

@@ -4,21 +4,14 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 import pyarrow as pa
 
+from lakeshop.engines.capabilities import Capabilities as Capabilities
 from lakeshop.engines.lakehouse import Lakehouse
 
 WriteMode = Literal["append", "overwrite", "merge"]
-
-
-@dataclass(frozen=True)
-class Capabilities:
-    """What an engine can do, as data (the runner reads it, never the engine's type)."""
-
-    name: str
-    sqlglot_dialect: str
 
 
 @dataclass
@@ -105,7 +98,7 @@ class Engine(ABC):
     def close(self) -> None:
         """Release the engine's resources."""
 
-    def __enter__(self) -> Engine:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -413,6 +413,17 @@ def commit_watermarks(commit: Mapping[str, Any]) -> dict[str, int] | None:
     return {k: int(v) for k, v in json.loads(raw).items()}
 
 
+def carried_watermarks(dt: DeltaTable) -> CommitProperties:
+    """Commit properties repeating the newest watermarks of the table's history (for commits
+    that write no rows of their own, such as maintenance's)."""
+    for commit in dt.history():
+        # written by deltalake or, as userMetadata, by Delta Lake for Spark
+        marks = commit_watermarks(commit)
+        if marks is not None:
+            return CommitProperties(custom_metadata={WATERMARK_KEY: json.dumps(marks)})
+    return CommitProperties()
+
+
 def commit_strings(metadata: Mapping[str, Any] | None) -> dict[str, str]:
     """Commit metadata as Delta stores it: every value a string (others as JSON)."""
     return {k: _text(v) for k, v in (metadata or {}).items()}

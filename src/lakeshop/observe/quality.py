@@ -1,5 +1,6 @@
 """Data quality of the lakehouse: expectation pass rates of a run, a sample of the rows it
-quarantined with their reasons, and the quarantine rate over runs (``lakeshop quality``)."""
+quarantined with their reasons, the quarantine rate over runs, and the revenue that sits on
+inferred and guest members (``lakeshop quality``)."""
 
 from __future__ import annotations
 
@@ -37,6 +38,7 @@ class QualityReport:
     expectations: pa.Table
     quarantined: pa.Table
     trend: pa.Table
+    members: pa.Table
 
 
 def report(
@@ -49,8 +51,9 @@ def report(
     target: str | None = None,
 ) -> QualityReport:
     """Expectations of a run (default: the latest that checked rows, see :func:`api.quality`),
-    up to ``sample_rows`` quarantined rows per table of that run, and the quarantine rate of
-    the last ``trend_runs`` runs (of ``table``, else of the silver tables together)."""
+    up to ``sample_rows`` quarantined rows per table of that run, the quarantine rate of
+    the last ``trend_runs`` runs (of ``table``, else of the silver tables together), and the
+    revenue on inferred and guest members (:func:`member_revenue`)."""
     checks = api.quality(project, run_id, table, target)
     chosen = checks.column("run_id")[0].as_py() if checks.num_rows else run_id
     sample = (
@@ -61,7 +64,22 @@ def report(
     trend = quarantine_trend(
         project, table, runs=trend_runs, totals_only=table is None, target=target
     )
-    return QualityReport(chosen, checks, sample, trend)
+    return QualityReport(chosen, checks, sample, trend, member_revenue(project, target=target))
+
+
+#: what :func:`member_revenue` reads
+MEMBER_TABLES = ("gold.fact_sales", "gold.dim_customer", "gold.dim_product", "gold.dim_store")
+
+
+def member_revenue(project: Project, *, target: str | None = None) -> pa.Table:
+    """Revenue of gold's sales lines (base currency) on the guest customer and on inferred
+    customers, products and stores (placeholders for keys whose record has not arrived),
+    against all revenue: lines, distinct members, amount and share (docs/gold.md). Empty
+    before gold is built."""
+    lakehouse = project.lakehouse(target)
+    if not all(lakehouse.exists(t) for t in MEMBER_TABLES):
+        return _MEMBERS_SCHEMA.empty_table()
+    return api.query(project, sql.render("quality/member_revenue"), target)
 
 
 def quarantined(
@@ -137,6 +155,16 @@ def quarantine_trend(
         return found.filter(found.column("is_total"))
     return found
 
+
+_MEMBERS_SCHEMA = pa.schema(
+    [
+        ("members_of", pa.string()),
+        ("lines", pa.int64()),
+        ("members", pa.int64()),
+        ("revenue_base", pa.decimal128(18, 2)),
+        ("share_of_revenue", pa.decimal128(18, 4)),
+    ]
+)
 
 _TREND_SCHEMA = pa.schema(
     [

@@ -7,7 +7,8 @@ takes no lock, and reads one snapshot per table).
   table and run in ``_system.events``;
 - unique keys: the declared keys of silver upsert/append tables; the surrogate key of every
   ``gold.dim_*``; for SCD2 dimensions, no overlapping validity intervals per business key and
-  exactly one current version;
+  exactly one current version (members without a business key, unknown and guest, aside); an
+  inferred member of an SCD2 dimension is the only row of its key (a completed one has none);
 - fact joins: every ``*_sk`` of a ``gold.fact_*`` row is found in the dimension holding it;
 - raw copies: every file of ``_system.files`` has its raw copy under the lakehouse root;
 - file rows: per ingested file and batch, bronze and its rejects hold as many rows as
@@ -176,7 +177,23 @@ def _unique_keys(graph: Graph, db: _Reader) -> CheckResult:
             result.problems.append(problem)
         if table.kind is Kind.SCD2 and table.keys:
             result.problems.extend(_scd2_problems(db, name, table.keys[0]))
+            if "is_inferred" in db.columns(name):
+                result.problems.extend(_inferred_problems(db, name, table.keys[0]))
     return result
+
+
+def _inferred_problems(db: _Reader, name: str, key: str) -> list[str]:
+    k = ident(key)
+    left = db.fetch(
+        f"""SELECT {k} FROM {name} WHERE {k} IS NOT NULL GROUP BY {k}
+        HAVING count(*) FILTER (WHERE is_inferred) > 0 AND count(*) > 1 ORDER BY {k}"""
+    ).to_pylist()
+    if not left:
+        return []
+    return [
+        f"{name} keeps an inferred member beside the record of {len(left)} {key}(s): "
+        f"{_examples(left, [key])}"
+    ]
 
 
 def _scd2_problems(db: _Reader, name: str, key: str) -> list[str]:
@@ -186,7 +203,7 @@ def _scd2_problems(db: _Reader, name: str, key: str) -> list[str]:
         f"""SELECT DISTINCT {k} FROM (
             SELECT {k}, valid_from,
                    lag(valid_to) OVER (PARTITION BY {k} ORDER BY valid_from, valid_to) AS prev_to
-            FROM {name}
+            FROM {name} WHERE {k} IS NOT NULL
         ) WHERE prev_to > valid_from ORDER BY {k}"""
     ).to_pylist()
     if overlaps:
@@ -196,7 +213,7 @@ def _scd2_problems(db: _Reader, name: str, key: str) -> list[str]:
         )
     current = db.fetch(
         f"""SELECT {k}, count(*) FILTER (WHERE is_current) AS n FROM {name}
-        GROUP BY {k} HAVING count(*) FILTER (WHERE is_current) <> 1 ORDER BY {k}"""
+        WHERE {k} IS NOT NULL GROUP BY {k} HAVING count(*) FILTER (WHERE is_current) <> 1 ORDER BY {k}"""
     ).to_pylist()
     if current:
         problems.append(

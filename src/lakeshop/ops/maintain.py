@@ -12,16 +12,13 @@ commit even once old log files are cleaned up.
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from deltalake import CommitProperties, DeltaTable
-
 from lakeshop.app.project import Project
 from lakeshop.core.errors import ConfigError
-from lakeshop.engines.lakehouse import WATERMARK_KEY, Lakehouse, commit_watermarks
+from lakeshop.engines.lakehouse import Lakehouse, carried_watermarks
 from lakeshop.pipeline.lock import writer_lock
 
 #: below this retention (hours), Delta's own safety check must be switched off explicitly
@@ -66,7 +63,7 @@ def maintain_table(
     """Compact, checkpoint, vacuum and clean up the log of one table."""
     dt = lakehouse.delta(name)
     before, files_before = dt.version(), len(dt.file_uris())
-    props = _carried(dt)
+    props = carried_watermarks(dt)
     dt.optimize.compact(commit_properties=props)
     dt.create_checkpoint()
     relaxed = explicit and retention_hours < DELTA_MIN_RETENTION_HOURS
@@ -85,16 +82,6 @@ def maintain_table(
     return TableMaintenance(
         name, before, dt.version(), files_before, len(dt.file_uris()), len(removed), size
     )
-
-
-def _carried(dt: DeltaTable) -> CommitProperties:
-    """Commit properties repeating the newest watermarks of the table's history."""
-    for commit in dt.history():
-        # written by deltalake or, as userMetadata, by Delta Lake for Spark
-        marks = commit_watermarks(commit)
-        if marks is not None:
-            return CommitProperties(custom_metadata={WATERMARK_KEY: json.dumps(marks)})
-    return CommitProperties()
 
 
 def _size(root: Path, relative: str) -> int:

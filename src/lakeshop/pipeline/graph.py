@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from lakeshop.core.errors import LakeshopError, SqlError
-from lakeshop.pipeline.model import Action, Table
+from lakeshop.pipeline.model import Action, Kind, Table
 
 
 def referenced_tables(sql: str, table: str = "<query>") -> set[str]:
@@ -174,7 +174,7 @@ class Graph:
                     raise SqlError(t.name, f"touched query for {up} does not read {up}", _file(t))
                 refs |= reads
             refs.discard(t.name)
-            if t.scope and not t.incremental_by:
+            if t.scope and not (t.incremental_by or t.kind is Kind.SCD2):  # scd2: by its key
                 raise SqlError(t.name, "scope needs incremental_by", _file(t))
             unread = sorted(set(t.scope) - refs)
             if unread:

@@ -140,7 +140,7 @@ class Lineage:
             if table.kind is Kind.VIEW:
                 cols = selected
             elif table.kind is Kind.SCD2:
-                kept = [c for c in selected if not c.startswith("_")]
+                kept = [c for c in selected if not c.startswith("_") and c != table.surrogate_key]
                 cols = [str(table.surrogate_key), *kept, *SCD2_COLUMNS, "_batch_id"]
             else:
                 cols = [c for c in selected if not c.startswith("_raw_")]
@@ -195,7 +195,11 @@ class Lineage:
     def _scd2(self, table: Table, column: str) -> ColumnNode:
         key, seq = table.keys[0], str(table.sequence)
         if column == table.surrogate_key:
-            how = f"added by the scd2 strategy: md5({key} || '|' || {seq}) of each version"
+            how = (
+                f"added by the scd2 strategy: md5({key} || '|' || valid_from) of each version "
+                f"(valid_from: its {seq}, 1900-01-01 for the first), unless the SQL gives the "
+                "member its own (a guest)"
+            )
             from_ = [key, seq]
         elif column == "valid_from":
             how = f"added by the scd2 strategy: the version's {seq} (1900-01-01 for the first)"

@@ -12,9 +12,9 @@ from typing import Any
 
 import pyarrow.compute as pc
 
-from lakeshop import __version__
 from lakeshop.core.errors import ConfigError, LakeshopError
 from lakeshop.core.logs import get_logger, run_context
+from lakeshop.core.version import __version__
 from lakeshop.engines.base import Engine
 from lakeshop.engines.lakehouse import Lakehouse
 from lakeshop.pipeline import system

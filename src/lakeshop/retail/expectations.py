@@ -38,18 +38,6 @@ def in_domain(field: str, values: Iterable[str]) -> Expectation:
     return Expectation(f"{field}_in_domain", f"{field} IS NULL OR {field} IN {in_list(values)}")
 
 
-def known(field: str, table: str, column: str | None = None) -> Expectation:
-    """A foreign key that exists in ``table`` when present.
-
-    The parent may arrive later: the row is held and evaluated again on every run.
-    """
-    return Expectation(
-        f"{field}_known",
-        f"{field} IS NULL OR {field} IN (SELECT {column or field} FROM {table})",
-        retry=True,
-    )
-
-
 def rule(
     name: str, predicate: str, action: Action = Action.DROP, retry: bool = False
 ) -> Expectation:

@@ -45,6 +45,23 @@ def _orders_of_changed(dim: str, key: str, at: str = "o.order_ts") -> str:
     )
 
 
+def _inferred(rows: str, key: str, records: str) -> str:
+    """Keys of changed ``rows`` that ``records`` do not hold: their inferred members change."""
+    return (
+        f"SELECT x.{key} FROM {rows} AS x WHERE x.{key} IS NOT NULL AND NOT EXISTS "
+        f"(SELECT 1 FROM {records} AS r WHERE r.{key} = x.{key})"
+    )
+
+
+def _members(key: str, records: str, *referring: str) -> dict[str, dict[str, str]]:
+    """``touched`` and ``scope`` of a dimension with inferred members: a record changes its
+    key's rows, a referring row only the inferred member of a key without a record."""
+    return {
+        "touched": {up: _inferred(up, key, records) for up in referring},
+        "scope": {up: key for up in (records, *referring)},
+    }
+
+
 def dimensions() -> list[Table]:
     """Calendar, SCD2 customers and products, stores, and the daily exchange rate."""
     return [
@@ -55,6 +72,7 @@ def dimensions() -> list[Table]:
             keys=("customer_id",),
             sequence="updated_at",
             surrogate_key="customer_sk",
+            **_members("customer_id", "silver.customers_history", "silver.orders"),
         ),
         sql_table(
             "gold.dim_product",
@@ -62,8 +80,26 @@ def dimensions() -> list[Table]:
             keys=("product_id",),
             sequence="updated_at",
             surrogate_key="product_sk",
+            **_members(
+                "product_id", "silver.products_history", "silver.order_items", "silver.inventory"
+            ),
         ),
-        sql_table("gold.dim_store", Kind.MATERIALIZED, keys=("store_sk",)),
+        sql_table(
+            "gold.dim_store",
+            Kind.MATERIALIZED,
+            keys=("store_sk",),
+            incremental_by="store_sk",
+            touched={
+                "silver.stores": "SELECT store_id FROM silver.stores",
+                "silver.orders": _inferred("silver.orders", "store_id", "silver.stores"),
+                "silver.inventory": _inferred("silver.inventory", "store_id", "silver.stores"),
+            },
+            scope={
+                "silver.stores": "store_id",
+                "silver.orders": "store_id",
+                "silver.inventory": "store_id",
+            },
+        ),
         sql_table(
             "gold.fx_daily",
             Kind.MATERIALIZED,

@@ -19,9 +19,9 @@ import pyarrow as pa
 from lakeshop.core import sqltext
 from lakeshop.core.errors import LakeshopError, QueryRefused, SourceFileError, first_line
 from lakeshop.core.sqltext import Fragment, ident, literal
+from lakeshop.engines import registry
 from lakeshop.engines.base import (
     REJECTS_SCHEMA,
-    Capabilities,
     Engine,
     ParsedFile,
     WriteMode,
@@ -36,7 +36,7 @@ BATCH_ROWS = 1 << 17
 class DuckDBEngine(Engine):
     """One in-memory DuckDB connection per run; tables are bound as views over Delta snapshots."""
 
-    capabilities = Capabilities(name="duckdb", sqlglot_dialect="duckdb")
+    capabilities = registry.capabilities("duckdb")
 
     def __init__(
         self,

@@ -35,6 +35,7 @@ import sqlglot
 from lakeshop.core import sqltext
 from lakeshop.core.errors import ConfigError, DeltaSparkUnavailable, LakeshopError
 from lakeshop.core.sqltext import SPARK, column, ident, join_on, literal
+from lakeshop.engines import registry
 from lakeshop.engines.lakehouse import DELETE_FLAG, Lakehouse, commit_strings
 
 if TYPE_CHECKING:
@@ -228,7 +229,8 @@ def merge_sql(path: str, source: str, columns: list[str], keys: list[str], flagg
 def spark_predicate(predicate: str) -> str:
     """A DuckDB-dialect boolean expression (a predicate overwrite's) in Spark's dialect."""
     try:
-        return sqlglot.parse_one(predicate, read="duckdb").sql(dialect="spark")
+        dialect = registry.capabilities("spark").sqlglot_dialect
+        return sqlglot.parse_one(predicate, read="duckdb").sql(dialect=dialect)
     except sqlglot.errors.SqlglotError as exc:
         raise LakeshopError(f"predicate does not parse: {predicate}") from exc
 

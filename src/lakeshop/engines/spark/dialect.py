@@ -7,6 +7,8 @@ import functools
 import sqlglot
 from sqlglot import exp
 
+from lakeshop.engines import registry
+
 
 @functools.lru_cache(maxsize=4096)
 def to_spark(sql: str) -> str:
@@ -17,7 +19,7 @@ def to_spark(sql: str) -> str:
     ``ISODOW`` becomes ``WEEKDAY + 1`` (SQLGlot's ``DAYOFWEEK`` arithmetic is off by a day).
     """
     tree = sqlglot.parse_one(sql, read="duckdb")
-    return tree.transform(_spark_rule).sql(dialect="spark")
+    return tree.transform(_spark_rule).sql(dialect=registry.capabilities("spark").sqlglot_dialect)
 
 
 def _spark_rule(node: exp.Expression) -> exp.Expression:

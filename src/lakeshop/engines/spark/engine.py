@@ -38,7 +38,8 @@ import sqlglot
 
 from lakeshop.core.errors import LakeshopError, first_line
 from lakeshop.core.sqltext import ident
-from lakeshop.engines.base import Capabilities, Engine, ParsedFile, WriteMode
+from lakeshop.engines import registry
+from lakeshop.engines.base import Engine, ParsedFile, WriteMode
 from lakeshop.engines.lakehouse import Lakehouse, plain_schema
 from lakeshop.engines.spark.datafiles import data_files
 from lakeshop.engines.spark.delta_writer import DeltaSparkWriter, DeltaWriter, resolve_delta_writer
@@ -55,7 +56,7 @@ if TYPE_CHECKING:
 class SparkEngine(Engine):
     """Runs the pipeline's SQL on Spark; see the module docstring for how each step maps."""
 
-    capabilities = Capabilities(name="spark", sqlglot_dialect="spark")
+    capabilities = registry.capabilities("spark")
 
     def __init__(
         self,

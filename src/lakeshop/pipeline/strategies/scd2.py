@@ -23,8 +23,10 @@ class Scd2Strategy(MaterializedStrategy):
     The table's SQL returns versions; consecutive versions with the same attributes collapse
     into one (a re-send adds nothing), and versions arriving out of order take their place in
     the history, because the history of every touched key is rebuilt from all its versions.
-    Surrogate keys hash the business key and the version's sequence, so they do not depend on
-    arrival order. An unknown member (surrogate key ``'-1'``) is part of every dimension.
+    Surrogate keys hash the business key and the version's ``valid_from``: the first version
+    keeps its key when a placeholder is completed or an earlier version arrives late. A row
+    whose SQL gives its own surrogate key (a column named like it; a fixed member such as a
+    guest) keeps it. An unknown member (surrogate key ``'-1'``) is part of every dimension.
     """
 
     def execute(self, table: Table, ctx: RunContext, inputs: Inputs) -> TableResult:
@@ -33,13 +35,15 @@ class Scd2Strategy(MaterializedStrategy):
                 f"table {table.name}: scd2 needs one key, a sequence and a surrogate_key"
             )
         versions = columns_of_sql(ctx, table.sql)
-        attrs = [c for c in versions if c != table.sequence and not c.startswith("_")]
-        kept = [c for c in versions if not c.startswith("_")]
+        key_name, seq_name, sk_name = table.keys[0], table.sequence, table.surrogate_key
+        own = f", {ident(sk_name)} AS _own_sk" if sk_name in versions else ""
+        attrs = [c for c in versions if c not in (seq_name, sk_name) and not c.startswith("_")]
+        kept = [c for c in versions if c != sk_name and not c.startswith("_")]
         listed = columns(kept)
-        key, seq, sk = ident(table.keys[0]), ident(table.sequence), ident(table.surrogate_key)
+        key, seq, sk = ident(key_name), ident(seq_name), ident(sk_name)
         chain = f"""
             WITH versions AS (
-                SELECT {listed}, {row_digest(attrs)} AS _attrs
+                SELECT {listed}, {row_digest(attrs)} AS _attrs{own}
                 FROM ({table.sql}) AS v
             ),
             changes AS (
@@ -54,7 +58,8 @@ class Scd2Strategy(MaterializedStrategy):
                 WHERE _prev IS NULL OR _prev <> _attrs
             )
             SELECT
-                md5({key} || '|' || CAST({seq} AS VARCHAR)) AS {sk},
+                {"COALESCE(_own_sk, " if own else "("}md5({key} || '|' || CAST(
+                    CASE WHEN _n = 1 THEN {EPOCH} ELSE {seq} END AS VARCHAR))) AS {sk},
                 {listed},
                 CASE WHEN _n = 1 THEN {EPOCH} ELSE {seq} END AS valid_from,
                 COALESCE(_next, {END_OF_TIME}) AS valid_to,
@@ -72,8 +77,11 @@ class Scd2Strategy(MaterializedStrategy):
             kind=Kind.MATERIALIZED,
             sql=full,
             expectations=table.expectations,
-            keys=(table.surrogate_key,),
-            incremental_by=table.keys[0],
-            touched={up: f"SELECT {key} FROM {up}" for up in inputs.upstream},
+            keys=(sk_name,),
+            incremental_by=key_name,
+            touched={
+                up: table.touched.get(up, f"SELECT {key} FROM {up}") for up in inputs.upstream
+            },
+            scope=table.scope,
         )
         return self.refresh(scd2, ctx, inputs, full, partial=chain)

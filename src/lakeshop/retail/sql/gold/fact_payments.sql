@@ -13,7 +13,10 @@ SELECT
     p.payment_id,
     p.order_id,
     o.customer_id,
-    COALESCE(dc.customer_sk, '-1') AS customer_sk,
+    CASE
+        WHEN o.order_id IS NOT NULL AND o.customer_id IS NULL THEN 'guest' -- no customer: a guest checkout
+        ELSE COALESCE(dc.customer_sk, '-1')
+    END AS customer_sk,
     p.payment_type,
     p.card_brand,
     p.status,

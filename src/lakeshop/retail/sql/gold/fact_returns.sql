@@ -7,7 +7,10 @@ SELECT
     CAST(r.returned_at AS DATE) AS return_date,
     r.returned_at,
     o.customer_id,
-    COALESCE(dc.customer_sk, '-1') AS customer_sk,
+    CASE
+        WHEN o.order_id IS NOT NULL AND o.customer_id IS NULL THEN 'guest' -- no customer: a guest checkout
+        ELSE COALESCE(dc.customer_sk, '-1')
+    END AS customer_sk,
     i.product_id,
     COALESCE(dp.product_sk, '-1') AS product_sk,
     o.store_id,

@@ -6,7 +6,10 @@ SELECT
     CAST(o.order_ts AS DATE) AS order_date,
     o.order_ts,
     o.customer_id,
-    COALESCE(dc.customer_sk, '-1') AS customer_sk,
+    CASE
+        WHEN o.customer_id IS NULL THEN 'guest' -- no customer: a guest checkout
+        ELSE COALESCE(dc.customer_sk, '-1')
+    END AS customer_sk,
     i.product_id,
     COALESCE(dp.product_sk, '-1') AS product_sk,
     o.store_id,

@@ -1,0 +1,35 @@
+"""Test ids are the same in every process: pytest-xdist's workers each collect the suite and
+refuse to start when their lists differ (a parametrize value holding the clock, a random
+draw or a set's order)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def collected(hash_seed: int) -> list[str]:
+    """The suite's test ids, collected in a fresh process with this string-hash seed."""
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider"],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONHASHSEED": str(hash_seed)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return [line for line in done.stdout.splitlines() if "::" in line]
+
+
+def test_two_collections_a_second_apart_give_the_same_ids() -> None:
+    first = collected(hash_seed=1)
+    time.sleep(1.5)  # a value taken from the clock (a gzip header's mtime) changes by then
+    second = collected(hash_seed=2)
+    assert first, "nothing collected"
+    assert first == second, sorted(set(first) ^ set(second))
