@@ -297,8 +297,8 @@ def test_a_template_file_is_named_in_its_errors(tmp_path: Path) -> None:
 
 
 def test_the_alert_rules_render_with_the_toolkit() -> None:
-    """The alert rules' parameters, found by the toolkit as alerts.py's own regex finds them
-    (alerts.py renders them itself until it is split; then it calls Template.render)."""
+    """The alert rules' parameters, found by the toolkit (alerts.py renders them with
+    Template.render) as the regex alerts.py used to render them with finds them."""
     rules = Path(sqltext.__file__).parents[1] / "retail" / "sql" / "alerts"
     for path in sorted(rules.glob("*.sql")):
         text = path.read_text(encoding="utf-8")
@@ -308,20 +308,6 @@ def test_the_alert_rules_render_with_the_toolkit() -> None:
 # --- no SQL quoted by hand elsewhere --------------------------------------------------------
 
 PACKAGE = Path(sqltext.__file__).parents[1]
-
-#: files another change splits this round; they still quote by hand and leave this list as
-#: they are converted to core/sqltext
-NOT_CONVERTED_YET = {
-    "engines/spark/engine.py",
-    "pipeline/ingest/commit.py",
-    "pipeline/strategies/base.py",
-    "pipeline/strategies/checked.py",
-    "pipeline/strategies/keyed.py",
-    "pipeline/strategies/materialized.py",
-    "pipeline/strategies/scd2.py",
-    "pipeline/strategies/upsert.py",
-    "retail/alerts.py",
-}
 
 HAND_QUOTING = {
     "escaped single quotes": re.compile(r"""\.replace\(\s*["']'["']\s*,"""),
@@ -386,13 +372,7 @@ def test_sql_is_quoted_only_by_the_toolkit() -> None:
     found = []
     for path in sorted(PACKAGE.rglob("*.py")):
         relative = path.relative_to(PACKAGE).as_posix()
-        if relative == "core/sqltext.py" or relative in NOT_CONVERTED_YET:
+        if relative == "core/sqltext.py":
             continue
         found += [f"{relative}:{hit}" for hit in hand_quoted(path.read_text(encoding="utf-8"))]
     assert not found, "quote with lakeshop.core.sqltext:\n" + "\n".join(found)
-
-
-def test_the_files_not_converted_yet_still_exist() -> None:
-    """A file split into a package leaves this list (its parts are checked like the rest)."""
-    missing = sorted(f for f in NOT_CONVERTED_YET if not (PACKAGE / f).is_file())
-    assert not missing, f"remove from NOT_CONVERTED_YET: {missing}"

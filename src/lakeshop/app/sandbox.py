@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from lakeshop.core.errors import QueryRefused, TableNotFound
+from lakeshop.core.errors import QueryRefused, TableNotFound, first_line
 
 if TYPE_CHECKING:
     from sqlglot import exp
@@ -268,8 +268,7 @@ def _unparsed(sql: str, exc: Exception) -> str:
         word = token.text.upper()
         if word in STATEMENTS and token.token_type.name == word:
             return STATEMENTS[word]
-    message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return f"the SQL does not parse ({message})"
+    return f"the SQL does not parse ({first_line(exc)})"
 
 
 @functools.cache

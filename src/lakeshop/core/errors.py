@@ -88,3 +88,10 @@ class SourceFileError(LakeshopError):
     def __init__(self, path: str, reason: str):
         self.path, self.reason = path, reason
         super().__init__(f"{path}: {reason}")
+
+
+def first_line(exc: BaseException) -> str:
+    """An error's first line (its class name when it has no text): what lakeshop reports of an
+    error raised by a library (an engine's, sqlglot's)."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

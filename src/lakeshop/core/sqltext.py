@@ -12,6 +12,9 @@
   for no parameter, raises :class:`TemplateError`.
 - **Fragments**: column lists, ``IN`` lists, comparisons and join conditions
   (:func:`columns`, :func:`in_list`, :func:`isin`, :func:`compare`, :func:`join_on`).
+- **Delta predicates** (deletes, merges and overwrites by predicate, which delta-rs
+  evaluates) take their literals from :func:`delta_literal`: a datetime there is
+  ``CAST('…' AS TIMESTAMP)``, as it was always written (delta-rs reads no ``TIMESTAMP '…'``).
 
 Every function renders DuckDB's dialect unless given ``dialect="spark"``.
 """
@@ -46,6 +49,7 @@ __all__ = [
     "column",
     "columns",
     "compare",
+    "delta_literal",
     "ident",
     "in_list",
     "isin",
@@ -55,6 +59,7 @@ __all__ = [
     "render",
     "table",
     "to_column",
+    "to_delta_literal",
     "to_identifier",
     "to_literal",
     "to_sql",
@@ -195,6 +200,28 @@ def _typed(kind: str, text: str, dialect: str) -> exp.Expression:
 def literal(value: Value, dialect: str = DUCKDB) -> str:
     """A typed Python value as SQL text (see :func:`to_literal`): ``'it''s'``, ``DATE '…'``."""
     return to_literal(value, dialect).sql(dialect=dialect)
+
+
+def to_delta_literal(value: Value) -> exp.Expression:
+    """A literal for a predicate delta-rs evaluates, in DuckDB's dialect (the Spark engine's
+    Delta writer transpiles it): :func:`to_literal`'s, but a ``datetime`` is cast from text,
+    ``CAST('…' AS TIMESTAMP)``, the form such predicates have always had, where delta-rs
+    refuses ``TIMESTAMP '…'``. Dates are ``DATE '…'``, which delta-rs reads."""
+    if isinstance(value, datetime):
+        return exp.cast(exp.Literal.string(value.isoformat(sep=" ")), exp.DataType.Type.TIMESTAMP)
+    if isinstance(value, list | tuple):
+        items = [to_delta_literal(v) for v in value]
+        return (
+            exp.Array(expressions=items)
+            if isinstance(value, list)
+            else exp.Tuple(expressions=items)
+        )
+    return to_literal(value)
+
+
+def delta_literal(value: Value) -> str:
+    """A literal for a Delta predicate (see :func:`to_delta_literal`)."""
+    return to_delta_literal(value).sql(dialect=DUCKDB)
 
 
 def in_list(values: Iterable[Value], dialect: str = DUCKDB) -> str:

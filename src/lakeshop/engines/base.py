@@ -8,7 +8,6 @@ from typing import Any, Literal, Self
 
 import pyarrow as pa
 
-from lakeshop.core.sqltext import ident
 from lakeshop.engines.capabilities import Capabilities as Capabilities
 from lakeshop.engines.lakehouse import Lakehouse
 
@@ -27,10 +26,6 @@ class ParsedFile:
     rejects: pa.Table
     columns: list[str] = field(default_factory=list)
 
-
-#: the one identifier rule is :func:`lakeshop.core.sqltext.ident`; pipeline/ingest.py still
-#: imports it under this name (to go when that module is split)
-quote = ident
 
 REJECTS_SCHEMA = pa.schema(
     [("_source_row", pa.int64()), ("line_text", pa.string()), ("reason", pa.string())]

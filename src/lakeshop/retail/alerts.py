@@ -11,7 +11,6 @@ caller's: see :mod:`lakeshop.app.alerts`. docs/alerts.md defines every rule.
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -20,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from lakeshop.core.errors import LakeshopError
+from lakeshop.core import sqltext
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -197,7 +196,7 @@ def data_freshness(query: Query, rule: Freshness) -> list[Firing]:
     """Sources whose latest business timestamp is older than the SLA at the clock."""
     params = {
         "now": _now(rule),
-        "sources": list(rule.sources),
+        "sources": tuple(rule.sources),  # an IN list
         "max_hours": rule.max_hours_since_data,
     }
     return [
@@ -329,9 +328,11 @@ def _firing(
 
 
 def _rows(query: Query, name: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-    """The rows of the rule's query (the scopes that fire)."""
-    rendered = render(name, params)
-    rows: list[dict[str, Any]] = query(rendered, shape=template(name)).to_pylist()
+    """The rows of the rule's query (the scopes that fire): each ``$param`` of its SQL is a
+    literal of its value (a tuple an ``IN`` list, a list an array); a missing or unknown one
+    raises."""
+    rule = sqltext.Template(template(name), f"alert rule {name}")
+    rows: list[dict[str, Any]] = query(rule.render(params), shape=rule.text).to_pylist()
     return rows
 
 
@@ -349,40 +350,7 @@ def _now(rule: Freshness) -> datetime | None:
 
 # --- the rules' SQL -------------------------------------------------------------------------
 
-_PARAM = re.compile(r"\$([a-z_]+)\b")
-
-
-def literal(value: Any) -> str:
-    """A validated Python value as a DuckDB literal."""
-    if value is None:
-        return "NULL"
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, datetime):
-        return f"TIMESTAMP '{value.isoformat(sep=' ')}'"
-    if isinstance(value, date):
-        return f"DATE '{value.isoformat()}'"
-    if isinstance(value, int | float):
-        return repr(float(value)) if isinstance(value, float) else str(value)
-    if isinstance(value, str):
-        return "'" + value.replace("'", "''") + "'"
-    if isinstance(value, list):
-        return ", ".join(literal(v) for v in value)
-    raise TypeError(f"no SQL literal for {type(value).__name__}")
-
 
 def template(name: str) -> str:
     """The rule's SQL, its ``$param`` placeholders unfilled."""
     return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
-
-
-def render(name: str, params: dict[str, Any]) -> str:
-    """The rule's SQL with every ``$param`` replaced by its literal."""
-    sql = template(name)
-
-    def sub(m: re.Match[str]) -> str:
-        if m.group(1) not in params:
-            raise LakeshopError(f"alert rule {name}: no value for parameter ${m.group(1)}")
-        return literal(params[m.group(1)])
-
-    return _PARAM.sub(sub, sql)

@@ -17,7 +17,7 @@ import duckdb
 import pyarrow as pa
 
 from lakeshop.core import sqltext
-from lakeshop.core.errors import LakeshopError, QueryRefused, SourceFileError
+from lakeshop.core.errors import LakeshopError, QueryRefused, SourceFileError, first_line
 from lakeshop.core.sqltext import Fragment, ident, literal
 from lakeshop.engines import registry
 from lakeshop.engines.base import (
@@ -127,7 +127,7 @@ class DuckDBEngine(Engine):
         try:
             return self.con.sql(sql).to_arrow_table()
         except duckdb.Error as exc:
-            raise LakeshopError(_first_line(exc)) from exc
+            raise LakeshopError(first_line(exc)) from exc
 
     def _one_select(self, sql: str) -> None:
         """Refuse ``sql`` unless DuckDB's parser reads one SELECT in it (whatever the checks
@@ -135,7 +135,7 @@ class DuckDBEngine(Engine):
         try:
             kinds = [s.type.name for s in self.con.extract_statements(sql)]
         except duckdb.Error as exc:
-            raise LakeshopError(_first_line(exc)) from exc
+            raise LakeshopError(first_line(exc)) from exc
         if kinds != ["SELECT"]:
             raise QueryRefused(f"DuckDB reads {len(kinds)} statement(s) here ({', '.join(kinds)})")
 
@@ -156,7 +156,7 @@ class DuckDBEngine(Engine):
         try:
             reader = self.con.sql(f"SELECT * FROM {ident(relation)}").to_arrow_reader(BATCH_ROWS)
         except duckdb.Error as exc:
-            raise LakeshopError(_first_line(exc)) from exc
+            raise LakeshopError(first_line(exc)) from exc
         rows = [0]
 
         def counted() -> Iterator[pa.RecordBatch]:
@@ -165,7 +165,7 @@ class DuckDBEngine(Engine):
                     rows[0] += batch.num_rows
                     yield batch
             except duckdb.Error as exc:
-                raise LakeshopError(_first_line(exc)) from exc
+                raise LakeshopError(first_line(exc)) from exc
 
         data = pa.RecordBatchReader.from_batches(reader.schema, counted())
         if mode == "merge":
@@ -238,7 +238,7 @@ class DuckDBEngine(Engine):
         try:
             return self.con.execute(sql).fetchall()
         except duckdb.Error as exc:
-            raise LakeshopError(_first_line(exc)) from exc
+            raise LakeshopError(first_line(exc)) from exc
 
 
 def _percent_of_ram(limit: str) -> str:
@@ -304,7 +304,3 @@ def _jsonl_keys(path: str, found: list[Any]) -> list[str]:
             )
         seen[key.lower()] = (key, line)
     return [key for key, _ in found]
-
-
-def _first_line(exc: Exception) -> str:
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

@@ -36,7 +36,8 @@ from typing import TYPE_CHECKING, Any, Literal
 import pyarrow as pa
 import sqlglot
 
-from lakeshop.core.errors import LakeshopError
+from lakeshop.core.errors import LakeshopError, first_line
+from lakeshop.core.sqltext import ident
 from lakeshop.engines import registry
 from lakeshop.engines.base import Engine, ParsedFile, WriteMode
 from lakeshop.engines.lakehouse import Lakehouse, plain_schema
@@ -44,7 +45,7 @@ from lakeshop.engines.spark.datafiles import data_files
 from lakeshop.engines.spark.delta_writer import DeltaSparkWriter, DeltaWriter, resolve_delta_writer
 from lakeshop.engines.spark.dialect import to_spark, view_name
 from lakeshop.engines.spark.schemas import arrow_schema, nullable, plain_arrow, spark_schema
-from lakeshop.engines.spark.session import first_line, spark_session
+from lakeshop.engines.spark.session import spark_session
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -98,7 +99,7 @@ class SparkEngine(Engine):
         if where:
             source = f"__delta_{view_name(name)}"
             self._remember(source, df)
-            df = self._sql(f'SELECT * FROM "{source}" WHERE {where}')
+            df = self._sql(f"SELECT * FROM {ident(source)} WHERE {where}")
         self._remember(view_name(name), df)
 
     def bind_view(self, name: str, sql: str) -> None:

@@ -1,5 +1,5 @@
 """The process's one Spark session: created on first use with lakeshop's settings, or the
-session already active (a Databricks notebook), or Spark Connect; and Spark's error lines."""
+session already active (a Databricks notebook), or Spark Connect."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import shutil
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from lakeshop.core.errors import LakeshopError, MissingDependency
+from lakeshop.core.errors import LakeshopError, MissingDependency, first_line
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -85,9 +85,3 @@ def _is_local(master: str) -> bool:
 
 def _conf_value(value: Any) -> str:
     return str(value).lower() if isinstance(value, bool) else str(value)
-
-
-def first_line(exc: Exception) -> str:
-    """An error's first line (its class name when it has no text): what lakeshop reports."""
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__

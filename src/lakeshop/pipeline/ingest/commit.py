@@ -11,6 +11,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from lakeshop.core.sqltext import compare, isin
 from lakeshop.pipeline import system
 from lakeshop.pipeline.context import RunContext
 from lakeshop.pipeline.ingest.discovery import Candidate
@@ -81,8 +82,7 @@ def _commit(
     if ctx.full_refresh and batch.first:
         lakehouse.write(name, data, "overwrite", metadata=metadata)
     elif batch.replaying and not ctx.full_refresh and lakehouse.exists(name):
-        listed = ", ".join("'" + _sql(p) + "'" for p in sorted(batch.paths))
-        where = f"_source_file IN ({listed})"
+        where = isin("_source_file", sorted(batch.paths))
         if data.num_rows:
             lakehouse.write(name, data, "overwrite", predicate=where, metadata=metadata)
         else:
@@ -133,8 +133,8 @@ def drop_orphans(ctx: RunContext, table: Table, source: Source) -> None:
             if (p["_source_file"], p["_batch_id"]) not in logged:
                 orphans.setdefault(p["_batch_id"], []).append(p["_source_file"])
         for batch_id, files in sorted(orphans.items()):
-            listed = ", ".join("'" + _sql(f) + "'" for f in sorted(files))
-            ctx.lakehouse.delete(name, f"_batch_id = {batch_id} AND _source_file IN ({listed})")
+            of_batch = compare("_batch_id", "=", batch_id)
+            ctx.lakehouse.delete(name, f"{of_batch} AND {isin('_source_file', sorted(files))}")
 
 
 def keep_raw(ctx: RunContext, source: Source, cand: Candidate) -> str:
@@ -152,7 +152,3 @@ def keep_raw(ctx: RunContext, source: Source, cand: Candidate) -> str:
         shutil.copyfile(cand.path, tmp)
         tmp.replace(dest)
     return dest.relative_to(ctx.lakehouse.root).as_posix()
-
-
-def _sql(text: str) -> str:
-    return text.replace("'", "''")

@@ -8,7 +8,8 @@ from pathlib import Path
 import pyarrow as pa
 
 from lakeshop.core.errors import SourceFileError
-from lakeshop.engines.base import ParsedFile, quote
+from lakeshop.core.sqltext import ident
+from lakeshop.engines.base import ParsedFile
 from lakeshop.engines.files import CsvOptions, parse_csv, parse_parquet
 from lakeshop.pipeline.context import RunContext, TableResult
 from lakeshop.pipeline.ingest.discovery import Candidate
@@ -75,14 +76,14 @@ def read_file(
     if source.on_new_columns == "add":
         added, rescued = _addable(ctx, source, schema, rescued)
     rescue = (
-        "to_json(struct_pack(" + ", ".join(f"{quote(c)} := {quote(c)}" for c in rescued) + "))"
+        "to_json(struct_pack(" + ", ".join(f"{ident(c)} := {ident(c)}" for c in rescued) + "))"
         if rescued
         else "NULL"
     )
     ctx.engine.register("_file_rows", parsed.rows)
     mapped = ctx.engine.fetch(
         f"SELECT {', '.join(items)}, CAST({rescue} AS VARCHAR) AS _rescued_data, _source_row"
-        + "".join(f", CAST({quote(c)} AS VARCHAR) AS {quote(c)}" for c in added)
+        + "".join(f", CAST({ident(c)} AS VARCHAR) AS {ident(c)}" for c in added)
         + " FROM _file_rows ORDER BY _source_row"
     )
     n = mapped.num_rows

@@ -5,6 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
+from lakeshop.core.sqltext import ident
 from lakeshop.pipeline.context import RunContext, TableResult
 from lakeshop.pipeline.graph import referenced_tables
 from lakeshop.pipeline.model import Table
@@ -51,12 +52,18 @@ class Strategy(ABC):
 
 def columns_of(ctx: RunContext, relation: str) -> list[str]:
     """Column names of a staged relation."""
-    return list(ctx.engine.fetch(f'SELECT * FROM "{relation}" LIMIT 0').column_names)
+    return list(ctx.engine.fetch(f"SELECT * FROM {ident(relation)} LIMIT 0").column_names)
 
 
 def columns_of_sql(ctx: RunContext, sql: str) -> list[str]:
     """Column names a query returns."""
     return list(ctx.engine.fetch(f"SELECT * FROM ({sql}) AS q LIMIT 0").column_names)
+
+
+def row_digest(names: list[str]) -> str:
+    """The md5 of the columns' values as text (NULL as ``\\N``): equal for equal rows."""
+    parts = ", ".join(f"COALESCE(CAST({ident(c)} AS VARCHAR), '\\N')" for c in names)
+    return f"md5(concat_ws('|', {parts}))"
 
 
 def latest_batch(ctx: RunContext, table: str) -> int:

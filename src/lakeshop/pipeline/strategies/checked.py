@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+from lakeshop.core import sqltext
+from lakeshop.core.sqltext import ident, literal
 from lakeshop.engines.base import WriteMode
 from lakeshop.engines.lakehouse import WATERMARK_KEY
 from lakeshop.pipeline.context import RunContext, TableResult
@@ -60,7 +62,7 @@ class CheckedStrategy(Strategy):
         exclude = ", ".join([QUARANTINED, *checked.flags, *owned])
         result.rows_quarantined = engine.stage(
             "_quarantine",
-            f"SELECT * EXCLUDE ({exclude}), '{ctx.run_id}' AS _run_id, "
+            f"SELECT * EXCLUDE ({exclude}), {literal(ctx.run_id)} AS _run_id, "
             f"CAST({ctx.batch_id} AS BIGINT) AS _batch_id FROM {CHECKED} WHERE {QUARANTINED}",
         )
         rebuild = ctx.full_refresh or (table.kind is Kind.MATERIALIZED and not replace_quarantine)
@@ -85,7 +87,7 @@ class CheckedStrategy(Strategy):
         returns how many. A replay reads rows again that it already quarantined; held rows
         this run releases (see :meth:`release_held`) do not count as held."""
         columns = [c for c in columns_of(ctx, "_quarantine") if c not in ("_run_id", "_batch_id")]
-        listed = ", ".join(f'"{c}"' for c in columns)
+        listed = sqltext.columns(columns)
         released = f" WHERE NOT ({RETRY} AND _batch_id < {ctx.batch_id})" if held else ""
         ctx.engine.bind_table(table.quarantine)
         ctx.engine.stage(
@@ -94,7 +96,7 @@ class CheckedStrategy(Strategy):
         )
         return ctx.engine.stage(
             "_quarantine",
-            f"SELECT {listed}, '{ctx.run_id}' AS _run_id, "
+            f"SELECT {listed}, {literal(ctx.run_id)} AS _run_id, "
             f"CAST({ctx.batch_id} AS BIGINT) AS _batch_id FROM _quarantined_new",
         )
 
@@ -107,8 +109,8 @@ class CheckedStrategy(Strategy):
         """
         columns = columns_of(ctx, FRESH)
         ctx.engine.bind_table(table.quarantine)
-        held = ", ".join(f'"{c}"' if c not in OWNED else f'NULL AS "{c}"' for c in columns)
-        listed = ", ".join(f'"{c}"' for c in columns)
+        held = ", ".join(ident(c) if c not in OWNED else f"NULL AS {ident(c)}" for c in columns)
+        listed = sqltext.columns(columns)
         return (
             f"SELECT {listed} FROM {FRESH} UNION ALL SELECT DISTINCT {held} "
             f"FROM {table.quarantine} WHERE {RETRY}"
@@ -148,7 +150,7 @@ class CheckedStrategy(Strategy):
         a merge rewrites only the files whose key range holds a changed key.
         """
         column = table.incremental_by or (table.keys[0] if table.kind is Kind.UPSERT else None)
-        order = f' ORDER BY "{column}"' if column else ""
+        order = f" ORDER BY {ident(column)}" if column else ""
         batch = f"CAST({ctx.batch_id} AS BIGINT)"
         # ``kept``: rows written again unchanged carry their batch in ``_kept_batch``; they keep
         # it, so that tables downstream do not see them as changed

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from abc import abstractmethod
 
+from lakeshop.core import sqltext
+from lakeshop.core.sqltext import ident, join_on
 from lakeshop.engines.base import WriteMode
 from lakeshop.engines.lakehouse import commit_metadata
 from lakeshop.pipeline.context import RunContext, TableResult
@@ -19,6 +21,7 @@ from lakeshop.pipeline.strategies.base import (
     Inputs,
     latest_batch,
     predicate_tables,
+    row_digest,
 )
 from lakeshop.pipeline.strategies.checked import CheckedStrategy
 
@@ -31,9 +34,8 @@ class KeyedStrategy(CheckedStrategy):
     def stage_candidates(self, table: Table, ctx: RunContext, columns: list[str]) -> None:
         """``_candidates``: one row per key (latest by sequence, ties by content hash)."""
         business = [c for c in columns if not c.startswith("_")]
-        parts = ", ".join(f"COALESCE(CAST(\"{c}\" AS VARCHAR), '\\N')" for c in business)
-        keys = ", ".join(f'"{k}"' for k in table.keys)
-        order = f'"{table.sequence}" DESC NULLS LAST, ' if table.sequence else ""
+        keys = sqltext.columns(table.keys)
+        order = f"{ident(table.sequence)} DESC NULLS LAST, " if table.sequence else ""
         # identical versions: the first delivered keeps its lineage, as in a run per file
         lineage = [c for c in ("_source_file", "_source_row") if c in columns]
         first = "".join(f", {c}" for c in lineage)
@@ -41,11 +43,11 @@ class KeyedStrategy(CheckedStrategy):
             CANDIDATES,
             f"SELECT * EXCLUDE (_rn) FROM (SELECT *, row_number() OVER (PARTITION BY {keys} "
             f"ORDER BY {order}{ROW_HASH} DESC{first}) AS _rn FROM (SELECT *, "
-            f"md5(concat_ws('|', {parts})) AS {ROW_HASH} FROM {VALID})) WHERE _rn = 1",
+            f"{row_digest(business)} AS {ROW_HASH} FROM {VALID})) WHERE _rn = 1",
         )
 
     def target_join(self, table: Table) -> str:
-        return " AND ".join(f't."{k}" = c."{k}"' for k in table.keys)
+        return join_on(table.keys, "t", "c")
 
     def execute(self, table: Table, ctx: RunContext, inputs: Inputs) -> TableResult:
         self.drop_orphans(table, ctx, inputs)

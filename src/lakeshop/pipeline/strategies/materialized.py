@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from typing import Any
 
 import pyarrow as pa
 
+from lakeshop.core.sqltext import delta_literal, ident, join_on, literal
 from lakeshop.engines.lakehouse import DELETE_FLAG
 from lakeshop.pipeline.context import RunContext, TableResult
 from lakeshop.pipeline.model import Table
@@ -70,20 +70,21 @@ class MaterializedStrategy(CheckedStrategy):
         marks: dict[str, int],
     ) -> TableResult:
         """Recompute the rows whose ``incremental_by`` value the upstream changes touch."""
-        column = f'"{table.incremental_by}"'
+        assert table.incremental_by is not None  # refresh() recomputes a table without it whole
+        by = ident(table.incremental_by)
         parts = []
         for i, (up, mark) in enumerate(sorted(changed.items())):
             ctx.engine.bind_table(up, where=f"_batch_id > {mark}")
             ctx.engine.stage(f"_touched_{i}", table.touched[up])
             ctx.engine.bind_table(up)
             first = columns_of(ctx, f"_touched_{i}")[0]
-            parts.append(f'SELECT "{first}" AS v FROM _touched_{i}')
+            parts.append(f"SELECT {ident(first)} AS v FROM _touched_{i}")
         touched = ctx.engine.fetch(
             f"SELECT DISTINCT v FROM ({' UNION ALL '.join(parts)}) AS t WHERE v IS NOT NULL ORDER BY v"
         ).column(0)
         result = TableResult()
         ctx.engine.register("_touched", _values_table(touched))
-        restricted = f"SELECT * FROM ({sql}) AS t WHERE {column} IN (SELECT v FROM _touched)"
+        restricted = f"SELECT * FROM ({sql}) AS t WHERE {by} IN (SELECT v FROM _touched)"
         for up, expr in table.scope.items():
             ctx.engine.bind_table(up, where=f"({expr}) IN (SELECT v FROM _touched)")
         try:
@@ -96,19 +97,19 @@ class MaterializedStrategy(CheckedStrategy):
         ctx.engine.bind_table(table.name)
         # the lowest touched value as a literal too: files are sorted by the column, and a
         # constant bound lets the scan skip those below it (a semi-join alone reads them all)
-        lowest = f" AND {column} >= {_literal(touched[0].as_py())}" if len(touched) else ""
+        lowest = f" AND {by} >= {literal(touched[0].as_py())}" if len(touched) else ""
         current = (
             f"SELECT * EXCLUDE (_batch_id) FROM {table.name} "
-            f"WHERE {column} IN (SELECT v FROM _touched){lowest}"
+            f"WHERE {by} IN (SELECT v FROM _touched){lowest}"
         )
         ctx.engine.stage(
             "_differs",
-            f"SELECT DISTINCT {column} AS v FROM ((SELECT * FROM {VALID} EXCEPT {current}) "
+            f"SELECT DISTINCT {by} AS v FROM ((SELECT * FROM {VALID} EXCEPT {current}) "
             f"UNION ALL ({current} EXCEPT SELECT * FROM {VALID})) AS d",
         )
         differs = ctx.engine.fetch("SELECT v FROM _differs ORDER BY v").column(0)
         ctx.engine.stage(
-            "_rewrite", f"SELECT * FROM {VALID} WHERE {column} IN (SELECT v FROM _differs)"
+            "_rewrite", f"SELECT * FROM {VALID} WHERE {by} IN (SELECT v FROM _differs)"
         )
         rewritten = int(ctx.engine.fetch("SELECT count(*) FROM _rewrite").column(0)[0].as_py())
         result.rows_written = rewritten
@@ -119,34 +120,34 @@ class MaterializedStrategy(CheckedStrategy):
         if len(differs) == 0:
             self.commit(table, ctx, "_rewrite", "append", marks)
         elif len(differs) <= PREDICATE_LIMIT or not table.keys:
-            predicate = f"{column} IN ({', '.join(_literal(v) for v in differs.to_pylist())})"
+            # a Delta predicate: its literals are delta-rs' (see delta_literal)
+            predicate = f"{by} IN {delta_literal(tuple(differs.to_pylist()))}"
             self.commit(table, ctx, "_rewrite", "overwrite", marks, predicate)
         elif (plan := self.range_plan(table, ctx, RANGE_BUDGET * rewritten)) is not None:
             # many values: those from ``low`` up (new keys are the highest) and the few below
             # it are replaced; unchanged rows in that range are written again as they are
             low, below = plan
-            listed = ", ".join(_literal(v) for v in below)
-            predicate = f"{column} >= {_literal(low)}" + (
-                f" OR {column} IN ({listed})" if below else ""
+            predicate = f"{by} >= {delta_literal(low)}" + (
+                f" OR {by} IN {delta_literal(tuple(below))}" if below else ""
             )
             ctx.engine.stage(
                 "_replaced",
                 f"SELECT *, CAST(NULL AS BIGINT) AS {KEPT} FROM _rewrite UNION ALL "
                 f"SELECT * EXCLUDE (_batch_id), _batch_id AS {KEPT} "
-                f"FROM {table.name} WHERE {column} >= {_literal(low)} "
-                f"AND {column} NOT IN (SELECT v FROM _differs)",
+                f"FROM {table.name} WHERE {by} >= {literal(low)} "
+                f"AND {by} NOT IN (SELECT v FROM _differs)",
             )
             self.commit(table, ctx, "_replaced", "overwrite", marks, predicate, kept=True)
             result.note += f"; replaced from {low}" + (f" and {len(below)} below" if below else "")
         else:
             # many values spread wide: a keyed merge, deleting the rows of changed values that
             # are gone (a long IN list in a Delta predicate has crashed delta-rs)
-            same = " AND ".join(f'n."{k}" = t."{k}"' for k in table.keys)
+            same = join_on(table.keys, "n", "t")
             ctx.engine.stage(
                 "_replaced",
                 f"SELECT *, FALSE AS {DELETE_FLAG} FROM _rewrite UNION ALL "
                 f"SELECT t.* EXCLUDE (_batch_id), TRUE AS {DELETE_FLAG} FROM {table.name} AS t "
-                f"WHERE t.{column} IN (SELECT v FROM _differs) "
+                f"WHERE t.{by} IN (SELECT v FROM _differs) "
                 f"AND NOT EXISTS (SELECT 1 FROM _rewrite AS n WHERE {same})",
             )
             self.commit(table, ctx, "_replaced", "merge", marks)
@@ -161,16 +162,17 @@ class MaterializedStrategy(CheckedStrategy):
         or above it and at most PREDICATE_LIMIT changed values lie below it. None when there
         is no such value (the changes are spread over the whole table).
         """
-        column = f'"{table.incremental_by}"'
+        assert table.incremental_by is not None  # called by replace_touched only
+        by = ident(table.incremental_by)
         # only unchanged rows above the lowest changed value count: a constant bound skips the
         # files below it
         lowest = ctx.engine.fetch("SELECT min(v) AS v FROM _differs").column(0)[0].as_py()
         candidates = ctx.engine.fetch(
             f"""
             WITH kept AS (
-                SELECT {column} AS v, count(*) AS n FROM {table.name}
-                WHERE {column} >= {_literal(lowest)}
-                AND {column} NOT IN (SELECT v FROM _differs)
+                SELECT {by} AS v, count(*) AS n FROM {table.name}
+                WHERE {by} >= {literal(lowest)}
+                AND {by} NOT IN (SELECT v FROM _differs)
                 GROUP BY ALL
             ),
             marks AS (
@@ -192,22 +194,9 @@ class MaterializedStrategy(CheckedStrategy):
             return None
         low = candidates[0]["v"]
         below = ctx.engine.fetch(
-            f"SELECT v FROM _differs WHERE v < {_literal(low)} ORDER BY v"
+            f"SELECT v FROM _differs WHERE v < {literal(low)} ORDER BY v"
         ).column(0)
         return low, below.to_pylist()
-
-
-def _literal(value: object) -> str:
-    """A value as a SQL literal both DuckDB and Delta predicates read."""
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, int | float):
-        return repr(value)
-    if isinstance(value, datetime):
-        return f"CAST('{value.isoformat(sep=' ')}' AS TIMESTAMP)"
-    if isinstance(value, date):
-        return f"CAST('{value.isoformat()}' AS DATE)"
-    return "'" + str(value).replace("'", "''") + "'"
 
 
 def _values_table(values: pa.ChunkedArray) -> pa.Table:

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from lakeshop.core.errors import LakeshopError
+from lakeshop.core.sqltext import columns, ident, literal
 from lakeshop.pipeline.context import RunContext, TableResult
 from lakeshop.pipeline.model import Kind, Table
-from lakeshop.pipeline.strategies.base import Inputs, columns_of_sql
+from lakeshop.pipeline.strategies.base import Inputs, columns_of_sql, row_digest
 from lakeshop.pipeline.strategies.materialized import MaterializedStrategy
 
-EPOCH = "CAST('1900-01-01 00:00:00' AS TIMESTAMP)"
-END_OF_TIME = "CAST('9999-12-31 00:00:00' AS TIMESTAMP)"
+EPOCH = literal(datetime(1900, 1, 1))
+END_OF_TIME = literal(datetime(9999, 12, 31))
+#: the surrogate key of the unknown member
+UNKNOWN = "-1"
 
 
 class Scd2Strategy(MaterializedStrategy):
@@ -30,39 +35,40 @@ class Scd2Strategy(MaterializedStrategy):
                 f"table {table.name}: scd2 needs one key, a sequence and a surrogate_key"
             )
         versions = columns_of_sql(ctx, table.sql)
-        key, seq, sk = table.keys[0], table.sequence, table.surrogate_key
-        own = f', "{sk}" AS _own_sk' if sk in versions else ""
-        attrs = [c for c in versions if c not in (seq, sk) and not c.startswith("_")]
-        kept = [c for c in versions if c != sk and not c.startswith("_")]
-        digest = ", ".join(f"COALESCE(CAST(\"{c}\" AS VARCHAR), '\\N')" for c in attrs)
+        key_name, seq_name, sk_name = table.keys[0], table.sequence, table.surrogate_key
+        own = f", {ident(sk_name)} AS _own_sk" if sk_name in versions else ""
+        attrs = [c for c in versions if c not in (seq_name, sk_name) and not c.startswith("_")]
+        kept = [c for c in versions if c != sk_name and not c.startswith("_")]
+        listed = columns(kept)
+        key, seq, sk = ident(key_name), ident(seq_name), ident(sk_name)
         chain = f"""
             WITH versions AS (
-                SELECT {", ".join(f'"{c}"' for c in kept)}, md5(concat_ws('|', {digest})) AS _attrs{own}
+                SELECT {listed}, {row_digest(attrs)} AS _attrs{own}
                 FROM ({table.sql}) AS v
             ),
             changes AS (
-                SELECT *, LAG(_attrs) OVER (PARTITION BY "{key}" ORDER BY "{seq}") AS _prev
+                SELECT *, LAG(_attrs) OVER (PARTITION BY {key} ORDER BY {seq}) AS _prev
                 FROM versions
             ),
             kept AS (
                 SELECT *,
-                    ROW_NUMBER() OVER (PARTITION BY "{key}" ORDER BY "{seq}") AS _n,
-                    LEAD("{seq}") OVER (PARTITION BY "{key}" ORDER BY "{seq}") AS _next
+                    ROW_NUMBER() OVER (PARTITION BY {key} ORDER BY {seq}) AS _n,
+                    LEAD({seq}) OVER (PARTITION BY {key} ORDER BY {seq}) AS _next
                 FROM changes
                 WHERE _prev IS NULL OR _prev <> _attrs
             )
             SELECT
-                {"COALESCE(_own_sk, " if own else "("}md5("{key}" || '|' || CAST(
-                    CASE WHEN _n = 1 THEN {EPOCH} ELSE "{seq}" END AS VARCHAR))) AS "{sk}",
-                {", ".join(f'"{c}"' for c in kept)},
-                CASE WHEN _n = 1 THEN {EPOCH} ELSE "{seq}" END AS valid_from,
+                {"COALESCE(_own_sk, " if own else "("}md5({key} || '|' || CAST(
+                    CASE WHEN _n = 1 THEN {EPOCH} ELSE {seq} END AS VARCHAR))) AS {sk},
+                {listed},
+                CASE WHEN _n = 1 THEN {EPOCH} ELSE {seq} END AS valid_from,
                 COALESCE(_next, {END_OF_TIME}) AS valid_to,
                 _next IS NULL AS is_current
             FROM kept
         """
         unknown = (
-            f"SELECT '-1' AS \"{sk}\", "
-            + ", ".join(f'NULL AS "{c}"' for c in kept)
+            f"SELECT {literal(UNKNOWN)} AS {sk}, "
+            + ", ".join(f"NULL AS {ident(c)}" for c in kept)
             + f", {EPOCH} AS valid_from, {END_OF_TIME} AS valid_to, TRUE AS is_current"
         )
         full = f"{chain} UNION ALL {unknown}"
@@ -71,10 +77,10 @@ class Scd2Strategy(MaterializedStrategy):
             kind=Kind.MATERIALIZED,
             sql=full,
             expectations=table.expectations,
-            keys=(sk,),
-            incremental_by=key,
+            keys=(sk_name,),
+            incremental_by=key_name,
             touched={
-                up: table.touched.get(up, f'SELECT "{key}" FROM {up}') for up in inputs.upstream
+                up: table.touched.get(up, f"SELECT {key} FROM {up}") for up in inputs.upstream
             },
             scope=table.scope,
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from lakeshop.core.sqltext import column
 from lakeshop.engines.base import WriteMode
 from lakeshop.pipeline.model import Table
 from lakeshop.pipeline.strategies.base import CANDIDATES, ROW_HASH
@@ -14,14 +15,12 @@ class UpsertStrategy(KeyedStrategy):
     write_mode: WriteMode = "merge"
 
     def winners_sql(self, table: Table) -> str:
-        seq = f'"{table.sequence}"' if table.sequence else None
-        newer = (
-            f"c.{seq} > t.{seq} OR (c.{seq} = t.{seq} AND c.{ROW_HASH} > t.{ROW_HASH})"
-            if seq
-            else f"c.{ROW_HASH} <> t.{ROW_HASH}"
-        )
-        first_key = f'"{table.keys[0]}"'
+        if table.sequence:
+            new, old = column(table.sequence, "c"), column(table.sequence, "t")
+            newer = f"{new} > {old} OR ({new} = {old} AND c.{ROW_HASH} > t.{ROW_HASH})"
+        else:
+            newer = f"c.{ROW_HASH} <> t.{ROW_HASH}"
         return (
             f"SELECT c.* FROM {CANDIDATES} c LEFT JOIN {table.name} t ON {self.target_join(table)} "
-            f"WHERE t.{first_key} IS NULL OR {newer}"
+            f"WHERE {column(table.keys[0], 't')} IS NULL OR {newer}"
         )

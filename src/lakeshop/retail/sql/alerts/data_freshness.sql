@@ -1,6 +1,6 @@
 -- Hours from the clock to each checked source's latest business timestamp (silver). The clock
--- is $now when given (wall clock), else the latest delivery of any source: the latest modified
--- time in _system.files. A source fires when its hours exceed the SLA.
+-- is the wall clock when the now parameter holds it, else the latest delivery of any source:
+-- the latest modified time in _system.files. A source fires when its hours exceed the SLA.
 WITH clock AS (
     SELECT COALESCE(CAST($now AS TIMESTAMP), MAX(modified_at)) AS now FROM _system.files
 ),
@@ -30,7 +30,7 @@ measured AS (
         c.now AS clock
     FROM latest AS l
     CROSS JOIN clock AS c
-    WHERE l.source IN ($sources) AND c.now IS NOT NULL
+    WHERE l.source IN $sources AND c.now IS NOT NULL
 )
 SELECT scope, value, threshold, latest, clock
 FROM measured

@@ -1,11 +1,12 @@
 -- Hours from the clock to each checked source's latest delivered file (its modified time in
--- _system.files). The clock is $now when given (wall clock), else the latest delivery of any
--- source. A source fires when its hours exceed the SLA; one never delivered fires too.
+-- _system.files). The clock is the wall clock when the now parameter holds it, else the latest
+-- delivery of any source. A source fires when its hours exceed the SLA; one never delivered
+-- fires too.
 WITH clock AS (
     SELECT COALESCE(CAST($now AS TIMESTAMP), MAX(modified_at)) AS now FROM _system.files
 ),
 checked AS (
-    SELECT UNNEST([$sources]) AS source
+    SELECT UNNEST($sources) AS source
 ),
 latest AS (
     SELECT k.source, MAX(f.modified_at) AS latest

@@ -1,4 +1,4 @@
--- Share of the runs ended within $window_hours before the latest run's end that did not succeed
+-- Share of the runs ended within window_hours before the latest run's end that did not succeed
 -- (failed or aborted), from _system.runs; fires above the ceiling once enough runs ended.
 WITH ended AS (
     SELECT run_id, ANY_VALUE(status) AS status, MAX(ended_at) AS ended_at

@@ -1,6 +1,6 @@
 -- Per table, the share of a run's input rows that went to quarantine (or, for bronze, to the
--- rejects), from _system.events of run $run_id (default: the latest run); fires above the
--- ceiling for tables that read at least $min_rows rows.
+-- rejects), from _system.events of the run given by run_id (default: the latest run); fires
+-- above the ceiling for tables that read at least min_rows rows.
 WITH chosen AS (
     SELECT COALESCE($run_id, (SELECT MAX(run_id) FROM _system.events)) AS run_id
 ),

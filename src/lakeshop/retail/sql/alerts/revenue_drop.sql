@@ -1,7 +1,7 @@
 -- Revenue of the as-of day against the average of the trailing days before it, per channel and
 -- in total (gold.agg_daily_sales, base currency). A channel without sales on a day counts as 0.
 -- A scope is checked when its history is complete (every trailing day has sales), known (no day
--- with an unknown revenue) and large enough to be stable (at least $min_orders orders a day on
+-- with an unknown revenue) and large enough to be stable (at least min_orders orders a day on
 -- average); it fires when the day's revenue is below the average × (1 − threshold %).
 WITH recent AS (
     SELECT sales_date, channel, total_revenue, total_orders
