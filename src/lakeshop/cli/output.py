@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from lakeshop.app.alerts import Outcome
     from lakeshop.app.api import RunResult
     from lakeshop.app.project import Project
-    from lakeshop.pipeline.runner import Listener, TableOutcome
+    from lakeshop.pipeline.runner import Listener, RunSummary, TableOutcome
 
 out = Console()
 err = Console(stderr=True)
@@ -95,7 +95,29 @@ def summarise(result: RunResult) -> None:
         soft_wrap=True,
         highlight=False,
     )
+    for line in run_notes(summary):
+        colour = "red" if line.startswith("refused") else "yellow"
+        out.print(f"[{colour}]{escape(line)}[/]", soft_wrap=True, highlight=False)
     print_alerts(result.alerts)
+
+
+def run_notes(summary: RunSummary) -> list[str]:
+    """What a run's closing line leaves out: the tables that failed and the files refused,
+    each named; the sources rebuilt or stale; the landing files that match no source."""
+    lines = [f"failed: {o.name}: {flat(o.error or '')}" for o in summary.failed]
+    lines += [f"refused: {path} ({table}): {flat(why)}" for table, path, why in summary.refused]
+    lines += [f"rebuilt: {s.describe()}" for s in summary.rebuilt]
+    lines += [
+        f"stale: {s.describe()}; run `lakeshop run --rebuild-changed` to rebuild them"
+        for s in summary.stale
+    ]
+    if summary.unmatched:
+        n = len(summary.unmatched)
+        lines.append(
+            f"unmatched: {n} landing file{' matches' if n == 1 else 's match'} no source's path: "
+            + ", ".join(summary.unmatched)
+        )
+    return lines
 
 
 def print_alerts(outcome: Outcome) -> None:

@@ -69,7 +69,8 @@ def query(
 
 
 def status(target: Target = None, fmt: Format = OutputFormat.table) -> None:
-    """Each table's rows, version, last refresh, last status and freshness."""
+    """Each table's rows, version, last refresh, latest status, staleness and freshness;
+    then the landing files that match no source."""
     from lakeshop.app import api
     from lakeshop.observe import history as observe
 
@@ -85,6 +86,17 @@ def status(target: Target = None, fmt: Format = OutputFormat.table) -> None:
         r["latest_data"] = observe.describe_time(f.get("latest_data"))
         r["hours_since_refresh"] = f.get("hours_since_refresh")
     print_rows(rows, fmt)
+    unmatched = api.unmatched_files(project)
+    if unmatched:
+        n = len(unmatched)
+        note = (
+            f"{n} landing file{' matches' if n == 1 else 's match'} no source's path: "
+            + ", ".join(unmatched)
+        )
+        # beside a csv or json document, on stderr: the document stays one
+        (out if fmt is OutputFormat.table else err).print(
+            escape(note), soft_wrap=True, highlight=False, style="yellow"
+        )
 
 
 class LineageFormat(StrEnum):
