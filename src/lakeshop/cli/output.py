@@ -130,16 +130,29 @@ def print_alerts(outcome: Outcome) -> None:
 
 
 def print_table(table: pa.Table, fmt: OutputFormat) -> None:
-    """An Arrow table in the chosen format (csv written by Arrow, byte for byte)."""
+    """An Arrow table in the chosen format (csv written by Arrow, byte for byte; a list,
+    struct or map column as one JSON text per value; in json, maps as objects)."""
     if fmt is OutputFormat.csv:
         import pyarrow.csv as pacsv
 
         sys.stdout.flush()
         sink = sys.stdout.buffer
-        pacsv.write_csv(table, sink)
+        pacsv.write_csv(flat_columns(table), sink)
         sink.flush()
         return
-    print_rows(table.to_pylist(), fmt, table.column_names)
+    print_rows(table.to_pylist(maps_as_pydicts="lossy"), fmt, table.column_names)
+
+
+def flat_columns(table: pa.Table) -> pa.Table:
+    """``table`` with each nested column (list, struct, map) as text: its values in JSON."""
+    import pyarrow as pa
+
+    for i, f in enumerate(table.schema):
+        if pa.types.is_nested(f.type):
+            values = table.column(i).to_pylist(maps_as_pydicts="lossy")
+            text = [None if v is None else json.dumps(v, default=str) for v in values]
+            table = table.set_column(i, pa.field(f.name, pa.string()), pa.array(text, pa.string()))
+    return table
 
 
 def print_rows(

@@ -119,7 +119,8 @@ def lineage(
     from lakeshop.pipeline import lineage as lin
 
     project = load_project()
-    found = lin.Lineage(project.graph, project.sources)
+    exports = lin.ingested_exports(project.lakehouse(), project.sources)
+    found = lin.Lineage(project.graph, project.sources, exports)
     table, column = lin.parse_target(name)
     data: dict[str, Any]
     if column is None:
@@ -128,7 +129,15 @@ def lineage(
     else:
         node = found.column(table, column)
         lines = lin.render_column(node)
-        data = node.to_dict() | {"sources": [leaf.ref for leaf in node.leaves()]}
+        leaves = node.leaves()
+        data = node.to_dict() | {
+            "sources": [leaf.ref for leaf in leaves if leaf.kind == "landing"],
+            "not_from_export": [
+                {"ref": leaf.ref, "kind": leaf.kind, "expression": leaf.expression}
+                for leaf in leaves
+                if leaf.kind != "landing"
+            ],
+        }
     if fmt is LineageFormat.json:
         typer.echo(json.dumps(data, indent=2))
     else:
