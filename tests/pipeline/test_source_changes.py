@@ -5,11 +5,16 @@ exit codes of a run and ``status``'s latest result."""
 from __future__ import annotations
 
 import json
+import shutil
 from datetime import datetime
 from pathlib import Path
 
+import pytest
+import yaml
+
 from lakeshop.app import api
-from lakeshop.app.project import Project
+from lakeshop.app.project import Project, write_demo_config
+from lakeshop.core import sqltext
 from lakeshop.pipeline import system
 from lakeshop.pipeline.changes import fingerprint, rebuild_trigger
 from lakeshop.pipeline.sources import Source
@@ -57,6 +62,13 @@ def land(root: Path, files: dict[str, str]) -> None:
         path = root / "eingang" / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
+
+
+def project_of(landing: Path, root: Path) -> Project:
+    """A project over a copy of generated landing files (every source at its default path)."""
+    shutil.copytree(landing, root / "landing")
+    write_demo_config(root)
+    return Project.load(root)
 
 
 def bronze_names(project: Project) -> list[str]:
@@ -301,3 +313,35 @@ def test_every_system_table_exists_from_the_first_run(tmp_path: Path) -> None:
         assert code == 0, err
         assert isinstance(json.loads(out), list)
         assert project.lakehouse().read(table).schema.names == system.SCHEMAS[table].names
+
+
+def _content(project: Project) -> dict[str, list[tuple[object, ...]]]:
+    """Every gold table and silver.customers, row for row, without lakeshop's own columns."""
+    tables = {}
+    for name in project.lakehouse().tables():
+        if (name.startswith("gold.") and "__" not in name) or name == "silver.customers":
+            columns = [c for c in project.lakehouse().schema(name).names if not c.startswith("_")]
+            t = api.query(project, f"SELECT {sqltext.columns(columns)} FROM {name} ORDER BY ALL")
+            tables[name] = [tuple(r.values()) for r in t.to_pylist()]
+    return tables
+
+
+@pytest.mark.slow
+def test_rebuild_changed_equals_a_full_refresh(clean_retailer: Path, tmp_path: Path) -> None:
+    project = project_of(clean_retailer, tmp_path)
+    assert api.run(project).summary.status == "ok"
+    config = yaml.safe_load((tmp_path / "lakeshop.yml").read_text())
+    config["sources"]["customers"]["mapping"] = {"city": {"sql": "upper(city)"}}
+    (tmp_path / "lakeshop.yml").write_text(yaml.safe_dump(config))
+    project = Project.load(tmp_path)
+    rebuilt = api.run(project, rebuild_changed=True).summary
+    assert rebuilt.status == "ok" and [s.source for s in rebuilt.rebuilt] == ["customers"]
+    after_rebuild = _content(project)
+    cities = set(api.query(project, "SELECT city FROM bronze.customers").column(0).to_pylist())
+    assert cities and all(c is None or c == c.upper() for c in cities)
+    assert api.run(project, full_refresh=True).summary.status == "ok"
+    full = _content(project)
+    assert set(after_rebuild) == set(full) and len(full) >= 12
+    for name in sorted(full):
+        assert after_rebuild[name] == full[name], name
+    assert_healthy(project)
