@@ -201,7 +201,7 @@ def test_readers_during_a_run_see_committed_states(
                 assert f"run {current.run_id}" in refused, refused
     finally:
         _, err = run.communicate(timeout=300)
-    assert run.returncode == 0, err
+    assert run.returncode in (0, 3), err  # 3: a generated unreadable file was refused
     assert refused, "the run ended before a second one could be tried"
     final = {r["t"]: r["n"] for r in api.query(small, counts).to_pylist()}
     assert len(seen) >= 2 and all(final[t] >= seen[-1][t] for t in tables)

@@ -145,7 +145,8 @@ def test_files_log_written_before_schema_change_existed_still_reads(tmp_path: Pa
     old = pa.schema([f for f in system.SCHEMAS[system.FILES] if f.name != "schema_change"])
     row = {f.name: None for f in old} | {"source": "other", "path": "old.csv", "status": "ingested"}
     lakehouse.write(system.FILES, pa.Table.from_pylist([row], schema=old), "append")
-    assert "schema_change" not in system.read(lakehouse, system.FILES).column_names
+    assert "schema_change" not in lakehouse.read(system.FILES).column_names
+    assert system.read(lakehouse, system.FILES).column("schema_change").to_pylist() == [None]
 
     out = ingest(tmp_path, {"a.csv": "id,name\n1,Ann\n"}, [customers()])
     assert out.files["old.csv"]["schema_change"] is None

@@ -33,6 +33,8 @@ class Evaluation:
     as_of: date | None
     firings: list[Firing] = field(default_factory=list)
     errors: dict[str, str] = field(default_factory=dict)
+    #: the business days the dated rules judged, in order (the as-of date last)
+    days: list[date] = field(default_factory=list)
 
 
 @dataclass
@@ -71,8 +73,11 @@ def evaluate(
 ) -> Evaluation:
     """Evaluate every enabled rule as of ``as_of`` (default: :func:`default_as_of`).
 
-    Writes nothing. A rule that cannot be evaluated (a table missing after a failed run) is
-    listed in ``errors`` and the others go on.
+    Without ``as_of``, after a run (``run_id``), the dated rules (revenue, orders) judge
+    every business day the run added or changed up to the as-of date, in order, then the
+    as-of date itself; the other rules are evaluated once. Writes nothing. A rule that cannot
+    be evaluated (a table missing after a failed run) is listed in ``errors`` and the others
+    go on.
     """
     from lakeshop.app import reader
 
@@ -82,14 +87,33 @@ def evaluate(
         return reader.query(project, sql, target, shape=shape)
 
     with reader.reading(project, target):
+        earlier: list[date] = []
+        if as_of is None and run_id is not None:
+            try:
+                earlier = rules.changed_days(query, run_id)
+            except LakeshopError:  # no daily sales (the dated rules say why): none changed
+                earlier = []
         as_of = as_of or default_as_of(project, target)
         found = Evaluation(as_of)
+        found.days = [d for d in earlier if as_of is not None and d < as_of]
+        for day in found.days:
+            for name, check in rules.checks(config.rules, day, run_id).items():
+                if name in rules.DATED:
+                    _check(found, name, check, query)
+        if as_of is not None:
+            found.days.append(as_of)
         for name, check in rules.checks(config.rules, as_of, run_id).items():
-            try:
-                found.firings.extend(check(query))
-            except LakeshopError as exc:
-                found.errors[name] = str(exc)
+            _check(found, name, check, query)
         return found
+
+
+def _check(found: Evaluation, name: str, check: rules.Check, query: rules.Query) -> None:
+    """Add what one rule fires to ``found``; a rule that cannot be evaluated goes to its
+    errors (once, with the first problem)."""
+    try:
+        found.firings.extend(check(query))
+    except LakeshopError as exc:
+        found.errors.setdefault(name, str(exc))
 
 
 def record(

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import Any
 
 import pyarrow as pa
 
@@ -43,8 +44,10 @@ def run(
     wait_timeout: float | None = None,
     as_of: date | None = None,
     engine: EngineName | None = None,
+    rebuild_changed: bool = False,
 ) -> RunResult:
-    """Run the project's pipeline on a target (incremental unless ``full_refresh``), then
+    """Run the project's pipeline on a target (incremental unless ``full_refresh``; with
+    ``rebuild_changed``, the tables of sources whose configuration changed are rebuilt), then
     evaluate the alert rules as of ``as_of`` (default: the latest business date) and send
     the new alerts: the run's summary and the alerts' outcome, side by side. The pipeline
     runs on the target's engine, or on ``engine`` when given.
@@ -68,6 +71,7 @@ def run(
                 replay=replay,
                 trigger=trigger,
                 listener=listener,
+                rebuild_changed=rebuild_changed,
             )
         # a rule or a channel in trouble is reported in the outcome, never fails the run
         with run_context(summary.run_id):
@@ -152,13 +156,26 @@ def writer_lock_of(
     )
 
 
+def unmatched_files(project: Project) -> list[str]:
+    """Landing files that no source's ``path`` matches (see
+    :func:`lakeshop.pipeline.ingest.discovery.unmatched_files`)."""
+    from lakeshop.pipeline.ingest.discovery import unmatched_files as unmatched
+
+    return unmatched(project.landing, project.sources)
+
+
 def status(project: Project, target: str | None = None) -> pa.Table:
-    """Per declared table: rows, last refresh, last run status and error."""
+    """Per declared table: rows, last refresh, the result of its latest run (status and
+    error), and whether it is stale (a source's configuration changed since its rows were
+    read: ``lakeshop run --rebuild-changed``)."""
+    from lakeshop.pipeline.changes import stale
+
     lakehouse = project.lakehouse(target)
-    events = system.read(lakehouse, system.EVENTS).to_pylist()
-    last: dict[str, dict[str, object]] = {}
-    for e in events:
-        last[str(e["table_name"])] = e
+    why: dict[str, str] = {}
+    for s in stale(lakehouse, project.sources, project.graph):
+        for t in s.tables:
+            why.setdefault(t, f"sources.{s.source}: {s.reason}")
+    last = latest_events(system.read(lakehouse, system.EVENTS).to_pylist())
     rows = []
     for name in project.graph.order():
         table = project.graph.tables[name]
@@ -175,9 +192,24 @@ def status(project: Project, target: str | None = None) -> pa.Table:
                 "last_refresh_ms": meta.get("timestamp"),
                 "last_status": ev.get("status"),
                 "last_error": ev.get("error"),
+                "stale": why.get(name),
             }
         )
     return pa.Table.from_pylist(rows)
+
+
+def latest_events(events: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Each table's event of its latest run (highest batch id, then latest start), whatever
+    order the event log is read in."""
+    last: dict[str, dict[str, Any]] = {}
+    for e in events:
+        seen = last.get(e["table_name"])
+        if seen is None or (e["batch_id"], e["started_at"]) >= (
+            seen["batch_id"],
+            seen["started_at"],
+        ):
+            last[e["table_name"]] = e
+    return last
 
 
 def quality(

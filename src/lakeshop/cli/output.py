@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from lakeshop.app.alerts import Outcome
     from lakeshop.app.api import RunResult
     from lakeshop.app.project import Project
-    from lakeshop.pipeline.runner import Listener, TableOutcome
+    from lakeshop.pipeline.runner import Listener, RunSummary, TableOutcome
 
 out = Console()
 err = Console(stderr=True)
@@ -95,7 +95,29 @@ def summarise(result: RunResult) -> None:
         soft_wrap=True,
         highlight=False,
     )
+    for line in run_notes(summary):
+        colour = "red" if line.startswith("refused") else "yellow"
+        out.print(f"[{colour}]{escape(line)}[/]", soft_wrap=True, highlight=False)
     print_alerts(result.alerts)
+
+
+def run_notes(summary: RunSummary) -> list[str]:
+    """What a run's closing line leaves out: the tables that failed and the files refused,
+    each named; the sources rebuilt or stale; the landing files that match no source."""
+    lines = [f"failed: {o.name}: {flat(o.error or '')}" for o in summary.failed]
+    lines += [f"refused: {path} ({table}): {flat(why)}" for table, path, why in summary.refused]
+    lines += [f"rebuilt: {s.describe()}" for s in summary.rebuilt]
+    lines += [
+        f"stale: {s.describe()}; run `lakeshop run --rebuild-changed` to rebuild them"
+        for s in summary.stale
+    ]
+    if summary.unmatched:
+        n = len(summary.unmatched)
+        lines.append(
+            f"unmatched: {n} landing file{' matches' if n == 1 else 's match'} no source's path: "
+            + ", ".join(summary.unmatched)
+        )
+    return lines
 
 
 def print_alerts(outcome: Outcome) -> None:
@@ -108,16 +130,29 @@ def print_alerts(outcome: Outcome) -> None:
 
 
 def print_table(table: pa.Table, fmt: OutputFormat) -> None:
-    """An Arrow table in the chosen format (csv written by Arrow, byte for byte)."""
+    """An Arrow table in the chosen format (csv written by Arrow, byte for byte; a list,
+    struct or map column as one JSON text per value; in json, maps as objects)."""
     if fmt is OutputFormat.csv:
         import pyarrow.csv as pacsv
 
         sys.stdout.flush()
         sink = sys.stdout.buffer
-        pacsv.write_csv(table, sink)
+        pacsv.write_csv(flat_columns(table), sink)
         sink.flush()
         return
-    print_rows(table.to_pylist(), fmt, table.column_names)
+    print_rows(table.to_pylist(maps_as_pydicts="lossy"), fmt, table.column_names)
+
+
+def flat_columns(table: pa.Table) -> pa.Table:
+    """``table`` with each nested column (list, struct, map) as text: its values in JSON."""
+    import pyarrow as pa
+
+    for i, f in enumerate(table.schema):
+        if pa.types.is_nested(f.type):
+            values = table.column(i).to_pylist(maps_as_pydicts="lossy")
+            text = [None if v is None else json.dumps(v, default=str) for v in values]
+            table = table.set_column(i, pa.field(f.name, pa.string()), pa.array(text, pa.string()))
+    return table
 
 
 def print_rows(

@@ -69,7 +69,8 @@ def query(
 
 
 def status(target: Target = None, fmt: Format = OutputFormat.table) -> None:
-    """Each table's rows, version, last refresh, last status and freshness."""
+    """Each table's rows, version, last refresh, latest status, staleness and freshness;
+    then the landing files that match no source."""
     from lakeshop.app import api
     from lakeshop.observe import history as observe
 
@@ -85,6 +86,17 @@ def status(target: Target = None, fmt: Format = OutputFormat.table) -> None:
         r["latest_data"] = observe.describe_time(f.get("latest_data"))
         r["hours_since_refresh"] = f.get("hours_since_refresh")
     print_rows(rows, fmt)
+    unmatched = api.unmatched_files(project)
+    if unmatched:
+        n = len(unmatched)
+        note = (
+            f"{n} landing file{' matches' if n == 1 else 's match'} no source's path: "
+            + ", ".join(unmatched)
+        )
+        # beside a csv or json document, on stderr: the document stays one
+        (out if fmt is OutputFormat.table else err).print(
+            escape(note), soft_wrap=True, highlight=False, style="yellow"
+        )
 
 
 class LineageFormat(StrEnum):
@@ -107,7 +119,8 @@ def lineage(
     from lakeshop.pipeline import lineage as lin
 
     project = load_project()
-    found = lin.Lineage(project.graph, project.sources)
+    exports = lin.ingested_exports(project.lakehouse(), project.sources)
+    found = lin.Lineage(project.graph, project.sources, exports)
     table, column = lin.parse_target(name)
     data: dict[str, Any]
     if column is None:
@@ -116,7 +129,15 @@ def lineage(
     else:
         node = found.column(table, column)
         lines = lin.render_column(node)
-        data = node.to_dict() | {"sources": [leaf.ref for leaf in node.leaves()]}
+        leaves = node.leaves()
+        data = node.to_dict() | {
+            "sources": [leaf.ref for leaf in leaves if leaf.kind == "landing"],
+            "not_from_export": [
+                {"ref": leaf.ref, "kind": leaf.kind, "expression": leaf.expression}
+                for leaf in leaves
+                if leaf.kind != "landing"
+            ],
+        }
     if fmt is LineageFormat.json:
         typer.echo(json.dumps(data, indent=2))
     else:

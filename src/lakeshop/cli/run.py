@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
@@ -18,6 +18,21 @@ from lakeshop.cli.options import (
 )
 from lakeshop.cli.output import err, progress, summarise
 
+if TYPE_CHECKING:
+    from lakeshop.pipeline.runner import RunSummary
+
+#: exit codes of a run that went through (2 is a configuration error, as for every command)
+TABLE_FAILED = 1
+FILE_REFUSED = 3
+
+
+def exit_code(summary: RunSummary) -> int:
+    """0 when every table succeeded and no file was refused; 1 when a table failed (the run
+    did not end ok); else 3 when a file was refused."""
+    if summary.status != "ok":
+        return TABLE_FAILED
+    return FILE_REFUSED if summary.refused else 0
+
 
 def run(
     target: Target = None,
@@ -28,13 +43,22 @@ def run(
         list[str] | None,
         typer.Option("--select", help="Only this table, e.g. silver.orders (repeatable)."),
     ] = None,
+    rebuild_changed: Annotated[
+        bool,
+        typer.Option(
+            "--rebuild-changed",
+            help="Rebuild the tables of sources whose configuration changed, from the raw files.",
+        ),
+    ] = False,
     wait: Wait = False,
     wait_timeout: WaitTimeout = None,
     as_of: AsOf = None,
     engine: EngineOption = None,
 ) -> None:
     """Run the pipeline: ingest new files, refresh silver and gold incrementally; then
-    evaluate the alert rules and send the new alerts."""
+    evaluate the alert rules and send the new alerts.
+
+    Exit code: 0 ok, 1 a table failed, 2 a configuration error, 3 a file was refused."""
     from lakeshop.app import api
 
     day = parse_date("--as-of", as_of) if as_of is not None else None
@@ -55,10 +79,11 @@ def run(
         wait_timeout=wait_timeout,
         as_of=day,
         engine=engine,
+        rebuild_changed=rebuild_changed,
     )
     summarise(result)
-    if result.summary.status != "ok":
-        raise typer.Exit(1)
+    if exit_code(result.summary):
+        raise typer.Exit(exit_code(result.summary))
 
 
 def replay(
@@ -85,5 +110,5 @@ def replay(
         engine=engine,
     )
     summarise(result)
-    if result.summary.status != "ok":
-        raise typer.Exit(1)
+    if exit_code(result.summary):
+        raise typer.Exit(exit_code(result.summary))

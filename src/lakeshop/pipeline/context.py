@@ -44,6 +44,8 @@ class TableResult:
     #: rows held in quarantine that were evaluated again (part of rows_in)
     retried: int = 0
     note: str = ""
+    #: files an ingestion refused (not read), by landing path: the reason
+    refused: dict[str, str] = field(default_factory=dict)
 
     @property
     def balanced(self) -> bool:

@@ -8,8 +8,9 @@ columns, SCD2 keys and validity) are explained rather than traced through SQL.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlglot
 from sqlglot import exp
@@ -21,6 +22,9 @@ from lakeshop.core.errors import LakeshopError, SqlError, TableNotFound
 from lakeshop.pipeline.graph import Graph
 from lakeshop.pipeline.model import Kind, Table
 from lakeshop.pipeline.sources import Const, Expr, Source
+
+if TYPE_CHECKING:
+    from lakeshop.engines.lakehouse import Lakehouse
 
 #: columns ingestion adds to every bronze row
 INGEST_COLUMNS = {
@@ -40,11 +44,40 @@ SCD2_COLUMNS = ("valid_from", "valid_to", "is_current")
 MAX_EXPRESSION = 110
 
 
+@dataclass(frozen=True)
+class Ingested:
+    """What the ingestion log says of a source's export: how many files bronze holds, and
+    how many of them lacked each optional field (read as NULL)."""
+
+    files: int = 0
+    lacking: dict[str, int] = field(default_factory=dict)
+
+
+def ingested_exports(lakehouse: Lakehouse, sources: dict[str, Source]) -> dict[str, Ingested]:
+    """Per source, :class:`Ingested` from ``_system.files`` (the latest entry of each
+    delivery whose rows bronze holds, and its schema change)."""
+    from lakeshop.pipeline import system
+    from lakeshop.pipeline.changes import latest_deliveries, refused
+    from lakeshop.pipeline.ingest.mapping import missing_optional
+
+    log = system.read(lakehouse, system.FILES).to_pylist()
+    out = {}
+    for name in sources:
+        mine = [r for r in log if r["source"] == name]
+        kept = [r for r in latest_deliveries(mine) if not refused(r)]
+        lacking = Counter(f for r in kept for f in missing_optional(r["schema_change"]))
+        out[name] = Ingested(len(kept), dict(lacking))
+    return out
+
+
 @dataclass
 class ColumnNode:
     """One column and how it is obtained: ``kind`` is sql, strategy, ingest, mapping, landing
-    or constant; ``expression`` the SQL computing it or an explanation; ``inputs`` the
-    columns it is computed from."""
+    (an export column), constant or absent (a field no export column gives: NULL);
+    ``expression`` the SQL computing it or an explanation; ``inputs`` the columns it is
+    computed from. Only ``landing`` nodes are under ``landing.<source>``: a constant or an
+    expression of the mapping is under ``mapping.<source>``, an absent field under
+    ``absent.<source>``."""
 
     table: str
     column: str
@@ -83,6 +116,8 @@ class Lineage:
 
     graph: Graph
     sources: dict[str, Source]
+    #: what the ingestion log says of each export (None: not known, nothing ingested read)
+    exports: dict[str, Ingested] | None = None
     _columns: dict[str, list[str]] = field(default_factory=dict)
     _nodes: dict[str, dict[str, Node]] = field(default_factory=dict)
     _traced: dict[str, ColumnNode] = field(default_factory=dict)
@@ -221,19 +256,50 @@ class Lineage:
         landing = f"landing.{src.name}"
         where = f"{src.path} ({src.format})"
         spec = src.mapping.get(column, column)
+        setting = f"sources.{src.name}.mapping.{column}"
         if isinstance(spec, Const):
-            leaf = ColumnNode(landing, column, "constant", f"constant {spec.const!r} (mapping)")
+            leaf = ColumnNode(
+                f"mapping.{src.name}",
+                column,
+                "constant",
+                f"constant {spec.const!r} set by {setting}, not read from the export",
+            )
         elif isinstance(spec, Expr):
             refs = sqlglot.parse_one(spec.sql, read="duckdb").find_all(exp.Column, bfs=False)
             exports = [
                 ColumnNode(landing, c, "landing", f"export column of {where}")
                 for c in dict.fromkeys(r.name for r in refs)
             ]
-            leaf = ColumnNode(landing, column, "mapping", f"{spec.sql} (mapping)", exports)
-        else:
-            mapped = " (mapping)" if spec != column else ""
+            how = f"{spec.sql} ({setting})" + ("" if exports else ", reads no export column")
+            leaf = ColumnNode(f"mapping.{src.name}", column, "mapping", how, exports)
+        elif spec != column or column in src.required:  # a file without it is refused
+            mapped = f" (mapped by {setting})" if spec != column else ""
             leaf = ColumnNode(landing, spec, "landing", f"export column of {where}{mapped}")
+        else:
+            leaf = self._optional(src, column, where)
         return ColumnNode(table.name, column, "ingest", "as received, as text", [leaf])
+
+    def _optional(self, src: Source, column: str, where: str) -> ColumnNode:
+        """An optional field read from the export's column of its name: NULL in the files
+        that lack it, absent when every file ingested lacks it."""
+        seen = self.exports.get(src.name) if self.exports is not None else None
+        landing = f"landing.{src.name}"
+        if seen is None or seen.files == 0:
+            yet = "" if seen is None else "; no file ingested yet"
+            how = f"export column of {where} when the export has it (optional: NULL otherwise{yet})"
+            return ColumnNode(landing, column, "landing", how)
+        lacking, n = seen.lacking.get(column, 0), seen.files
+        files = f"{n} file{'s' if n != 1 else ''}"
+        if lacking == n:
+            how = (
+                f"not in the export: none of the {files} of {where} ingested has a column "
+                f"'{column}' and sources.{src.name}.mapping gives none; NULL"
+            )
+            return ColumnNode(f"absent.{src.name}", column, "absent", how)
+        how = f"export column of {where}"
+        if lacking:
+            how += f"; missing from {lacking} of the {files} ingested (NULL in their rows)"
+        return ColumnNode(landing, column, "landing", how)
 
     def _source(self, table: Table) -> Source:
         if table.source not in self.sources:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -18,8 +19,10 @@ from lakeshop.core.version import __version__
 from lakeshop.engines.base import Engine
 from lakeshop.engines.lakehouse import Lakehouse
 from lakeshop.pipeline import system
+from lakeshop.pipeline.changes import Stale, rebuild_trigger, stale
 from lakeshop.pipeline.context import RunContext, TableResult
 from lakeshop.pipeline.graph import Graph, driving_table
+from lakeshop.pipeline.ingest.discovery import unmatched_files
 from lakeshop.pipeline.model import Kind, Table
 from lakeshop.pipeline.raw import parse_trigger, replay_trigger
 from lakeshop.pipeline.sources import Source
@@ -48,10 +51,25 @@ class RunSummary:
     status: str
     outcomes: list[TableOutcome]
     seconds: float
+    #: landing files that match no source (relative to the landing folder)
+    unmatched: list[str] = field(default_factory=list)
+    #: sources whose tables hold rows of another configuration, and were not rebuilt
+    stale: list[Stale] = field(default_factory=list)
+    #: sources whose tables this run rebuilt (``--rebuild-changed``, or a rebuild owed)
+    rebuilt: list[Stale] = field(default_factory=list)
 
     @property
     def failed(self) -> list[TableOutcome]:
         return [o for o in self.outcomes if o.status == "failed"]
+
+    @property
+    def refused(self) -> list[tuple[str, str, str]]:
+        """Files the run refused: (table, landing path, reason), in run order."""
+        return [
+            (o.name, path, reason)
+            for o in self.outcomes
+            for path, reason in o.result.refused.items()
+        ]
 
 
 Listener = Callable[[TableOutcome], None]
@@ -78,12 +96,18 @@ def run(
     replay: tuple[date, date] | None = None,
     trigger: str = "manual",
     listener: Listener | None = None,
+    rebuild_changed: bool = False,
 ) -> RunSummary:
     """Run every selected table in dependency order; dependants of a failure are skipped.
 
     ``replay`` (first and last ingestion date) reads those dates' raw copies into bronze
     again. A full refresh or a replay whose run was killed is resumed by the next run: it
     may have replaced bronze rows without logging them.
+
+    Tables of a source whose configuration changed since its files were ingested are stale
+    (:mod:`lakeshop.pipeline.changes`): listed in the summary, and rebuilt from the raw copies
+    with ``rebuild_changed`` (each of them as by a full refresh, the others incrementally). A
+    rebuild that did not end ``ok`` is resumed by the next run.
     """
     lakehouse = engine.lakehouse
     started = datetime.now(UTC).replace(tzinfo=None)
@@ -94,11 +118,24 @@ def run(
         replay = _union(replay, parse_trigger(dead["trigger"]))
     if replay is not None and not full_refresh:
         trigger = replay_trigger(*replay)
+    chosen = _selection(graph, select)
+    found = [] if full_refresh else stale(lakehouse, sources, graph)
+    rebuilt = [s for s in found if rebuild_changed or s.reason != "configuration changed"]
+    if rebuilt and select:
+        raise ConfigError(
+            "--select",
+            "no selection while tables are rebuilt ("
+            + "; ".join(s.describe() for s in rebuilt)
+            + "): run them all",
+            ", ".join(select),
+        )
+    if rebuilt and parse_trigger(trigger) is None:  # a replay's trigger names its range
+        trigger = rebuild_trigger({s.source for s in rebuilt})
+    rebuild = {t for s in rebuilt for t in s.tables}
     with run_context(run_id):
         ctx = RunContext(
             run_id, batch_id, engine, lakehouse, landing, sources, started, full_refresh, replay
         )
-        chosen = _selection(graph, select)
         run_row = {
             "run_id": run_id,
             "batch_id": batch_id,
@@ -111,6 +148,15 @@ def run(
             "lakeshop_version": __version__,
         }
         system.append(lakehouse, system.RUNS, [run_row])
+        system.create_missing(lakehouse)
+        unmatched = unmatched_files(landing, sources)
+        for s in found:
+            log.warning(
+                "tables rebuilt" if s in rebuilt else "tables stale",
+                extra={"source": s.source, "reason": s.reason, "tables": s.tables},
+            )
+        if unmatched:
+            log.warning("landing files match no source", extra={"files": unmatched})
         log.info(
             "run started",
             extra={k: run_row[k] for k in ("target", "engine", "trigger", "full_refresh")}
@@ -131,7 +177,8 @@ def run(
                     name, table.kind, "skipped", error=f"upstream {blocked[0]} did not succeed"
                 )
             else:
-                outcome = _run_table(graph, table, ctx)
+                mine = replace(ctx, full_refresh=True) if name in rebuild else ctx
+                outcome = _run_table(graph, table, mine)
             outcomes[name] = outcome
             _log_table(outcome)
             events.add(outcome)
@@ -154,10 +201,21 @@ def run(
                     "tables_ok": sum(o.status == "ok" for o in done),
                     "tables_failed": sum(o.status == "failed" for o in done),
                     "tables_skipped": sum(o.status == "skipped" for o in done),
+                    "files_refused": sum(len(o.result.refused) for o in done),
+                    "unmatched_files": json.dumps(unmatched) if unmatched else None,
                 }
             ],
         )
-        summary = RunSummary(run_id, batch_id, status, done, time.perf_counter() - clock)
+        summary = RunSummary(
+            run_id,
+            batch_id,
+            status,
+            done,
+            time.perf_counter() - clock,
+            unmatched,
+            [s for s in found if s not in rebuilt],
+            rebuilt,
+        )
         log.log(
             logging.INFO if status == "ok" else logging.ERROR,
             f"run {status}",

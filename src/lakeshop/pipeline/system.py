@@ -37,6 +37,9 @@ SCHEMAS: dict[str, pa.Schema] = {
             # e.g. "added: loyalty_points; missing optional: phone" (added to older tables
             # by the first append: Delta appends merge the schema)
             ("schema_change", pa.string()),
+            # fingerprint of the source's configuration the file was read under (see
+            # lakeshop.pipeline.changes); null in entries written before it was recorded
+            ("config_fingerprint", pa.string()),
         ]
     ),
     RUNS: pa.schema(
@@ -55,6 +58,10 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("tables_skipped", pa.int64()),
             ("error", pa.string()),
             ("lakeshop_version", pa.string()),
+            # files refused in the run (status error), and landing files matching no source
+            # (JSON list of landing-relative paths); null in rows written before they were
+            ("files_refused", pa.int64()),
+            ("unmatched_files", pa.string()),
         ]
     ),
     EVENTS: pa.schema(
@@ -131,8 +138,26 @@ def append(lakehouse: Lakehouse, name: str, rows: list[dict[str, Any]]) -> None:
         lakehouse.write(name, table, "append")
 
 
+def create_missing(lakehouse: Lakehouse) -> None:
+    """Create every system table that does not exist yet, empty (a query over any of them
+    works from the first run on)."""
+    for name in SCHEMAS:
+        if not lakehouse.exists(name):
+            append(lakehouse, name, [])
+
+
 def read(lakehouse: Lakehouse, name: str) -> pa.Table:
-    """A system table, empty with its schema when it does not exist yet."""
+    """A system table, empty with its schema when it does not exist yet.
+
+    Columns added to the schema since the table was written read as nulls (a lakehouse of an
+    older version keeps working; its next append adds them); columns are in the schema's order.
+    """
+    schema = SCHEMAS[name]
     if not lakehouse.exists(name):
-        return SCHEMAS[name].empty_table()
-    return lakehouse.read(name)
+        return schema.empty_table()
+    table = lakehouse.read(name)
+    for f in schema:
+        if f.name not in table.column_names:
+            table = table.append_column(f, pa.nulls(table.num_rows, f.type))
+    other = [c for c in table.column_names if c not in schema.names]
+    return table.select([*schema.names, *other])

@@ -205,9 +205,9 @@ def data_freshness(query: Query, rule: Freshness) -> list[Firing]:
             rule.severity,
             row,
             None,
-            f"{row['scope'].removeprefix('source=')}: latest business timestamp "
-            f"{row['latest'] or 'none'} is {_hours(row['value'])} old at {row['clock']} "
-            f"(SLA {_hours(row['threshold'])})",
+            f"{row['scope'].removeprefix('source=')}: no newer business data for "
+            f"{_hours(row['value'])} at {row['clock']} (latest business timestamp "
+            f"{row['latest'] or 'none yet'}; SLA {_hours(row['threshold'])})",
             _clock_day(row),
         )
         for row in _rows(query, "data_freshness", params)
@@ -227,9 +227,14 @@ def file_freshness(query: Query, rule: Freshness) -> list[Firing]:
             rule.severity,
             row,
             None,
-            f"{row['scope'].removeprefix('source=')}: latest file delivered "
-            f"{row['latest'] or 'never'}, {_hours(row['value'])} before {row['clock']} "
-            f"(SLA {_hours(row['threshold'])})",
+            f"{row['scope'].removeprefix('source=')}: "
+            + (
+                f"latest file delivered {row['latest']}, {_hours(row['value'])} before "
+                if row["latest"] is not None
+                else f"no file delivered yet, {_hours(row['value'])} after the first "
+                "delivery of any source, at "
+            )
+            + f"{row['clock']} (SLA {_hours(row['threshold'])})",
             _clock_day(row),
         )
         for row in _rows(query, "file_freshness", params)
@@ -276,6 +281,17 @@ def quarantine_rate(
         )
         for row in _rows(query, "quarantine_rate", params)
     ]
+
+
+#: the rules judging one business day (the as-of date); the others judge the run or a clock
+DATED = frozenset({"revenue_drop", "order_floor"})
+
+
+def changed_days(query: Query, run_id: str) -> list[date]:
+    """The business days whose daily sales the run added or changed: the ``sales_date`` of
+    the rows of ``gold.agg_daily_sales`` it wrote (a recompute that changes nothing keeps a
+    day's rows and their batch)."""
+    return [r["sales_date"] for r in _rows(query, "changed_days", {"run_id": run_id})]
 
 
 def checks(rules: Rules, as_of: date | None, run_id: str | None = None) -> dict[str, Check]:

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from lakeshop.pipeline import system
+from lakeshop.pipeline.changes import fingerprint, latest_deliveries, refused
 from lakeshop.pipeline.context import RunContext
 from lakeshop.pipeline.raw import DELIVERED, RawCopy, deliveries, in_range
 from lakeshop.pipeline.sources import Source
@@ -28,6 +29,52 @@ class Candidate:
     status: str = "ingested"
     note: str = ""
     raw_path: str = ""
+    #: a delivery refused under an earlier configuration, read again from its raw copy
+    retry: bool = False
+
+
+def to_read(ctx: RunContext, source: Source) -> list[Candidate]:
+    """What an ingestion reads, in order: the raw copies a full refresh or a replay reads
+    again, the files refused under an earlier configuration (tried again from their raw
+    copies), then the new landing files."""
+    replayed = replays(ctx, source)
+    again = {c.relative for c in replayed}
+    tried = [c for c in retries(ctx, source) if c.relative not in again]
+    return [*replayed, *tried, *new_files(ctx, source)]
+
+
+def retries(ctx: RunContext, source: Source) -> list[Candidate]:
+    """Deliveries whose latest entry is a refusal under another configuration of the source
+    than today's, to be read again from their raw copies (refusals without a recorded
+    configuration, or without a raw copy, are left as they are)."""
+    if ctx.full_refresh:  # reads every delivery again anyway
+        return []
+    now = fingerprint(source)
+    log = [
+        r
+        for r in system.read(ctx.lakehouse, system.FILES).to_pylist()
+        if r["source"] == source.name
+    ]
+    out = []
+    for r in latest_deliveries(log):
+        if not refused(r) or r["config_fingerprint"] in (None, now) or not r["raw_path"]:
+            continue
+        raw = ctx.lakehouse.root / r["raw_path"]
+        if r["size"] and raw.is_file():
+            note = f"tried again: refused in batch {r['batch_id']} under an earlier configuration"
+            out.append(
+                Candidate(
+                    raw,
+                    r["path"],
+                    r["size"],
+                    r["modified_at"],
+                    r["sha256"],
+                    note=note,
+                    raw_path=r["raw_path"],
+                    retry=True,
+                )
+            )
+    return out
 
 
 def new_files(ctx: RunContext, source: Source) -> list[Candidate]:
@@ -104,6 +151,27 @@ def _replayed(copy: RawCopy) -> Candidate:
         status="replayed",
         raw_path=copy.raw_path,
     )
+
+
+def unmatched_files(landing: Path, sources: dict[str, Source]) -> list[str]:
+    """Landing files no source's ``path`` matches, relative to the landing folder, in order.
+
+    Files and folders whose name starts with ``_`` or ``.`` are not deliveries (a
+    generator's ledger, files held back, hidden files) and are left out.
+    """
+    if not landing.is_dir():
+        return []
+    matched: set[Path] = set()
+    for source in sources.values():
+        matched.update(source.files(landing))
+    out = []
+    for path in sorted(landing.rglob("*")):
+        relative = path.relative_to(landing)
+        if any(part.startswith(("_", ".")) for part in relative.parts):
+            continue
+        if path.is_file() and path not in matched:
+            out.append(_printable(relative.as_posix())[0])
+    return out
 
 
 def _printable(name: str) -> tuple[str, bool]:

@@ -136,11 +136,22 @@ class SchemaMismatch(SourceFileError):
         self.change = change
 
 
+_MISSING_OPTIONAL = "missing optional: "
+
+
 def _change(*parts: str, optional: list[str]) -> str:
     """A file's schema change as ``_system.files`` reports it, e.g. ``added: loyalty_points``."""
     if optional:
-        parts = (*parts, f"missing optional: {', '.join(optional)}")
+        parts = (*parts, f"{_MISSING_OPTIONAL}{', '.join(optional)}")
     return "; ".join(p for p in parts if p)
+
+
+def missing_optional(change: str | None) -> list[str]:
+    """The optional fields a file lacked, read back from its schema change (see :func:`_change`)."""
+    for part in (change or "").split("; "):
+        if part.startswith(_MISSING_OPTIONAL):
+            return part.removeprefix(_MISSING_OPTIONAL).split(", ")
+    return []
 
 
 def _addable(

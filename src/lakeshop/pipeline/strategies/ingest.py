@@ -8,6 +8,7 @@ from typing import Any
 
 from lakeshop.core.errors import LakeshopError, SourceFileError
 from lakeshop.core.logs import get_logger
+from lakeshop.pipeline.changes import fingerprint
 from lakeshop.pipeline.context import RunContext, TableResult
 from lakeshop.pipeline.ingest.commit import (
     FLUSH_ROWS,
@@ -17,7 +18,7 @@ from lakeshop.pipeline.ingest.commit import (
     flush,
     keep_raw,
 )
-from lakeshop.pipeline.ingest.discovery import join_notes, new_files, replays
+from lakeshop.pipeline.ingest.discovery import join_notes, to_read
 from lakeshop.pipeline.ingest.mapping import SchemaMismatch, bronze_schema, note_change, read_file
 from lakeshop.pipeline.model import Table
 from lakeshop.pipeline.strategies.base import Inputs, Strategy
@@ -38,7 +39,8 @@ class IngestStrategy(Strategy):
         schema = bronze_schema(source)
         batch = Batch(first=True)
         counts: dict[str, int] = {}
-        for cand in [*replays(ctx, source), *new_files(ctx, source)]:
+        configured = fingerprint(source)
+        for cand in to_read(ctx, source):
             replaying = cand.status == "replayed"
             if not batch.log:
                 batch.replaying = replaying
@@ -60,6 +62,7 @@ class IngestStrategy(Strategy):
                 "ingested_at": ctx.started_at,
                 "rows": 0,
                 "rejected_lines": 0,
+                "config_fingerprint": configured,
             }
             try:
                 if cand.status == "duplicate":
@@ -69,6 +72,8 @@ class IngestStrategy(Strategy):
                 change = exc.change if isinstance(exc, SchemaMismatch) else ""
                 status = cand.status if cand.status in ("duplicate", "replayed") else "error"
                 entry.update(status=status, error=join_notes(cand.note, exc.reason))
+                if status != "duplicate":
+                    result.refused[cand.relative] = exc.reason
                 log.log(
                     logging.INFO if status == "duplicate" else logging.WARNING,
                     f"file {status}",
@@ -99,7 +104,8 @@ class IngestStrategy(Strategy):
             entry["raw_path"] = cand.raw_path or keep_raw(ctx, source, cand)
             batch.log.append(entry)
             result.files += 1
-            counts[cand.status] = counts.get(cand.status, 0) + 1
+            counted = "retried" if cand.retry else cand.status
+            counts[counted] = counts.get(counted, 0) + 1
         flush(ctx, table, schema, batch)
         result.rows_in = result.rows_written + result.rows_quarantined
         result.note = join_notes(_summary(counts), result.note)
@@ -107,13 +113,15 @@ class IngestStrategy(Strategy):
 
 
 def _summary(counts: dict[str, int]) -> str:
-    """``"40 replayed from raw, 2 new files, 1 duplicate, 1 redelivery"`` (only what happened)."""
+    """``"40 replayed from raw, 2 new files, 1 tried again from raw, 1 duplicate, 1 redelivery"`` (only what happened)."""
     parts = []
     if counts.get("replayed"):
         parts.append(f"{counts['replayed']} replayed from raw")
     if counts.get("ingested"):
         n = counts["ingested"]
         parts.append(f"{n} new file{'s' if n != 1 else ''}")
+    if counts.get("retried"):
+        parts.append(f"{counts['retried']} tried again from raw")
     if counts.get("duplicate"):
         n = counts["duplicate"]
         parts.append(f"{n} duplicate{'s' if n != 1 else ''}")
