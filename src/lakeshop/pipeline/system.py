@@ -35,6 +35,11 @@ SCHEMAS: dict[str, pa.Schema] = {
             # e.g. "added: loyalty_points; missing optional: phone" (added to older tables
             # by the first append: Delta appends merge the schema)
             ("schema_change", pa.string()),
+            # rows the source's `where:` left out (not in bronze; NULL in older entries)
+            ("rows_filtered", pa.int64()),
+            # JSON {lookup: {path, files: [raw copies]}}: the reference files the rows were
+            # joined with (`lookup:`), read again by a replay
+            ("lookups", pa.string()),
         ]
     ),
     RUNS: pa.schema(
@@ -69,6 +74,9 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("status", pa.string()),
             ("error", pa.string()),
             ("started_at", _TS),
+            # rows a source's `where:` left out (bronze only; NULL in older logs): rows_in =
+            # written + quarantined + deduplicated + filtered
+            ("rows_filtered", pa.int64()),
         ]
     ),
     EXPECTATIONS: pa.schema(

@@ -28,6 +28,8 @@ class Candidate:
     status: str = "ingested"
     note: str = ""
     raw_path: str = ""
+    #: a replayed delivery's lookup files (``_system.files.lookups``), joined again as they were
+    lookups: str = ""
 
 
 def new_files(ctx: RunContext, source: Source) -> list[Candidate]:
@@ -103,6 +105,7 @@ def _replayed(copy: RawCopy) -> Candidate:
         copy.sha256,
         status="replayed",
         raw_path=copy.raw_path,
+        lookups=copy.lookups,
     )
 
 

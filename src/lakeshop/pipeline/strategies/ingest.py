@@ -18,6 +18,7 @@ from lakeshop.pipeline.ingest.commit import (
     keep_raw,
 )
 from lakeshop.pipeline.ingest.discovery import join_notes, new_files, replays
+from lakeshop.pipeline.ingest.lookup import Lookups
 from lakeshop.pipeline.ingest.mapping import SchemaMismatch, bronze_schema, note_change, read_file
 from lakeshop.pipeline.model import Table
 from lakeshop.pipeline.strategies.base import Inputs, Strategy
@@ -38,6 +39,7 @@ class IngestStrategy(Strategy):
         schema = bronze_schema(source)
         batch = Batch(first=True)
         counts: dict[str, int] = {}
+        lookups = Lookups(ctx, source)
         for cand in [*replays(ctx, source), *new_files(ctx, source)]:
             replaying = cand.status == "replayed"
             if not batch.log:
@@ -60,11 +62,13 @@ class IngestStrategy(Strategy):
                 "ingested_at": ctx.started_at,
                 "rows": 0,
                 "rejected_lines": 0,
+                "rows_filtered": 0,
             }
             try:
                 if cand.status == "duplicate":
                     raise SourceFileError(str(cand.path), cand.note)
-                good, bad, change = read_file(ctx, source, cand, schema)
+                read = read_file(ctx, source, cand, schema, lookups)
+                good, bad, change = read.rows, read.rejects, read.change
             except SourceFileError as exc:
                 change = exc.change if isinstance(exc, SchemaMismatch) else ""
                 status = cand.status if cand.status in ("duplicate", "replayed") else "error"
@@ -82,9 +86,12 @@ class IngestStrategy(Strategy):
                     error=cand.note or None,
                     rows=good.num_rows,
                     rejected_lines=bad.num_rows,
+                    rows_filtered=read.filtered,
+                    lookups=read.lookups,
                 )
                 result.rows_written += good.num_rows
                 result.rows_quarantined += bad.num_rows
+                result.rows_filtered += read.filtered
                 log.info(
                     f"file {cand.status}",
                     extra={
@@ -92,6 +99,7 @@ class IngestStrategy(Strategy):
                         "path": cand.relative,
                         "rows": good.num_rows,
                         "rejected_lines": bad.num_rows,
+                        "rows_filtered": read.filtered,
                     },
                 )
             entry["schema_change"] = change or None
@@ -101,7 +109,7 @@ class IngestStrategy(Strategy):
             result.files += 1
             counts[cand.status] = counts.get(cand.status, 0) + 1
         flush(ctx, table, schema, batch)
-        result.rows_in = result.rows_written + result.rows_quarantined
+        result.rows_in = result.rows_written + result.rows_quarantined + result.rows_filtered
         result.note = join_notes(_summary(counts), result.note)
         return result
 
