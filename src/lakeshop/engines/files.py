@@ -315,7 +315,7 @@ def read_columns(path: Path, format: str, options: CsvOptions) -> list[str]:
         if not options.header:
             return []
         reader = csv.reader(
-            io.StringIO(text, newline=""), options.delimiter, quotechar=options.quote
+            io.StringIO(text, newline=""), delimiter=options.delimiter, quotechar=options.quote
         )
         first_row = next((r for r in reader if "".join(r).strip()), [])
         return [h.strip() for h in first_row]

@@ -248,11 +248,12 @@ def check_where(source: Source, landing: Path, file: str) -> None:
     sample = matching[:WHERE_CHECK_FILES] + matching[WHERE_CHECK_FILES:][-WHERE_CHECK_FILES:]
     o = source.options
     options = CsvOptions(o.delimiter, o.quote, o.encoding, o.header)
-    known: set[str] = set(source.looked_up())
+    headers: set[str] = set()
     for path in sample:
-        known |= set(read_columns(path, source.format, options))
+        headers |= set(read_columns(path, source.format, options))
+    known = headers | set(source.looked_up())
     unknown = [c for c in needed if c not in known]
-    if sample and unknown:
+    if headers and unknown:
         close = difflib.get_close_matches(unknown[0], sorted(known), n=1)
         hint = f"; did you mean '{close[0]}'?" if close else ""
         raise ConfigError(
