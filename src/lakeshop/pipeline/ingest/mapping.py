@@ -200,5 +200,5 @@ def _addable(
 
 def note_change(result: TableResult, change: str) -> None:
     """Add a file's schema change to the table's progress note (each distinct change once)."""
-    if change and change not in result.note.split("; "):
-        result.note = f"{result.note}; {change}" if result.note else change
+    have = result.note.split("; ") if result.note else []
+    result.note = "; ".join(have + [p for p in change.split("; ") if p and p not in have])
