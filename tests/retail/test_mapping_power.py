@@ -34,10 +34,10 @@ def _config(where: str) -> str:
 
 def test_where_is_checked_against_the_exports_columns_when_the_project_loads(tmp_path: Path):
     deliver(tmp_path / "exports", {"orders/o_1.csv": "id,at,kind\n1,2026-01-01T10:00:00,sale\n"})
-    (tmp_path / "lakeshop.yml").write_text(_config('"kind = \'sale\'"'))
+    (tmp_path / "lakeshop.yml").write_text(_config("\"kind = 'sale'\""))
     assert Project.load(tmp_path).sources["orders"].where == "kind = 'sale'"
 
-    (tmp_path / "lakeshop.yml").write_text(_config('"knd = \'sale\'"'))
+    (tmp_path / "lakeshop.yml").write_text(_config("\"knd = 'sale'\""))
     with pytest.raises(ConfigError) as unknown:
         Project.load(tmp_path)
     assert "sources.orders.where" in str(unknown.value)
@@ -45,7 +45,7 @@ def test_where_is_checked_against_the_exports_columns_when_the_project_loads(tmp
         unknown.value
     )
 
-    (tmp_path / "lakeshop.yml").write_text(_config('"kind = = \'sale\'"'))
+    (tmp_path / "lakeshop.yml").write_text(_config("\"kind = = 'sale'\""))
     with pytest.raises(ConfigError) as broken:
         Project.load(tmp_path)
     assert "sources.orders.where" in str(broken.value)
@@ -56,7 +56,7 @@ def test_rows_left_out_by_where_are_counted_as_filtered_and_a_file_without_its_c
     tmp_path: Path,
 ):
     # an empty CSV value is an empty text: NULLIF makes the third row's condition NULL
-    (tmp_path / "lakeshop.yml").write_text(_config('"NULLIF(kind, \'\') <> \'test\'"'))
+    (tmp_path / "lakeshop.yml").write_text(_config("\"NULLIF(kind, '') <> 'test'\""))
     deliver(
         tmp_path / "exports",
         {
