@@ -135,15 +135,31 @@ def test_differently_shaped_exports_are_mapped_onto_the_contract(mapped: Project
     assert day[0]["total_orders"] == 1 and day[0]["total_quantity"] == 3
 
 
-def test_a_mapping_to_a_missing_column_rejects_the_file_naming_it(mapped: Project, tmp_path: Path):
+def test_a_mapped_column_missing_from_some_files_reads_as_null_when_optional(
+    mapped: Project, tmp_path: Path
+):
+    """A glob's file lacking the columns of optional fields (``mail``, ``changed``) is
+    ingested with them NULL and the change named; one lacking a required field's column is
+    refused, naming the file and the column."""
     (tmp_path / "exports/crm/clients_2026-02-02.csv").write_text("client_ref,given\nK-3,bob\n")
+    (tmp_path / "exports/crm/clients_2026-02-03.csv").write_text("given,mail\nbob,b@x.org\n")
     summary = api.run(mapped).summary
     assert summary.status == "ok"
-    bad = api.query(
-        mapped, "SELECT status, error FROM _system.files WHERE path = 'crm/clients_2026-02-02.csv'"
-    ).to_pylist()
-    assert bad[0]["status"] == "error"
-    assert "mail (for email)" in bad[0]["error"] and "changed (for updated_at)" in bad[0]["error"]
+    files = {
+        r["path"]: r
+        for r in api.query(
+            mapped, "SELECT * FROM _system.files WHERE path LIKE 'crm/clients_2026-02-0_.csv'"
+        ).to_pylist()
+    }
+    short = files["crm/clients_2026-02-02.csv"]
+    assert (short["status"], short["rows"]) == ("ingested", 1)
+    assert "mail (for email)" in short["schema_change"]
+    assert "changed (for updated_at)" in short["schema_change"]
+    bob = api.query(mapped, "SELECT * FROM silver.customers WHERE customer_id = 'K-3'").to_pylist()
+    assert bob[0]["first_name"] == "Bob" and bob[0]["email"] is None
+    refused = files["crm/clients_2026-02-03.csv"]
+    assert refused["status"] == "error"
+    assert refused["error"].startswith("missing required column(s) client_ref (for customer_id)")
 
 
 def test_a_mapping_key_outside_the_contract_is_a_config_error(tmp_path: Path):

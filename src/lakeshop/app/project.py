@@ -20,7 +20,7 @@ from lakeshop.engines.base import Engine
 from lakeshop.engines.lakehouse import Lakehouse
 from lakeshop.engines.registry import EngineName as EngineName  # the one definition, re-exported
 from lakeshop.pipeline.graph import Graph
-from lakeshop.pipeline.sources import Source, check_mapping
+from lakeshop.pipeline.sources import Source, check_mapping, check_where
 from lakeshop.retail import contract, pipeline
 from lakeshop.retail.orphans import DEFAULT_HOLD_DAYS, RELATIONS, Policy
 
@@ -84,7 +84,8 @@ class Project:
                 file,
             )
         graph = Graph.build(pipeline.tables(config.retail, config.orphans.resolve(file)))
-        return cls(directory, config, _sources(config, file), graph)
+        landing = (directory / config.landing).resolve()
+        return cls(directory, config, _sources(config, file, landing), graph)
 
     @property
     def landing(self) -> Path:
@@ -141,7 +142,7 @@ ENGINE_SETTINGS: dict[str, Callable[[Project, str, Target], dict[str, Any]]] = {
 }
 
 
-def _sources(config: ProjectConfig, file: str) -> dict[str, Source]:
+def _sources(config: ProjectConfig, file: str, landing: Path) -> dict[str, Source]:
     unknown = sorted(set(config.sources) - set(contract.SOURCES))
     if unknown:
         raise ConfigError(
@@ -164,6 +165,7 @@ def _sources(config: ProjectConfig, file: str) -> dict[str, Source]:
         src = given.model_copy() if given else Source(path=spec.default_path, format=spec.format)
         src.name, src.fields, src.required = name, list(spec.fields), list(spec.required)
         check_mapping(src, file)
+        check_where(src, landing, file)
         out[name] = src
     return out
 

@@ -69,6 +69,8 @@ def progress_line(outcome: TableOutcome, width: int = 0) -> str:
         parts.append(f"{r.rows_quarantined:,} quarantined")
     if r.rows_deduplicated:
         parts.append(f"{r.rows_deduplicated:,} dedup")
+    if r.rows_filtered:
+        parts.append(f"{r.rows_filtered:,} filtered")
     if outcome.status == "skipped":
         detail = f"[yellow]{escape(outcome.error or '')}[/]"
     elif outcome.error:

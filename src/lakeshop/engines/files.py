@@ -18,6 +18,7 @@ import codecs
 import csv
 import gzip
 import io
+import json
 import re
 import zlib
 from dataclasses import dataclass
@@ -289,3 +290,34 @@ def _codec_name(path: Path, encoding: str) -> str:
         raise SourceFileError(
             str(path), f"unknown encoding '{encoding}' (options.encoding)"
         ) from None
+
+
+#: bytes of a text file read to find its column names (a header longer than this is cut)
+HEADER_BYTES = 1 << 16
+
+
+def read_columns(path: Path, format: str, options: CsvOptions) -> list[str]:
+    """The column names of a landing file without reading its rows: a CSV's header, a
+    Parquet file's schema, the keys of a JSON-lines file's first object. Empty when they
+    cannot be told (no header, unreadable file): the caller only uses them to check names.
+    """
+    try:
+        if format == "parquet":
+            return list(pq.read_schema(path).names)
+        opener = gzip.open if path.name.lower().endswith(".gz") else open
+        with opener(path, "rb") as fh:
+            head = fh.read(HEADER_BYTES)
+        text = head.decode(options.encoding, errors="replace").lstrip("\ufeff")
+        if format == "jsonl":
+            first = next((line for line in text.splitlines() if line.strip()), "")
+            obj = json.loads(first)
+            return list(obj) if isinstance(obj, dict) else []
+        if not options.header:
+            return []
+        reader = csv.reader(
+            io.StringIO(text, newline=""), delimiter=options.delimiter, quotechar=options.quote
+        )
+        first_row = next((r for r in reader if "".join(r).strip()), [])
+        return [h.strip() for h in first_row]
+    except (OSError, ValueError, csv.Error, pa.ArrowException):
+        return []

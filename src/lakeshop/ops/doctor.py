@@ -3,8 +3,9 @@
 Each check returns one line per problem found; none of them writes anything (a reader: it
 takes no lock, and reads one snapshot per table).
 
-- accounting: ``rows_in = rows_written + rows_quarantined + rows_deduplicated`` for every
-  table and run in ``_system.events``;
+- accounting: ``rows_in = rows_written + rows_quarantined + rows_deduplicated +
+  rows_filtered`` for every table and run in ``_system.events`` (an older log without
+  ``rows_filtered`` counts none);
 - unique keys: the declared keys of silver upsert/append tables; the surrogate key of every
   ``gold.dim_*``; for SCD2 dimensions, no overlapping validity intervals per business key and
   exactly one current version (members without a business key, unknown and guest, aside); an
@@ -129,17 +130,25 @@ def _accounting(graph: Graph, db: _Reader) -> CheckResult:
     if not db.bind(system.EVENTS):
         return result
     result.checked = int(db.fetch(f"SELECT count(*) AS n FROM {system.EVENTS}")["n"][0].as_py())
+    # logs written before `where:` existed have no rows_filtered: nothing was filtered then
+    filtered = (
+        f"COALESCE({ident('rows_filtered')}, 0)"
+        if "rows_filtered" in db.columns(system.EVENTS)
+        else "0"
+    )
     bad = db.fetch(
-        f"""SELECT run_id, table_name, rows_in, rows_written, rows_quarantined, rows_deduplicated
+        f"""SELECT run_id, table_name, rows_in, rows_written, rows_quarantined, rows_deduplicated,
+            {filtered} AS rows_filtered
         FROM {system.EVENTS}
-        WHERE rows_in IS DISTINCT FROM rows_written + rows_quarantined + rows_deduplicated
+        WHERE rows_in IS DISTINCT FROM
+            rows_written + rows_quarantined + rows_deduplicated + {filtered}
         ORDER BY run_id, table_name"""
     ).to_pylist()
     for r in bad:
         result.problems.append(
             f"run {r['run_id']} table {r['table_name']}: rows_in {r['rows_in']} ≠ "
             f"{r['rows_written']} written + {r['rows_quarantined']} quarantined + "
-            f"{r['rows_deduplicated']} deduplicated"
+            f"{r['rows_deduplicated']} deduplicated + {r['rows_filtered']} filtered"
         )
     return result
 

@@ -33,12 +33,15 @@ class RunContext:
 
 @dataclass
 class TableResult:
-    """Row accounting of one table in one run: ``rows_in = written + quarantined + deduplicated``."""
+    """Row accounting of one table in one run:
+    ``rows_in = written + quarantined + deduplicated + filtered``."""
 
     rows_in: int = 0
     rows_written: int = 0
     rows_quarantined: int = 0
     rows_deduplicated: int = 0
+    #: rows a source's ``where:`` left out (bronze only)
+    rows_filtered: int = 0
     expectations: list[ExpectationCount] = field(default_factory=list)
     files: int = 0
     #: rows held in quarantine that were evaluated again (part of rows_in)
@@ -49,4 +52,6 @@ class TableResult:
 
     @property
     def balanced(self) -> bool:
-        return self.rows_in == self.rows_written + self.rows_quarantined + self.rows_deduplicated
+        return self.rows_in == (
+            self.rows_written + self.rows_quarantined + self.rows_deduplicated + self.rows_filtered
+        )

@@ -34,14 +34,19 @@ class RawCopy:
     sha256: str
     first_batch: int
     ingest_date: date
+    #: the lookup files its rows were last joined with (``_system.files.lookups``), or ""
+    lookups: str = ""
 
 
 def deliveries(log: list[dict[str, Any]], root: Path) -> list[RawCopy]:
     """Each delivery of the log's entries (one source), in ingestion order (batch, path)."""
     first: dict[tuple[str, str], dict[str, Any]] = {}
+    joined: dict[tuple[str, str], str] = {}
     for r in sorted(log, key=lambda r: (r["batch_id"], r["path"])):
         if r["status"] in DELIVERED:
             first.setdefault((r["path"], r["sha256"]), r)
+            if r.get("lookups"):
+                joined[(r["path"], r["sha256"])] = r["lookups"]
     out = []
     for r in first.values():
         raw_path = r["raw_path"]
@@ -62,6 +67,7 @@ def deliveries(log: list[dict[str, Any]], root: Path) -> list[RawCopy]:
                 r["sha256"],
                 r["batch_id"],
                 day,
+                joined.get((r["path"], r["sha256"]), ""),
             )
         )
     return out

@@ -328,6 +328,7 @@ def _log_table(o: TableOutcome) -> None:
             "rows_written": r.rows_written,
             "rows_quarantined": r.rows_quarantined,
             "rows_deduplicated": r.rows_deduplicated,
+            "rows_filtered": r.rows_filtered,
             "seconds": round(o.seconds, 3),
         }
         | ({"error": o.error} if o.error else {})
@@ -360,6 +361,7 @@ class _EventLog:
                 "rows_written": r.rows_written,
                 "rows_quarantined": r.rows_quarantined,
                 "rows_deduplicated": r.rows_deduplicated,
+                "rows_filtered": r.rows_filtered,
                 "duration_s": round(o.seconds, 3),
                 "status": o.status,
                 "error": o.error,

@@ -40,6 +40,11 @@ SCHEMAS: dict[str, pa.Schema] = {
             # fingerprint of the source's configuration the file was read under (see
             # lakeshop.pipeline.changes); null in entries written before it was recorded
             ("config_fingerprint", pa.string()),
+            # rows the source's `where:` left out (not in bronze; NULL in older entries)
+            ("rows_filtered", pa.int64()),
+            # JSON {lookup: {path, files: [raw copies]}}: the reference files the rows were
+            # joined with (`lookup:`), read again by a replay
+            ("lookups", pa.string()),
         ]
     ),
     RUNS: pa.schema(
@@ -78,6 +83,9 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("status", pa.string()),
             ("error", pa.string()),
             ("started_at", _TS),
+            # rows a source's `where:` left out (bronze only; NULL in older logs): rows_in =
+            # written + quarantined + deduplicated + filtered
+            ("rows_filtered", pa.int64()),
         ]
     ),
     EXPECTATIONS: pa.schema(

@@ -32,6 +32,9 @@ class Candidate:
     #: a delivery refused under an earlier configuration, read again from its raw copy
     retry: bool = False
 
+    #: a replayed delivery's lookup files (``_system.files.lookups``), joined again as they were
+    lookups: str = ""
+
 
 def to_read(ctx: RunContext, source: Source) -> list[Candidate]:
     """What an ingestion reads, in order: the raw copies a full refresh or a replay reads
@@ -150,6 +153,7 @@ def _replayed(copy: RawCopy) -> Candidate:
         copy.sha256,
         status="replayed",
         raw_path=copy.raw_path,
+        lookups=copy.lookups,
     )
 
 

@@ -1,11 +1,14 @@
-"""A landing file mapped onto its source's contract: parsed, columns selected and typed as
-text, audit columns added, rejected lines kept, the schema change named."""
+"""A landing file mapped onto its source's contract: parsed, joined with its lookups,
+filtered by its ``where``, columns selected and typed as text, audit columns added, rejected
+lines kept, the schema change named."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
+import sqlglot
 
 from lakeshop.core.errors import SourceFileError
 from lakeshop.core.sqltext import ident
@@ -13,6 +16,7 @@ from lakeshop.engines.base import ParsedFile
 from lakeshop.engines.files import CsvOptions, parse_csv, parse_parquet
 from lakeshop.pipeline.context import RunContext, TableResult
 from lakeshop.pipeline.ingest.discovery import Candidate
+from lakeshop.pipeline.ingest.lookup import Lookups
 from lakeshop.pipeline.sources import Source
 
 AUDIT = pa.schema(
@@ -44,11 +48,25 @@ def bronze_schema(source: Source) -> pa.Schema:
     return pa.schema([(f, pa.string()) for f in source.fields] + list(AUDIT))
 
 
+@dataclass
+class ReadFile:
+    """A landing file read for bronze."""
+
+    rows: pa.Table
+    rejects: pa.Table
+    #: the file's schema change (``""`` when it has exactly the fields)
+    change: str
+    #: rows the source's ``where`` left out
+    filtered: int = 0
+    #: the lookup files joined (``_system.files.lookups``), None without lookups
+    lookups: str | None = None
+
+
 def read_file(
-    ctx: RunContext, source: Source, cand: Candidate, schema: pa.Schema
-) -> tuple[pa.Table, pa.Table, str]:
-    """Parse, map onto the contract fields and add audit columns; returns the rows, the
-    rejected lines and the file's schema change (``""`` when it has exactly the fields).
+    ctx: RunContext, source: Source, cand: Candidate, schema: pa.Schema, lookups: Lookups
+) -> ReadFile:
+    """Parse, join the lookups, filter by ``where``, map onto the contract fields and add
+    audit columns.
 
     Columns that are not contract fields follow the source's ``on_new_columns`` policy.
     The file name never enters SQL: audit columns are added with Arrow.
@@ -56,9 +74,10 @@ def read_file(
     parsed = parse(ctx, source, cand.path)
     if parsed.rows.num_rows == 0 and parsed.rejects.num_rows == 0:
         raise SourceFileError(str(cand.path), "header only: no data rows")
-    items, missing, rescued = source.select_list(parsed.columns)
+    looked_up = source.looked_up()
+    items, missing, rescued = source.select_list(parsed.columns, looked_up)
     # no columns known (JSON lines without one object): no schema to judge, lines rejected
-    optional = source.missing_optional(parsed.columns) if parsed.columns else []
+    optional = source.missing_optional(parsed.columns, looked_up) if parsed.columns else []
     if missing and parsed.columns:
         raise SchemaMismatch(
             str(cand.path),
@@ -80,11 +99,25 @@ def read_file(
         if rescued
         else "NULL"
     )
+    unread = sorted(set(source.where_columns()) - set(parsed.columns) - set(looked_up))
+    if unread and parsed.columns:
+        raise SchemaMismatch(
+            str(cand.path),
+            f"missing column(s) {', '.join(unread)} of sources.{source.name}.where; "
+            f"header has {', '.join(parsed.columns)}",
+            _change(f"missing for where: {', '.join(unread)}", optional=optional),
+        )
     ctx.engine.register("_file_rows", parsed.rows)
+    joined = lookups.join("_file_rows", parsed.columns, cand.lookups, str(cand.path))
+    where = (
+        f" WHERE ({sqlglot.parse_one(source.where, read='duckdb').sql('duckdb')})"
+        if source.where and parsed.columns
+        else ""
+    )
     mapped = ctx.engine.fetch(
         f"SELECT {', '.join(items)}, CAST({rescue} AS VARCHAR) AS _rescued_data, _source_row"
         + "".join(f", CAST({ident(c)} AS VARCHAR) AS {ident(c)}" for c in added)
-        + " FROM _file_rows ORDER BY _source_row"
+        + f" FROM {joined.relation} AS _file{where} ORDER BY _source_row"
     )
     n = mapped.num_rows
     audit = {
@@ -116,7 +149,8 @@ def read_file(
         f"new columns rescued: {', '.join(rescued)}" if rescued else "",
         optional=optional,
     )
-    return good, rejects, change
+    filtered = parsed.rows.num_rows - good.num_rows
+    return ReadFile(good, rejects, change, filtered, joined.recorded)
 
 
 def parse(ctx: RunContext, source: Source, path: Path) -> ParsedFile:
@@ -178,5 +212,5 @@ def _addable(
 
 def note_change(result: TableResult, change: str) -> None:
     """Add a file's schema change to the table's progress note (each distinct change once)."""
-    if change and change not in result.note.split("; "):
-        result.note = f"{result.note}; {change}" if result.note else change
+    have = result.note.split("; ") if result.note else []
+    result.note = "; ".join(have + [p for p in change.split("; ") if p and p not in have])

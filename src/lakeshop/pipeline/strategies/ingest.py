@@ -19,6 +19,7 @@ from lakeshop.pipeline.ingest.commit import (
     keep_raw,
 )
 from lakeshop.pipeline.ingest.discovery import join_notes, to_read
+from lakeshop.pipeline.ingest.lookup import Lookups
 from lakeshop.pipeline.ingest.mapping import SchemaMismatch, bronze_schema, note_change, read_file
 from lakeshop.pipeline.model import Table
 from lakeshop.pipeline.strategies.base import Inputs, Strategy
@@ -40,6 +41,7 @@ class IngestStrategy(Strategy):
         batch = Batch(first=True)
         counts: dict[str, int] = {}
         configured = fingerprint(source)
+        lookups = Lookups(ctx, source)
         for cand in to_read(ctx, source):
             replaying = cand.status == "replayed"
             if not batch.log:
@@ -63,11 +65,13 @@ class IngestStrategy(Strategy):
                 "rows": 0,
                 "rejected_lines": 0,
                 "config_fingerprint": configured,
+                "rows_filtered": 0,
             }
             try:
                 if cand.status == "duplicate":
                     raise SourceFileError(str(cand.path), cand.note)
-                good, bad, change = read_file(ctx, source, cand, schema)
+                read = read_file(ctx, source, cand, schema, lookups)
+                good, bad, change = read.rows, read.rejects, read.change
             except SourceFileError as exc:
                 change = exc.change if isinstance(exc, SchemaMismatch) else ""
                 status = cand.status if cand.status in ("duplicate", "replayed") else "error"
@@ -87,9 +91,12 @@ class IngestStrategy(Strategy):
                     error=cand.note or None,
                     rows=good.num_rows,
                     rejected_lines=bad.num_rows,
+                    rows_filtered=read.filtered,
+                    lookups=read.lookups,
                 )
                 result.rows_written += good.num_rows
                 result.rows_quarantined += bad.num_rows
+                result.rows_filtered += read.filtered
                 log.info(
                     f"file {cand.status}",
                     extra={
@@ -97,6 +104,7 @@ class IngestStrategy(Strategy):
                         "path": cand.relative,
                         "rows": good.num_rows,
                         "rejected_lines": bad.num_rows,
+                        "rows_filtered": read.filtered,
                     },
                 )
             entry["schema_change"] = change or None
@@ -107,7 +115,7 @@ class IngestStrategy(Strategy):
             counted = "retried" if cand.retry else cand.status
             counts[counted] = counts.get(counted, 0) + 1
         flush(ctx, table, schema, batch)
-        result.rows_in = result.rows_written + result.rows_quarantined
+        result.rows_in = result.rows_written + result.rows_quarantined + result.rows_filtered
         result.note = join_notes(_summary(counts), result.note)
         return result
 
