@@ -9,66 +9,20 @@ why each mapping is complete.
 from __future__ import annotations
 
 from functools import partial
-from typing import Any
 
 from lakeshop.pipeline.model import Action, Kind, Table
 from lakeshop.retail.expectations import rule
 from lakeshop.retail.settings import RetailSettings
 from lakeshop.retail.sqlfiles import sql_table as _sql_table
-
-#: the earliest event time whose dimension version a changed dimension row can alter: a new
-#: version from its valid_from on, a version cut short from its (new) valid_to on
-CHANGED_FROM = "CASE WHEN d.is_current THEN d.valid_from ELSE d.valid_to END"
-
-
-def _changed_per(rows: str, key: str, dim: str, by: str) -> str:
-    """Per ``by`` group of ``rows`` (alias ``x``) joined to the changed rows of ``dim`` on
-    ``key``: the earliest time from which a changed version applies, as ``c.changed_from``.
-
-    A row is touched when its time is at or after that: the same as joining every changed
-    version with that inequality, but the time comparison follows an equality join on ``by``
-    (an inequality between two large inputs is planned as a slow range join).
-    """
-    cols = ", ".join(f"x.{c}" for c in by.split(", "))
-    return (
-        f"(SELECT {cols}, MIN({CHANGED_FROM}) AS changed_from FROM {rows} AS x "
-        f"INNER JOIN {dim} AS d ON d.{key} = x.{key} GROUP BY {cols}) AS c"
-    )
-
-
-def _month(column: str) -> str:
-    """The first day of the month of a date column."""
-    return f"CAST(DATE_TRUNC('month', {column}) AS DATE)"
-
-
-def _orders_of_changed(dim: str, key: str, at: str = "o.order_ts") -> str:
-    """Orders whose dimension version may change with the changed rows of ``dim``."""
-    return (
-        f"SELECT o.order_id FROM silver.orders AS o INNER JOIN {dim} AS d "
-        f"ON d.{key} = o.{key} AND {at} >= {CHANGED_FROM}"
-    )
-
-
-def _inferred(rows: str, key: str, records: str) -> str:
-    """Keys of changed ``rows`` that ``records`` do not hold: their inferred members change."""
-    return (
-        f"SELECT x.{key} FROM {rows} AS x WHERE x.{key} IS NOT NULL AND NOT EXISTS "
-        f"(SELECT 1 FROM {records} AS r WHERE r.{key} = x.{key})"
-    )
-
-
-def _members(key: str, records: str, *referring: str) -> dict[str, Any]:
-    """``touched`` and ``scope`` of a dimension with inferred members: a record changes its
-    key's rows, a referring row only the inferred member of a key without a record."""
-    return {
-        "touched": {up: _inferred(up, key, records) for up in referring},
-        "scope": {up: key for up in (records, *referring)},
-    }
-
-
-def _currency(order: str, store: str, base: str) -> str:
-    """An order's currency: its own, its store's, else the base currency (docs/gold.md)."""
-    return f"COALESCE({order}.currency, {store}.currency, {base})"
+from lakeshop.retail.touched import (
+    CHANGED_FROM,
+    changed_per,
+    currency,
+    inferred,
+    members,
+    month,
+    orders_of_changed,
+)
 
 
 def dimensions(settings: RetailSettings) -> list[Table]:
@@ -82,7 +36,7 @@ def dimensions(settings: RetailSettings) -> list[Table]:
             keys=("customer_id",),
             sequence="updated_at",
             surrogate_key="customer_sk",
-            **_members("customer_id", "silver.customers_history", "silver.orders"),
+            **members("customer_id", "silver.customers_history", "silver.orders"),
         ),
         sql_table(
             "gold.dim_product",
@@ -90,7 +44,7 @@ def dimensions(settings: RetailSettings) -> list[Table]:
             keys=("product_id",),
             sequence="updated_at",
             surrogate_key="product_sk",
-            **_members(
+            **members(
                 "product_id", "silver.products_history", "silver.order_items", "silver.inventory"
             ),
         ),
@@ -101,8 +55,8 @@ def dimensions(settings: RetailSettings) -> list[Table]:
             incremental_by="store_sk",
             touched={
                 "silver.stores": "SELECT store_id FROM silver.stores",
-                "silver.orders": _inferred("silver.orders", "store_id", "silver.stores"),
-                "silver.inventory": _inferred("silver.inventory", "store_id", "silver.stores"),
+                "silver.orders": inferred("silver.orders", "store_id", "silver.stores"),
+                "silver.inventory": inferred("silver.inventory", "store_id", "silver.stores"),
             },
             scope={
                 "silver.stores": "store_id",
@@ -136,12 +90,12 @@ def facts(settings: RetailSettings) -> list[Table]:
     fx_orders = (
         "SELECT o.order_id FROM silver.orders AS o "
         "LEFT JOIN gold.dim_store AS ds ON ds.store_id = o.store_id "
-        f"INNER JOIN gold.fx_daily AS f ON f.currency = {_currency('o', 'ds', base)} "
+        f"INNER JOIN gold.fx_daily AS f ON f.currency = {currency('o', 'ds', base)} "
         "AND f.rate_day = CAST(o.order_ts AS DATE)"
     )
     # a payment's time and currency default to its order's (fact_payments.sql)
     paid_at = "COALESCE(p.transaction_ts, o.order_ts)"
-    paid_in = f"COALESCE(p.currency, {_currency('o', 'ds', base)})"
+    paid_in = f"COALESCE(p.currency, {currency('o', 'ds', base)})"
     credit_id = "'credit:' || order_id || ':' || CAST(line_no AS VARCHAR)"
     return [
         sql_table(
@@ -152,10 +106,10 @@ def facts(settings: RetailSettings) -> list[Table]:
             touched={
                 "silver.order_items": "SELECT order_id FROM silver.order_items",
                 "silver.orders": "SELECT order_id FROM silver.orders",
-                "gold.dim_customer": _orders_of_changed("gold.dim_customer", "customer_id"),
+                "gold.dim_customer": orders_of_changed("gold.dim_customer", "customer_id"),
                 "gold.dim_product": (
                     "SELECT o.order_id FROM silver.orders AS o INNER JOIN "
-                    + _changed_per(
+                    + changed_per(
                         "silver.order_items", "product_id", "gold.dim_product", "order_id"
                     )
                     + " ON c.order_id = o.order_id WHERE o.order_ts >= c.changed_from"
@@ -208,7 +162,7 @@ def facts(settings: RetailSettings) -> list[Table]:
                 ),
                 "gold.dim_customer": (
                     "SELECT p.payment_id FROM silver.payments AS p INNER JOIN "
-                    + _changed_per("silver.orders", "customer_id", "gold.dim_customer", "order_id")
+                    + changed_per("silver.orders", "customer_id", "gold.dim_customer", "order_id")
                     + " ON c.order_id = p.order_id "
                     "INNER JOIN silver.orders AS o ON o.order_id = p.order_id "
                     f"WHERE {paid_at} >= c.changed_from"
@@ -247,12 +201,12 @@ def facts(settings: RetailSettings) -> list[Table]:
                 ),
                 "gold.dim_customer": (
                     "SELECT r.return_id FROM silver.returns AS r INNER JOIN "
-                    + _changed_per("silver.orders", "customer_id", "gold.dim_customer", "order_id")
+                    + changed_per("silver.orders", "customer_id", "gold.dim_customer", "order_id")
                     + " ON c.order_id = r.order_id WHERE r.returned_at >= c.changed_from"
                 ),
                 "gold.dim_product": (
                     "SELECT r.return_id FROM silver.returns AS r INNER JOIN "
-                    + _changed_per(
+                    + changed_per(
                         "silver.order_items", "product_id", "gold.dim_product", "order_id, line_no"
                     )
                     + " ON c.order_id = r.order_id AND c.line_no = r.line_no "
@@ -267,7 +221,7 @@ def facts(settings: RetailSettings) -> list[Table]:
                     "SELECT r.return_id FROM silver.returns AS r "
                     "INNER JOIN silver.orders AS o ON o.order_id = r.order_id "
                     "LEFT JOIN gold.dim_store AS ds ON ds.store_id = o.store_id "
-                    f"INNER JOIN gold.fx_daily AS f ON f.currency = {_currency('o', 'ds', base)} "
+                    f"INNER JOIN gold.fx_daily AS f ON f.currency = {currency('o', 'ds', base)} "
                     "AND f.rate_day = CAST(r.returned_at AS DATE)"
                 ),
                 # credit notes: every changed line (one that stopped being a credit note
@@ -358,17 +312,17 @@ def marts(settings: RetailSettings) -> list[Table]:
             keys=("month", "product_id"),
             incremental_by="month",
             touched={
-                "gold.fact_sales": f"SELECT {_month('order_date')} FROM gold.fact_sales",
+                "gold.fact_sales": f"SELECT {month('order_date')} FROM gold.fact_sales",
                 # the current category of a changed product shows in every month it sold
                 "gold.dim_product": (
-                    f"SELECT {_month('s.order_date')} FROM gold.fact_sales AS s "
+                    f"SELECT {month('s.order_date')} FROM gold.fact_sales AS s "
                     "INNER JOIN gold.dim_product AS d ON d.product_id = s.product_id"
                 ),
             },
-            scope={"gold.fact_sales": _month("order_date")},
+            scope={"gold.fact_sales": month("order_date")},
             expectations=(
                 rule("product_id_not_null", "product_id IS NOT NULL", Action.FAIL),
-                rule("month_is_first_day", f"month = {_month('month')}", Action.FAIL),
+                rule("month_is_first_day", f"month = {month('month')}", Action.FAIL),
                 rule("revenue_converted", "revenue_base IS NOT NULL", Action.WARN),
             ),
         ),
@@ -378,20 +332,20 @@ def marts(settings: RetailSettings) -> list[Table]:
             keys=("month", "store_id"),
             incremental_by="month",
             touched={
-                "gold.fact_sales": f"SELECT {_month('order_date')} FROM gold.fact_sales",
-                "gold.fact_returns": f"SELECT {_month('return_date')} FROM gold.fact_returns",
-                "gold.fact_orders": f"SELECT {_month('order_date')} FROM gold.fact_orders",
+                "gold.fact_sales": f"SELECT {month('order_date')} FROM gold.fact_sales",
+                "gold.fact_returns": f"SELECT {month('return_date')} FROM gold.fact_returns",
+                "gold.fact_orders": f"SELECT {month('order_date')} FROM gold.fact_orders",
                 "gold.dim_store": (
-                    f"SELECT {_month('s.order_date')} FROM gold.fact_sales AS s "
+                    f"SELECT {month('s.order_date')} FROM gold.fact_sales AS s "
                     "INNER JOIN gold.dim_store AS d ON d.store_id = s.store_id "
-                    f"UNION ALL SELECT {_month('r.return_date')} FROM gold.fact_returns AS r "
+                    f"UNION ALL SELECT {month('r.return_date')} FROM gold.fact_returns AS r "
                     "INNER JOIN gold.dim_store AS d ON d.store_id = r.store_id"
                 ),
             },
             scope={
-                "gold.fact_sales": _month("order_date"),
-                "gold.fact_returns": _month("return_date"),
-                "gold.fact_orders": _month("order_date"),
+                "gold.fact_sales": month("order_date"),
+                "gold.fact_returns": month("return_date"),
+                "gold.fact_orders": month("order_date"),
             },
             expectations=(
                 rule("store_id_not_null", "store_id IS NOT NULL", Action.FAIL),
@@ -404,8 +358,8 @@ def marts(settings: RetailSettings) -> list[Table]:
             Kind.MATERIALIZED,
             keys=("month", "product_id"),
             incremental_by="month",
-            touched={"gold.fact_sales": f"SELECT {_month('order_date')} FROM gold.fact_sales"},
-            scope={"gold.fact_sales": _month("order_date")},
+            touched={"gold.fact_sales": f"SELECT {month('order_date')} FROM gold.fact_sales"},
+            scope={"gold.fact_sales": month("order_date")},
             expectations=(
                 rule("product_id_not_null", "product_id IS NOT NULL", Action.FAIL),
                 rule("ranks_positive", "rank_by_units >= 1 AND rank_by_revenue >= 1", Action.FAIL),
