@@ -18,6 +18,7 @@ from deltalake.transaction import AddAction, RemoveAction, create_table_with_add
 
 from lakeshop.core.errors import TableNotFound
 from lakeshop.core.sqltext import column, join_on
+from lakeshop.engines.arrow_types import plain_schema
 
 if TYPE_CHECKING:
     import pyarrow.dataset as pads
@@ -483,19 +484,3 @@ def _commit_properties(
     custom = commit_strings(metadata)
     txns = [Transaction(app_id=txn[0], version=txn[1])] if txn else None
     return CommitProperties(custom_metadata=custom or None, app_transactions=txns)
-
-
-def plain_schema(schema: pa.Schema) -> pa.Schema:
-    """``schema`` with plain Arrow types (no view or large variants)."""
-    return pa.schema([pa.field(f.name, _plain(f.type)) for f in schema])
-
-
-def _plain(t: pa.DataType) -> pa.DataType:
-    """The non-view, non-large variant of an Arrow type."""
-    if pa.types.is_string_view(t) or pa.types.is_large_string(t):
-        return pa.string()
-    if pa.types.is_binary_view(t) or pa.types.is_large_binary(t):
-        return pa.binary()
-    if pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_list_view(t):
-        return pa.list_(_plain(t.value_type))
-    return t

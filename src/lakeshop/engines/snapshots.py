@@ -20,7 +20,8 @@ from deltalake.exceptions import TableNotFoundError
 
 from lakeshop.core.errors import TableNotFound
 from lakeshop.core.sqltext import ident
-from lakeshop.engines.lakehouse import Lakehouse, plain_schema
+from lakeshop.engines.arrow_types import plain_schema
+from lakeshop.engines.lakehouse import Lakehouse
 
 if TYPE_CHECKING:
     import pyarrow.dataset as pads

@@ -39,8 +39,9 @@ import sqlglot
 from lakeshop.core.errors import LakeshopError, first_line
 from lakeshop.core.sqltext import ident
 from lakeshop.engines import registry
+from lakeshop.engines.arrow_types import plain_schema
 from lakeshop.engines.base import Engine, ParsedFile, WriteMode
-from lakeshop.engines.lakehouse import Lakehouse, plain_schema
+from lakeshop.engines.lakehouse import Lakehouse
 from lakeshop.engines.spark.datafiles import data_files
 from lakeshop.engines.spark.delta_writer import DeltaSparkWriter, DeltaWriter, resolve_delta_writer
 from lakeshop.engines.spark.dialect import to_spark, view_name
