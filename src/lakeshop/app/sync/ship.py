@@ -26,7 +26,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -285,11 +285,7 @@ def _incremental(
                 f"table {t.name}: {total:,} rows in PostgreSQL {t.dest} after the incremental "
                 f"sync, {expected_rows:,} in Delta version {snap.version}; rolled back"
             )
-        _compare(pg, t, snap, cols, sent.values(), f"AS t WHERE {in_touched}")
-        pg.record_state(
-            State(t.name, t.dest, snap.version, _fingerprint(cols), total, datetime.now(UTC)),
-            outcome.elapsed(),
-        )
+        _settle(pg, t, snap, cols, sent.values(), total, outcome, f"AS t WHERE {in_touched}")
     for stage in (rows_stage, keys_stage):
         pg.drop_table(META_SCHEMA, stage)
 
@@ -327,18 +323,7 @@ def _full(
             outcome.rows_sent = pg.copy(t.pg_schema, t.pg_name, cols, batches, sent)
             if t.change_column:
                 pg.index(t.pg_schema, t.pg_name, t.change_column)
-            _compare(pg, t, snap, cols, sent.values())
-            pg.record_state(
-                State(
-                    t.name,
-                    t.dest,
-                    snap.version,
-                    _fingerprint(cols),
-                    outcome.rows_sent,
-                    datetime.now(UTC),
-                ),
-                outcome.elapsed(),
-            )
+            _settle(pg, t, snap, cols, sent.values(), outcome.rows_sent, outcome)
         return
     stage = staging_name(t.pg_schema, t.pg_name, "full")
     pg.drop_table(META_SCHEMA, stage)
@@ -354,19 +339,27 @@ def _full(
         pg.execute(
             f"INSERT INTO {target} ({listed}) SELECT {listed} FROM {table(META_SCHEMA, stage, dialect=PG)}"
         )
-        _compare(pg, t, snap, cols, sent.values())
-        pg.record_state(
-            State(
-                t.name,
-                t.dest,
-                snap.version,
-                _fingerprint(cols),
-                outcome.rows_sent,
-                datetime.now(UTC),
-            ),
-            outcome.elapsed(),
-        )
+        _settle(pg, t, snap, cols, sent.values(), outcome.rows_sent, outcome)
     pg.drop_table(META_SCHEMA, stage)
+
+
+def _settle(
+    pg: Postgres,
+    t: SyncTable,
+    snap: Snapshot,
+    cols: list[PgColumn],
+    delta: Iterable[Any],
+    rows: int,
+    outcome: TableSync,
+    where: str = "",
+) -> None:
+    """Inside the table's transaction: check PostgreSQL against Delta, then record the
+    version shipped (a mismatch raises before the record, rolling both back)."""
+    _compare(pg, t, snap, cols, list(delta), where)
+    pg.record_state(
+        State(t.name, t.dest, snap.version, _fingerprint(cols), rows, datetime.now(UTC)),
+        outcome.elapsed(),
+    )
 
 
 def _compare(
