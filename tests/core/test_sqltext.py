@@ -293,7 +293,7 @@ def test_a_template_file_is_named_in_its_errors(tmp_path: Path) -> None:
         sqltext.load(path).render()
     assert sqltext.load(path, "alert rule x").render(threshold=0.5) == "SELECT 0.5"
     with pytest.raises(TemplateError, match="alert rule x: not SQL"):
-        Template("SELECT 'unterminated", "alert rule x").render()
+        Template("SELECT $x, 'unterminated", "alert rule x").render(x=1)
 
 
 def test_the_alert_rules_render_with_the_toolkit() -> None:

@@ -5,11 +5,85 @@
 -- in the file, and on every re-delivery of the same lines (docs/gold.md).
 -- A line is a credit note by the project's rule ($credit_note_rule: a negative quantity, an
 -- order id matching credit_notes.order_id_pattern).
+WITH typed AS (
+    SELECT
+        NULLIF(TRIM(order_id), '') AS order_id,
+        NULLIF(TRIM(line_no), '') AS raw_line_no,
+        NULLIF(TRIM(product_id), '') AS product_id,
+        TRY_CAST(NULLIF(TRIM(quantity), '') AS INTEGER) AS quantity,
+        TRY_CAST(NULLIF(TRIM(unit_price), '') AS DECIMAL(18, 2)) AS unit_price,
+        COALESCE(TRY_CAST(NULLIF(TRIM(discount_amount), '') AS DECIMAL(18, 2)), 0) AS discount_amount,
+        COALESCE(TRY_CAST(NULLIF(TRIM(tax_amount), '') AS DECIMAL(18, 2)), 0) AS tax_amount,
+        COALESCE(TRY_CAST(NULLIF(TRIM(freight_amount), '') AS DECIMAL(18, 2)), 0) AS freight_amount,
+        NULLIF(TRIM(seller_id), '') AS seller_id,
+        LOWER(NULLIF(TRIM(item_status), '')) AS item_status,
+        TRY_CAST(NULLIF(TRIM(shipped_at), '') AS TIMESTAMP) AS shipped_at,
+        TRY_CAST(NULLIF(TRIM(delivered_at), '') AS TIMESTAMP) AS delivered_at,
+        -- absent: the file's delivery time (its modified time as first logged)
+        CASE
+            WHEN NULLIF(TRIM(updated_at), '') IS NULL THEN _delivered_at
+            ELSE TRY_CAST(NULLIF(TRIM(updated_at), '') AS TIMESTAMP)
+        END AS updated_at,
+        NULLIF(TRIM(quantity), '') AS _raw_quantity,
+        NULLIF(TRIM(unit_price), '') AS _raw_unit_price,
+        NULLIF(TRIM(discount_amount), '') AS _raw_discount_amount,
+        NULLIF(TRIM(tax_amount), '') AS _raw_tax_amount,
+        NULLIF(TRIM(freight_amount), '') AS _raw_freight_amount,
+        NULLIF(TRIM(shipped_at), '') AS _raw_shipped_at,
+        NULLIF(TRIM(delivered_at), '') AS _raw_delivered_at,
+        NULLIF(TRIM(updated_at), '') AS _raw_updated_at,
+        _source_file,
+        _source_row,
+        _delivered_at
+    FROM bronze.order_items
+),
+-- deliveries (order, file, delivery time) with an unnumbered line: few or none, so the numbering
+-- window runs over them only, never over every line
+unnumbered AS (
+    SELECT * FROM typed WHERE raw_line_no IS NULL
+),
+numbered_deliveries AS (
+    SELECT DISTINCT
+        order_id AS numbered_order_id,
+        _source_file AS numbered_file,
+        _delivered_at AS numbered_delivered_at,
+        TRUE AS has_numbered_line
+    FROM typed
+    WHERE raw_line_no IS NOT NULL AND order_id IN (SELECT order_id FROM unnumbered)
+)
+SELECT
+    order_id,
+    TRY_CAST(raw_line_no AS INTEGER) AS line_no,
+    product_id,
+    quantity,
+    unit_price,
+    discount_amount,
+    tax_amount,
+    freight_amount,
+    seller_id,
+    item_status,
+    $credit_note_rule AS is_credit_note,
+    shipped_at,
+    delivered_at,
+    updated_at,
+    raw_line_no AS _raw_line_no,
+    _raw_quantity,
+    _raw_unit_price,
+    _raw_discount_amount,
+    _raw_tax_amount,
+    _raw_freight_amount,
+    _raw_shipped_at,
+    _raw_delivered_at,
+    _raw_updated_at,
+    _source_file,
+    _source_row
+FROM typed
+WHERE raw_line_no IS NOT NULL
+UNION ALL
 SELECT
     order_id,
     CASE
-        WHEN raw_line_no IS NOT NULL THEN TRY_CAST(raw_line_no AS INTEGER)
-        WHEN COUNT(raw_line_no) OVER (PARTITION BY order_id, _source_file, _delivered_at) = 0
+        WHEN has_numbered_line IS NULL
             THEN CAST(ROW_NUMBER() OVER (
                 PARTITION BY order_id, _source_file, _delivered_at
                 ORDER BY
@@ -41,35 +115,8 @@ SELECT
     _raw_updated_at,
     _source_file,
     _source_row
-FROM (
-    SELECT
-        NULLIF(TRIM(order_id), '') AS order_id,
-        NULLIF(TRIM(line_no), '') AS raw_line_no,
-        NULLIF(TRIM(product_id), '') AS product_id,
-        TRY_CAST(NULLIF(TRIM(quantity), '') AS INTEGER) AS quantity,
-        TRY_CAST(NULLIF(TRIM(unit_price), '') AS DECIMAL(18, 2)) AS unit_price,
-        COALESCE(TRY_CAST(NULLIF(TRIM(discount_amount), '') AS DECIMAL(18, 2)), 0) AS discount_amount,
-        COALESCE(TRY_CAST(NULLIF(TRIM(tax_amount), '') AS DECIMAL(18, 2)), 0) AS tax_amount,
-        COALESCE(TRY_CAST(NULLIF(TRIM(freight_amount), '') AS DECIMAL(18, 2)), 0) AS freight_amount,
-        NULLIF(TRIM(seller_id), '') AS seller_id,
-        LOWER(NULLIF(TRIM(item_status), '')) AS item_status,
-        TRY_CAST(NULLIF(TRIM(shipped_at), '') AS TIMESTAMP) AS shipped_at,
-        TRY_CAST(NULLIF(TRIM(delivered_at), '') AS TIMESTAMP) AS delivered_at,
-        -- absent: the file's delivery time (its modified time as first logged)
-        CASE
-            WHEN NULLIF(TRIM(updated_at), '') IS NULL THEN _delivered_at
-            ELSE TRY_CAST(NULLIF(TRIM(updated_at), '') AS TIMESTAMP)
-        END AS updated_at,
-        NULLIF(TRIM(quantity), '') AS _raw_quantity,
-        NULLIF(TRIM(unit_price), '') AS _raw_unit_price,
-        NULLIF(TRIM(discount_amount), '') AS _raw_discount_amount,
-        NULLIF(TRIM(tax_amount), '') AS _raw_tax_amount,
-        NULLIF(TRIM(freight_amount), '') AS _raw_freight_amount,
-        NULLIF(TRIM(shipped_at), '') AS _raw_shipped_at,
-        NULLIF(TRIM(delivered_at), '') AS _raw_delivered_at,
-        NULLIF(TRIM(updated_at), '') AS _raw_updated_at,
-        _source_file,
-        _source_row,
-        _delivered_at
-    FROM bronze.order_items
-) AS typed
+FROM unnumbered
+LEFT JOIN numbered_deliveries
+    ON numbered_order_id = order_id
+    AND numbered_file = _source_file
+    AND numbered_delivered_at = _delivered_at
