@@ -5,7 +5,36 @@
 -- in the file, and on every re-delivery of the same lines (docs/gold.md).
 -- A line is a credit note by the project's rule ($credit_note_rule: a negative quantity, an
 -- order id matching credit_notes.order_id_pattern).
-WITH typed AS (
+-- Only the lines of orders that have an unnumbered line go through the numbering window (few or
+-- none in most exports), so every other line streams through without a sort or a spill. A line
+-- without an order id is never numbered (it is quarantined for its missing order id anyway).
+SELECT
+    typed.order_id,
+    COALESCE(TRY_CAST(typed.raw_line_no AS INTEGER), numbering.line_no) AS line_no,
+    product_id,
+    quantity,
+    unit_price,
+    discount_amount,
+    tax_amount,
+    freight_amount,
+    seller_id,
+    item_status,
+    $credit_note_rule AS is_credit_note,
+    shipped_at,
+    delivered_at,
+    updated_at,
+    raw_line_no AS _raw_line_no,
+    _raw_quantity,
+    _raw_unit_price,
+    _raw_discount_amount,
+    _raw_tax_amount,
+    _raw_freight_amount,
+    _raw_shipped_at,
+    _raw_delivered_at,
+    _raw_updated_at,
+    typed._source_file,
+    typed._source_row
+FROM (
     SELECT
         NULLIF(TRIM(order_id), '') AS order_id,
         NULLIF(TRIM(line_no), '') AS raw_line_no,
@@ -36,87 +65,45 @@ WITH typed AS (
         _source_row,
         _delivered_at
     FROM bronze.order_items
-),
--- deliveries (order, file, delivery time) with an unnumbered line: few or none, so the numbering
--- window runs over them only, never over every line
-unnumbered AS (
-    SELECT * FROM typed WHERE raw_line_no IS NULL
-),
-numbered_deliveries AS (
-    SELECT DISTINCT
-        order_id AS numbered_order_id,
-        _source_file AS numbered_file,
-        _delivered_at AS numbered_delivered_at,
-        TRUE AS has_numbered_line
-    FROM typed
-    WHERE raw_line_no IS NOT NULL AND order_id IN (SELECT order_id FROM unnumbered)
-)
-SELECT
-    order_id,
-    TRY_CAST(raw_line_no AS INTEGER) AS line_no,
-    product_id,
-    quantity,
-    unit_price,
-    discount_amount,
-    tax_amount,
-    freight_amount,
-    seller_id,
-    item_status,
-    $credit_note_rule AS is_credit_note,
-    shipped_at,
-    delivered_at,
-    updated_at,
-    raw_line_no AS _raw_line_no,
-    _raw_quantity,
-    _raw_unit_price,
-    _raw_discount_amount,
-    _raw_tax_amount,
-    _raw_freight_amount,
-    _raw_shipped_at,
-    _raw_delivered_at,
-    _raw_updated_at,
-    _source_file,
-    _source_row
-FROM typed
-WHERE raw_line_no IS NOT NULL
-UNION ALL
-SELECT
-    order_id,
-    CASE
-        WHEN has_numbered_line IS NULL
-            THEN CAST(ROW_NUMBER() OVER (
-                PARTITION BY order_id, _source_file, _delivered_at
-                ORDER BY
-                    product_id NULLS LAST, unit_price NULLS LAST, quantity NULLS LAST,
-                    discount_amount, tax_amount, freight_amount, seller_id NULLS LAST,
-                    _source_row
-            ) AS INTEGER)
-    END AS line_no,
-    product_id,
-    quantity,
-    unit_price,
-    discount_amount,
-    tax_amount,
-    freight_amount,
-    seller_id,
-    item_status,
-    $credit_note_rule AS is_credit_note,
-    shipped_at,
-    delivered_at,
-    updated_at,
-    raw_line_no AS _raw_line_no,
-    _raw_quantity,
-    _raw_unit_price,
-    _raw_discount_amount,
-    _raw_tax_amount,
-    _raw_freight_amount,
-    _raw_shipped_at,
-    _raw_delivered_at,
-    _raw_updated_at,
-    _source_file,
-    _source_row
-FROM unnumbered
-LEFT JOIN numbered_deliveries
-    ON numbered_order_id = order_id
-    AND numbered_file = _source_file
-    AND numbered_delivered_at = _delivered_at
+) AS typed
+LEFT JOIN (
+    SELECT
+        _source_file,
+        _source_row,
+        _delivered_at,
+        CAST(ROW_NUMBER() OVER (
+            PARTITION BY order_id, _source_file, _delivered_at
+            ORDER BY
+                product_id NULLS LAST, unit_price NULLS LAST, quantity NULLS LAST,
+                discount_amount, tax_amount, freight_amount, seller_id NULLS LAST,
+                _source_row
+        ) AS INTEGER) AS line_no
+    FROM (
+        -- the lines of those orders, typed as above for the order of numbering
+        SELECT
+            NULLIF(TRIM(order_id), '') AS order_id,
+            NULLIF(TRIM(line_no), '') AS raw_line_no,
+            NULLIF(TRIM(product_id), '') AS product_id,
+            TRY_CAST(NULLIF(TRIM(quantity), '') AS INTEGER) AS quantity,
+            TRY_CAST(NULLIF(TRIM(unit_price), '') AS DECIMAL(18, 2)) AS unit_price,
+            COALESCE(TRY_CAST(NULLIF(TRIM(discount_amount), '') AS DECIMAL(18, 2)), 0) AS discount_amount,
+            COALESCE(TRY_CAST(NULLIF(TRIM(tax_amount), '') AS DECIMAL(18, 2)), 0) AS tax_amount,
+            COALESCE(TRY_CAST(NULLIF(TRIM(freight_amount), '') AS DECIMAL(18, 2)), 0) AS freight_amount,
+            NULLIF(TRIM(seller_id), '') AS seller_id,
+            COUNT(NULLIF(TRIM(line_no), '')) OVER (
+                PARTITION BY NULLIF(TRIM(order_id), ''), _source_file, _delivered_at
+            ) AS numbered_in_delivery,
+            _source_file,
+            _source_row,
+            _delivered_at
+        FROM bronze.order_items
+        WHERE NULLIF(TRIM(order_id), '') IN (
+            SELECT NULLIF(TRIM(order_id), '') FROM bronze.order_items
+            WHERE NULLIF(TRIM(line_no), '') IS NULL
+        )
+    ) AS lines_of_unnumbered_orders
+    WHERE raw_line_no IS NULL AND numbered_in_delivery = 0
+) AS numbering
+    ON numbering._source_file = typed._source_file
+    AND numbering._source_row = typed._source_row
+    AND numbering._delivered_at = typed._delivered_at
