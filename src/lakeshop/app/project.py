@@ -110,13 +110,20 @@ class Project:
             self._lakehouses[name] = Lakehouse(root, t.catalog, t.schema_prefix)
         return self._lakehouses[name]
 
-    def engine(self, target: str | None = None, engine: EngineName | None = None) -> Engine:
-        """The target's engine (or ``engine``, overriding it), opened on its lakehouse."""
+    def engine(
+        self,
+        target: str | None = None,
+        engine: EngineName | None = None,
+        *,
+        lakehouse: Lakehouse | None = None,
+    ) -> Engine:
+        """The target's engine (or ``engine``, overriding it), opened on its lakehouse (or on
+        ``lakehouse``: the target's read as it was, for time travel)."""
         name, t = self.target(target)
         chosen = engine or t.engine
         settings = ENGINE_SETTINGS.get(chosen)
         options = settings(self, name, t) if settings else {}
-        return registry.open_engine(chosen, self.lakehouse(target), **options)
+        return registry.open_engine(chosen, lakehouse or self.lakehouse(target), **options)
 
 
 def _duckdb_settings(project: Project, name: str, t: Target) -> dict[str, Any]:

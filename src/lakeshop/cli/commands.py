@@ -146,6 +146,8 @@ for _command in (
     quality.report,
     ops.doctor,
     ops.maintain,
+    ops.backup,
+    ops.restore,
     read.lineage,
     read.history,
     alerts.alerts,
