@@ -45,6 +45,7 @@ def run(
     as_of: date | None = None,
     engine: EngineName | None = None,
     rebuild_changed: bool = False,
+    through: date | None = None,
 ) -> RunResult:
     """Run the project's pipeline on a target (incremental unless ``full_refresh``; with
     ``rebuild_changed``, the tables of sources whose configuration changed are rebuilt), then
@@ -53,7 +54,8 @@ def run(
     runs on the target's engine, or on ``engine`` when given.
 
     Holds the target's writer lock for the run: refused at once while another writer runs,
-    unless ``wait`` (for at most ``wait_timeout`` seconds).
+    unless ``wait`` (for at most ``wait_timeout`` seconds). With ``through`` (a business
+    day), landing files named with a later date are left for a later run (a backfill).
     """
     from lakeshop.app import alerts
 
@@ -72,6 +74,7 @@ def run(
                 trigger=trigger,
                 listener=listener,
                 rebuild_changed=rebuild_changed,
+                through=through,
             )
         # a rule or a channel in trouble is reported in the outcome, never fails the run
         with run_context(summary.run_id):

@@ -97,6 +97,7 @@ def run(
     trigger: str = "manual",
     listener: Listener | None = None,
     rebuild_changed: bool = False,
+    through: date | None = None,
 ) -> RunSummary:
     """Run every selected table in dependency order; dependants of a failure are skipped.
 
@@ -108,6 +109,9 @@ def run(
     (:mod:`lakeshop.pipeline.changes`): listed in the summary, and rebuilt from the raw copies
     with ``rebuild_changed`` (each of them as by a full refresh, the others incrementally). A
     rebuild that did not end ``ok`` is resumed by the next run.
+
+    ``through`` (a business day): landing files whose name holds a later date are left for a
+    later run (see :func:`lakeshop.pipeline.ingest.discovery.delivered_after`).
     """
     lakehouse = engine.lakehouse
     started = datetime.now(UTC).replace(tzinfo=None)
@@ -134,7 +138,16 @@ def run(
     rebuild = {t for s in rebuilt for t in s.tables}
     with run_context(run_id):
         ctx = RunContext(
-            run_id, batch_id, engine, lakehouse, landing, sources, started, full_refresh, replay
+            run_id,
+            batch_id,
+            engine,
+            lakehouse,
+            landing,
+            sources,
+            started,
+            full_refresh,
+            replay,
+            through=through,
         )
         run_row = {
             "run_id": run_id,
