@@ -17,7 +17,7 @@ from lakeshop.app.reader import reading as reading
 from lakeshop.app.sandbox import nearby_tables
 from lakeshop.core.errors import LakeshopError, TableNotFound
 from lakeshop.core.logs import run_context
-from lakeshop.pipeline import system
+from lakeshop.pipeline import lakeformat, system
 from lakeshop.pipeline.lock import WriterLock, writer_lock
 from lakeshop.pipeline.runner import Listener, RunSummary
 from lakeshop.pipeline.runner import run as run_graph
@@ -61,6 +61,7 @@ def run(
 
     name, _ = project.target(target)
     with writer_lock_of(project, target, wait=wait, timeout=wait_timeout):
+        lakeformat.check_writable(project.lakehouse(target), name)
         with project.engine(target, engine) as opened:
             summary = run_graph(
                 project.graph,

@@ -150,6 +150,7 @@ for _command in (
     ops.maintain,
     ops.backup,
     ops.restore,
+    ops.migrate,
     read.lineage,
     read.history,
     alerts.alerts,

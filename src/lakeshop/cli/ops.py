@@ -113,3 +113,24 @@ def restore(
         soft_wrap=True,
         highlight=False,
     )
+
+
+def migrate(target: Target = None) -> None:
+    """Upgrade a lakehouse written by an older lakeshop to this one's format."""
+    from lakeshop.ops.migrate import FORMAT_VERSION
+    from lakeshop.ops.migrate import migrate as upgrade
+
+    found, steps = upgrade(load_project(), target)
+    if found is None:
+        out.print(f"no table yet: the first run creates format {FORMAT_VERSION}", highlight=False)
+        return
+    if not steps:
+        out.print(f"lakehouse at format {found}: nothing to migrate", highlight=False)
+        return
+    for step in steps:
+        out.print(
+            f"format {step.from_version} → {step.to_version}: {escape(step.note)}",
+            soft_wrap=True,
+            highlight=False,
+        )
+    out.print(f"lakehouse migrated to format {FORMAT_VERSION}", highlight=False)

@@ -18,7 +18,7 @@ from lakeshop.core.logs import get_logger, run_context
 from lakeshop.core.version import __version__
 from lakeshop.engines.base import Engine
 from lakeshop.engines.lakehouse import Lakehouse
-from lakeshop.pipeline import system
+from lakeshop.pipeline import lakeformat, system
 from lakeshop.pipeline.changes import Stale, rebuild_trigger, stale
 from lakeshop.pipeline.context import RunContext, TableResult
 from lakeshop.pipeline.graph import Graph, driving_table
@@ -114,6 +114,7 @@ def run(
     later run (see :func:`lakeshop.pipeline.ingest.discovery.delivered_after`).
     """
     lakehouse = engine.lakehouse
+    lakeformat.record_if_new(lakehouse)
     started = datetime.now(UTC).replace(tzinfo=None)
     batch_id = next_batch_id(lakehouse)
     run_id = f"{started:%Y%m%dT%H%M%S}-{batch_id:06d}"
