@@ -10,6 +10,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from lakeshop.app import environments
 from lakeshop.app.alerts import Outcome
 from lakeshop.app.project import EngineName, Project
 from lakeshop.app.reader import query as query
@@ -59,7 +60,8 @@ def run(
     """
     from lakeshop.app import alerts
 
-    name, _ = project.target(target)
+    name, settings = project.target(target)
+    environments.check_run(project.directory, name, settings, target is not None, select)
     with writer_lock_of(project, target, wait=wait, timeout=wait_timeout):
         lakeformat.check_writable(project.lakehouse(target), name)
         with project.engine(target, engine) as opened:

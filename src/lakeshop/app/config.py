@@ -63,6 +63,10 @@ class Target(BaseModel):
     retention_hours: int = Field(default=168, ge=0)
     #: when ``lakeshop schedule`` runs the target (none: it is not scheduled)
     schedule: ScheduleConfig | None = None
+    #: ``development``: every schema prefixed with the user's name (``alice_gold``), no
+    #: schedule; ``production``: named explicitly (``--target``), whole runs only, from a
+    #: committed project (see lakeshop.app.environments); unset: neither
+    mode: Literal["development", "production"] | None = None
 
 
 PolicyName = Literal["hold", "inferred", "quarantine"]

@@ -14,6 +14,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from lakeshop.app.config import ProjectConfig, Target
+from lakeshop.app.environments import schema_prefix
 from lakeshop.core.errors import ConfigError
 from lakeshop.engines import registry
 from lakeshop.engines.base import Engine
@@ -107,7 +108,7 @@ class Project:
         name, t = self.target(target)
         if name not in self._lakehouses:
             root = (self.directory / t.root).resolve()
-            self._lakehouses[name] = Lakehouse(root, t.catalog, t.schema_prefix)
+            self._lakehouses[name] = Lakehouse(root, t.catalog, schema_prefix(t))
         return self._lakehouses[name]
 
     def engine(

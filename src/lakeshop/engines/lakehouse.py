@@ -96,8 +96,9 @@ class Lakehouse:
 
     @property
     def raw_dir(self) -> Path:
-        """Immutable raw copies of ingested files, by source and ingestion date."""
-        return self.root / self.catalog / "_raw"
+        """Immutable raw copies of ingested files, by source and ingestion date (under the
+        schema prefix: two prefixed targets sharing a catalog keep their own)."""
+        return self.root / self.catalog / f"{self.schema_prefix}_raw"
 
     def exists(self, name: str) -> bool:
         """Whether the Delta table has at least one commit."""
@@ -239,7 +240,9 @@ class Lakehouse:
         names = []
         for log in sorted(base.glob("*/*/_delta_log")):
             schema = log.parent.parent.name
-            if self.schema_prefix and schema.startswith(self.schema_prefix):
+            if self.schema_prefix:
+                if not schema.startswith(self.schema_prefix):
+                    continue  # another target's sharing the catalog (a user's development)
                 schema = schema[len(self.schema_prefix) :]
             names.append(f"{schema}.{log.parent.name}")
         return names

@@ -90,6 +90,8 @@ def backup(
         copied = copied_bytes = 0
         for path in sorted(p for p in base.rglob("*") if p.is_file()):
             relative = _relative(path, base)
+            if not _mine(relative, lakehouse.schema_prefix):
+                continue  # another target's, sharing the catalog (a user's development tables)
             if _SKIPPED.search(relative) or _later_commit(relative, log_dirs):
                 continue
             files.append(relative)
@@ -106,7 +108,7 @@ def backup(
         lakeshop_version=__version__,
         target=name,
         catalog=settings.catalog,
-        schema_prefix=settings.schema_prefix,
+        schema_prefix=lakehouse.schema_prefix,
         tables=versions,
         files=files,
         last_run={"run_id": str(last["run_id"]), "status": str(last["status"])} if last else None,
@@ -155,13 +157,13 @@ def restore(
     if chosen is None:
         ids = ", ".join(m.backup_id for m in found[-5:])
         raise LakeshopError(f"restore: no backup {backup_id} in {source}; latest: {ids}")
-    name, settings = project.target(target)
-    if settings.schema_prefix != chosen.schema_prefix:
+    name, _ = project.target(target)
+    lakehouse = project.lakehouse(target)
+    if lakehouse.schema_prefix != chosen.schema_prefix:
         raise LakeshopError(
             f"restore: backup {chosen.backup_id} has schema prefix {chosen.schema_prefix!r}, "
-            f"target {name} has {settings.schema_prefix!r}; restore into a target with the same"
+            f"target {name} has {lakehouse.schema_prefix!r}; restore into a target with the same"
         )
-    lakehouse = project.lakehouse(target)
     base = lakehouse.root / lakehouse.catalog
     missing = [f for f in chosen.files if not (source / FILES / f).is_file()]
     if missing:
@@ -171,32 +173,40 @@ def restore(
         )
     moved: Path | None = None
     with api.writer_lock_of(project, target, purpose="restore"):
-        if _holds_state(base):
+        if _holds_state(base, lakehouse.schema_prefix):
             if not force:
                 raise LakeshopError(
                     f"restore: target {name} already holds tables under {base}; "
                     "--force moves them aside first"
                 )
-            moved = _move_aside(base)
+            moved = _move_aside(base, lakehouse.schema_prefix)
         for relative in chosen.files:
             _copy(source / FILES / relative, base / relative)
     lakehouse.forget_all()
     return chosen, moved
 
 
-def _holds_state(base: Path) -> bool:
+def _mine(relative: str, prefix: str) -> bool:
+    """Whether a path under the catalog folder is the target's (its schema prefix's)."""
+    return not prefix or relative.split("/", 1)[0].startswith(prefix)
+
+
+def _holds_state(base: Path, prefix: str) -> bool:
     return base.is_dir() and any(
-        p.is_file() and not _SKIPPED.search(_relative(p, base)) for p in base.rglob("*")
+        p.is_file() and _mine(r := _relative(p, base), prefix) and not _SKIPPED.search(r)
+        for p in base.rglob("*")
     )
 
 
-def _move_aside(base: Path) -> Path:
-    """Move every entry of the catalog folder but the lock into a sibling folder."""
+def _move_aside(base: Path, prefix: str) -> Path:
+    """Move the target's entries of the catalog folder but its lock into a sibling folder."""
     aside = base.with_name(f"{base.name}.before-restore-{datetime.now(UTC):%Y%m%dT%H%M%S}")
     aside.mkdir(parents=True)
     for entry in base.iterdir():
-        if entry.name == "_system":
-            kept = aside / "_system"
+        if not _mine(entry.name, prefix):
+            continue
+        if entry.name == f"{prefix}_system":
+            kept = aside / entry.name
             kept.mkdir()
             for inner in entry.iterdir():
                 if not _SKIPPED.search(inner.name):

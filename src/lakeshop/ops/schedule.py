@@ -99,6 +99,11 @@ def schedule_of(project: Project, target: str | None) -> tuple[str, ScheduleConf
         ) from exc
 
     name, settings = project.target(target)
+    if settings.mode == "development":
+        raise LakeshopError(
+            f"target {name} is a development target: its schedule is paused "
+            "(schedule a production target, or one without mode)"
+        )
     if settings.schedule is None:
         raise ConfigError(
             f"targets.{name}.schedule",
