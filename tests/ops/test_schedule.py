@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -29,16 +27,6 @@ from tests.conftest import cli, copy_days, one_error_line
 
 PARIS = ZoneInfo("Europe/Paris")
 DAYS = ["2026-01-01", "2026-01-02", "2026-01-03"]
-HOLDER = """
-import sys, time
-from pathlib import Path
-from lakeshop.app import api
-from lakeshop.app.project import Project
-project = Project.load(Path(sys.argv[1]))
-with api.writer_lock_of(project, None, purpose="test holder"):
-    print("locked", flush=True)
-    time.sleep(float(sys.argv[2]))
-"""
 
 
 class FakeClock:
@@ -144,30 +132,10 @@ def test_the_0200_schedule_runs_once_a_day(clean_retailer: Path, tmp_path: Path)
     assert len(runs(project)) == 3
 
 
-@pytest.fixture
-def holder_of(tmp_path: Path):
-    procs: list[subprocess.Popen[str]] = []
-
-    def start(project: Project, seconds: float) -> subprocess.Popen[str]:
-        proc = subprocess.Popen(
-            [sys.executable, "-c", HOLDER, str(project.directory), str(seconds)],
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        procs.append(proc)
-        assert proc.stdout is not None and proc.stdout.readline().strip() == "locked"
-        return proc
-
-    yield start
-    for proc in procs:
-        proc.kill()
-        proc.wait()
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("when_busy", ["skip", "wait"])
 def test_a_fire_while_another_writer_holds_the_lock(
-    when_busy: str, clean_retailer: Path, tmp_path: Path, holder_of
+    when_busy: str, clean_retailer: Path, tmp_path: Path, lock_holders
 ) -> None:
     project = scheduled(tmp_path, when_busy=when_busy)
     copy_days(clean_retailer, project.landing, DAYS[:1])
@@ -175,7 +143,7 @@ def test_a_fire_while_another_writer_holds_the_lock(
     clock = FakeClock(fire - timedelta(minutes=1))
     scheduler = Scheduler(project, clock=clock)
     assert scheduler.step() == []
-    held = holder_of(project, 4)
+    held = lock_holders(project.directory, 4)
     clock.at = fire
     (done,) = scheduler.step()
     if when_busy == "skip":
