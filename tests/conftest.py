@@ -5,6 +5,7 @@ parameters), projects over copies of their files, and the tiers' guard (only tes
 from __future__ import annotations
 
 import shutil
+import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -160,6 +161,41 @@ def project_factory(tmp_path: Path) -> Callable[[Path], Project]:
         return Project.load(tmp_path)
 
     return make
+
+
+#: a process holding a project's writer lock: prints "locked", sleeps, releases
+LOCK_HOLDER = """
+import sys, time
+from pathlib import Path
+from lakeshop.app import api
+from lakeshop.app.project import Project
+project = Project.load(Path(sys.argv[1]))
+with api.writer_lock_of(project, None, purpose="test holder"):
+    print("locked", flush=True)
+    time.sleep(float(sys.argv[2]))
+"""
+
+
+@pytest.fixture
+def lock_holders() -> Iterator[Callable[[Path, float], subprocess.Popen[str]]]:
+    """Start processes that hold a project's writer lock for some seconds (returned once
+    they hold it); killed at the end of the test."""
+    procs: list[subprocess.Popen[str]] = []
+
+    def start(directory: Path, seconds: float) -> subprocess.Popen[str]:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", LOCK_HOLDER, str(directory), str(seconds)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        procs.append(proc)
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "locked"
+        return proc
+
+    yield start
+    for proc in procs:
+        proc.kill()
+        proc.wait()
 
 
 def cli(*args: object) -> tuple[int, str, str]:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from importlib import metadata
 
 import pytest
+from packaging.version import Version
 
 import lakeshop
 from lakeshop.app import api
@@ -39,7 +41,9 @@ def test_every_name_of_all_resolves_and_is_listed() -> None:
         assert getattr(lakeshop, name) is not None, name
     assert set(lakeshop.__all__) == {"__version__", *lakeshop._EXPORTS}
     assert set(lakeshop.__all__) <= set(dir(lakeshop))
-    assert lakeshop.__version__ == "0.1.0"
+    # the installed package's version (from git tags, PEP 440)
+    assert lakeshop.__version__ == metadata.version("lakeshop")
+    assert Version(lakeshop.__version__) >= Version("0.1.0.dev0")
 
 
 def test_an_unknown_name_is_an_attribute_error() -> None:

@@ -8,7 +8,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -21,19 +21,8 @@ from lakeshop.pipeline.lock import LockHeld, holder, lock_path, writer_lock
 from tests.cli.test_cli import LAKESHOP
 from tests.conftest import assert_healthy, cli, copy_days, one_error_line
 
+
 #: holds the writer lock of the project in argv[1] for argv[2] seconds
-HOLDER = """
-import sys, time
-from pathlib import Path
-from lakeshop.app import api
-from lakeshop.app.project import Project
-project = Project.load(Path(sys.argv[1]))
-with api.writer_lock_of(project, None, purpose="test holder"):
-    print("locked", flush=True)
-    time.sleep(float(sys.argv[2]))
-"""
-
-
 @pytest.fixture
 def small(tmp_path: Path, retailer: Path) -> Project:
     """A project over the first day of the retailer, with a 3 s lock staleness."""
@@ -48,24 +37,11 @@ def small(tmp_path: Path, retailer: Path) -> Project:
 
 
 @pytest.fixture
-def hold(small: Project) -> Iterator[Callable[[float], subprocess.Popen[str]]]:
+def hold(
+    small: Project, lock_holders: Callable[[Path, float], subprocess.Popen[str]]
+) -> Callable[[float], subprocess.Popen[str]]:
     """Start a process that holds the lock for some seconds; killed at the end of the test."""
-    procs: list[subprocess.Popen[str]] = []
-
-    def start(seconds: float) -> subprocess.Popen[str]:
-        proc = subprocess.Popen(
-            [sys.executable, "-c", HOLDER, str(small.directory), str(seconds)],
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        procs.append(proc)
-        assert proc.stdout is not None and proc.stdout.readline().strip() == "locked"
-        return proc
-
-    yield start
-    for proc in procs:
-        proc.kill()
-        proc.wait()
+    return lambda seconds: lock_holders(small.directory, seconds)
 
 
 def write_lock(project: Project, pid: int, heartbeat: datetime) -> Path:

@@ -10,6 +10,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from lakeshop.app import environments
 from lakeshop.app.alerts import Outcome
 from lakeshop.app.project import EngineName, Project
 from lakeshop.app.reader import query as query
@@ -17,7 +18,7 @@ from lakeshop.app.reader import reading as reading
 from lakeshop.app.sandbox import nearby_tables
 from lakeshop.core.errors import LakeshopError, TableNotFound
 from lakeshop.core.logs import run_context
-from lakeshop.pipeline import system
+from lakeshop.pipeline import lakeformat, system
 from lakeshop.pipeline.lock import WriterLock, writer_lock
 from lakeshop.pipeline.runner import Listener, RunSummary
 from lakeshop.pipeline.runner import run as run_graph
@@ -45,6 +46,7 @@ def run(
     as_of: date | None = None,
     engine: EngineName | None = None,
     rebuild_changed: bool = False,
+    through: date | None = None,
 ) -> RunResult:
     """Run the project's pipeline on a target (incremental unless ``full_refresh``; with
     ``rebuild_changed``, the tables of sources whose configuration changed are rebuilt), then
@@ -53,12 +55,15 @@ def run(
     runs on the target's engine, or on ``engine`` when given.
 
     Holds the target's writer lock for the run: refused at once while another writer runs,
-    unless ``wait`` (for at most ``wait_timeout`` seconds).
+    unless ``wait`` (for at most ``wait_timeout`` seconds). With ``through`` (a business
+    day), landing files named with a later date are left for a later run (a backfill).
     """
     from lakeshop.app import alerts
 
-    name, _ = project.target(target)
+    name, settings = project.target(target)
+    environments.check_run(project.directory, name, settings, target is not None, select)
     with writer_lock_of(project, target, wait=wait, timeout=wait_timeout):
+        lakeformat.check_writable(project.lakehouse(target), name)
         with project.engine(target, engine) as opened:
             summary = run_graph(
                 project.graph,
@@ -72,6 +77,7 @@ def run(
                 trigger=trigger,
                 listener=listener,
                 rebuild_changed=rebuild_changed,
+                through=through,
             )
         # a rule or a channel in trouble is reported in the outcome, never fails the run
         with run_context(summary.run_id):

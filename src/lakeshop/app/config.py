@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from lakeshop.app.alerts_config import AlertsConfig
+from lakeshop.app.schedule_config import ScheduleConfig
 from lakeshop.app.sync_config import SyncConfig
 from lakeshop.core.errors import ConfigError
 from lakeshop.engines.registry import EngineName
@@ -60,6 +61,12 @@ class Target(BaseModel):
     lock_stale_seconds: float = Field(default=60.0, gt=0)
     #: how long `lakeshop maintain` keeps files no longer referenced (time travel window)
     retention_hours: int = Field(default=168, ge=0)
+    #: when ``lakeshop schedule`` runs the target (none: it is not scheduled)
+    schedule: ScheduleConfig | None = None
+    #: ``development``: every schema prefixed with the user's name (``alice_gold``), no
+    #: schedule; ``production``: named explicitly (``--target``), whole runs only, from a
+    #: committed project (see lakeshop.app.environments); unset: neither
+    mode: Literal["development", "production"] | None = None
 
 
 PolicyName = Literal["hold", "inferred", "quarantine"]

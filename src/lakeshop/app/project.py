@@ -14,6 +14,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from lakeshop.app.config import ProjectConfig, Target
+from lakeshop.app.environments import schema_prefix
 from lakeshop.core.errors import ConfigError
 from lakeshop.engines import registry
 from lakeshop.engines.base import Engine
@@ -107,16 +108,23 @@ class Project:
         name, t = self.target(target)
         if name not in self._lakehouses:
             root = (self.directory / t.root).resolve()
-            self._lakehouses[name] = Lakehouse(root, t.catalog, t.schema_prefix)
+            self._lakehouses[name] = Lakehouse(root, t.catalog, schema_prefix(t))
         return self._lakehouses[name]
 
-    def engine(self, target: str | None = None, engine: EngineName | None = None) -> Engine:
-        """The target's engine (or ``engine``, overriding it), opened on its lakehouse."""
+    def engine(
+        self,
+        target: str | None = None,
+        engine: EngineName | None = None,
+        *,
+        lakehouse: Lakehouse | None = None,
+    ) -> Engine:
+        """The target's engine (or ``engine``, overriding it), opened on its lakehouse (or on
+        ``lakehouse``: the target's read as it was, for time travel)."""
         name, t = self.target(target)
         chosen = engine or t.engine
         settings = ENGINE_SETTINGS.get(chosen)
         options = settings(self, name, t) if settings else {}
-        return registry.open_engine(chosen, self.lakehouse(target), **options)
+        return registry.open_engine(chosen, lakehouse or self.lakehouse(target), **options)
 
 
 def _duckdb_settings(project: Project, name: str, t: Target) -> dict[str, Any]:

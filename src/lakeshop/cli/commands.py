@@ -16,7 +16,7 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from lakeshop.cli import alerts, demo, ops, quality, read, run, sync
+from lakeshop.cli import alerts, demo, env, ops, quality, read, run, schedule, sync
 from lakeshop.cli.options import State
 from lakeshop.cli.output import error, out
 from lakeshop.core.errors import LakeshopError
@@ -138,6 +138,8 @@ for _command in (
     demo.generate,
     run.run,
     run.replay,
+    schedule.backfill,
+    schedule.schedule,
     read.sql,
     read.query,
     read.status,
@@ -146,12 +148,16 @@ for _command in (
     quality.report,
     ops.doctor,
     ops.maintain,
+    ops.backup,
+    ops.restore,
+    ops.migrate,
     read.lineage,
     read.history,
     alerts.alerts,
 ):
     app.command()(_command)
 app.add_typer(sync.app)
+app.add_typer(env.app, name="env")
 
 
 def main() -> None:

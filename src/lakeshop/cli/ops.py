@@ -3,12 +3,13 @@ checkpoint, vacuum)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.markup import escape
 
-from lakeshop.cli.options import Target, load_project
+from lakeshop.cli.options import Target, WaitTimeout, load_project
 from lakeshop.cli.output import OutputFormat, flat, out, print_rows
 
 
@@ -68,3 +69,68 @@ def maintain(
         f"maintained {len(done)} tables: {before:,} → {after:,} files, {freed:,} bytes removed",
         highlight=False,
     )
+
+
+def backup(
+    to: Annotated[Path, typer.Option("--to", help="Backup folder (created; reused: incremental).")],
+    target: Target = None,
+    wait_timeout: WaitTimeout = None,
+) -> None:
+    """Copy every table, _system and the raw copies as of one committed state (incremental)."""
+    from lakeshop.ops.backup import backup as take
+
+    m = take(load_project(), to, target, wait_timeout=wait_timeout)
+    out.print(
+        f"backup {m.backup_id}: {len(m.tables)} tables, {len(m.files):,} files "
+        f"({m.files_copied:,} copied, {m.bytes_copied:,} bytes) in {m.seconds:.1f}s → {to}",
+        soft_wrap=True,
+        highlight=False,
+    )
+    for note in m.notes:
+        out.print(f"note: {escape(note)}", soft_wrap=True, highlight=False, style="yellow")
+
+
+def restore(
+    source: Annotated[Path, typer.Option("--from", help="Backup folder (of lakeshop backup).")],
+    backup_id: Annotated[
+        str | None, typer.Option("--backup", help="Backup id (default: the newest).")
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Move the target's tables aside and restore.")
+    ] = False,
+    target: Target = None,
+) -> None:
+    """Rebuild a target from a backup (refused when the target holds tables, unless --force)."""
+    from lakeshop.ops.backup import restore as rebuild
+
+    m, moved = rebuild(load_project(), source, target, backup_id=backup_id, force=force)
+    if moved is not None:
+        out.print(f"moved the target's earlier tables to {moved}", soft_wrap=True, highlight=False)
+    last = f"; last run {m.last_run['run_id']} ({m.last_run['status']})" if m.last_run else ""
+    out.print(
+        f"restored backup {m.backup_id} of {m.created_at}: {len(m.tables)} tables, "
+        f"{len(m.files):,} files{last}",
+        soft_wrap=True,
+        highlight=False,
+    )
+
+
+def migrate(target: Target = None) -> None:
+    """Upgrade a lakehouse written by an older lakeshop to this one's format."""
+    from lakeshop.ops.migrate import FORMAT_VERSION
+    from lakeshop.ops.migrate import migrate as upgrade
+
+    found, steps = upgrade(load_project(), target)
+    if found is None:
+        out.print(f"no table yet: the first run creates format {FORMAT_VERSION}", highlight=False)
+        return
+    if not steps:
+        out.print(f"lakehouse at format {found}: nothing to migrate", highlight=False)
+        return
+    for step in steps:
+        out.print(
+            f"format {step.from_version} → {step.to_version}: {escape(step.note)}",
+            soft_wrap=True,
+            highlight=False,
+        )
+    out.print(f"lakehouse migrated to format {FORMAT_VERSION}", highlight=False)

@@ -3,7 +3,7 @@ option values that typer cannot express."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -68,6 +68,18 @@ def parse_date(option: str, text: str) -> date:
     except ValueError as exc:
         raise typer.BadParameter(
             f"expected a date as YYYY-MM-DD, found {text!r} ({exc})", param_hint=f"'{option}'"
+        ) from exc
+
+
+def parse_time(option: str, text: str) -> datetime:
+    """``text`` as a time (ISO 8601: ``2026-01-05``, ``2026-01-05T10:30``, with an offset or
+    not; without one it is UTC), or a usage error naming ``option``."""
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise typer.BadParameter(
+            f"expected a time as YYYY-MM-DD[THH:MM[:SS]][+HH:MM], found {text!r}",
+            param_hint=f"'{option}'",
         ) from exc
 
 

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
-from lakeshop.cli.options import Format, Target, load_project, parse_date
+from lakeshop.cli.options import Format, Target, load_project, parse_date, parse_time
 from lakeshop.cli.output import OutputFormat, err, out, print_rows, print_table
 
 
@@ -21,11 +21,26 @@ def sql(
     ],
     fmt: Format = OutputFormat.table,
     target: Target = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of",
+            help="Read every table as it was at this time (YYYY-MM-DD[THH:MM[:SS]], UTC "
+            "unless an offset is given): Delta time travel.",
+        ),
+    ] = None,
+    version: Annotated[
+        int | None,
+        typer.Option(
+            "--version", min=0, help="Read the one table the query reads at this Delta version."
+        ),
+    ] = None,
 ) -> None:
-    """Query any table of the lakehouse with SQL (DuckDB dialect)."""
+    """Query any table of the lakehouse with SQL (DuckDB dialect), now or as it was."""
     from lakeshop.app import api
 
-    print_table(api.query(load_project(), query, target), fmt)
+    when = parse_time("--as-of", as_of) if as_of is not None else None
+    print_table(api.query(load_project(), query, target, as_of=when, version=version), fmt)
 
 
 def query(

@@ -54,6 +54,17 @@ def run(
     wait_timeout: WaitTimeout = None,
     as_of: AsOf = None,
     engine: EngineOption = None,
+    through: Annotated[
+        str | None,
+        typer.Option(
+            "--through",
+            help="Business day YYYY-MM-DD: landing files named with a later date wait for a "
+            "later run.",
+        ),
+    ] = None,
+    trigger: Annotated[
+        str, typer.Option("--trigger", hidden=True, help="Recorded in _system.runs.")
+    ] = "manual",
 ) -> None:
     """Run the pipeline: ingest new files, refresh silver and gold incrementally; then
     evaluate the alert rules and send the new alerts.
@@ -62,6 +73,7 @@ def run(
     from lakeshop.app import api
 
     day = parse_date("--as-of", as_of) if as_of is not None else None
+    last_day = parse_date("--through", through) if through is not None else None
     project = load_project()
     if not project.landing.is_dir():
         err.print(
@@ -80,6 +92,8 @@ def run(
         as_of=day,
         engine=engine,
         rebuild_changed=rebuild_changed,
+        through=last_day,
+        trigger=trigger,
     )
     summarise(result)
     if exit_code(result.summary):

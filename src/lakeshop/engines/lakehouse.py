@@ -16,7 +16,7 @@ from deltalake import CommitProperties, DeltaTable, Schema, Transaction, write_d
 from deltalake.exceptions import TableNotFoundError
 from deltalake.transaction import AddAction, RemoveAction, create_table_with_add_actions
 
-from lakeshop.core.errors import TableNotFound
+from lakeshop.core.errors import LakeshopError, TableNotFound
 from lakeshop.core.sqltext import column, join_on
 from lakeshop.engines.arrow_types import plain_schema
 
@@ -71,11 +71,23 @@ class Lakehouse:
     root: Path
     catalog: str = "lakeshop"
     schema_prefix: str = ""
+    #: time travel: when set, the only tables are these, each read at its pinned Delta
+    #: version, and nothing can be written (see :meth:`at`)
+    versions: Mapping[str, int] | None = field(default=None, compare=False, hash=False)
     #: opened tables by path: opening one reads its log, which a run does for every table
     #: many times (binding, watermarks, writes); see :meth:`delta`
     _open: dict[Path, _Snapshot] = field(
         default_factory=dict, init=False, repr=False, compare=False, hash=False
     )
+
+    def at(self, versions: Mapping[str, int]) -> Lakehouse:
+        """The same storage read as it was: each of ``versions``' tables at its Delta version,
+        the others absent. Read-only (a write raises)."""
+        return Lakehouse(self.root, self.catalog, self.schema_prefix, dict(versions))
+
+    def _writable(self, name: str) -> None:
+        if self.versions is not None:
+            raise LakeshopError(f"{name}: a lakehouse read as it was (time travel) is read-only")
 
     def path(self, name: str) -> Path:
         """Physical location of the logical table ``schema.table``."""
@@ -84,11 +96,14 @@ class Lakehouse:
 
     @property
     def raw_dir(self) -> Path:
-        """Immutable raw copies of ingested files, by source and ingestion date."""
-        return self.root / self.catalog / "_raw"
+        """Immutable raw copies of ingested files, by source and ingestion date (under the
+        schema prefix: two prefixed targets sharing a catalog keep their own)."""
+        return self.root / self.catalog / f"{self.schema_prefix}_raw"
 
     def exists(self, name: str) -> bool:
         """Whether the Delta table has at least one commit."""
+        if self.versions is not None:
+            return name in self.versions
         return (self.path(name) / "_delta_log").is_dir()
 
     def delta(self, name: str, version: int | None = None) -> DeltaTable:
@@ -109,6 +124,12 @@ class Lakehouse:
 
     def _snapshot(self, name: str) -> _Snapshot:
         path = self.path(name)
+        if self.versions is not None:  # pinned: opened once at its version, never changes
+            if name not in self.versions:
+                raise TableNotFound(name, self.tables())
+            if path not in self._open:
+                self._open[path] = _Snapshot((-2, -2), self._open_table(name, self.versions[name]))
+            return self._open[path]
         stamp = _log_stamp(path)
         cached = self._open.get(path)
         if cached is not None and stamp is not None and cached.stamp == stamp:
@@ -211,13 +232,17 @@ class Lakehouse:
 
     def tables(self) -> list[str]:
         """Every logical table name under the catalog."""
+        if self.versions is not None:
+            return sorted(self.versions)
         base = self.root / self.catalog
         if not base.is_dir():
             return []
         names = []
         for log in sorted(base.glob("*/*/_delta_log")):
             schema = log.parent.parent.name
-            if self.schema_prefix and schema.startswith(self.schema_prefix):
+            if self.schema_prefix:
+                if not schema.startswith(self.schema_prefix):
+                    continue  # another target's sharing the catalog (a user's development)
                 schema = schema[len(self.schema_prefix) :]
             names.append(f"{schema}.{log.parent.name}")
         return names
@@ -237,6 +262,7 @@ class Lakehouse:
         txn: tuple[str, int] | None = None,
     ) -> None:
         """Commit ``data`` atomically; ``metadata`` and ``txn`` ride in the same commit."""
+        self._writable(name)
         target: str | DeltaTable = self.delta(name) if self.exists(name) else str(self.path(name))
         props = _commit_properties(metadata, txn)
         self._changed(name)
@@ -271,6 +297,7 @@ class Lakehouse:
     ) -> None:
         """Commit Parquet files already in the table's folder (written by Spark's executors),
         as :meth:`write` would commit ``data``: an overwrite replaces the rows and the schema."""
+        self._writable(name)
         props = _commit_properties(metadata, None)
         actions: list[AddAction | RemoveAction] = [
             AddAction(f.path, f.size, {}, f.modified_ms, True, f.stats) for f in files
@@ -302,6 +329,7 @@ class Lakehouse:
         A boolean ``DELETE_FLAG`` column in ``data``, when present, marks rows whose key is to
         be deleted instead; it is not stored.
         """
+        self._writable(name)
         names = data.schema.names
         flagged = DELETE_FLAG in names
         if not self.exists(name):
@@ -341,6 +369,7 @@ class Lakehouse:
 
     def delete(self, name: str, predicate: str) -> int:
         """Delete the rows matching ``predicate`` (no commit when none match); returns rows."""
+        self._writable(name)
         if not self.exists(name):
             return 0
         table = self.delta(name)
@@ -365,6 +394,10 @@ class Lakehouse:
         """Forget what was derived from ``name`` after another writer (Delta Lake for Spark)
         committed to it; the next use reads its log again."""
         self._changed(name)
+
+    def forget_all(self) -> None:
+        """Forget every opened table (its files were replaced underneath, by a restore)."""
+        self._open.clear()
 
     def watermarks(self, name: str) -> dict[str, int]:
         """Upstream batch watermarks recorded with the table's latest lakeshop commit.

@@ -10,6 +10,7 @@ never modified in place), so the values of a column in those files cover every c
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
@@ -100,6 +101,23 @@ def snapshot(lakehouse: Lakehouse, name: str, version: int | None = None) -> Sna
         rows=rows,
         _table=table,
     )
+
+
+def version_at(lakehouse: Lakehouse, name: str, when: datetime) -> int | None:
+    """The table's version current at ``when`` (its newest commit made at or before it);
+    None when the table had no commit then, or its log before ``when`` was cleaned up."""
+    try:
+        table = DeltaTable(str(lakehouse.path(name)))
+    except (TableNotFoundError, OSError) as exc:
+        raise TableNotFound(name, lakehouse.tables()) from exc
+    limit = when.astimezone(UTC).timestamp() * 1000 if when.tzinfo else _utc_ms(when)
+    found = [int(c["version"]) for c in table.history() if int(c["timestamp"]) <= limit]
+    return max(found) if found else None
+
+
+def _utc_ms(when: datetime) -> float:
+    """A naive ``datetime`` is taken as UTC (the time of Delta's commit stamps)."""
+    return when.replace(tzinfo=UTC).timestamp() * 1000
 
 
 def changed_values(old: Snapshot, new: Snapshot, column: str) -> pa.Array | None:

@@ -19,6 +19,7 @@ from pathlib import Path
 from lakeshop.app.project import Project
 from lakeshop.core.errors import ConfigError
 from lakeshop.engines.lakehouse import Lakehouse, carried_watermarks
+from lakeshop.pipeline import lakeformat
 from lakeshop.pipeline.lock import writer_lock
 
 #: below this retention (hours), Delta's own safety check must be switched off explicitly
@@ -100,9 +101,10 @@ def maintain(
     setting (168 by default); either one, set by the user, may go below Delta's 168-hour
     minimum (time travel then reaches back only that far).
     """
-    _, settings = project.target(target)
+    name, settings = project.target(target)
     explicit = retention_hours is not None or "retention_hours" in settings.model_fields_set
     hours = retention_hours if retention_hours is not None else settings.retention_hours
     lakehouse = project.lakehouse(target)
     with writer_lock(lakehouse, purpose="maintain", stale_after=settings.lock_stale_seconds):
+        lakeformat.check_writable(lakehouse, name)
         return maintain_lakehouse(lakehouse, hours, explicit=explicit)

@@ -29,6 +29,9 @@ class RunContext:
     full_refresh: bool = False
     #: ingestion dates (first, last) whose raw copies bronze reads again (``lakeshop replay``)
     replay: tuple[date, date] | None = None
+    #: a business day: landing files whose name holds a later date (``orders_2026-01-05``)
+    #: are not delivered yet and left for a later run (a backfill's day, a catch-up's)
+    through: date | None = None
 
 
 @dataclass

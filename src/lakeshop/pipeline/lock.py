@@ -78,7 +78,9 @@ class LockInfo:
 
 
 def lock_path(lakehouse: Lakehouse) -> Path:
-    return lakehouse.root / lakehouse.catalog / "_system" / LOCK_FILE
+    """The lock file: in the target's ``_system`` folder (prefixed targets sharing a catalog,
+    such as two users' development targets, each have their own)."""
+    return lakehouse.root / lakehouse.catalog / f"{lakehouse.schema_prefix}_system" / LOCK_FILE
 
 
 def holder(lakehouse: Lakehouse) -> LockInfo | None:

@@ -18,7 +18,7 @@ from lakeshop.core.logs import get_logger, run_context
 from lakeshop.core.version import __version__
 from lakeshop.engines.base import Engine
 from lakeshop.engines.lakehouse import Lakehouse
-from lakeshop.pipeline import system
+from lakeshop.pipeline import lakeformat, system
 from lakeshop.pipeline.changes import Stale, rebuild_trigger, stale
 from lakeshop.pipeline.context import RunContext, TableResult
 from lakeshop.pipeline.graph import Graph, driving_table
@@ -97,6 +97,7 @@ def run(
     trigger: str = "manual",
     listener: Listener | None = None,
     rebuild_changed: bool = False,
+    through: date | None = None,
 ) -> RunSummary:
     """Run every selected table in dependency order; dependants of a failure are skipped.
 
@@ -108,8 +109,12 @@ def run(
     (:mod:`lakeshop.pipeline.changes`): listed in the summary, and rebuilt from the raw copies
     with ``rebuild_changed`` (each of them as by a full refresh, the others incrementally). A
     rebuild that did not end ``ok`` is resumed by the next run.
+
+    ``through`` (a business day): landing files whose name holds a later date are left for a
+    later run (see :func:`lakeshop.pipeline.ingest.discovery.delivered_after`).
     """
     lakehouse = engine.lakehouse
+    lakeformat.record_if_new(lakehouse)
     started = datetime.now(UTC).replace(tzinfo=None)
     batch_id = next_batch_id(lakehouse)
     run_id = f"{started:%Y%m%dT%H%M%S}-{batch_id:06d}"
@@ -134,7 +139,16 @@ def run(
     rebuild = {t for s in rebuilt for t in s.tables}
     with run_context(run_id):
         ctx = RunContext(
-            run_id, batch_id, engine, lakehouse, landing, sources, started, full_refresh, replay
+            run_id,
+            batch_id,
+            engine,
+            lakehouse,
+            landing,
+            sources,
+            started,
+            full_refresh,
+            replay,
+            through=through,
         )
         run_row = {
             "run_id": run_id,

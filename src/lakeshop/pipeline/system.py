@@ -15,6 +15,9 @@ EXPECTATIONS = "_system.expectations"
 ALERTS = "_system.alerts"
 #: one row per table and sync to an outside database (lakeshop.app.sync)
 SYNC = "_system.sync"
+#: the lakehouse's format version: one row when created, one per migration
+#: (lakeshop.pipeline.lakeformat)
+FORMAT = "_system.format"
 
 _TS = pa.timestamp("us")
 
@@ -133,6 +136,14 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("error", pa.string()),
             ("note", pa.string()),
             ("started_at", _TS),
+        ]
+    ),
+    FORMAT: pa.schema(
+        [
+            ("format_version", pa.int64()),
+            ("lakeshop_version", pa.string()),
+            ("recorded_at", _TS),
+            ("note", pa.string()),  # "created", or what the migration to it did
         ]
     ),
 }

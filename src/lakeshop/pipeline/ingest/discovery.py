@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from lakeshop.pipeline import system
@@ -106,6 +107,8 @@ def new_files(ctx: RunContext, source: Source) -> list[Candidate]:
     for path in source.files(ctx.landing):
         stat = path.stat()
         relative, odd_name = _printable(path.relative_to(ctx.landing).as_posix())
+        if ctx.through is not None and delivered_after(relative, ctx.through):
+            continue  # a later business day's delivery: its own run reads it
         modified = datetime.fromtimestamp(stat.st_mtime, UTC).replace(tzinfo=None)
         if (relative, stat.st_size, modified) in seen_stat:
             continue
@@ -126,6 +129,22 @@ def new_files(ctx: RunContext, source: Source) -> list[Candidate]:
             cand.note = join_notes(cand.note, "file name is not valid UTF-8: kept with \\x escapes")
         out.append(cand)
     return out
+
+
+#: a business date in a landing path (``orders_2026-01-05.csv``, ``2026-01-05/orders.csv``)
+_DATE_IN_PATH = re.compile(r"(?<!\d)(\d{4}-\d{2}-\d{2})(?!\d)")
+
+
+def delivered_after(relative: str, day: date) -> bool:
+    """Whether the landing path names a business date later than ``day`` (its last date, when
+    it names several); a path naming no date belongs to every day."""
+    found = _DATE_IN_PATH.findall(relative)
+    if not found:
+        return False
+    try:
+        return date.fromisoformat(found[-1]) > day
+    except ValueError:
+        return False
 
 
 def replays(ctx: RunContext, source: Source) -> list[Candidate]:
