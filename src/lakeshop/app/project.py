@@ -14,6 +14,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from lakeshop.app.config import ProjectConfig, Target
+from lakeshop.app.models.resolve import Models, join
 from lakeshop.core.errors import ConfigError
 from lakeshop.engines import registry
 from lakeshop.engines.base import Engine
@@ -35,6 +36,8 @@ class Project:
     config: ProjectConfig
     sources: dict[str, Source]
     graph: Graph
+    #: the project's own tables (``models/``), the refused ones with why
+    models: Models = field(default_factory=Models)
     #: one lakehouse per target, so that the run, its lock and its alerts share opened tables
     _lakehouses: dict[str, Lakehouse] = field(default_factory=dict, repr=False, compare=False)
 
@@ -83,9 +86,12 @@ class Project:
                 config.base_currency,
                 file,
             )
-        graph = Graph.build(pipeline.tables(config.retail, config.orphans.resolve(file)))
+        builtins = pipeline.tables(config.retail, config.orphans.resolve(file))
         landing = (directory / config.landing).resolve()
-        return cls(directory, config, _sources(config, file, landing), graph)
+        sources = _sources(config, file, landing)
+        shown = Path(_display(directory))
+        graph, models = join(builtins, directory, config.retail, sources, shown)
+        return cls(directory, config, sources, graph, models)
 
     @property
     def landing(self) -> Path:
