@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -94,6 +95,11 @@ class Project:
         return cls(directory, config, sources, graph, models)
 
     @property
+    def shown(self) -> Path:
+        """The project's folder as errors show it (relative to the working folder when below)."""
+        return Path(_display(self.directory))
+
+    @property
     def landing(self) -> Path:
         return (self.directory / self.config.landing).resolve()
 
@@ -123,6 +129,16 @@ class Project:
         settings = ENGINE_SETTINGS.get(chosen)
         options = settings(self, name, t) if settings else {}
         return registry.open_engine(chosen, self.lakehouse(target), **options)
+
+    def scratch_engine(self, engine: EngineName | None = None, target: str | None = None) -> Engine:
+        """The target's engine (or ``engine``) on an empty lakehouse in a temporary folder:
+        for SQL run on given rows (unit tests of models), never on the target's tables."""
+        name, t = self.target(target)
+        chosen = engine or t.engine
+        settings = ENGINE_SETTINGS.get(chosen)
+        options = settings(self, name, t) if settings else {}
+        scratch = Lakehouse(Path(tempfile.mkdtemp(prefix="lakeshop-test-")))
+        return registry.open_engine(chosen, scratch, **options)
 
 
 def _duckdb_settings(project: Project, name: str, t: Target) -> dict[str, Any]:

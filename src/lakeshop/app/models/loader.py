@@ -11,11 +11,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, get_args
 
 import sqlglot
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from sqlglot import exp
 
 from lakeshop.app.models.spec import NAME, ModelSpec
@@ -23,6 +23,8 @@ from lakeshop.core import sqltext
 from lakeshop.core.errors import LakeshopError, ModelError
 from lakeshop.pipeline.model import Kind, Table
 from lakeshop.retail.settings import RetailSettings
+
+M = TypeVar("M", bound=BaseModel)
 
 MODELS_DIR = "models"
 #: the line opening and closing a declaration in a SQL file's header
@@ -113,7 +115,7 @@ def read(path: Path, settings: RetailSettings, display: str) -> Declared:
             f"no declaration: write {Path(display).with_suffix('.yml').name} beside it, or a "
             f"header between two '{HEADER}' lines (`lakeshop new model {stem}` writes one)",
         )
-    raw, lines = _yaml(header, decl_file, offset)
+    raw, lines = yaml_lines(header, decl_file, offset)
     spec = _validate(raw, lines, decl_file)
     if spec.schema_ in RESERVED_SCHEMAS or spec.schema_.startswith("_"):
         at = lines.get(("schema",), 1)
@@ -214,7 +216,7 @@ def _header(text: str, file: str) -> tuple[str | None, int]:
     raise ModelError(file, first + 1, f"the header block has no closing '{HEADER}' line")
 
 
-def _yaml(text: str, file: str, offset: int) -> tuple[Any, dict[tuple[Any, ...], int]]:
+def yaml_lines(text: str, file: str, offset: int = 0) -> tuple[Any, dict[tuple[Any, ...], int]]:
     """The YAML's data, and the line (in the file) of every key and list item."""
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
@@ -225,7 +227,7 @@ def _yaml(text: str, file: str, offset: int) -> tuple[Any, dict[tuple[Any, ...],
         line = mark.line + 1 + offset if mark else None
         raise ModelError(file, line, f"YAML syntax: {problem}") from exc
     if not isinstance(raw, dict):
-        raise ModelError(file, offset + 1, "the declaration is a mapping of keys (kind, keys, …)")
+        raise ModelError(file, offset + 1, "expected a mapping of keys")
     lines: dict[tuple[Any, ...], int] = {}
 
     def walk(n: yaml.Node, path: tuple[Any, ...]) -> None:
@@ -244,8 +246,14 @@ def _yaml(text: str, file: str, offset: int) -> tuple[Any, dict[tuple[Any, ...],
 
 
 def _validate(raw: Any, lines: dict[tuple[Any, ...], int], file: str) -> ModelSpec:
+    return validated(ModelSpec, raw, lines, file)
+
+
+def validated(model: type[M], raw: Any, lines: dict[tuple[Any, ...], int], file: str) -> M:
+    """``raw`` validated as ``model``, or a :class:`ModelError` at the line of the first
+    mistake."""
     try:
-        return ModelSpec.model_validate(raw)
+        return model.model_validate(raw)
     except ValidationError as exc:
         first = exc.errors()[0]
         loc = tuple(first["loc"])
@@ -255,7 +263,9 @@ def _validate(raw: Any, lines: dict[tuple[Any, ...], int], file: str) -> ModelSp
         key = ".".join(str(p) for p in loc) or "(top level)"
         kind, ctx = first["type"], first.get("ctx") or {}
         if kind == "extra_forbidden":
-            known = ", ".join(f.alias or n for n, f in ModelSpec.model_fields.items())
+            known = ", ".join(
+                f.alias or n for n, f in _model_at(model, loc[:-1]).model_fields.items()
+            )
             message = f"unknown key '{key}' (known: {known})"
         elif kind == "missing":
             message = f"'{key}' is required"
@@ -266,6 +276,21 @@ def _validate(raw: Any, lines: dict[tuple[Any, ...], int], file: str) -> ModelSp
         else:
             message = f"'{key}': {first['msg'].lower()}, found {first.get('input')!r}"
         raise ModelError(file, lines.get(path, 1), message) from exc
+
+
+def _model_at(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel]:
+    """The pydantic model validating the mapping at ``loc`` (``model`` when not found)."""
+    current: Any = model
+    for part in loc:
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            fields = {f.alias or n: f for n, f in current.model_fields.items()}
+            if str(part) not in fields:
+                continue
+            current = fields[str(part)].annotation
+        args = [a for a in get_args(current) if isinstance(a, type) and issubclass(a, BaseModel)]
+        if args:
+            current = args[0]
+    return current if isinstance(current, type) and issubclass(current, BaseModel) else model
 
 
 def _line(node: exp.Expr) -> int | None:

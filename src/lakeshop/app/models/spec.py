@@ -4,9 +4,9 @@ line of each mistake."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from lakeshop.pipeline.model import Action, Expectation, Kind
 
@@ -58,6 +58,17 @@ class ModelSpec(BaseModel):
     #: descriptions of the columns
     columns: dict[str, str] = {}
     expectations: list[ExpectationSpec] = []
+
+    @field_validator("keys", "expectations", mode="before")
+    @classmethod
+    def _no_items(cls, value: Any) -> Any:
+        """A key left with only comments under it (``expectations:``) is empty."""
+        return [] if value is None else value
+
+    @field_validator("touched", "scope", "columns", mode="before")
+    @classmethod
+    def _no_entries(cls, value: Any) -> Any:
+        return {} if value is None else value
 
     @property
     def table_kind(self) -> Kind:
