@@ -99,7 +99,7 @@ def compile_sql(
         return
     for c in compiled:
         out.print(
-            f"[bold]{escape(c.name)}[/] [{c.kind}] defined by {escape(c.defined_by)}; reads "
+            f"[bold]{escape(c.name)}[/] {escape(f'[{c.kind}]')} defined by {escape(c.defined_by)}; reads "
             f"{escape(', '.join(c.reads) or 'nothing')}",
             soft_wrap=True,
             highlight=False,

@@ -28,13 +28,13 @@ class Compiled:
 def compile_table(graph: Graph, models: Models, name: str) -> Compiled:
     """The SQL of ``name`` (a project model or a built-in table) on DuckDB and on Spark;
     a :class:`ModelError` naming file, line and column when it cannot run on one of them."""
+    if name in models.refused:
+        raise models.refused[name]
     table = graph.tables.get(name)
     if table is None:
         raise LakeshopError(
             f"no table {name}; project models: {', '.join(sorted(models.files)) or 'none'}"
         )
-    if table.refused is not None:
-        raise models.refused[name]
     if not table.sql:
         raise LakeshopError(
             f"table {name} ({table.kind.value}) has no SQL: it is loaded from files"

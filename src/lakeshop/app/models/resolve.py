@@ -9,6 +9,7 @@ that does not depend on it still runs.
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass, field
 from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
@@ -64,7 +65,7 @@ def join(
         if known is not None and (known.origin or d.spec.schema_ != "gold"):
             what = "another model" if known.origin else "a built-in table (only gold ones can be)"
             error = ModelError(d.decl_file, d.line("schema"), f"{d.name} is already {what}")
-            _refuse(tables, models, d.name, error, d.spec.table_kind, shown)
+            models.refused[d.name] = error  # the table declared first stays in force
             continue
         tables[d.name] = d.table(builtin=known is not None)
     upstream = _references(tables, models)
@@ -254,7 +255,7 @@ def _unknown_column(d: Declared, exc: Exception) -> ModelError:
     """The error at the column's place in the SQL when the message names one."""
     message = _first(exc)
     for col in d.tree.find_all(exp.Column):
-        if f"'{col.name}'" in message or f'"{col.name}"' in message:
+        if re.search(rf"\b{re.escape(col.name)}\b", message):
             line, at = position(col.args.get("table") or col.this)
             where = f" of {col.table}" if col.table else ""
             return ModelError(d.file, line, f"unknown column '{col.name}'{where}", at)

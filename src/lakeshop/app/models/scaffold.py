@@ -54,6 +54,25 @@ _SQL = {
 }
 
 
+EXAMPLES = Path(__file__).parent / "examples"
+
+
+def write_examples(directory: Path) -> list[Path]:
+    """Copy the demo's example models and their unit tests into the project (files already
+    there are kept as they are)."""
+    written = []
+    for path in sorted(EXAMPLES.rglob("*")):
+        if not path.is_file() or path.suffix not in (".sql", ".yml"):
+            continue
+        dest = directory / path.relative_to(EXAMPLES)
+        if dest.exists():
+            continue
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.write_bytes(path.read_bytes())
+        written.append(dest)
+    return written
+
+
 def new_model(directory: Path, name: str, kind: str) -> list[Path]:
     """Write ``models/<name>.sql`` and ``models/<name>.yml`` (refused if either exists)."""
     schema, _, short = name.rpartition(".")

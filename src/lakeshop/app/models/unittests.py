@@ -217,8 +217,8 @@ def _arrow(data: InputSpec, where: str, name: str) -> pa.Table:
     SQL). Every row has every column named in any row."""
     names = list(dict.fromkeys(c for row in data.rows for c in row)) or list(data.types)
     rows = [{c: row.get(c) for c in names} for row in data.rows]
-    if not rows:
-        return pa.table({c: pa.array([], pa.string()) for c in names})
+    if not rows:  # no rows: columns of no type yet (typed in SQL), or a placeholder one
+        return pa.table({c: pa.array([], pa.string()) for c in names or ["_no_column"]})
     try:
         return pa.Table.from_pylist(rows)
     except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
