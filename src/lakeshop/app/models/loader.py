@@ -255,7 +255,8 @@ def validated(model: type[M], raw: Any, lines: dict[tuple[Any, ...], int], file:
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
-        first = exc.errors()[0]
+        # an unknown key first: a misspelt key explains the required one found missing
+        first = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")[0]
         loc = tuple(first["loc"])
         path = loc
         while path and path not in lines:
