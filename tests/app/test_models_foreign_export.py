@@ -13,7 +13,6 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from lakeshop.app import api
 from lakeshop.app.project import Project
 from tests.app.model_files import write
 from tests.conftest import cli
