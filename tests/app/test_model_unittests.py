@@ -127,3 +127,16 @@ def test_the_same_cases_run_on_spark(root: Path):
     assert "passed spark gold.dim_store_cluster terciles_within_a_channel" in out
     assert "FAILED spark gold.dim_store_cluster wrong_cluster" in out
     assert "3 passed, 1 failed" in out
+
+
+def test_the_readme_unit_test_passes(root: Path):
+    """README's "Your own tables" shows a case of the demo's model: it runs as written."""
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    section = readme[readme.index("## Your own tables") :]
+    block = section[section.index("```yaml\nmargin_after_returns") + len("```yaml\n") :]
+    (root / "tests" / "net_margin_daily.yml").write_text(block[: block.index("```")])
+    results = api.test_models(Project.load(root), "net_margin_daily")
+    assert [(r.case.name, r.passed, r.error) for r in results] == [
+        ("margin_after_returns_and_freight", True, None)
+    ]
+    assert results[0].matched == 2
