@@ -79,6 +79,18 @@ def test_a_model_joins_the_graph_with_its_declaration(root: Path):
         order.index("gold.fact_sales") < order.index("gold.revenue") < order.index("gold.top_days")
     )
     assert project.models.refused == {}
+    # lineage shows the declaration: which file, its owner, descriptions
+    code, out, _ = cli("--project", root, "lineage", "gold.revenue", "--format", "json")
+    found = json.loads(out)
+    assert code == 0 and found["upstream"] == sorted(project.graph.ancestors("gold.revenue"))
+    assert (found["defined_by"], found["owner"], found["column_descriptions"]) == (
+        "models/revenue.sql (project model)",
+        "finance@example.com",
+        {"revenue": "Revenue of the day."},
+    )
+    code, out, _ = cli("--project", root, "lineage", "gold.revenue.revenue")
+    assert code == 0 and out.splitlines()[1] == "description: Revenue of the day."
+    assert "landing.order_items.unit_price" in out  # down to the landing fields
 
 
 def test_a_header_block_declares_a_model_and_retry_holds_rows(root: Path):

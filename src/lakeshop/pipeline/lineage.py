@@ -158,6 +158,9 @@ class Lineage:
         return {
             "table": name,
             "defined_by": table.defined_by,
+            "description": table.description,
+            "owner": table.owner,
+            "column_descriptions": dict(table.column_docs),
             "upstream": sorted(self.graph.ancestors(name)),
             "downstream": sorted(self.graph.downstream(name)),
             "upstream_tree": self.upstream_tree(name),
@@ -367,6 +370,9 @@ def render_tables(result: dict[str, Any]) -> list[str]:
     lines = [f"{result['table']}"]
     if result.get("defined_by"):
         lines.append(f"defined by: {result['defined_by']}")
+    for key in ("description", "owner"):
+        if result.get(key):
+            lines.append(f"{key}: {_short(result[key])}")
     lines.append("upstream:")
     seen: set[str] = set()
 

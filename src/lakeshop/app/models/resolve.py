@@ -49,8 +49,11 @@ def join(
     """The graph of the built-in tables and the project's models (a model named like a
     built-in gold table replaces it), and the models with the refused ones."""
     models = Models()
+    files = model_files(directory)
+    if not files:  # nothing to check: lakeshop's own tables only
+        return Graph.build(builtins), models
     tables = {t.name: t for t in builtins}
-    for path in model_files(directory):
+    for path in files:
         shown = str(display / path.relative_to(directory))
         try:
             d = read(path, settings, shown)
