@@ -12,6 +12,7 @@ import pyarrow as pa
 
 from lakeshop.app import environments
 from lakeshop.app.alerts import Outcome
+from lakeshop.app.models.unittests import CaseResult
 from lakeshop.app.project import EngineName, Project
 from lakeshop.app.reader import query as query
 from lakeshop.app.reader import reading as reading
@@ -252,3 +253,24 @@ def quality(
     if not rows:
         return exps.schema.append(pa.field("pass_rate", pa.float64())).empty_table()
     return pa.Table.from_pylist(rows)
+
+
+def test_models(
+    project: Project, model: str | None = None, engine: EngineName | None = None
+) -> list[CaseResult]:
+    """Run the unit tests of the project's models (``tests/*.yml``; those of ``model`` when
+    given) in memory on the target's engine, or ``engine``: one result per case."""
+    from lakeshop.app.models import unittests
+    from lakeshop.pipeline.lineage import Lineage
+
+    cases = []
+    for path in unittests.case_files(project.directory):
+        shown = str(project.shown / path.relative_to(project.directory))
+        cases += unittests.read_cases(path, shown)
+    chosen = unittests.select_cases(cases, model, project.graph.tables)
+    if not chosen:
+        return []
+    lineage = Lineage(project.graph, project.sources)
+    with project.scratch_engine(engine) as opened:
+        name = opened.capabilities.name
+        return unittests.run_cases(chosen, project.graph.tables, lineage, opened, name)

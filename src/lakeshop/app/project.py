@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +16,7 @@ from pydantic import BaseModel, ValidationError
 
 from lakeshop.app.config import ProjectConfig, Target
 from lakeshop.app.environments import schema_prefix
+from lakeshop.app.models.resolve import Models, join
 from lakeshop.core.errors import ConfigError
 from lakeshop.engines import registry
 from lakeshop.engines.base import Engine
@@ -36,6 +38,8 @@ class Project:
     config: ProjectConfig
     sources: dict[str, Source]
     graph: Graph
+    #: the project's own tables (``models/``), the refused ones with why
+    models: Models = field(default_factory=Models)
     #: one lakehouse per target, so that the run, its lock and its alerts share opened tables
     _lakehouses: dict[str, Lakehouse] = field(default_factory=dict, repr=False, compare=False)
 
@@ -84,9 +88,17 @@ class Project:
                 config.base_currency,
                 file,
             )
-        graph = Graph.build(pipeline.tables(config.retail, config.orphans.resolve(file)))
+        builtins = pipeline.tables(config.retail, config.orphans.resolve(file))
         landing = (directory / config.landing).resolve()
-        return cls(directory, config, _sources(config, file, landing), graph)
+        sources = _sources(config, file, landing)
+        shown = Path(_display(directory))
+        graph, models = join(builtins, directory, config.retail, sources, shown)
+        return cls(directory, config, sources, graph, models)
+
+    @property
+    def shown(self) -> Path:
+        """The project's folder as errors show it (relative to the working folder when below)."""
+        return Path(_display(self.directory))
 
     @property
     def landing(self) -> Path:
@@ -125,6 +137,16 @@ class Project:
         settings = ENGINE_SETTINGS.get(chosen)
         options = settings(self, name, t) if settings else {}
         return registry.open_engine(chosen, lakehouse or self.lakehouse(target), **options)
+
+    def scratch_engine(self, engine: EngineName | None = None, target: str | None = None) -> Engine:
+        """The target's engine (or ``engine``) on an empty lakehouse in a temporary folder:
+        for SQL run on given rows (unit tests of models), never on the target's tables."""
+        name, t = self.target(target)
+        chosen = engine or t.engine
+        settings = ENGINE_SETTINGS.get(chosen)
+        options = settings(self, name, t) if settings else {}
+        scratch = Lakehouse(Path(tempfile.mkdtemp(prefix="lakeshop-test-")))
+        return registry.open_engine(chosen, scratch, **options)
 
 
 def _duckdb_settings(project: Project, name: str, t: Target) -> dict[str, Any]:

@@ -140,16 +140,20 @@ def _reader(project: Project, target: str | None, lakehouse: Lakehouse | None = 
 def _fetch(project: Project, sql: str, reads: set[str], engine: Engine) -> pa.Table:
     """Bind the tables ``sql`` reads (views with the tables under them), then run it."""
     pending = sorted(reads)
-    bound: set[str] = set()
+    needed: set[str] = set()
     while pending:
         name = pending.pop()
-        if name in bound:
+        if name in needed:
             continue
-        bound.add(name)
+        needed.add(name)
         declared = project.graph.tables.get(name)
         if declared is not None and declared.kind is Kind.VIEW:
             pending.extend(project.graph.upstream[name])
-            engine.bind_view(name, declared.sql)
-        else:
-            engine.bind_table(name)
+    # tables first, then views parents first: DuckDB resolves a view when it is created
+    graph = project.graph
+    views = [n for n in graph.order() if n in needed and graph.tables[n].kind is Kind.VIEW]
+    for name in sorted(needed - set(views)):
+        engine.bind_table(name)
+    for name in views:
+        engine.bind_view(name, graph.tables[name].sql)
     return engine.fetch(sql)

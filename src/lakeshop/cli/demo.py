@@ -70,6 +70,7 @@ def demo(
     """Generate a retailer, run the whole pipeline on it and show what was built."""
     check_scale(scale)
     from lakeshop.app import api
+    from lakeshop.app.models.scaffold import write_examples
     from lakeshop.app.project import Project, write_demo_config
     from lakeshop.datagen import generate as gen
 
@@ -80,6 +81,7 @@ def demo(
         soft_wrap=True,
     )
     write_demo_config(directory)
+    write_examples(directory)  # two models of the project's own, with their unit tests
     project = Project.load(directory)
     out.print(
         f"[bold]2/2[/] running the pipeline into {escape(str(project.lakehouse().root))}",

@@ -144,6 +144,9 @@ def lineage(
     else:
         node = found.column(table, column)
         lines = lin.render_column(node)
+        documented = found.table(table).column_docs.get(column)
+        if documented:  # a project model's description of the column
+            lines.insert(1, f"description: {documented}")
         leaves = node.leaves()
         data = node.to_dict() | {
             "sources": [leaf.ref for leaf in leaves if leaf.kind == "landing"],

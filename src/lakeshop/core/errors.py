@@ -49,6 +49,18 @@ class SqlError(LakeshopError):
         super().__init__(f"table {table}{where}: {message}")
 
 
+class ModelError(LakeshopError):
+    """A project model (``models/<name>.sql`` and its declaration) is wrong: names the file,
+    the line and, when known, the column, e.g. ``models/x.sql:3:12: unknown column 'foo'``."""
+
+    exit_code = 2
+
+    def __init__(self, file: str, line: int | None, message: str, column: int | None = None):
+        self.file, self.line, self.column, self.message = file, line, column, message
+        where = file + (f":{line}" if line else "") + (f":{column}" if line and column else "")
+        super().__init__(f"{where}: {message}")
+
+
 class ExpectationFailed(LakeshopError):
     """A ``fail`` expectation was violated: the table's update is not committed."""
 

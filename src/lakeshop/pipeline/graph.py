@@ -7,7 +7,7 @@ import functools
 import hashlib
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from graphlib import CycleError, TopologicalSorter
 from importlib.metadata import version
@@ -157,11 +157,7 @@ class Graph:
         by_name = {t.name: t for t in tables}
         upstream: dict[str, set[str]] = {}
         for t in by_name.values():
-            refs: set[str] = set()
-            if t.sql:
-                refs |= referenced_tables(t.sql, t.name)
-            for e in t.expectations:
-                refs |= referenced_tables(f"SELECT * FROM _x WHERE {e.predicate}", t.name)
+            refs = reads(t)
             if t.incremental_by and any(e.action is Action.DROP for e in t.expectations):
                 raise SqlError(
                     t.name,
@@ -169,11 +165,8 @@ class Graph:
                     _file(t),
                 )
             for up, sql in t.touched.items():
-                reads = referenced_tables(sql, t.name)
-                if up not in reads:
+                if up not in referenced_tables(sql, t.name):
                     raise SqlError(t.name, f"touched query for {up} does not read {up}", _file(t))
-                refs |= reads
-            refs.discard(t.name)
             if t.scope and not (t.incremental_by or t.kind is Kind.SCD2):  # scd2: by its key
                 raise SqlError(t.name, "scope needs incremental_by", _file(t))
             unread = sorted(set(t.scope) - refs)
@@ -236,6 +229,29 @@ class Graph:
                     found.add(parent)
                     frontier.append(parent)
         return found
+
+
+def reads(t: Table) -> set[str]:
+    """The tables ``t`` reads: in its SQL, its expectations and its ``touched`` queries."""
+    refs: set[str] = set()
+    if t.sql:
+        refs |= referenced_tables(t.sql, t.name)
+    for e in t.expectations:
+        refs |= referenced_tables(f"SELECT * FROM _x WHERE {e.predicate}", t.name)
+    for sql in t.touched.values():
+        refs |= referenced_tables(sql, t.name)
+    refs.discard(t.name)
+    return refs
+
+
+def cached(sql: str, what: str, compute: Callable[[], Any]) -> Any:
+    """``compute()``'s answer about ``sql`` (JSON-able), kept in the parse cache between runs:
+    for answers that depend on the text (and the SQLGlot version) only."""
+    found = _cache.get(sql, what)
+    if found is None:
+        found = compute()
+        _cache.put(sql, what, found)
+    return found
 
 
 def _file(t: Table) -> str | None:

@@ -8,6 +8,7 @@ columns, SCD2 keys and validity) are explained rather than traced through SQL.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -19,7 +20,7 @@ from sqlglot.optimizer.qualify import qualify
 from sqlglot.schema import MappingSchema
 
 from lakeshop.core.errors import LakeshopError, SqlError, TableNotFound
-from lakeshop.pipeline.graph import Graph
+from lakeshop.pipeline.graph import Graph, cached
 from lakeshop.pipeline.model import Kind, Table
 from lakeshop.pipeline.sources import Const, Expr, Source
 
@@ -153,9 +154,13 @@ class Lineage:
 
     def tables(self, name: str) -> dict[str, Any]:
         """Table lineage: both trees and the flat sets of ancestors and dependants."""
-        self.table(name)
+        table = self.table(name)
         return {
             "table": name,
+            "defined_by": table.defined_by,
+            "description": table.description,
+            "owner": table.owner,
+            "column_descriptions": dict(table.column_docs),
             "upstream": sorted(self.graph.ancestors(name)),
             "downstream": sorted(self.graph.downstream(name)),
             "upstream_tree": self.upstream_tree(name),
@@ -308,22 +313,33 @@ class Lineage:
 
     def _schema(self, table: Table) -> MappingSchema:
         """The columns of the tables ``table`` reads (types do not matter to lineage)."""
+        return MappingSchema(self._upstream_columns(table), dialect="duckdb")
+
+    def _upstream_columns(self, table: Table) -> dict[str, Any]:
         schema: dict[str, Any] = {}
         for up in sorted(self.graph.upstream[table.name]):
             db, name = up.split(".", 1)
             schema.setdefault(db, {})[name] = {c: "TEXT" for c in self.columns(up)}
-        return MappingSchema(schema, dialect="duckdb")
+        return schema
 
     def _selects(self, table: Table) -> list[str]:
-        try:
-            tree = qualify(
-                sqlglot.parse_one(table.sql, read="duckdb"),
-                schema=self._schema(table),
-                dialect="duckdb",
-            )
-        except sqlglot.errors.SqlglotError as exc:
-            raise SqlError(table.name, f"cannot resolve its columns: {exc}") from exc
-        return list(tree.named_selects) if isinstance(tree, exp.Query) else []
+        """The columns the table's SQL returns (kept in the parse cache: they depend only on
+        the SQL and the columns of the tables it reads)."""
+        upstream = self._upstream_columns(table)
+
+        def resolve() -> list[str]:
+            try:
+                tree = qualify(
+                    sqlglot.parse_one(table.sql, read="duckdb"),
+                    schema=MappingSchema(upstream, dialect="duckdb"),
+                    dialect="duckdb",
+                )
+            except sqlglot.errors.SqlglotError as exc:
+                raise SqlError(table.name, f"cannot resolve its columns: {exc}") from exc
+            return list(tree.named_selects) if isinstance(tree, exp.Query) else []
+
+        key = json.dumps({"sql": table.sql, "upstream": upstream}, sort_keys=True)
+        return list(cached(key, "selects", resolve))
 
     def _lineage_nodes(self, table: Table) -> dict[str, Node]:
         if table.name not in self._nodes:
@@ -351,7 +367,13 @@ def parse_target(text: str) -> tuple[str, str | None]:
 
 def render_tables(result: dict[str, Any]) -> list[str]:
     """Indented upstream and downstream trees of a table, each subtree shown once."""
-    lines = [f"{result['table']}", "upstream:"]
+    lines = [f"{result['table']}"]
+    if result.get("defined_by"):
+        lines.append(f"defined by: {result['defined_by']}")
+    for key in ("description", "owner"):
+        if result.get(key):
+            lines.append(f"{key}: {_short(result[key])}")
+    lines.append("upstream:")
     seen: set[str] = set()
 
     def walk(node: dict[str, Any], key: str, prefix: str) -> None:

@@ -40,6 +40,8 @@ class Expectation:
     predicate: str
     action: Action = Action.DROP
     retry: bool = False
+    #: where it is declared (``models/x.yml:12``) when a project declares it: errors name it
+    origin: str = ""
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,24 @@ class Table:
     touched: Mapping[str, str] = field(default_factory=dict)
     scope: Mapping[str, str] = field(default_factory=dict)
     surrogate_key: str | None = None
+    #: who answers for the table (a project model's ``owner``)
+    owner: str = ""
+    #: descriptions of its columns
+    column_docs: Mapping[str, str] = field(default_factory=dict)
+    #: where a project declares it (``models/x.sql``); empty for lakeshop's own tables
+    origin: str = ""
+    #: a project table that takes the place of lakeshop's own table of the same name
+    replaces_builtin: bool = False
+    #: why the table cannot run (one line naming its file and line): it is declared so that
+    #: the tables reading it are skipped, and fails on every run until its file is fixed
+    refused: str | None = None
+
+    @property
+    def defined_by(self) -> str:
+        """Which definition is in force: the project's file, or lakeshop's own."""
+        if not self.origin:
+            return "lakeshop (built-in)"
+        return f"{self.origin} (project model{', replaces the built-in' if self.replaces_builtin else ''})"
 
     @property
     def schema(self) -> str:

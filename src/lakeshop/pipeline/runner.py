@@ -13,7 +13,7 @@ from typing import Any
 
 import pyarrow.compute as pc
 
-from lakeshop.core.errors import ConfigError, LakeshopError
+from lakeshop.core.errors import ConfigError, ExpectationFailed, LakeshopError
 from lakeshop.core.logs import get_logger, run_context
 from lakeshop.core.version import __version__
 from lakeshop.engines.base import Engine
@@ -292,21 +292,33 @@ def _selection(graph: Graph, select: Iterable[str] | None) -> set[str]:
 
 
 def _run_table(graph: Graph, table: Table, ctx: RunContext) -> TableOutcome:
+    if table.refused is not None:  # a project model whose declaration or SQL is wrong
+        return TableOutcome(table.name, table.kind, "failed", error=table.refused)
     strategy = strategy_for(table.kind)
     clock = time.perf_counter()
     try:
         driving = _bind_upstream(graph, table, ctx, strategy.reads_increments)
         upstream = tuple(sorted(graph.stored_inputs(table.name)))
         result = strategy.execute(table, ctx, Inputs(upstream, driving))
+    except ExpectationFailed as exc:
+        error = _where(table, exc.expectation) + str(exc)
     except LakeshopError as exc:
-        error = str(exc)
+        error = _where(table) + str(exc)
     except Exception as exc:  # an engine or storage bug must not take the other branches down
-        error = f"{type(exc).__name__}: {exc}"
+        error = f"{_where(table)}{type(exc).__name__}: {exc}"
     else:
         return TableOutcome(table.name, table.kind, "ok", result, time.perf_counter() - clock)
     return TableOutcome(
         table.name, table.kind, "failed", seconds=time.perf_counter() - clock, error=error
     )
+
+
+def _where(table: Table, expectation: str | None = None) -> str:
+    """``models/x.yml:12: `` for a project's table (its expectation's line when named), so
+    that its failure names the file to fix; nothing for lakeshop's own tables."""
+    declared = next((e.origin for e in table.expectations if e.name == expectation), "")
+    origin = declared or (f"{table.origin}:1" if table.origin else "")
+    return f"{origin}: " if origin else ""
 
 
 def _bind_upstream(graph: Graph, table: Table, ctx: RunContext, incremental: bool) -> str | None:

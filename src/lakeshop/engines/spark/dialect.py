@@ -6,6 +6,7 @@ import functools
 
 import sqlglot
 from sqlglot import exp
+from sqlglot.errors import ErrorLevel, UnsupportedError
 
 from lakeshop.engines import registry
 
@@ -40,3 +41,35 @@ def _spark_rule(node: exp.Expression) -> exp.Expression:
 def view_name(name: str) -> str:
     """The Spark view bound for a logical table name."""
     return name.replace(".", "__")
+
+
+#: joins DuckDB has and Spark SQL has not (SQLGlot writes them through unchanged)
+_DUCKDB_ONLY_JOINS = ("ASOF", "POSITIONAL")
+
+
+def spark_problem(sql: str) -> tuple[exp.Expr, str] | None:
+    """The first construct of a DuckDB-dialect query that does not transpile to Spark SQL
+    (the innermost node SQLGlot refuses to write, or a DuckDB-only join) and why; None when
+    it all does."""
+    tree = sqlglot.parse_one(sql, read="duckdb")
+    for join in tree.find_all(exp.Join):
+        kind = str(join.args.get("method") or join.args.get("kind") or "").upper()
+        if kind in _DUCKDB_ONLY_JOINS:
+            return join, f"{kind} JOIN has no equivalent in Spark SQL"
+    spark = registry.capabilities("spark").sqlglot_dialect
+    try:
+        tree.copy().transform(_spark_rule).sql(dialect=spark, unsupported_level=ErrorLevel.RAISE)
+        return None
+    except UnsupportedError as exc:
+        message = str(exc).strip().splitlines()[0]
+    found: tuple[exp.Expr, str] = (tree, message)
+    for node in tree.walk():  # breadth first: the last one refused is the innermost
+        try:
+            node.copy().transform(_spark_rule).sql(
+                dialect=spark, unsupported_level=ErrorLevel.RAISE
+            )
+        except UnsupportedError as exc:
+            found = (node, str(exc).strip().splitlines()[0])
+        except Exception:  # a fragment that is not SQL on its own
+            continue
+    return found
