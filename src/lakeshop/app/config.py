@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from lakeshop.app.alerts_config import AlertsConfig
+from lakeshop.app.ml_config import MlConfig
 from lakeshop.app.sync_config import SyncConfig
 from lakeshop.core.errors import ConfigError
 from lakeshop.engines.registry import EngineName
@@ -130,6 +131,7 @@ class ProjectConfig(BaseModel):
     alerts: AlertsConfig = AlertsConfig()
     orphans: OrphansConfig = OrphansConfig()
     sync: SyncConfig = SyncConfig()
+    ml: MlConfig = MlConfig()
 
     @property
     def retail(self) -> RetailSettings:

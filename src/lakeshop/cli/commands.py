@@ -16,7 +16,7 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from lakeshop.cli import alerts, demo, ops, quality, read, run, sync
+from lakeshop.cli import alerts, demo, ml, ops, quality, read, run, sync
 from lakeshop.cli.options import State
 from lakeshop.cli.output import error, out
 from lakeshop.core.errors import LakeshopError
@@ -152,6 +152,7 @@ for _command in (
 ):
     app.command()(_command)
 app.add_typer(sync.app)
+app.add_typer(ml.app)
 
 
 def main() -> None:
