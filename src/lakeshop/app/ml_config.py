@@ -46,6 +46,10 @@ class ChurnSettings(BaseModel):
     #: fewer days of order history than horizon_days plus this: refused with a clear message
     min_history_days: int = Field(default=28, ge=7)
     learner: Learner = "lightgbm"
+    #: the model learns from the customers at this many cutoffs (the latest whose labels are
+    #: known, then every training_every_days before it), stacked
+    training_cutoffs: int = Field(default=3, ge=1, le=12)
+    training_every_days: int = Field(default=14, ge=1)
     #: reasons given per customer (the features pushing the probability up most)
     reasons: int = Field(default=3, ge=1, le=10)
 

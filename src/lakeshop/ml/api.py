@@ -226,9 +226,9 @@ def _train_churn(project: Project, target: str | None, inputs: Inputs, run_id: s
     h = _history(inputs)
     churn.check_history(h, ml.churn)
     cutoff = h.last + timedelta(days=1 - ml.churn.horizon_days)
-    known, x = churn.features(h, cutoff)
+    known, _ = churn.features(h, cutoff)
     y = churn.labels(h, cutoff, known, ml.churn.horizon_days)
-    model = churn.fit(x, y, ml.churn, ml.seed, cutoff)
+    model = churn.train(h, cutoff, ml.churn, ml.seed)
     version, _ = store.save(project.lakehouse(target), "churn", model)
     return Step(
         "churn",
@@ -286,10 +286,7 @@ def _backtest_churn(project: Project, target: str | None, inputs: Inputs, run_id
     for fold in range(folds):
         test = end - timedelta(days=settings.horizon_days + step * (folds - 1 - fold))
         train_at = test - timedelta(days=settings.horizon_days)
-        known, x = churn.features(h, train_at)
-        model = churn.fit(
-            x, churn.labels(h, train_at, known, settings.horizon_days), settings, ml.seed, train_at
-        )
+        model = churn.train(h, train_at, settings, ml.seed)
         known, x = churn.features(h, test)
         y = churn.labels(h, test, known, settings.horizon_days)
         scores = {"model": model.predict(x), "baseline": model.predict_baseline(x)}

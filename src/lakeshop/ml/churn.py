@@ -36,9 +36,12 @@ FEATURES = (
     "amount_total",
     "amount_90d",
     "returns_total",
+    "returns_30d",
     "returns_90d",
     "late_deliveries_total",
+    "late_deliveries_30d",
     "late_deliveries_90d",
+    "days_since_bad_experience",
     "mean_delivery_days",
     "online_share",
 )
@@ -167,6 +170,11 @@ def features(h: History, cutoff: date) -> tuple[npt.NDArray[np.int64], Matrix]:
     seen = (delivered >= 0) & (delivered < c)  # deliveries made before the cutoff
     late = seen & (delivered - day >= LATE_DAYS)
     n_seen = count(seen)
+    # the latest return or late delivery (a customer without one: as long ago as their tenure)
+    bad = np.full(n, -(10**9), np.int64)
+    np.maximum.at(bad, r_cust, r_day)
+    np.maximum.at(bad, cust[late], delivered[late])
+    since_bad = np.where(bad > -(10**9), c - bad, tenure + 1).astype(np.float64)
     delivery_days = np.bincount(cust[seen], (delivered - day)[seen], n)
     x = np.column_stack(
         [
@@ -181,9 +189,12 @@ def features(h: History, cutoff: date) -> tuple[npt.NDArray[np.int64], Matrix]:
             amount_total,
             amount_90,
             returns_total,
+            count(since(30, r_day), r_cust),
             returns_90,
             count(late),
+            count(late & (delivered >= c - 30)),
             count(late & (delivered >= c - 90)),
+            since_bad,
             np.divide(delivery_days, n_seen, out=np.zeros(n), where=n_seen > 0),
             np.divide(count(h.o_online[o]), total, out=np.zeros(n), where=total > 0),
         ]
@@ -258,6 +269,21 @@ class ChurnModel:
 
 def _recency(x: Matrix) -> Matrix:
     return np.log1p(x[:, [FEATURES.index("recency_days")]])
+
+
+def train(h: History, cutoff: date, settings: ChurnSettings, seed: int) -> ChurnModel:
+    """Fit on the customers at ``cutoff`` and at up to ``training_cutoffs - 1`` earlier
+    cutoffs ``training_every_days`` apart (each with enough history before it), stacked:
+    more examples of customers going quiet, none of them seeing past its own cutoff."""
+    xs, ys = [], []
+    for k in range(settings.training_cutoffs):
+        at = cutoff - timedelta(days=k * settings.training_every_days)
+        if k and (at - h.first).days < settings.min_history_days:
+            break
+        known, x = features(h, at)
+        xs.append(x)
+        ys.append(labels(h, at, known, settings.horizon_days))
+    return fit(np.vstack(xs), np.concatenate(ys), settings, seed, cutoff)
 
 
 def fit(
