@@ -256,7 +256,7 @@ def _score_churn(
             "customer_id": h.customers.take(pa.array(known)),
             "churn_probability": pa.array(p),
             "baseline_probability": pa.array(model.predict_baseline(x)),
-            "top_reasons": pa.array(model.reasons(x, ml.churn.reasons), pa.string()),
+            "top_reasons": model.reasons(x, ml.churn.reasons),
             "as_of": pa.array([as_of] * len(known), pa.date32()),
             "horizon_days": pa.array([ml.churn.horizon_days] * len(known), pa.int64()),
         }

@@ -250,7 +250,7 @@ class ChurnModel:
         """The recency-only baseline's probabilities."""
         return np.asarray(self.baseline.predict_proba(_recency(x))[:, 1], dtype=np.float64)
 
-    def reasons(self, x: Matrix, top: int) -> list[str]:
+    def reasons(self, x: Matrix, top: int) -> pa.Array:
         """Per customer, the features whose replacement by the typical value lowers the
         (uncalibrated) probability most, as ``name=value`` text (one predict per feature)."""
         p = self.raw.predict_proba(x)[:, 1]
@@ -263,8 +263,13 @@ class ChurnModel:
         names = np.array(FEATURES)[order]
         values = np.round(np.take_along_axis(x, order, axis=1), 2).astype(str)
         useful = np.take_along_axis(drop, order, axis=1) > 0
-        text = np.where(useful, np.char.add(np.char.add(names, "="), values), "")
-        return [", ".join(t for t in row if t) for row in text.tolist()]
+        text = np.char.add(np.char.add(names, "="), values)
+        # a feature that does not raise the probability is no reason: empty, and its
+        # separators folded (the join's own null skipping drops rows in pyarrow 26)
+        text = np.where(useful, text, "")
+        parts = [pa.array(text[:, j].tolist(), pa.string()) for j in range(text.shape[1])]
+        joined = pc.binary_join_element_wise(*parts, ", ")
+        return pc.utf8_trim(pc.replace_substring_regex(joined, "(, )+", ", "), ", ")
 
 
 def _recency(x: Matrix) -> Matrix:

@@ -256,7 +256,7 @@ def to_table(p: Panel, f: Forecast, grain: str) -> pa.Table:
     sid = f.frame["unique_id"].to_numpy(np.int64)
     keys = p.keys.take(pa.array(sid))
     cols: dict[str, Any] = {
-        "forecast_date": pa.array(pd.to_datetime(f.frame["ds"]).dt.date, pa.date32()),
+        "forecast_date": pa.array(f.frame["ds"].to_numpy().astype("datetime64[D]")),
     }
     for k in ("product_id", "store_id", "channel"):
         cols[k] = keys.column(k) if k in keys.column_names else pa.nulls(len(sid), pa.string())
