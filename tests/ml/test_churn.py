@@ -124,5 +124,8 @@ def test_too_little_history_is_refused_clearly() -> None:
         _orders([("A", "2026-01-01", 1.0, None, "store"), ("B", "2026-02-01", 1.0, None, "store")]),
         _returns([]),
     )
-    with pytest.raises(NotEnoughHistory, match=r"32 days of order history .* horizon_days"):
+    with pytest.raises(
+        NotEnoughHistory,
+        match=r"32 days of order history \(2026-01-01 to 2026-02-01\).*horizon_days \(60\)",
+    ):
         churn.check_history(h, ChurnSettings())
