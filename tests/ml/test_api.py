@@ -10,6 +10,7 @@ import pytest
 from lakeshop.app.project import Project
 from lakeshop.app.reader import query
 from lakeshop.ml import store
+from lakeshop.observe import report
 from tests.conftest import cli, one_error_line
 
 
@@ -91,6 +92,13 @@ def test_train_score_backtest_through_the_cli(planted_copy: Project) -> None:
         {"model": "demand_forecast", "role": "baseline", "folds": 5},
         {"model": "demand_forecast", "role": "model", "folds": 5},
     ]
+
+
+    # the report shows forecast against actual for the top product, and the churn lift chart
+    built = report.build(planted_copy)
+    assert set(report.ML_CHARTS) <= set(built.rows), built.empty
+    assert built.rows["chart-churn-lift"] == 2 * 10  # model and baseline, every tenth
+    assert built.rows["chart-forecast-vs-actual"] > 28
 
 
 def test_unknown_model_is_one_clear_line(tmp_path) -> None:

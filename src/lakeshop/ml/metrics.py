@@ -5,7 +5,7 @@ naive forecast, per series, averaged over the series whose scale is not zero), s
 percent, a point where actual and forecast are both 0 counts 0) and WAPE (sum of absolute
 errors over the sum of actuals). Churn: ROC AUC, PR AUC (average precision), Brier score and
 the lift at the top decile (the churn rate among the 10 % scored highest over the overall
-rate).
+rate), and the cumulative lift at every tenth (the lift chart).
 """
 
 from __future__ import annotations
@@ -66,11 +66,14 @@ def classification(label: Ints, score: Floats) -> dict[str, float]:
             "lift_top_decile": nan,
             "base_rate": base,
         }
-    top = np.argsort(-score, kind="stable")[: max(1, len(score) // 10)]
+    ranked = label[np.argsort(-score, kind="stable")]
+    # cumulative lift: the churn rate among the top k tenths scored over the overall rate
+    cut = np.maximum(1, (np.arange(1, 11) * len(ranked)) // 10)
+    lift = np.cumsum(ranked)[cut - 1] / cut / base if base > 0 else np.full(10, np.nan)
     return {
         "roc_auc": float(roc_auc_score(label, score)),
         "pr_auc": float(average_precision_score(label, score)),
         "brier": float(brier_score_loss(label, np.clip(score, 0, 1))),
-        "lift_top_decile": float(label[top].mean() / base) if base > 0 else float("nan"),
+        "lift_top_decile": float(lift[0]),
         "base_rate": base,
-    }
+    } | {f"cumulative_lift_{10 * (k + 1)}pct": float(lift[k]) for k in range(10)}
