@@ -93,7 +93,6 @@ def test_train_score_backtest_through_the_cli(planted_copy: Project) -> None:
         {"model": "demand_forecast", "role": "model", "folds": 5},
     ]
 
-
     # the report shows forecast against actual for the top product, and the churn lift chart
     built = report.build(planted_copy)
     assert set(report.ML_CHARTS) <= set(built.rows), built.empty
