@@ -16,6 +16,9 @@
 7. With ``--sync``: ``lakeshop sync postgres`` after the full run (the initial load of gold)
    and after the incremental run (one day's changes), into ``$LAKESHOP_POSTGRES_DSN`` or a
    throwaway local server; rows are those the sync sent (``_system.sync``).
+8. With ``--ml``: after the incremental run, ``lakeshop ml train`` then ``lakeshop ml score``
+   of each model (demand_forecast, churn, segments) at its defaults, every series and every
+   customer (churn needs ``--days`` of at least 90: a 60-day horizon after its cutoff).
 
 Each step runs in a fresh subprocess (the CLI, as users run it); wall time, CPU time
 (user + system of the process tree) and peak memory (RSS of the whole process tree, sampled
@@ -81,6 +84,9 @@ TARGETS = (
     ("spark full / duckdb full", 10.0, ">="),
     # issue 18: raw \copy of a CSV reaches about 264k rows/s on 2 cores
     ("initial sync (rows/s)", 250_000.0, ">="),
+    # issue 20: every forecast of SF 1 in a minute, churn train + score in 30 s, on 2 cores
+    ("ml demand_forecast train + score (s)", 60.0, "<="),
+    ("ml churn train + score (s)", 30.0, "<="),
     ("incremental sync / initial sync", 0.05, "<="),
 )
 
@@ -392,6 +398,15 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
         done=RUN_DONE,
     )
 
+    if args.ml:
+        for model in ("demand_forecast", "churn", "segments"):
+            for action in ("train", "score"):
+                print(f"ml {action} {model} ...", file=sys.stderr)
+                steps[f"ml_{action}_{model}"] = measure(
+                    lakeshop("--project", str(project), "ml", action, model),
+                    args.work / "logs" / f"ml_{action}_{model}.log",
+                )
+
     spark: dict[str, Any] = {"requested": "spark" in args.engines}
     if spark["requested"]:
         reason = spark_support()
@@ -421,6 +436,14 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
     }
     if "spark_full" in steps:
         ratios["spark full / duckdb full"] = steps["spark_full"].wall_s / steps["full"].wall_s
+    if "ml_train_demand_forecast" in steps:
+        for model in ("demand_forecast", "churn"):
+            ratios[f"ml {model} train + score (s)"] = (
+                steps[f"ml_train_{model}"].wall_s + steps[f"ml_score_{model}"].wall_s
+            )
+        ratios["ml peak memory (GiB)"] = (
+            max(v.peak_rss_bytes for k, v in steps.items() if k.startswith("ml_")) / GIB
+        )
     if "sync_full" in steps:
         ratios["initial sync (rows/s)"] = steps["sync_full"].rows_per_s
         ratios["incremental sync / initial sync"] = (
@@ -545,6 +568,11 @@ def main() -> None:
         "(into $LAKESHOP_POSTGRES_DSN, else a throwaway local server)",
     )
     parser.add_argument(
+        "--ml",
+        action="store_true",
+        help="also time lakeshop ml train and score of every model (needs --days 90 or more)",
+    )
+    parser.add_argument(
         "--engines", default="duckdb", help="duckdb, or duckdb,spark to time Spark's full run too"
     )
     args = parser.parse_args()
@@ -553,6 +581,8 @@ def main() -> None:
         parser.error(f"--engines: expected duckdb or duckdb,spark, found {args.engines!r}")
     if args.days < 2:
         parser.error("--days: at least 2 (a history and one more day)")
+    if args.ml and args.days < 90:
+        parser.error("--ml: at least --days 90 (churn labels need 60 days after a cutoff)")
     args.engines = engines
     args.work = args.work or args.cache / "work"
     try:

@@ -1,8 +1,8 @@
 """The architecture as a test: import-linter's contracts in pyproject.toml hold, and they bite.
 
 The contracts: the layers of DESIGN §1 (each package imports only the ones below it), no
-import cycles between the modules of a package, and pyspark, duckdb, deltalake, plotly and
-psycopg imported only at their homes.
+import cycles between the modules of a package, and pyspark, duckdb, deltalake, plotly,
+psycopg, statsforecast, scikit-learn and lightgbm imported only at their homes.
 """
 
 from __future__ import annotations
@@ -65,8 +65,27 @@ def test_the_import_contracts_are_kept() -> None:
             "psycopg is imported only in lakeshop.app.sync",
             "lakeshop.app.api -> psycopg",
         ),
+        (
+            "observe/history.py",
+            "import sklearn",
+            "statsforecast, scikit-learn and lightgbm are imported only in lakeshop.ml",
+            "lakeshop.observe.history -> sklearn",
+        ),
+        (
+            "ml/data.py",
+            "import lakeshop.observe.history",
+            "Layers: each package imports only the ones below it",
+            "lakeshop.ml.data -> lakeshop.observe.history",
+        ),
     ],
-    ids=["upward", "cycle", "pyspark-away-from-home", "psycopg-away-from-home"],
+    ids=[
+        "upward",
+        "cycle",
+        "pyspark-away-from-home",
+        "psycopg-away-from-home",
+        "sklearn-away-from-home",
+        "ml-beside-observe",
+    ],
 )
 def test_a_forbidden_import_breaks_a_contract(
     tmp_path: Path, module: str, added: str, broken: str, reported: str

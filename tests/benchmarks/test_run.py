@@ -62,3 +62,11 @@ def test_benchmark_reports_every_figure(tmp_path: Path) -> None:
     )
     landing, meta = bench.cached_retailer(options)
     assert meta["cached"] is True and (landing / "_ledger.json").is_file()
+
+
+def test_ml_step_needs_a_churn_horizon_of_history(tmp_path: Path) -> None:
+    args = [sys.executable, str(SCRIPT), "--ml", "--days", "30", "--cache", str(tmp_path)]
+    done = subprocess.run(args, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 2
+    assert "--ml: at least --days 90" in done.stderr
+    assert not any(tmp_path.iterdir())  # refused before generating anything

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from lakeshop.app.alerts_config import AlertsConfig
 from lakeshop.app.schedule_config import ScheduleConfig
+from lakeshop.app.ml_config import MlConfig
 from lakeshop.app.sync_config import SyncConfig
 from lakeshop.core.errors import ConfigError
 from lakeshop.engines.registry import EngineName
@@ -137,6 +138,7 @@ class ProjectConfig(BaseModel):
     alerts: AlertsConfig = AlertsConfig()
     orphans: OrphansConfig = OrphansConfig()
     sync: SyncConfig = SyncConfig()
+    ml: MlConfig = MlConfig()
 
     @property
     def retail(self) -> RetailSettings:

@@ -16,7 +16,7 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from lakeshop.cli import alerts, demo, env, models, ops, quality, read, run, schedule, sync
+from lakeshop.cli import alerts, demo, env, ml, models, ops, quality, read, run, schedule, sync
 from lakeshop.cli.options import State
 from lakeshop.cli.output import error, out
 from lakeshop.core.errors import LakeshopError
@@ -161,6 +161,7 @@ app.command("compile")(models.compile_sql)
 app.add_typer(sync.app)
 app.add_typer(env.app, name="env")
 app.add_typer(models.app)
+app.add_typer(ml.app)
 
 
 def main() -> None:

@@ -32,6 +32,14 @@ def generate(
             "late-files (repeatable; revenue-drop:DATE:CHANNEL for one channel)."
         ),
     ] = None,
+    signals: Annotated[
+        bool,
+        typer.Option(
+            "--signals",
+            help="Plant known signals for machine learning (category trends, promotions, "
+            "intermittent products, a churn hazard) and record them in the ledger.",
+        ),
+    ] = False,
 ) -> None:
     """Generate a synthetic retailer's landing files (with a ledger of injected defects)."""
     first = parse_date("--start-date", start_date)
@@ -53,6 +61,7 @@ def generate(
         start_date=first,
         defects=defects,
         incidents=incidents,
+        signals=signals,
     )
     out.print(f"generated {_describe(result)} into {out_dir}", soft_wrap=True, highlight=False)
 

@@ -26,6 +26,7 @@ STREAMS = {
     "files": 11,
     "drift": 12,
     "incident": 13,
+    "signals": 14,
 }
 
 

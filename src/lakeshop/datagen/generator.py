@@ -19,8 +19,9 @@ from .formats import SOURCE_ORDER, Rows
 from .incidents import Incident
 from .incidents import check as check_incidents
 from .ledger import Ledger
-from .orders import Book, orders_day
+from .orders import Book, orders_day, seasonality
 from .products import make_products, products_day
+from .signals import make_signals
 from .stores import make_stores
 from .writer import DRIFT_COLUMNS, DayFiles, DayWriter
 
@@ -70,12 +71,15 @@ def generate(
     defects: float = 0.02,
     progress: Callable[[date], None] | None = None,
     incidents: list[Incident] | None = None,
+    signals: bool = False,
 ) -> GenerateResult:
     """Write ``days`` days of the synthetic retailer's source files under ``out``.
 
     Files of day D depend only on (seed, scale, start_date, defects, the incidents of days up
     to D) and days before D. ``_ledger.json`` lists every injected defect and incident; see
-    :mod:`lakeshop.datagen.incidents`. Raises ValueError on bad arguments.
+    :mod:`lakeshop.datagen.incidents`. With ``signals``, known signals for machine learning
+    are planted and recorded in the ledger (:mod:`lakeshop.datagen.signals`); without, the
+    output is as it always was. Raises ValueError on bad arguments.
     """
     _check(days, scale, defects)
     incidents = list(incidents or [])
@@ -89,6 +93,7 @@ def generate(
     products = make_products(setup)
     inventory = make_inventory(setup, stores, products)
     customers, book, fx = Customers(), Book(), FxRates()
+    planted = make_signals(setup, products, days) if signals else None
     drift_rng = np.random.default_rng([seed, 0, 12, 1])
     drift_source = str(drift_rng.choice(list(DRIFT_COLUMNS)))
     drift_day = 2 + int(drift_rng.integers(0, 3))
@@ -109,7 +114,7 @@ def generate(
             rates = fx.rates.copy()
             cust_today, cust_late, cust_stale = customers_day(ctx, customers)
             prod_today, prod_stale = products_day(ctx, products)
-            od = orders_day(ctx, book, customers, products, stores, rates, incidents)
+            od = orders_day(ctx, book, customers, products, stores, rates, incidents, planted)
             clicks, n_sessions = clickstream_day(
                 ctx, od.web_orders, customers, products, counters["event"], counters["session"]
             )
@@ -144,6 +149,7 @@ def generate(
         days,
         defects,
         [i.to_json() for i in sorted(incidents, key=lambda i: (i.day, i.kind))],
+        None if planted is None else planted.ledger(setup, days, seasonality()),
     )
     return GenerateResult(
         out, len(ledger.files), rows, ledger.total, time.perf_counter() - t0, dict(ledger.counts)

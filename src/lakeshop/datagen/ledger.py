@@ -100,8 +100,10 @@ class Ledger:
         days: int,
         rate: float,
         incidents: list[dict[str, Any]] | None = None,
+        signals: dict[str, Any] | None = None,
     ) -> None:
-        """Write ``_ledger.json`` (entries streamed, one per line inside the array)."""
+        """Write ``_ledger.json`` (entries streamed, one per line inside the array); with
+        ``signals``, the planted ground truth (:mod:`lakeshop.datagen.signals`) too."""
         header: dict[str, Any] = {
             "seed": seed,
             "scale": scale,
@@ -111,6 +113,8 @@ class Ledger:
         }
         if incidents:
             header["incidents"] = incidents
+        if signals:
+            header["signals"] = signals
         meta = json.dumps(header)
         with path.open("wb") as fh:
             fh.write(meta[:-1].encode() + b',\n"defects": [\n')

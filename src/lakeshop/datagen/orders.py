@@ -32,11 +32,13 @@ from .formats import (
 )
 from .incidents import Incident, order_filter
 from .products import Products
+from .signals import Signals
 from .stores import Stores
 
 NONE = -1  # "no such event" in timestamp columns
 LINES_PER_ORDER = 2.5
 _WEEKDAY = np.array([0.92, 0.9, 0.93, 0.97, 1.06, 1.15, 1.07])  # Monday first
+YEARLY_AMPLITUDE, YEARLY_PEAK = 0.12, 355  # demand peaks before Christmas
 _HOURS = np.array(
     [1, 0.6, 0.4, 0.3, 0.3, 0.5, 1, 2, 3, 4, 5, 6, 7, 6.5, 6, 5.5, 5.5, 6, 7, 8, 8, 6.5, 4, 2]
 )
@@ -45,8 +47,17 @@ _HOURS = np.array(
 def demand_factor(ctx: DayContext) -> float:
     """Yearly seasonality (peak before Christmas) times a weekday effect."""
     doy = ctx.date.timetuple().tm_yday
-    season = 1.0 + 0.12 * np.cos(2 * np.pi * (doy - 355) / 365.25)
+    season = 1.0 + YEARLY_AMPLITUDE * np.cos(2 * np.pi * (doy - YEARLY_PEAK) / 365.25)
     return float(season * _WEEKDAY[ctx.date.weekday()] / _WEEKDAY.mean())
+
+
+def seasonality() -> dict[str, object]:
+    """The seasonality of :func:`demand_factor`, as the ledger records it."""
+    return {
+        "weekly_factor_monday_first": [round(float(w / _WEEKDAY.mean()), 4) for w in _WEEKDAY],
+        "yearly_amplitude": YEARLY_AMPLITUDE,
+        "yearly_peak_day_of_year": YEARLY_PEAK,
+    }
 
 
 @dataclass
@@ -92,6 +103,7 @@ def _new_orders(
     stores: Stores,
     rates: FloatArray,
     incidents: list[Incident],
+    signals: Signals | None = None,
 ) -> None:
     """Place today's orders and decide the full lifecycle of their lines."""
     rng = ctx.rng("orders")
@@ -114,10 +126,13 @@ def _new_orders(
     oi = np.repeat(np.arange(n), n_lines)
     starts = np.cumsum(n_lines) - n_lines
     line_no = np.arange(m) - starts[oi] + 1
-    product = rng.choice(prod.count, m, p=prod.popularity)
+    weights = prod.popularity if signals is None else signals.product_weights(ctx, prod)
+    product = rng.choice(prod.count, m, p=weights)
     qty = 1 + rng.poisson(0.45, m)
     cur = stores.currency[store][oi]
     promo = np.where(rng.random(m) < 0.08, rng.uniform(0.8, 0.95, m), 1.0)
+    if signals is not None:
+        promo = promo * signals.price_factor(ctx, prod.category[product])
     unit = np.maximum(1, np.round(prod.price[product] / rates[cur] * promo)).astype(np.int64)
     gross = qty * unit
     disc = np.where(rng.random(m) < 0.15, np.round(gross * rng.uniform(0.05, 0.3, m)), 0)
@@ -295,6 +310,7 @@ def orders_day(
     stores: Stores,
     rates: FloatArray,
     incidents: list[Incident] | None = None,
+    signals: Signals | None = None,
 ) -> OrderDay:
     """Place today's orders and emit every lifecycle event that falls on today."""
     d = ctx.epoch_day
@@ -309,8 +325,10 @@ def orders_day(
         stale = None
     first_line = len(book.lines["order"]) if book.lines else 0
     first_order = len(book.orders["num"]) if book.orders else 0
-    _new_orders(ctx, book, cust, prod, stores, rates, incidents or [])
+    _new_orders(ctx, book, cust, prod, stores, rates, incidents or [], signals)
     L, Od = book.lines, book.orders
+    if signals is not None:
+        _observe(ctx, book, cust, signals, first_line, first_order)
     if stale is None:
         stale = render_lines(_take(L, np.zeros(0, np.int64)), 0, np.zeros(0, np.int64))
     new_l = np.arange(first_line, len(L["order"]))
@@ -438,6 +456,25 @@ def _returns_refunds(ctx: DayContext, book: Book) -> tuple[pa.Table, pa.Table]:
         },
     )
     return returns, refunds
+
+
+def _observe(
+    ctx: DayContext,
+    book: Book,
+    cust: Customers,
+    signals: Signals,
+    first_line: int,
+    first_order: int,
+) -> None:
+    """Show the churn hazard today's new lines: who ordered, when each is returned, delivered."""
+    L, Od = book.lines, book.orders
+    new_l = np.arange(first_line, len(L["order"]))
+    if len(new_l) == 0:
+        signals.observe(ctx, cust, *(np.zeros(0, np.int64),) * 3)
+        return
+    # today's orders are numbered consecutively from the first one placed today
+    at = first_order + L["order"][new_l] - Od["num"][first_order]
+    signals.observe(ctx, cust, Od["customer"][at], _day(L["ret"][new_l]), _day(L["deliver"][new_l]))
 
 
 def _prune(ctx: DayContext, book: Book) -> None:

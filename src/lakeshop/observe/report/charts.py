@@ -24,8 +24,15 @@ CHARTS = {
     "chart-quality-pass-rates": "Expectation pass rates",
     "chart-run-durations": "Run durations",
 }
+#: the machine-learning charts, on the page once `lakeshop ml` has written any of its tables
+ML_CHARTS = {
+    "chart-forecast-vs-actual": "Demand forecast against actual sales, top product",
+    "chart-churn-lift": "Churn model lift (backtest)",
+}
+#: the tables whose presence puts the machine-learning charts on the page
+ML_TABLES = ("gold.demand_forecast", "_system.ml_backtests")
 #: the charts drawn across the whole page
-WIDE = {"chart-quality-pass-rates", "chart-run-durations"}
+WIDE = {"chart-quality-pass-rates", "chart-run-durations", "chart-forecast-vs-actual"}
 
 Built = tuple["Figure | None", str, str]  # (plotly figure or None, caption, why there is no data)
 
@@ -121,6 +128,76 @@ def _top_products(source: Source, as_of: date | None, days: int) -> Built:
         )
     )
     return _layout(figure, xaxis_title="revenue (base currency)", left=260), caption, ""
+
+
+def _forecast_vs_actual(source: Source, as_of: date | None, days: int) -> Built:
+    import plotly.graph_objects as go
+
+    caption = (
+        f"Units per day of the product sold most in the {days} days to the last sales date, "
+        "then the latest forecast (all its series summed; the band sums their intervals) and "
+        "the seasonal-naive baseline."
+    )
+    rows, why = source.fetch("forecast_vs_actual", days=days)
+    if rows is None:
+        return None, caption, why
+    d = rows.to_pydict()
+    product = d["product_id"][0]
+    figure = go.Figure()
+    figure.add_trace(
+        go.Scatter(
+            x=d["day"],
+            y=d["hi"],
+            mode="lines",
+            line={"width": 0},
+            showlegend=False,
+            hoverinfo="skip",
+        )
+    )
+    figure.add_trace(
+        go.Scatter(
+            x=d["day"],
+            y=d["lo"],
+            mode="lines",
+            line={"width": 0},
+            fill="tonexty",
+            fillcolor="rgba(99,110,250,0.2)",
+            name="interval",
+        )
+    )
+    figure.add_trace(
+        go.Scatter(x=d["day"], y=d["actual"], name=f"actual ({product})", mode="lines+markers")
+    )
+    figure.add_trace(go.Scatter(x=d["day"], y=d["forecast"], name="forecast", mode="lines"))
+    figure.add_trace(
+        go.Scatter(
+            x=d["day"], y=d["baseline"], name="seasonal naive", mode="lines", line={"dash": "dot"}
+        )
+    )
+    return _layout(figure, yaxis_title="units"), caption, ""
+
+
+def _churn_lift(source: Source, as_of: date | None, days: int) -> Built:
+    import plotly.graph_objects as go
+
+    caption = (
+        "Cumulative lift of the latest churn backtest, all folds: the churn rate among the "
+        "customers scored highest over the overall rate, model against the recency baseline."
+    )
+    rows, why = source.fetch("churn_lift")
+    if rows is None:
+        return None, caption, why
+    figure = go.Figure()
+    for role, part in _split(rows, "role"):
+        figure.add_trace(
+            go.Scatter(
+                x=part["share_pct"],
+                y=part["lift"],
+                mode="lines+markers",
+                name=f"{role} ({part['method'][0]})",
+            )
+        )
+    return _layout(figure, xaxis_title="customers targeted, top %", yaxis_title="lift"), caption, ""
 
 
 #: the pass-rate chart shows at most this many expectations, the worst first
@@ -234,6 +311,8 @@ BUILDERS: dict[str, Callable[[Source, date | None, int], Built]] = {
     "chart-quality-pass-rates": _pass_rates,
     "chart-quarantine-trend": _quarantine,
     "chart-run-durations": _durations,
+    "chart-forecast-vs-actual": _forecast_vs_actual,
+    "chart-churn-lift": _churn_lift,
 }
 
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from lakeshop import __version__
 from lakeshop.core.errors import LakeshopError
-from lakeshop.observe.report.charts import BUILDERS, CHARTS, WIDE, traces
+from lakeshop.observe.report.charts import BUILDERS, CHARTS, ML_CHARTS, ML_TABLES, WIDE, traces
 from lakeshop.observe.report.data import Source
 
 if TYPE_CHECKING:
@@ -65,7 +65,10 @@ def build(
     as_of = source.as_of()
     report = Report("", as_of)
     sections: list[str] = []
-    for chart_id, title in CHARTS.items():
+    charts = dict(CHARTS)
+    if any(source.lakehouse.exists(t) for t in ML_TABLES):
+        charts |= ML_CHARTS
+    for chart_id, title in charts.items():
         figure, caption, why = BUILDERS[chart_id](source, as_of, days)
         if figure is None:
             report.empty[chart_id] = why

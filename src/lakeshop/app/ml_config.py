@@ -1,0 +1,83 @@
+"""The ``ml`` block of ``lakeshop.yml``: what ``lakeshop ml train|score|backtest`` fits.
+
+Every setting has a default, so a project without an ``ml:`` block trains all three models.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Grain = Literal["product_store", "product_channel", "product"]
+SmoothModel = Literal["AutoETS", "MSTL", "SeasonalES"]
+IntermittentModel = Literal["IMAPA", "TSB", "CrostonOptimized", "CrostonClassic"]
+Learner = Literal["lightgbm", "hist_gradient_boosting"]
+
+
+class ForecastSettings(BaseModel):
+    """``ml.forecast``: daily demand (units) per series of the grain, ``horizon`` days ahead."""
+
+    model_config = ConfigDict(extra="forbid")
+    grain: Grain = "product_store"
+    horizon: int = Field(default=28, ge=1, le=366)
+    #: the weekly season of the statistical models and of the seasonal-naive baseline
+    season_length: int = Field(default=7, ge=1)
+    #: the model of smooth series (statsforecast: AutoETS, MSTL, SeasonalExponentialSmoothing)
+    model: SmoothModel = "AutoETS"
+    #: the model of intermittent series (average demand interval above 1.32 days); TSB
+    #: follows a product whose demand dies out, and fits 20 times as fast as IMAPA
+    intermittent_model: IntermittentModel = "TSB"
+    #: the prediction interval (percent) given as ``lo``/``hi``
+    level: int = Field(default=80, ge=50, le=99)
+    #: days of history the models see (the latest ones)
+    history_days: int = Field(default=365, ge=28)
+    #: fewer days of history than this: the forecast is refused with a clear message
+    min_history_days: int = Field(default=56, ge=14)
+    #: processes statsforecast fits with (1 keeps memory low; -1 every core)
+    n_jobs: int = 1
+
+
+class ChurnSettings(BaseModel):
+    """``ml.churn``: churned = no order in the ``horizon_days`` after a cutoff."""
+
+    model_config = ConfigDict(extra="forbid")
+    horizon_days: int = Field(default=60, ge=7)
+    #: fewer days of order history than horizon_days plus this: refused with a clear message
+    min_history_days: int = Field(default=28, ge=7)
+    learner: Learner = "lightgbm"
+    #: the model learns from the customers at this many cutoffs (the latest whose labels are
+    #: known, then every training_every_days before it), stacked
+    training_cutoffs: int = Field(default=3, ge=1, le=12)
+    training_every_days: int = Field(default=14, ge=1)
+    #: reasons given per customer (the features pushing the probability up most)
+    reasons: int = Field(default=3, ge=1, le=10)
+
+
+class SegmentSettings(BaseModel):
+    """``ml.segments``: RFM scores plus k-means on log recency, frequency and value."""
+
+    model_config = ConfigDict(extra="forbid")
+    #: k is the one of k_min..k_max with the best silhouette (on a sample)
+    k_min: int = Field(default=2, ge=2)
+    k_max: int = Field(default=8, ge=2)
+    silhouette_sample: int = Field(default=5000, ge=100)
+
+
+class BacktestSettings(BaseModel):
+    """``ml.backtest``: rolling origin, ``folds`` origins ``step_days`` apart."""
+
+    model_config = ConfigDict(extra="forbid")
+    folds: int = Field(default=4, ge=1, le=24)
+    step_days: int = Field(default=28, ge=1)
+
+
+class MlConfig(BaseModel):
+    """``ml:``: the models of ``lakeshop ml``."""
+
+    model_config = ConfigDict(extra="forbid")
+    seed: int = 0
+    forecast: ForecastSettings = ForecastSettings()
+    churn: ChurnSettings = ChurnSettings()
+    segments: SegmentSettings = SegmentSettings()
+    backtest: BacktestSettings = BacktestSettings()

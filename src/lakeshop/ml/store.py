@@ -1,0 +1,161 @@
+"""Where models, runs and backtests are kept: artifacts under the lakehouse, ``_system.ml_runs``
+and ``_system.ml_backtests``, the scored gold tables; MLflow too when it is installed."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import pickle
+import re
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from lakeshop.core.errors import LakeshopError
+from lakeshop.engines.lakehouse import Lakehouse
+
+ML_RUNS = "_system.ml_runs"
+ML_BACKTESTS = "_system.ml_backtests"
+_TS = pa.timestamp("us")
+
+RUNS_SCHEMA = pa.schema(
+    [
+        ("ml_run_id", pa.string()),
+        ("model", pa.string()),  # demand_forecast, churn, segments
+        ("action", pa.string()),  # train, score, backtest
+        ("model_version", pa.int64()),
+        ("status", pa.string()),  # ok, failed
+        ("started_at", _TS),
+        ("duration_s", pa.float64()),
+        ("params", pa.string()),  # JSON: the model's settings
+        ("data_versions", pa.string()),  # JSON: {gold table: Delta version read}
+        ("metrics", pa.string()),  # JSON
+        ("artifact_path", pa.string()),
+        ("rows_written", pa.int64()),
+        ("error", pa.string()),
+    ]
+)
+BACKTESTS_SCHEMA = pa.schema(
+    [
+        ("ml_run_id", pa.string()),
+        ("model", pa.string()),
+        ("fold", pa.string()),  # 1..n, or 'all'
+        ("cutoff", pa.date32()),  # the fold's origin (NULL for 'all')
+        ("role", pa.string()),  # model, baseline
+        ("method", pa.string()),  # e.g. AutoETS+TSB, SeasonalNaive, lightgbm, recency
+        ("metric", pa.string()),
+        ("value", pa.float64()),
+        ("created_at", _TS),
+    ]
+)
+
+
+class ModelNotFound(LakeshopError):
+    """No stored version of a model (train it first), or not the version asked for."""
+
+
+def models_dir(lakehouse: Lakehouse) -> Path:
+    """The folder holding every model's versions: ``<root>/<catalog>/_models``."""
+    return lakehouse.root / lakehouse.catalog / "_models"
+
+
+def versions(lakehouse: Lakehouse, model: str) -> list[int]:
+    """The stored versions of ``model``, oldest first."""
+    folder = models_dir(lakehouse) / model
+    if not folder.is_dir():
+        return []
+    found = (re.fullmatch(r"v(\d+)", p.name) for p in folder.iterdir())
+    return sorted(int(m.group(1)) for m in found if m)
+
+
+def save(lakehouse: Lakehouse, model: str, artifact: Any) -> tuple[int, Path]:
+    """Store a new version of ``model`` (pickled); its number and path."""
+    version = max(versions(lakehouse, model), default=0) + 1
+    path = models_dir(lakehouse) / model / f"v{version}" / "model.pkl"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    with tmp.open("wb") as fh:
+        pickle.dump(artifact, fh, protocol=pickle.HIGHEST_PROTOCOL)
+    tmp.replace(path)  # a version appears whole or not at all
+    return version, path
+
+
+def load(lakehouse: Lakehouse, model: str, version: int | None = None) -> tuple[int, Any]:
+    """A stored version of ``model`` (the latest by default) and its number."""
+    known = versions(lakehouse, model)
+    if not known:
+        raise ModelNotFound(f"no trained {model} model: run `lakeshop ml train {model}` first")
+    chosen = known[-1] if version is None else version
+    if chosen not in known:
+        raise ModelNotFound(
+            f"{model} has no version {chosen}; stored versions: {', '.join(map(str, known))}"
+        )
+    path = models_dir(lakehouse) / model / f"v{chosen}" / "model.pkl"
+    # artifacts are written by lakeshop itself under the lakehouse, never taken from outside
+    with path.open("rb") as fh:
+        return chosen, pickle.load(fh)
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def record_run(lakehouse: Lakehouse, row: dict[str, Any]) -> None:
+    """Append one row to ``_system.ml_runs`` (dict values stored as JSON)."""
+    clean = {k: _json(v) if isinstance(v, dict) else v for k, v in row.items()}
+    table = pa.Table.from_pylist([{f: clean.get(f) for f in RUNS_SCHEMA.names}], schema=RUNS_SCHEMA)
+    lakehouse.write(ML_RUNS, table, "append")
+    _mlflow(lakehouse, row)
+
+
+def record_backtest(
+    lakehouse: Lakehouse, run_id: str, model: str, rows: list[dict[str, Any]]
+) -> None:
+    """Append the folds' metrics to ``_system.ml_backtests``, one row per metric."""
+    now = datetime.now(UTC).replace(tzinfo=None)
+    flat = [
+        {
+            "ml_run_id": run_id,
+            "model": model,
+            "fold": r["fold"],
+            "cutoff": r["cutoff"],
+            "role": r["role"],
+            "method": r["method"],
+            "metric": name,
+            "value": value,
+            "created_at": now,
+        }
+        for r in rows
+        for name, value in r["metrics"].items()
+    ]
+    lakehouse.write(ML_BACKTESTS, pa.Table.from_pylist(flat, schema=BACKTESTS_SCHEMA), "append")
+
+
+def write_table(lakehouse: Lakehouse, name: str, table: pa.Table) -> None:
+    """Replace a scored gold table whole (its schema with it)."""
+    lakehouse.write(name, table, "overwrite")
+
+
+def today() -> date:
+    """The date of a run's start (UTC)."""
+    return datetime.now(UTC).date()
+
+
+def _mlflow(lakehouse: Lakehouse, row: dict[str, Any]) -> None:
+    """Log the run to MLflow (a file store under the lakehouse) when mlflow is installed."""
+    if importlib.util.find_spec("mlflow") is None or row.get("status") != "ok":
+        return
+    import mlflow
+
+    mlflow.set_tracking_uri((lakehouse.root / lakehouse.catalog / "_mlflow").as_uri())
+    mlflow.set_experiment(f"lakeshop-{row['model']}")
+    with mlflow.start_run(run_name=f"{row['action']}-{row['ml_run_id']}"):
+        params = row.get("params") or {}
+        mlflow.log_params({k: str(v) for k, v in params.items()})
+        metrics = row.get("metrics") or {}
+        mlflow.log_metrics({k: float(v) for k, v in metrics.items() if isinstance(v, int | float)})
+        mlflow.set_tags(
+            {"model_version": str(row.get("model_version")), "action": str(row["action"])}
+        )
