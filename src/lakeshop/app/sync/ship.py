@@ -32,17 +32,24 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from lakeshop.app.project import Project
+from lakeshop.app.sync import bi
 from lakeshop.app.sync.masks import Mask, masks_for
 from lakeshop.app.sync.pgtypes import PG, ArrowChecksum, PgColumn, differences, pg_columns
-from lakeshop.app.sync.postgres import META_SCHEMA, Dsn, Postgres, State, staging_name
+from lakeshop.app.sync.postgres import (
+    META_SCHEMA,
+    Dsn,
+    Postgres,
+    PostgresError,
+    State,
+    staging_name,
+)
 from lakeshop.app.sync.tables import SyncTable, plan
 from lakeshop.core.errors import LakeshopError, TableNotFound
 from lakeshop.core.logs import get_logger
 from lakeshop.core.sqltext import column, columns, table
-from lakeshop.engines.snapshots import Snapshot, changed_values, snapshot
+from lakeshop.engines.snapshots import Change, Snapshot, changes, snapshot
 from lakeshop.pipeline import system
 
 if TYPE_CHECKING:
@@ -83,6 +90,12 @@ class TableSync:
 class SyncResult:
     sync_id: str
     tables: list[TableSync] = field(default_factory=list)
+    #: the PostgreSQL columns of each table synced
+    columns: dict[str, list[PgColumn]] = field(default_factory=dict, repr=False)
+    #: foreign keys in place after the sync, and the business views created
+    foreign_keys: int = 0
+    views: list[str] = field(default_factory=list)
+    views_schema: str | None = None
 
     @property
     def failed(self) -> list[TableSync]:
@@ -118,13 +131,17 @@ def sync_postgres(
             pg.lock()
             pg.ensure_meta()
             states = pg.states()
+            writes = not verify and (full or _any_change(lakehouse, tables, states))
+            if writes:  # a dimension may be truncated or rewritten: no key may refer to it
+                bi.drop_foreign_keys(pg, tables)
             for t in tables:
                 outcome = TableSync(t.name, t.dest)
                 try:
                     if verify:
                         _verify(pg, lakehouse, t, states.get(t.name), size, outcome)
                     else:
-                        _sync_table(pg, lakehouse, t, states.get(t.name), full, mask, size, outcome)
+                        job = _Job(pg, project, lakehouse, mask, size, full)
+                        result.columns[t.name] = _sync_table(job, t, states.get(t.name), outcome)
                 except LakeshopError as exc:
                     outcome.status, outcome.error = "failed", dsn.redact(str(exc))
                 except Exception as exc:  # a table's failure is reported; the others go on
@@ -142,6 +159,8 @@ def sync_postgres(
                 result.tables.append(outcome)
                 if listener is not None:
                     listener(outcome)
+            if not verify:
+                _finish(pg, project, tables, result, writes)
     finally:
         _record(lakehouse, name, result, started)
     return result
@@ -177,17 +196,48 @@ def _fingerprint(cols: list[PgColumn]) -> str:
     return json.dumps([[c.name, c.pg_type] for c in cols])
 
 
-def _sync_table(
-    pg: Postgres,
-    lakehouse: Lakehouse,
-    t: SyncTable,
-    state: State | None,
-    full: bool,
-    mask: Mask | None,
-    size: int,
-    outcome: TableSync,
+@dataclass(frozen=True)
+class _Job:
+    """What every table's sync of one run shares."""
+
+    pg: Postgres
+    project: Project
+    lakehouse: Lakehouse
+    mask: Mask | None
+    size: int
+    full: bool
+
+
+def _any_change(lakehouse: Lakehouse, tables: list[SyncTable], states: dict[str, State]) -> bool:
+    for t in tables:
+        state = states.get(t.name)
+        if (
+            state is None
+            or state.dest_table != t.dest
+            or state.version != lakehouse.version(t.name)
+        ):
+            return True
+    return False
+
+
+def _finish(
+    pg: Postgres, project: Project, tables: list[SyncTable], result: SyncResult, writes: bool
 ) -> None:
-    snap = snapshot(lakehouse, t.name)
+    """After the tables: foreign keys (again) and the business views."""
+    shipped = {t.name: t for t in tables if t.name in result.columns}
+    keys = bi.foreign_keys(project, shipped.values(), result.columns)
+    result.foreign_keys = bi.add_foreign_keys(pg, keys)
+    schema = project.config.sync.postgres.views_schema
+    # a killed sync may have dropped views with a table it rebuilt: made again then too
+    if schema and (writes or not bi.views_in_place(pg, schema, shipped)):
+        result.views = bi.create_views(pg, schema, shipped)
+        result.views_schema = schema
+
+
+def _sync_table(job: _Job, t: SyncTable, state: State | None, outcome: TableSync) -> list[PgColumn]:
+    """Ship one table; its PostgreSQL columns."""
+    pg = job.pg
+    snap = snapshot(job.lakehouse, t.name)
     cols = pg_columns(t.name, snap.schema)
     fingerprint = _fingerprint(cols)
     exists = pg.exists(t.pg_schema, t.pg_name)
@@ -195,53 +245,64 @@ def _sync_table(
     outcome.from_version = state.version if ours and state else None
     outcome.to_version = snap.version
     same_columns = ours and state is not None and state.columns == fingerprint
-    if same_columns and state is not None and state.version == snap.version and not full:
+    if same_columns and state is not None and state.version == snap.version and not job.full:
         outcome.mode = "unchanged"
-        return
-    if same_columns and state is not None and not full and t.change_column:
-        touched, why = _touched(lakehouse, t, state.version, snap)
-        if touched is not None:
-            _incremental(pg, t, snap, cols, touched, mask, size, outcome)
-            return
-        outcome.note = why
-    _full(pg, t, snap, cols, state if ours else None, exists, mask, size, outcome)
+        return cols
+    for attempt in (1, 2):
+        try:
+            _apply(job, t, snap, cols, state if ours else None, exists, same_columns, outcome)
+            return cols
+        except PostgresError as exc:
+            # a key the new rows break (a NULL or a duplicate): keep the rows, drop the key
+            if attempt == 2 or not (exc.sqlstate or "").startswith("23"):
+                raise
+            pg.drop_primary_key(t.pg_schema, t.pg_name)
+            outcome.note = _join(outcome.note, f"primary key dropped: {exc}")
+    return cols
 
 
-def _touched(
-    lakehouse: Lakehouse, t: SyncTable, version: int, new: Snapshot
-) -> tuple[pa.Array | None, str]:
-    """The change column's values touched since ``version``, or None and why not."""
-    assert t.change_column is not None
-    try:
-        old = snapshot(lakehouse, t.name, version)
-    except TableNotFound:
-        return None, f"version {version} is no longer readable: replaced whole"
-    values = changed_values(old, new, t.change_column)
-    if values is None:
-        return None, f"files of version {version} no longer readable: replaced whole"
-    return values, ""
+def _apply(
+    job: _Job,
+    t: SyncTable,
+    snap: Snapshot,
+    cols: list[PgColumn],
+    state: State | None,
+    exists: bool,
+    same_columns: bool,
+    outcome: TableSync,
+) -> None:
+    if same_columns and state is not None and not job.full and t.change_column:
+        try:
+            old = snapshot(job.lakehouse, t.name, state.version)
+        except TableNotFound:
+            outcome.note = f"version {state.version} is no longer readable: replaced whole"
+        else:
+            with changes(old, snap, t.change_column) as change:
+                if change is not None:
+                    _incremental(job, t, snap, cols, change, outcome)
+                    return
+            outcome.note = f"files of version {state.version} no longer readable: replaced whole"
+    _full(job, t, snap, cols, state, exists, outcome)
 
 
 def _batches(
-    snap: Snapshot, names: list[str], size: int, mask: Mask | None, filter: Any = None
+    snap: Snapshot, names: list[str], size: int, mask: Mask | None
 ) -> Iterator[pa.RecordBatch]:
     dataset: pads.Dataset = snap.dataset()
-    for batch in dataset.to_batches(columns=names, filter=filter, batch_size=size):
+    for batch in dataset.to_batches(columns=names, batch_size=size):
         yield mask(snap.name, batch) if mask is not None else batch
 
 
 def _incremental(
-    pg: Postgres,
+    job: _Job,
     t: SyncTable,
     snap: Snapshot,
     cols: list[PgColumn],
-    touched: pa.Array,
-    mask: Mask | None,
-    size: int,
+    change: Change,
     outcome: TableSync,
 ) -> None:
-    import pyarrow.dataset as pads
-
+    """Only the rows of touched values: the Delta change read once (:func:`changes`)."""
+    pg, mask, size = job.pg, job.mask, job.size
     key = t.change_column
     assert key is not None
     outcome.mode = "incremental"
@@ -249,24 +310,25 @@ def _incremental(
     key_col = next(c for c in cols if c.name == key)
     rows_stage = staging_name(t.pg_schema, t.pg_name, "rows")
     keys_stage = staging_name(t.pg_schema, t.pg_name, "touched")
-    for stage, stage_cols in ((rows_stage, cols), (keys_stage, [key_col])):
-        pg.drop_table(META_SCHEMA, stage)
-        pg.create_table(META_SCHEMA, stage, stage_cols, unlogged=True)
-    has_null = touched.null_count > 0
-    values = pc.drop_null(touched)
-    pg.copy(META_SCHEMA, keys_stage, [key_col], pa.table({key: touched}).to_batches())
-    condition = pads.field(key).isin(values)
-    if has_null:
-        condition = condition | pads.field(key).is_null()
+    touched = change.touched
     sent = ArrowChecksum(cols)
-    batches = _batches(snap, names, size, mask, condition)
-    outcome.rows_sent = pg.copy(META_SCHEMA, rows_stage, cols, batches, sent)
+    with pg.transaction():  # staging created and loaded together: written frozen
+        for stage, stage_cols in ((rows_stage, cols), (keys_stage, [key_col])):
+            pg.drop_table(META_SCHEMA, stage)
+            pg.create_table(META_SCHEMA, stage, stage_cols, unlogged=True)
+        keys = pa.table({key: touched}).to_batches()
+        pg.copy(META_SCHEMA, keys_stage, [key_col], keys, freeze=True)
+        batches: Iterator[pa.RecordBatch] = change.rows(names, size)
+        if mask is not None:
+            batches = (mask(snap.name, b) for b in batches)
+        outcome.rows_sent = pg.copy(META_SCHEMA, rows_stage, cols, batches, sent, freeze=True)
+        pg.execute(f"ANALYZE {table(META_SCHEMA, keys_stage, dialect=PG)}")
 
     target = table(t.pg_schema, t.pg_name, dialect=PG)
     k = column(key, "t", dialect=PG)
     keys_table = table(META_SCHEMA, keys_stage, dialect=PG)
     in_touched = f"{k} IN (SELECT {column(key, dialect=PG)} FROM {keys_table})"
-    if has_null:
+    if touched.null_count > 0:
         in_touched = f"({in_touched} OR {k} IS NULL)"
     expected_rows = snap.rows if snap.rows is not None else snap.dataset().count_rows()
     with pg.transaction():
@@ -291,16 +353,15 @@ def _incremental(
 
 
 def _full(
-    pg: Postgres,
+    job: _Job,
     t: SyncTable,
     snap: Snapshot,
     cols: list[PgColumn],
     state: State | None,
     exists: bool,
-    mask: Mask | None,
-    size: int,
     outcome: TableSync,
 ) -> None:
+    pg, mask, size = job.pg, job.mask, job.size
     outcome.mode = "full"
     names = [c.name for c in cols]
     sent = ArrowChecksum(cols)
@@ -317,18 +378,19 @@ def _full(
     if not exists or rebuild or state is None:
         # created (or rebuilt) and filled in one transaction
         with pg.transaction():
-            pg.drop_table(t.pg_schema, t.pg_name)
+            pg.drop_table(t.pg_schema, t.pg_name, cascade=True)  # views: made again at the end
             pg.create_table(t.pg_schema, t.pg_name, cols)
             batches = _batches(snap, names, size, mask)
-            outcome.rows_sent = pg.copy(t.pg_schema, t.pg_name, cols, batches, sent)
-            if t.change_column:
-                pg.index(t.pg_schema, t.pg_name, t.change_column)
+            outcome.rows_sent = pg.copy(t.pg_schema, t.pg_name, cols, batches, sent, freeze=True)
+            outcome.note = _join(outcome.note, bi.structure(pg, job.project, t, cols))
             _settle(pg, t, snap, cols, sent.values(), outcome.rows_sent, outcome)
         return
     stage = staging_name(t.pg_schema, t.pg_name, "full")
-    pg.drop_table(META_SCHEMA, stage)
-    pg.create_table(META_SCHEMA, stage, cols, unlogged=True)
-    outcome.rows_sent = pg.copy(META_SCHEMA, stage, cols, _batches(snap, names, size, mask), sent)
+    with pg.transaction():  # created and loaded together: its rows are written frozen
+        pg.drop_table(META_SCHEMA, stage)
+        pg.create_table(META_SCHEMA, stage, cols, unlogged=True)
+        batches = _batches(snap, names, size, mask)
+        outcome.rows_sent = pg.copy(META_SCHEMA, stage, cols, batches, sent, freeze=True)
     target = table(t.pg_schema, t.pg_name, dialect=PG)
     listed = columns(names, dialect=PG)
     with pg.transaction():
