@@ -42,6 +42,16 @@ def lake_revenue(project: Project, sql: str) -> dict[tuple[Any, Any], Decimal]:
     return {(r["month"], r["channel"]): r[list(r)[2]] for r in rows}
 
 
+def hold_back_half(landing: Path, day: str, held: Path) -> Path:
+    """Keep back half the order lines of ``day`` (they arrive later, as another delivery)."""
+    lines_file = next((landing / "order_items").glob(f"order_items_{day}.csv"))
+    header, *rows = lines_file.read_text().splitlines(keepends=True)
+    half = len(rows) // 2
+    lines_file.write_text("".join([header, *rows[:half]]))
+    held.write_text("".join([header, *rows[half:]]))
+    return landing / "order_items" / f"order_items_{day}_9.csv"
+
+
 def test_every_day_postgres_equals_delta(retailer: Path, tmp_path: Path, pg_dsn: str) -> None:
     days = dates_of(retailer)
     assert len(days) >= 4
@@ -49,8 +59,14 @@ def test_every_day_postgres_equals_delta(retailer: Path, tmp_path: Path, pg_dsn:
     write_demo_config(directory)
     late_days_replaced = 0
     scd2_versions_replaced = 0
+    held = tmp_path / "late.csv"
+    late_to: Path | None = None
     for i, day in enumerate(days):
         copy_days(retailer, directory / "landing", [day])
+        if i == 1:  # late data: half of this day's lines come with the next day's files
+            late_to = hold_back_half(directory / "landing", day, held)
+        if i == 2 and late_to is not None:
+            late_to.write_bytes(held.read_bytes())
         project = Project.load(directory)
         api.run(project)
         result = sync_postgres(project)

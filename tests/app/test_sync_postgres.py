@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -41,8 +42,9 @@ PG = "postgres"
 
 
 def dates_of(landing: Path) -> list[str]:
-    found = {p.stem.rsplit("_", 1)[-1][:10] for p in landing.rglob("*_20*") if p.is_file()}
-    return sorted(found)
+    """The delivery dates of the landing files (``orders_2026-01-04_2.csv``: 2026-01-04)."""
+    found = (re.search(r"_(\d{4}-\d{2}-\d{2})", p.name) for p in landing.rglob("*") if p.is_file())
+    return sorted({m.group(1) for m in found if m})
 
 
 def project_with_days(directory: Path, landing: Path, days: list[str]) -> Project:

@@ -32,8 +32,12 @@ class Described:
     columns: dict[str, str] = field(default_factory=dict)
 
 
+#: markdown's code marks, left out of a comment (Markdown, not SQL quoting)
+_CODE = re.compile("`")
+
+
 def _clip(text: str) -> str:
-    text = " ".join(text.replace("`", "").split()).strip(" ;,.")
+    text = " ".join(_CODE.sub("", text).split()).strip(" ;,.")
     return text if len(text) <= LONGEST else text[: LONGEST - 1].rstrip() + "…"
 
 
