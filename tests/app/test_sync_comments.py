@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 from lakeshop.app.project import Project, write_demo_config
@@ -44,13 +45,13 @@ def test_a_definition_ends_with_its_clause() -> None:
 def test_the_producer_thread_hands_over_items_and_errors() -> None:
     assert list(ahead(iter(range(50)), depth=2)) == list(range(50))
 
-    def failing() -> object:
+    def failing() -> Iterator[int]:
         yield 1
         raise ValueError("broken batch")
 
     got = []
     try:
-        for item in ahead(failing()):  # type: ignore[arg-type]
+        for item in ahead(failing()):
             got.append(item)
     except ValueError as exc:
         assert "broken batch" in str(exc)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import queue
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from typing import TypeVar
 
 import pyarrow as pa
@@ -52,7 +52,7 @@ def csv_chunks(
         yield buffer.getbuffer(), rows
 
 
-def ahead(items: Iterator[T], depth: int = AHEAD) -> Iterator[T]:
+def ahead(items: Iterator[T], depth: int = AHEAD) -> Generator[T, None, None]:
     """``items``, produced by a thread up to ``depth`` ahead of the consumer. An error in the
     producer is raised in the consumer; a consumer that stops early stops the producer."""
     box: queue.Queue[object] = queue.Queue(maxsize=depth)
