@@ -16,7 +16,9 @@ Per table, under one advisory lock for the database:
    an incremental one); a difference rolls it back and fails the table, naming it;
 4. the new version is recorded in ``lakeshop_sync.state`` in the same transaction.
 
-A reader in PostgreSQL sees a table's old rows or its new ones, never a mix. A sync killed
+A table created (or rebuilt) gets its primary key, indexes and comments in the transaction
+that fills it; a sync that writes drops the foreign keys first and adds them, and the business
+views, again at its end (:mod:`~lakeshop.app.sync.bi`). A reader in PostgreSQL sees a table's old rows or its new ones, never a mix. A sync killed
 anywhere leaves every table as its last commit left it, with the state that matches, and
 the next sync completes the work. Each sync is recorded in ``_system.sync``.
 """
