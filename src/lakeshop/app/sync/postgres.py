@@ -30,8 +30,10 @@ from lakeshop.core.sqltext import columns, ident, table
 if TYPE_CHECKING:
     import psycopg
 
-#: the schema lakeshop owns in the database: sync state and staging tables
+#: the schema lakeshop owns in the database: the sync state
 META_SCHEMA = "lakeshop_sync"
+#: the session's schema of temporary tables (the staged rows of a table's transaction)
+TEMP = "pg_temp"
 STATE = table(META_SCHEMA, "state", dialect=PG)
 #: one sync of a database at a time (a session-level advisory lock, freed if the process dies)
 LOCK_KEY = 7_164_011_852_300_417
@@ -235,6 +237,11 @@ class Postgres:
         kind = "UNLOGGED TABLE" if unlogged else "TABLE"
         self.execute(f"CREATE {kind} {table(schema, name, dialect=PG)} ({body})")
 
+    def create_temp(self, name: str, cols: list[PgColumn]) -> None:
+        """A temporary table dropped when the transaction ends (commit, rollback or a kill)."""
+        body = ", ".join(c.definition() for c in cols)
+        self.execute(f"CREATE TEMP TABLE {ident(name, PG)} ({body}) ON COMMIT DROP")
+
     def drop_table(self, schema: str, name: str, *, cascade: bool = False) -> None:
         """Drop the table if it is there (``cascade``: with the views and keys on it)."""
         how = " CASCADE" if cascade else ""
@@ -315,8 +322,3 @@ def short_name(name: str) -> str:
 
     digest = hashlib.sha1(name.encode()).hexdigest()[:10]
     return name.encode()[:52].decode(errors="ignore") + "_" + digest
-
-
-def staging_name(schema: str, name: str, what: str) -> str:
-    """The staging table (in ``lakeshop_sync``) of a destination table."""
-    return short_name(f"{schema}__{name}__{what}")

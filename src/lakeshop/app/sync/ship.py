@@ -6,11 +6,11 @@ Per table, under one advisory lock for the database:
    what is read); ``lakeshop_sync.state`` says which version PostgreSQL holds;
 2. same version and columns: nothing to do. Otherwise, with a change column (see
    :mod:`~lakeshop.app.sync.tables`) and the shipped version still readable, the values of
-   that column in the files added or removed in between are the touched ones: they and the
-   new version's rows holding them are COPYed into staging tables of ``lakeshop_sync``, then
-   one transaction deletes the touched values and inserts their rows. Else the table is
-   replaced whole: COPY into a staging table, then one transaction truncates and refills it
-   (created or rebuilt: created and filled in that one transaction);
+   that column in the rows that differ in the files added or removed in between are the
+   touched ones: in one transaction, they and the new version's rows holding them are COPYed
+   into temporary tables, then the touched values are deleted and their rows inserted. Else
+   the table is replaced whole: in one transaction, COPY into a temporary table, then truncate
+   and refill (created or rebuilt: created and filled in that one transaction);
 3. before that transaction commits, the rows and a checksum of what it wrote are compared
    with Delta's (the whole table after a full load; the touched rows and the row count after
    an incremental one); a difference rolls it back and fails the table, naming it;
@@ -39,14 +39,7 @@ from lakeshop.app.project import Project
 from lakeshop.app.sync import bi
 from lakeshop.app.sync.masks import Mask, masks_for
 from lakeshop.app.sync.pgtypes import PG, ArrowChecksum, PgColumn, differences, pg_columns
-from lakeshop.app.sync.postgres import (
-    META_SCHEMA,
-    Dsn,
-    Postgres,
-    PostgresError,
-    State,
-    staging_name,
-)
+from lakeshop.app.sync.postgres import TEMP, Dsn, Postgres, PostgresError, State
 from lakeshop.app.sync.tables import SyncTable, plan
 from lakeshop.core.errors import LakeshopError, TableNotFound
 from lakeshop.core.logs import get_logger
@@ -310,30 +303,26 @@ def _incremental(
     outcome.mode = "incremental"
     names = [c.name for c in cols]
     key_col = next(c for c in cols if c.name == key)
-    rows_stage = staging_name(t.pg_schema, t.pg_name, "rows")
-    keys_stage = staging_name(t.pg_schema, t.pg_name, "touched")
     touched = change.touched
     sent = ArrowChecksum(cols)
-    with pg.transaction():  # staging created and loaded together: written frozen
-        for stage, stage_cols in ((rows_stage, cols), (keys_stage, [key_col])):
-            pg.drop_table(META_SCHEMA, stage)
-            pg.create_table(META_SCHEMA, stage, stage_cols, unlogged=True)
-        keys = pa.table({key: touched}).to_batches()
-        pg.copy(META_SCHEMA, keys_stage, [key_col], keys, freeze=True)
-        batches: Iterator[pa.RecordBatch] = change.rows(names, size)
-        if mask is not None:
-            batches = (mask(snap.name, b) for b in batches)
-        outcome.rows_sent = pg.copy(META_SCHEMA, rows_stage, cols, batches, sent, freeze=True)
-        pg.execute(f"ANALYZE {table(META_SCHEMA, keys_stage, dialect=PG)}")
-
     target = table(t.pg_schema, t.pg_name, dialect=PG)
     k = column(key, "t", dialect=PG)
-    keys_table = table(META_SCHEMA, keys_stage, dialect=PG)
+    keys_table = table(TEMP, "touched_values", dialect=PG)
     in_touched = f"{k} IN (SELECT {column(key, dialect=PG)} FROM {keys_table})"
     if touched.null_count > 0:
         in_touched = f"({in_touched} OR {k} IS NULL)"
     expected_rows = snap.rows if snap.rows is not None else snap.dataset().count_rows()
+    # one transaction: staged (temporary tables, dropped at its end, even by a kill), then
+    # applied; readers keep the old rows until it commits
     with pg.transaction():
+        pg.create_temp("touched_values", [key_col])
+        pg.copy(TEMP, "touched_values", [key_col], pa.table({key: touched}).to_batches())
+        pg.execute(f"ANALYZE {keys_table}")
+        pg.create_temp("touched_rows", cols)
+        batches: Iterator[pa.RecordBatch] = change.rows(names, size)
+        if mask is not None:
+            batches = (mask(snap.name, b) for b in batches)
+        outcome.rows_sent = pg.copy(TEMP, "touched_rows", cols, batches, sent, freeze=True)
         deleted = pg.execute(
             f"WITH d AS (DELETE FROM {target} AS t WHERE {in_touched} RETURNING 1) SELECT count(*) FROM d"
         )
@@ -341,7 +330,7 @@ def _incremental(
         listed = columns(names, dialect=PG)
         pg.execute(
             f"INSERT INTO {target} ({listed}) SELECT {listed} "
-            f"FROM {table(META_SCHEMA, rows_stage, dialect=PG)}"
+            f"FROM {table(TEMP, 'touched_rows', dialect=PG)}"
         )
         total = pg.count(t.pg_schema, t.pg_name)
         if total != expected_rows:
@@ -350,8 +339,6 @@ def _incremental(
                 f"sync, {expected_rows:,} in Delta version {snap.version}; rolled back"
             )
         _settle(pg, t, snap, cols, sent.values(), total, outcome, f"AS t WHERE {in_touched}")
-    for stage in (rows_stage, keys_stage):
-        pg.drop_table(META_SCHEMA, stage)
 
 
 def _full(
@@ -387,24 +374,21 @@ def _full(
             outcome.note = _join(outcome.note, bi.structure(pg, job.project, t, cols))
             _settle(pg, t, snap, cols, sent.values(), outcome.rows_sent, outcome)
         return
-    stage = staging_name(t.pg_schema, t.pg_name, "full")
-    with pg.transaction():  # created and loaded together: its rows are written frozen
-        pg.drop_table(META_SCHEMA, stage)
-        pg.create_table(META_SCHEMA, stage, cols, unlogged=True)
-        batches = _batches(snap, names, size, mask)
-        outcome.rows_sent = pg.copy(META_SCHEMA, stage, cols, batches, sent, freeze=True)
     target = table(t.pg_schema, t.pg_name, dialect=PG)
     listed = columns(names, dialect=PG)
     with pg.transaction():
+        # staged first (a temporary table): the table is locked only for the refill
+        pg.create_temp("all_rows", cols)
+        batches = _batches(snap, names, size, mask)
+        outcome.rows_sent = pg.copy(TEMP, "all_rows", cols, batches, sent, freeze=True)
         if added and old is not None:
             pg.add_columns(t.pg_schema, t.pg_name, cols[len(old) :])
         outcome.rows_deleted = pg.count(t.pg_schema, t.pg_name)
         pg.execute(f"TRUNCATE {target}")
         pg.execute(
-            f"INSERT INTO {target} ({listed}) SELECT {listed} FROM {table(META_SCHEMA, stage, dialect=PG)}"
+            f"INSERT INTO {target} ({listed}) SELECT {listed} FROM {table(TEMP, 'all_rows', dialect=PG)}"
         )
         _settle(pg, t, snap, cols, sent.values(), outcome.rows_sent, outcome)
-    pg.drop_table(META_SCHEMA, stage)
 
 
 def _settle(
