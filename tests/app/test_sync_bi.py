@@ -113,9 +113,12 @@ def test_keys_indexes_foreign_keys_comments_and_views(
     assert fetch(pg_dsn, "SELECT count(*) FROM bi.sales_lines")[0][0] == (
         project.lakehouse().read("gold.fact_sales").num_rows
     )
-    # --full rebuilds nothing that a BI tool relies on
+    # --full rebuilds nothing that a BI tool relies on, nor does a sync of one dimension
     rebuilt = sync_postgres(project, full=True)
     assert not rebuilt.failed
+    assert constraints(pg_dsn, "gold").keys() == found.keys()
+    one = sync_postgres(project, select=["gold.dim_store"], full=True)
+    assert not one.failed and [t.table for t in one.tables] == ["gold.dim_store"]
     assert constraints(pg_dsn, "gold").keys() == found.keys()
 
 

@@ -122,7 +122,7 @@ class ForeignKey:
 
 
 def foreign_keys(
-    project: Project, tables: Iterable[SyncTable], cols: dict[str, list[PgColumn]]
+    project: Project, tables: Iterable[SyncTable], cols: dict[str, list[str]]
 ) -> list[ForeignKey]:
     """``x_sk`` columns of shipped tables that are the one-column primary key of another
     shipped table of the same PostgreSQL schema."""
@@ -135,9 +135,9 @@ def foreign_keys(
     out = []
     for t in chosen:
         for c in cols.get(t.name, []):
-            parent = parents.get((t.pg_schema, c.name))
+            parent = parents.get((t.pg_schema, c))
             if parent is not None and parent.name != t.name:
-                out.append(ForeignKey(t, c.name, parent))
+                out.append(ForeignKey(t, c, parent))
     return out
 
 

@@ -289,6 +289,15 @@ class Postgres:
         sql = f"SELECT {pg_checksum_select(cols)} FROM {table(schema, name, dialect=PG)} {where}"
         return list(self.execute(sql)[0])
 
+    def column_names(self, schema: str, name: str) -> list[str]:
+        """The table's columns, in order (empty when it is not there)."""
+        rows = self.execute(
+            "SELECT attname FROM pg_attribute WHERE attrelid = to_regclass(%s) AND attnum > 0 "
+            "AND NOT attisdropped ORDER BY attnum",
+            [table(schema, name, dialect=PG)],
+        )
+        return [r[0] for r in rows]
+
     def primary_key(self, schema: str, name: str) -> list[str]:
         """The columns of the table's primary key (empty: none)."""
         rows = self.execute(

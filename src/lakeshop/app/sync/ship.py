@@ -84,9 +84,8 @@ class TableSync:
 @dataclass
 class SyncResult:
     sync_id: str
+    target: str | None = None
     tables: list[TableSync] = field(default_factory=list)
-    #: the PostgreSQL columns of each table synced
-    columns: dict[str, list[PgColumn]] = field(default_factory=dict, repr=False)
     #: foreign keys in place after the sync, and the business views created
     foreign_keys: int = 0
     views: list[str] = field(default_factory=list)
@@ -119,7 +118,7 @@ def sync_postgres(
     size = settings.batch_rows
     lakehouse = project.lakehouse(target)
     tables = plan(project, lakehouse, settings, select)
-    result = SyncResult(uuid.uuid4().hex)
+    result = SyncResult(uuid.uuid4().hex, target)
     started = datetime.now(UTC).replace(tzinfo=None)
     try:
         with Postgres(dsn, settings.lock_timeout_s) as pg:
@@ -136,7 +135,7 @@ def sync_postgres(
                         _verify(pg, lakehouse, t, states.get(t.name), size, outcome)
                     else:
                         job = _Job(pg, project, lakehouse, mask, size, full)
-                        result.columns[t.name] = _sync_table(job, t, states.get(t.name), outcome)
+                        _sync_table(job, t, states.get(t.name), outcome)
                 except LakeshopError as exc:
                     outcome.status, outcome.error = "failed", dsn.redact(str(exc))
                 except Exception as exc:  # a table's failure is reported; the others go on
@@ -218,9 +217,15 @@ def _any_change(lakehouse: Lakehouse, tables: list[SyncTable], states: dict[str,
 def _finish(
     pg: Postgres, project: Project, tables: list[SyncTable], result: SyncResult, writes: bool
 ) -> None:
-    """After the tables: foreign keys (again) and the business views."""
-    shipped = {t.name: t for t in tables if t.name in result.columns}
-    keys = bi.foreign_keys(project, shipped.values(), result.columns)
+    """After the tables: foreign keys (again) and the business views, over every table of
+    ``sync.postgres`` PostgreSQL holds (a ``--select`` sync drops the keys of its tables too)."""
+    settings = project.config.sync.postgres
+    everything = {t.name: t for t in plan(project, project.lakehouse(result.target), settings)}
+    everything.update({t.name: t for t in tables})
+    held = pg.states()
+    shipped = {n: t for n, t in everything.items() if n in held and held[n].dest_table == t.dest}
+    columns_of = {n: pg.column_names(t.pg_schema, t.pg_name) for n, t in shipped.items()}
+    keys = bi.foreign_keys(project, shipped.values(), columns_of)
     result.foreign_keys = bi.add_foreign_keys(pg, keys)
     schema = project.config.sync.postgres.views_schema
     # a killed sync may have dropped views with a table it rebuilt: made again then too
@@ -229,8 +234,8 @@ def _finish(
         result.views_schema = schema
 
 
-def _sync_table(job: _Job, t: SyncTable, state: State | None, outcome: TableSync) -> list[PgColumn]:
-    """Ship one table; its PostgreSQL columns."""
+def _sync_table(job: _Job, t: SyncTable, state: State | None, outcome: TableSync) -> None:
+    """Ship one table (or find it unchanged)."""
     pg = job.pg
     snap = snapshot(job.lakehouse, t.name)
     cols = pg_columns(t.name, snap.schema)
@@ -242,18 +247,17 @@ def _sync_table(job: _Job, t: SyncTable, state: State | None, outcome: TableSync
     same_columns = ours and state is not None and state.columns == fingerprint
     if same_columns and state is not None and state.version == snap.version and not job.full:
         outcome.mode = "unchanged"
-        return cols
+        return
     for attempt in (1, 2):
         try:
             _apply(job, t, snap, cols, state if ours else None, exists, same_columns, outcome)
-            return cols
+            return
         except PostgresError as exc:
             # a key the new rows break (a NULL or a duplicate): keep the rows, drop the key
             if attempt == 2 or not (exc.sqlstate or "").startswith("23"):
                 raise
             pg.drop_primary_key(t.pg_schema, t.pg_name)
             outcome.note = _join(outcome.note, f"primary key dropped: {exc}")
-    return cols
 
 
 def _apply(
