@@ -17,6 +17,7 @@ from lakeshop.app.project import EngineName, Project
 from lakeshop.app.reader import query as query
 from lakeshop.app.reader import reading as reading
 from lakeshop.app.sandbox import nearby_tables
+from lakeshop.app.sync.after_run import AfterRun, sync_after_run
 from lakeshop.core.errors import LakeshopError, TableNotFound
 from lakeshop.core.logs import run_context
 from lakeshop.pipeline import lakeformat, system
@@ -31,6 +32,8 @@ class RunResult:
 
     summary: RunSummary
     alerts: Outcome
+    #: the sync to PostgreSQL after the run (``sync.after_run``), None when not configured
+    sync: AfterRun | None = None
 
 
 def run(
@@ -83,7 +86,8 @@ def run(
         # a rule or a channel in trouble is reported in the outcome, never fails the run
         with run_context(summary.run_id):
             outcome = alerts.after_run(project, summary.run_id, target, as_of)
-        return RunResult(summary, outcome)
+            synced = sync_after_run(project, summary.run_id, summary.batch_id, target)
+        return RunResult(summary, outcome, synced)
 
 
 def check_alerts(

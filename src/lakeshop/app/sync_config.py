@@ -31,6 +31,8 @@ class PostgresSync(BaseModel):
     #: extension point for the access policy (``access.yml``, not there yet): the role whose
     #: column masks would be applied to what is shipped; setting it is refused until then
     role: str | None = None
+    #: the PostgreSQL schema of the business views (``sales_daily`` …); null: no views
+    views_schema: str | None = Field(default="bi", pattern=_NAME)
     #: rows per COPY chunk (one Arrow batch rendered at a time)
     batch_rows: int = Field(default=100_000, ge=1)
     #: how long a sync waits for another sync of the same database to finish (seconds)
@@ -46,3 +48,5 @@ class SyncConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     postgres: PostgresSync = PostgresSync()
+    #: ship to PostgreSQL after every ``lakeshop run`` (a step of the run, alerted on failure)
+    after_run: bool = False

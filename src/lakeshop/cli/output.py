@@ -101,6 +101,20 @@ def summarise(result: RunResult) -> None:
         colour = "red" if line.startswith("refused") else "yellow"
         out.print(f"[{colour}]{escape(line)}[/]", soft_wrap=True, highlight=False)
     print_alerts(result.alerts)
+    synced = result.sync
+    if synced is not None:
+        if synced.ok:
+            tables = len(synced.result.tables) if synced.result else 0
+            out.print(
+                f"[green]sync postgres ok[/]: {tables} tables, {synced.rows_sent:,} rows sent, "
+                f"{synced.seconds:.1f}s",
+                highlight=False,
+            )
+        else:
+            line = f"sync postgres failed: {flat(synced.error or '')}"
+            out.print(f"[red]{escape(line)}[/]", soft_wrap=True, highlight=False)
+        if synced.alerts is not None:
+            print_alerts(synced.alerts)
 
 
 def run_notes(summary: RunSummary) -> list[str]:

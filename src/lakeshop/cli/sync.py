@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.markup import escape
 
-from lakeshop.cli.options import Target, load_project
-from lakeshop.cli.output import flat, out
+from lakeshop.cli.options import Format, Target, load_project
+from lakeshop.cli.output import OutputFormat, flat, out, print_rows
 
 if TYPE_CHECKING:
     from lakeshop.app.sync.ship import TableSync
@@ -73,6 +73,13 @@ def postgres(
     result = sync_postgres(
         project, target=target, select=select, full=full, verify=verify, listener=show
     )
+    if result.views_schema:
+        out.print(
+            f"views in schema {result.views_schema}: {', '.join(result.views) or 'none'}; "
+            f"{result.foreign_keys} foreign keys",
+            soft_wrap=True,
+            highlight=False,
+        )
     sent = sum(t.rows_sent for t in result.tables)
     seconds = sum(t.seconds for t in result.tables)
     failed = result.failed
@@ -89,3 +96,16 @@ def postgres(
         f"[green]sync: {len(result.tables)} tables {verb}, {sent:,} rows sent in {seconds:.2f}s[/]",
         highlight=False,
     )
+
+
+@app.command()
+def status(target: Target = None, fmt: Format = OutputFormat.table) -> None:
+    """Per table: the Delta version PostgreSQL holds and the latest, rows, when it was
+    shipped and how long it took (from the database's lakeshop_sync.state)."""
+    from lakeshop.app.sync.status import COLUMNS, sync_status
+
+    rows = sync_status(load_project(), target)
+    if fmt is OutputFormat.table and not rows:
+        out.print("no table to ship: see sync.postgres in lakeshop.yml", highlight=False)
+        return
+    print_rows(rows, fmt, COLUMNS)

@@ -9,6 +9,8 @@ never modified in place), so the values of a column in those files cover every c
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -25,6 +27,7 @@ from lakeshop.engines.arrow_types import plain_schema
 from lakeshop.engines.lakehouse import Lakehouse
 
 if TYPE_CHECKING:
+    import duckdb
     import pyarrow.dataset as pads
 
 
@@ -120,40 +123,115 @@ def _utc_ms(when: datetime) -> float:
     return when.replace(tzinfo=UTC).timestamp() * 1000
 
 
-def changed_values(old: Snapshot, new: Snapshot, column: str) -> pa.Array | None:
-    """The distinct values of ``column`` in the rows that differ between ``old`` and ``new``
-    (inserted, updated or deleted). Only the files one version has and the other has not are
-    read, and of their rows only those not also in the other side (a rewrite copies rows it
-    does not change): ``added EXCEPT ALL removed`` and ``removed EXCEPT ALL added``, NULLs
-    equal. None when the log cannot tell (deletion vectors, a file of ``old`` removed since by
-    vacuum, the columns of the two versions differ)."""
-    if not (old.plain_files and new.plain_files):
-        return None
-    if old.schema.names != new.schema.names or column not in new.schema.names:
-        return None
-    before, after = set(old.files), set(new.files)
-    removed, added = tuple(sorted(before - after)), tuple(sorted(after - before))
-    kind = new.schema.field(column).type
-    try:
-        if not removed:  # an append: every row of the new files is new
-            data = new.dataset(added).to_table(columns=[column]) if added else None
-            found = data.column(column).combine_chunks() if data is not None else None
-            return pc.unique(found) if found is not None else pa.array([], kind)
-        return _differing_values(old.dataset(removed), new.dataset(added), column).cast(kind)
-    except (FileNotFoundError, OSError):
-        return None
+class Change:
+    """What changed between two versions of a table, by one column: the values of ``column``
+    in the rows that differ (:attr:`touched`) and, through :meth:`rows`, the new version's rows
+    holding them. Open only inside :func:`changes`."""
+
+    def __init__(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        schema: pa.Schema,
+        column: str,
+        touched: pa.Array,
+        kept: bool,
+    ):
+        self._con = con
+        self._schema = schema
+        self.column = column
+        self.touched = touched
+        #: whether files both versions share hold touched values too (else only added files)
+        self._kept = kept
+
+    def rows(self, names: list[str], batch_rows: int) -> Iterator[pa.RecordBatch]:
+        """The new version's rows whose ``column`` value is touched (NULL included when
+        touched), ``names`` columns, in batches."""
+        listed = ", ".join(ident(n) for n in names)
+        key = ident(self.column)
+        holds = f"SEMI JOIN touched AS t ON t.{key} IS NOT DISTINCT FROM r.{key}"
+        parts = [f"SELECT {listed} FROM added_scan AS r {holds}"]
+        if self._kept:
+            parts.append(f"SELECT {listed} FROM kept_scan AS r {holds}")
+        reader = self._con.sql(" UNION ALL ".join(parts)).to_arrow_reader(batch_rows)
+        schema = pa.schema([self._schema.field(n) for n in names])
+        for batch in reader:
+            yield batch.cast(schema)  # as Delta's schema types them (DuckDB's may differ)
 
 
-def _differing_values(removed: pads.Dataset, added: pads.Dataset, column: str) -> pa.Array:
+@contextmanager
+def changes(old: Snapshot, new: Snapshot, column: str) -> Iterator[Change | None]:
+    """What changed between ``old`` and ``new`` by ``column`` (see :class:`Change`), or None
+    when the log cannot tell (deletion vectors, a file of ``old`` removed since by vacuum, the
+    columns of the two versions differ).
+
+    Every row inserted, updated or deleted in between is in a file one version has and the
+    other has not; of those files' rows, the ones not also in the other side differ (a rewrite
+    copies rows it does not change): ``added EXCEPT ALL removed`` and ``removed EXCEPT ALL
+    added``, NULLs equal, computed as each row's net count by its 128-bit hash (a collision
+    would have to fall on two rows of one column value, one added, one removed). Only those
+    files are read in full (twice: the touched values, then their rows); of the files both
+    versions share,
+    only ``column`` is read, to find touched values there too (none when the writer replaced
+    whole values, as the pipeline's ``incremental_by`` tables and keyed upserts do)."""
     import duckdb
 
+    if not (old.plain_files and new.plain_files):
+        yield None
+        return
+    if old.schema.names != new.schema.names or column not in new.schema.names:
+        yield None
+        return
+    before, after = set(old.files), set(new.files)
+    removed, added = tuple(sorted(before - after)), tuple(sorted(after - before))
+    kept_files = tuple(sorted(before & after))
     key = ident(column)
+    kind = new.schema.field(column).type
     with duckdb.connect() as con:
-        con.register("removed_rows", removed)
-        con.register("added_rows", added)
-        result = con.sql(
-            f"SELECT DISTINCT {key} FROM ("
-            "(SELECT * FROM added_rows EXCEPT ALL SELECT * FROM removed_rows) UNION ALL "
-            "(SELECT * FROM removed_rows EXCEPT ALL SELECT * FROM added_rows))"
-        ).to_arrow_table()
-    return result.column(0).combine_chunks()
+        try:
+            # DuckDB's own Parquet reader: twice as fast as through Arrow
+            _native(con, "added_scan", new, added)
+            _native(con, "removed_scan", old, removed)
+            _native(con, "kept_scan", new, kept_files)
+            if removed:
+                # a row's net count over added (+1) and removed (-1) files, by its value of
+                # the column and 128 bits of hash of the whole row: rows a rewrite copied
+                # unchanged cancel out (what EXCEPT ALL says, ten times faster)
+                every = ", ".join(ident(n) for n in new.schema.names)
+                row = f"{key} AS k, hash({every}) AS h1, hash({every}, 'lakeshop') AS h2"
+                differing = (
+                    f"SELECT k AS {key} FROM (SELECT k, h1, h2, sum(n) AS n FROM ("
+                    f"SELECT {row}, 1 AS n FROM added_scan UNION ALL "
+                    f"SELECT {row}, -1 AS n FROM removed_scan) GROUP BY k, h1, h2) WHERE n <> 0"
+                )
+            else:  # an append: every row of the new files is new
+                differing = f"SELECT {key} FROM added_scan"
+            con.execute(f"CREATE TEMP TABLE touched AS SELECT DISTINCT {key} FROM ({differing})")
+            touched = con.sql("SELECT * FROM touched").to_arrow_table().column(0)
+            found = (
+                kept_files
+                and con.sql(
+                    f"SELECT count(*) FROM kept_scan AS r SEMI JOIN touched AS t "
+                    f"ON t.{key} IS NOT DISTINCT FROM r.{key}"
+                ).fetchall()
+            )
+            kept = bool(found and found[0][0])
+        except (FileNotFoundError, OSError):
+            yield None
+            return
+        yield Change(con, new.schema, column, touched.combine_chunks().cast(kind), kept)
+
+
+def _empty(snap: Snapshot) -> pa.Table:
+    return snap.schema.empty_table()
+
+
+def _native(
+    con: duckdb.DuckDBPyConnection, name: str, snap: Snapshot, files: tuple[str, ...]
+) -> None:
+    """``files`` of ``snap`` as the view ``name``: read by DuckDB's own Parquet reader (columns
+    a file lacks are NULL), through Arrow when the table is partitioned (values in paths)."""
+    if files and not snap.partition_columns:
+        paths = [_local(f) for f in files]
+        con.read_parquet(paths, union_by_name=True).create_view(name)
+    else:
+        con.register(name, snap.dataset(files) if files else _empty(snap))

@@ -11,7 +11,6 @@ released versions: apache/arrow-adbc#3485, #4507.)
 
 from __future__ import annotations
 
-import io
 import os
 import re
 from collections.abc import Iterable, Iterator, Sequence
@@ -22,17 +21,19 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 import pyarrow as pa
-import pyarrow.csv as pacsv
 
 from lakeshop.app.sync.pgtypes import PG, ArrowChecksum, PgColumn, pg_checksum_select
+from lakeshop.app.sync.stream import ahead, csv_chunks
 from lakeshop.core.errors import LakeshopError, MissingDependency
-from lakeshop.core.sqltext import column, columns, ident, table
+from lakeshop.core.sqltext import columns, ident, table
 
 if TYPE_CHECKING:
     import psycopg
 
-#: the schema lakeshop owns in the database: sync state and staging tables
+#: the schema lakeshop owns in the database: the sync state
 META_SCHEMA = "lakeshop_sync"
+#: the session's schema of temporary tables (the staged rows of a table's transaction)
+TEMP = "pg_temp"
 STATE = table(META_SCHEMA, "state", dialect=PG)
 #: one sync of a database at a time (a session-level advisory lock, freed if the process dies)
 LOCK_KEY = 7_164_011_852_300_417
@@ -54,6 +55,11 @@ class DsnNotSet(LakeshopError):
 
 class PostgresError(LakeshopError):
     """PostgreSQL refused or failed something; the message never holds the password."""
+
+    def __init__(self, message: str, sqlstate: str | None = None):
+        super().__init__(message)
+        #: PostgreSQL's error code (``23505``: a duplicate key …), when it gave one
+        self.sqlstate = sqlstate
 
 
 @dataclass(frozen=True)
@@ -142,6 +148,8 @@ class Postgres:
             ) from None
         self.execute("SET TimeZone = 'UTC'")
         self.execute(f"SET lock_timeout = {int(lock_timeout_s * 1000)}")
+        # indexes and keys are built after a load: a sort in memory rather than on disk
+        self.execute("SET maintenance_work_mem = '256MB'")
 
     def close(self) -> None:
         self.conn.close()
@@ -160,7 +168,7 @@ class Postgres:
             yield
         except driver.Error as exc:
             message = self.dsn.redact(" ".join(str(exc).split()))
-            raise PostgresError(f"{what}: {message}") from None
+            raise PostgresError(f"{what}: {message}", getattr(exc, "sqlstate", None)) from None
 
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
         """Run one statement; its rows (empty when it returns none)."""
@@ -196,6 +204,12 @@ class Postgres:
         )
         return {r[0]: State(*r) for r in rows}
 
+    def state_rows(self) -> list[dict[str, Any]]:
+        """Every row of ``lakeshop_sync.state`` (``synced_at`` in UTC, ``seconds`` taken)."""
+        names = ["table_name", "dest_table", "delta_version", "rows", "synced_at", "seconds"]
+        found = self.execute(f"SELECT {columns(names, dialect=PG)} FROM {STATE}")
+        return [dict(zip(names, r, strict=True)) for r in found]
+
     def record_state(self, state: State, seconds: float) -> None:
         """Upsert the table's state (inside the transaction that applies its change)."""
         self.execute(
@@ -223,15 +237,15 @@ class Postgres:
         kind = "UNLOGGED TABLE" if unlogged else "TABLE"
         self.execute(f"CREATE {kind} {table(schema, name, dialect=PG)} ({body})")
 
-    def drop_table(self, schema: str, name: str) -> None:
-        self.execute(f"DROP TABLE IF EXISTS {table(schema, name, dialect=PG)}")
+    def create_temp(self, name: str, cols: list[PgColumn]) -> None:
+        """A temporary table dropped when the transaction ends (commit, rollback or a kill)."""
+        body = ", ".join(c.definition() for c in cols)
+        self.execute(f"CREATE TEMP TABLE {ident(name, PG)} ({body}) ON COMMIT DROP")
 
-    def index(self, schema: str, name: str, on: str) -> None:
-        """An index on ``on`` (the column a change is applied by; BI filters on it too)."""
-        self.execute(
-            f"CREATE INDEX IF NOT EXISTS {ident(_short(f'{name}__{on}__idx'), PG)} "
-            f"ON {table(schema, name, dialect=PG)} ({column(on, dialect=PG)})"
-        )
+    def drop_table(self, schema: str, name: str, *, cascade: bool = False) -> None:
+        """Drop the table if it is there (``cascade``: with the views and keys on it)."""
+        how = " CASCADE" if cascade else ""
+        self.execute(f"DROP TABLE IF EXISTS {table(schema, name, dialect=PG)}{how}")
 
     def add_columns(self, schema: str, name: str, cols: list[PgColumn]) -> None:
         target = table(schema, name, dialect=PG)
@@ -245,30 +259,29 @@ class Postgres:
         cols: list[PgColumn],
         batches: Iterable[pa.RecordBatch],
         checksum: ArrowChecksum | None = None,
+        *,
+        freeze: bool = False,
     ) -> int:
-        """COPY the batches into the table (CSV rendered by Arrow, batch by batch); rows sent."""
+        """COPY the batches into the table; rows sent. The CSV is rendered by Arrow in a thread
+        of its own (:mod:`~lakeshop.app.sync.stream`) while PostgreSQL parses what came before.
+        ``freeze``: the table was created or truncated in this transaction, so its rows are
+        written frozen (no later pass sets their hint bits: the checks that follow read less)."""
         names = [c.name for c in cols]
+        options = "FORMAT csv, FREEZE" if freeze else "FORMAT csv"
         sql = (
             f"COPY {table(schema, name, dialect=PG)} ({columns(names, dialect=PG)}) "
-            "FROM STDIN (FORMAT csv)"
+            f"FROM STDIN ({options})"
         )
-        options = pacsv.WriteOptions(include_header=False)
+        seen = checksum.add if checksum is not None else None
         sent = 0
         with (
             self.errors(f"COPY into {schema}.{name}"),
             self.conn.cursor() as cur,
             cur.copy(sql.encode()) as copy,
         ):
-            for batch in batches:
-                if not batch.num_rows:
-                    continue
-                batch = batch.select(names)
-                if checksum is not None:
-                    checksum.add(batch)
-                buffer = io.BytesIO()
-                pacsv.write_csv(batch, buffer, options)
-                copy.write(buffer.getbuffer())
-                sent += batch.num_rows
+            for chunk, rows in ahead(csv_chunks(batches, names, seen)):
+                copy.write(chunk)
+                sent += rows
         return sent
 
     def checksum(self, schema: str, name: str, cols: list[PgColumn], where: str = "") -> list[Any]:
@@ -276,11 +289,41 @@ class Postgres:
         sql = f"SELECT {pg_checksum_select(cols)} FROM {table(schema, name, dialect=PG)} {where}"
         return list(self.execute(sql)[0])
 
+    def column_names(self, schema: str, name: str) -> list[str]:
+        """The table's columns, in order (empty when it is not there)."""
+        rows = self.execute(
+            "SELECT attname FROM pg_attribute WHERE attrelid = to_regclass(%s) AND attnum > 0 "
+            "AND NOT attisdropped ORDER BY attnum",
+            [table(schema, name, dialect=PG)],
+        )
+        return [r[0] for r in rows]
+
+    def primary_key(self, schema: str, name: str) -> list[str]:
+        """The columns of the table's primary key (empty: none)."""
+        rows = self.execute(
+            "SELECT a.attname FROM pg_constraint AS c CROSS JOIN unnest(c.conkey) "
+            "WITH ORDINALITY AS k(attnum, n) JOIN pg_attribute AS a ON a.attrelid = c.conrelid "
+            "AND a.attnum = k.attnum WHERE c.contype = 'p' AND c.conrelid = to_regclass(%s) "
+            "ORDER BY k.n",
+            [table(schema, name, dialect=PG)],
+        )
+        return [r[0] for r in rows]
+
+    def drop_primary_key(self, schema: str, name: str) -> None:
+        """Drop the table's primary key (its rows no longer allow it)."""
+        target = table(schema, name, dialect=PG)
+        rows = self.execute(
+            "SELECT conname FROM pg_constraint WHERE contype = 'p' AND conrelid = to_regclass(%s)",
+            [target],
+        )
+        for (constraint,) in rows:
+            self.execute(f"ALTER TABLE {target} DROP CONSTRAINT {ident(constraint, PG)} CASCADE")
+
     def count(self, schema: str, name: str) -> int:
         return int(self.execute(f"SELECT count(*) FROM {table(schema, name, dialect=PG)}")[0][0])
 
 
-def _short(name: str) -> str:
+def short_name(name: str) -> str:
     """A PostgreSQL name of at most 63 bytes (longer ones end in a hash of the whole)."""
     if len(name.encode()) <= 63:
         return name
@@ -288,8 +331,3 @@ def _short(name: str) -> str:
 
     digest = hashlib.sha1(name.encode()).hexdigest()[:10]
     return name.encode()[:52].decode(errors="ignore") + "_" + digest
-
-
-def staging_name(schema: str, name: str, what: str) -> str:
-    """The staging table (in ``lakeshop_sync``) of a destination table."""
-    return _short(f"{schema}__{name}__{what}")

@@ -6,17 +6,19 @@ Per table, under one advisory lock for the database:
    what is read); ``lakeshop_sync.state`` says which version PostgreSQL holds;
 2. same version and columns: nothing to do. Otherwise, with a change column (see
    :mod:`~lakeshop.app.sync.tables`) and the shipped version still readable, the values of
-   that column in the files added or removed in between are the touched ones: they and the
-   new version's rows holding them are COPYed into staging tables of ``lakeshop_sync``, then
-   one transaction deletes the touched values and inserts their rows. Else the table is
-   replaced whole: COPY into a staging table, then one transaction truncates and refills it
-   (created or rebuilt: created and filled in that one transaction);
+   that column in the rows that differ in the files added or removed in between are the
+   touched ones: in one transaction, they and the new version's rows holding them are COPYed
+   into temporary tables, then the touched values are deleted and their rows inserted. Else
+   the table is replaced whole: in one transaction, COPY into a temporary table, then truncate
+   and refill (created or rebuilt: created and filled in that one transaction);
 3. before that transaction commits, the rows and a checksum of what it wrote are compared
    with Delta's (the whole table after a full load; the touched rows and the row count after
    an incremental one); a difference rolls it back and fails the table, naming it;
 4. the new version is recorded in ``lakeshop_sync.state`` in the same transaction.
 
-A reader in PostgreSQL sees a table's old rows or its new ones, never a mix. A sync killed
+A table created (or rebuilt) gets its primary key, indexes and comments in the transaction
+that fills it; a sync that writes drops the foreign keys first and adds them, and the business
+views, again at its end (:mod:`~lakeshop.app.sync.bi`). A reader in PostgreSQL sees a table's old rows or its new ones, never a mix. A sync killed
 anywhere leaves every table as its last commit left it, with the state that matches, and
 the next sync completes the work. Each sync is recorded in ``_system.sync``.
 """
@@ -32,17 +34,17 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from lakeshop.app.project import Project
+from lakeshop.app.sync import bi
 from lakeshop.app.sync.masks import Mask, masks_for
 from lakeshop.app.sync.pgtypes import PG, ArrowChecksum, PgColumn, differences, pg_columns
-from lakeshop.app.sync.postgres import META_SCHEMA, Dsn, Postgres, State, staging_name
+from lakeshop.app.sync.postgres import TEMP, Dsn, Postgres, PostgresError, State
 from lakeshop.app.sync.tables import SyncTable, plan
 from lakeshop.core.errors import LakeshopError, TableNotFound
 from lakeshop.core.logs import get_logger
 from lakeshop.core.sqltext import column, columns, table
-from lakeshop.engines.snapshots import Snapshot, changed_values, snapshot
+from lakeshop.engines.snapshots import Change, Snapshot, changes, snapshot
 from lakeshop.pipeline import system
 
 if TYPE_CHECKING:
@@ -82,7 +84,12 @@ class TableSync:
 @dataclass
 class SyncResult:
     sync_id: str
+    target: str | None = None
     tables: list[TableSync] = field(default_factory=list)
+    #: foreign keys in place after the sync, and the business views created
+    foreign_keys: int = 0
+    views: list[str] = field(default_factory=list)
+    views_schema: str | None = None
 
     @property
     def failed(self) -> list[TableSync]:
@@ -111,20 +118,24 @@ def sync_postgres(
     size = settings.batch_rows
     lakehouse = project.lakehouse(target)
     tables = plan(project, lakehouse, settings, select)
-    result = SyncResult(uuid.uuid4().hex)
+    result = SyncResult(uuid.uuid4().hex, target)
     started = datetime.now(UTC).replace(tzinfo=None)
     try:
         with Postgres(dsn, settings.lock_timeout_s) as pg:
             pg.lock()
             pg.ensure_meta()
             states = pg.states()
+            writes = not verify and (full or _any_change(lakehouse, tables, states))
+            if writes:  # a dimension may be truncated or rewritten: no key may refer to it
+                bi.drop_foreign_keys(pg, tables)
             for t in tables:
                 outcome = TableSync(t.name, t.dest)
                 try:
                     if verify:
                         _verify(pg, lakehouse, t, states.get(t.name), size, outcome)
                     else:
-                        _sync_table(pg, lakehouse, t, states.get(t.name), full, mask, size, outcome)
+                        job = _Job(pg, project, lakehouse, mask, size, full)
+                        _sync_table(job, t, states.get(t.name), outcome)
                 except LakeshopError as exc:
                     outcome.status, outcome.error = "failed", dsn.redact(str(exc))
                 except Exception as exc:  # a table's failure is reported; the others go on
@@ -142,6 +153,8 @@ def sync_postgres(
                 result.tables.append(outcome)
                 if listener is not None:
                     listener(outcome)
+            if not verify:
+                _finish(pg, project, tables, result, writes)
     finally:
         _record(lakehouse, name, result, started)
     return result
@@ -177,17 +190,54 @@ def _fingerprint(cols: list[PgColumn]) -> str:
     return json.dumps([[c.name, c.pg_type] for c in cols])
 
 
-def _sync_table(
-    pg: Postgres,
-    lakehouse: Lakehouse,
-    t: SyncTable,
-    state: State | None,
-    full: bool,
-    mask: Mask | None,
-    size: int,
-    outcome: TableSync,
+@dataclass(frozen=True)
+class _Job:
+    """What every table's sync of one run shares."""
+
+    pg: Postgres
+    project: Project
+    lakehouse: Lakehouse
+    mask: Mask | None
+    size: int
+    full: bool
+
+
+def _any_change(lakehouse: Lakehouse, tables: list[SyncTable], states: dict[str, State]) -> bool:
+    for t in tables:
+        state = states.get(t.name)
+        if (
+            state is None
+            or state.dest_table != t.dest
+            or state.version != lakehouse.version(t.name)
+        ):
+            return True
+    return False
+
+
+def _finish(
+    pg: Postgres, project: Project, tables: list[SyncTable], result: SyncResult, writes: bool
 ) -> None:
-    snap = snapshot(lakehouse, t.name)
+    """After the tables: foreign keys (again) and the business views, over every table of
+    ``sync.postgres`` PostgreSQL holds (a ``--select`` sync drops the keys of its tables too)."""
+    settings = project.config.sync.postgres
+    everything = {t.name: t for t in plan(project, project.lakehouse(result.target), settings)}
+    everything.update({t.name: t for t in tables})
+    held = pg.states()
+    shipped = {n: t for n, t in everything.items() if n in held and held[n].dest_table == t.dest}
+    columns_of = {n: pg.column_names(t.pg_schema, t.pg_name) for n, t in shipped.items()}
+    keys = bi.foreign_keys(project, shipped.values(), columns_of)
+    result.foreign_keys = bi.add_foreign_keys(pg, keys)
+    schema = project.config.sync.postgres.views_schema
+    # a killed sync may have dropped views with a table it rebuilt: made again then too
+    if schema and (writes or not bi.views_in_place(pg, schema, shipped)):
+        result.views = bi.create_views(pg, schema, shipped)
+        result.views_schema = schema
+
+
+def _sync_table(job: _Job, t: SyncTable, state: State | None, outcome: TableSync) -> None:
+    """Ship one table (or find it unchanged)."""
+    pg = job.pg
+    snap = snapshot(job.lakehouse, t.name)
     cols = pg_columns(t.name, snap.schema)
     fingerprint = _fingerprint(cols)
     exists = pg.exists(t.pg_schema, t.pg_name)
@@ -195,81 +245,88 @@ def _sync_table(
     outcome.from_version = state.version if ours and state else None
     outcome.to_version = snap.version
     same_columns = ours and state is not None and state.columns == fingerprint
-    if same_columns and state is not None and state.version == snap.version and not full:
+    if same_columns and state is not None and state.version == snap.version and not job.full:
         outcome.mode = "unchanged"
         return
-    if same_columns and state is not None and not full and t.change_column:
-        touched, why = _touched(lakehouse, t, state.version, snap)
-        if touched is not None:
-            _incremental(pg, t, snap, cols, touched, mask, size, outcome)
+    for attempt in (1, 2):
+        try:
+            _apply(job, t, snap, cols, state if ours else None, exists, same_columns, outcome)
             return
-        outcome.note = why
-    _full(pg, t, snap, cols, state if ours else None, exists, mask, size, outcome)
+        except PostgresError as exc:
+            # a key the new rows break (a NULL or a duplicate): keep the rows, drop the key
+            if attempt == 2 or not (exc.sqlstate or "").startswith("23"):
+                raise
+            pg.drop_primary_key(t.pg_schema, t.pg_name)
+            outcome.note = _join(outcome.note, f"primary key dropped: {exc}")
 
 
-def _touched(
-    lakehouse: Lakehouse, t: SyncTable, version: int, new: Snapshot
-) -> tuple[pa.Array | None, str]:
-    """The change column's values touched since ``version``, or None and why not."""
-    assert t.change_column is not None
-    try:
-        old = snapshot(lakehouse, t.name, version)
-    except TableNotFound:
-        return None, f"version {version} is no longer readable: replaced whole"
-    values = changed_values(old, new, t.change_column)
-    if values is None:
-        return None, f"files of version {version} no longer readable: replaced whole"
-    return values, ""
+def _apply(
+    job: _Job,
+    t: SyncTable,
+    snap: Snapshot,
+    cols: list[PgColumn],
+    state: State | None,
+    exists: bool,
+    same_columns: bool,
+    outcome: TableSync,
+) -> None:
+    if same_columns and state is not None and not job.full and t.change_column:
+        try:
+            old = snapshot(job.lakehouse, t.name, state.version)
+        except TableNotFound:
+            outcome.note = f"version {state.version} is no longer readable: replaced whole"
+        else:
+            with changes(old, snap, t.change_column) as change:
+                if change is not None:
+                    _incremental(job, t, snap, cols, change, outcome)
+                    return
+            outcome.note = f"files of version {state.version} no longer readable: replaced whole"
+    _full(job, t, snap, cols, state, exists, outcome)
 
 
 def _batches(
-    snap: Snapshot, names: list[str], size: int, mask: Mask | None, filter: Any = None
+    snap: Snapshot, names: list[str], size: int, mask: Mask | None
 ) -> Iterator[pa.RecordBatch]:
     dataset: pads.Dataset = snap.dataset()
-    for batch in dataset.to_batches(columns=names, filter=filter, batch_size=size):
+    for batch in dataset.to_batches(columns=names, batch_size=size):
         yield mask(snap.name, batch) if mask is not None else batch
 
 
 def _incremental(
-    pg: Postgres,
+    job: _Job,
     t: SyncTable,
     snap: Snapshot,
     cols: list[PgColumn],
-    touched: pa.Array,
-    mask: Mask | None,
-    size: int,
+    change: Change,
     outcome: TableSync,
 ) -> None:
-    import pyarrow.dataset as pads
-
+    """Only the rows of touched values: the Delta change read once (:func:`changes`)."""
+    pg, mask, size = job.pg, job.mask, job.size
     key = t.change_column
     assert key is not None
     outcome.mode = "incremental"
     names = [c.name for c in cols]
     key_col = next(c for c in cols if c.name == key)
-    rows_stage = staging_name(t.pg_schema, t.pg_name, "rows")
-    keys_stage = staging_name(t.pg_schema, t.pg_name, "touched")
-    for stage, stage_cols in ((rows_stage, cols), (keys_stage, [key_col])):
-        pg.drop_table(META_SCHEMA, stage)
-        pg.create_table(META_SCHEMA, stage, stage_cols, unlogged=True)
-    has_null = touched.null_count > 0
-    values = pc.drop_null(touched)
-    pg.copy(META_SCHEMA, keys_stage, [key_col], pa.table({key: touched}).to_batches())
-    condition = pads.field(key).isin(values)
-    if has_null:
-        condition = condition | pads.field(key).is_null()
+    touched = change.touched
     sent = ArrowChecksum(cols)
-    batches = _batches(snap, names, size, mask, condition)
-    outcome.rows_sent = pg.copy(META_SCHEMA, rows_stage, cols, batches, sent)
-
     target = table(t.pg_schema, t.pg_name, dialect=PG)
     k = column(key, "t", dialect=PG)
-    keys_table = table(META_SCHEMA, keys_stage, dialect=PG)
+    keys_table = table(TEMP, "touched_values", dialect=PG)
     in_touched = f"{k} IN (SELECT {column(key, dialect=PG)} FROM {keys_table})"
-    if has_null:
+    if touched.null_count > 0:
         in_touched = f"({in_touched} OR {k} IS NULL)"
     expected_rows = snap.rows if snap.rows is not None else snap.dataset().count_rows()
+    # one transaction: staged (temporary tables, dropped at its end, even by a kill), then
+    # applied; readers keep the old rows until it commits
     with pg.transaction():
+        pg.create_temp("touched_values", [key_col])
+        pg.copy(TEMP, "touched_values", [key_col], pa.table({key: touched}).to_batches())
+        pg.execute(f"ANALYZE {keys_table}")
+        pg.create_temp("touched_rows", cols)
+        batches: Iterator[pa.RecordBatch] = change.rows(names, size)
+        if mask is not None:
+            batches = (mask(snap.name, b) for b in batches)
+        outcome.rows_sent = pg.copy(TEMP, "touched_rows", cols, batches, sent, freeze=True)
         deleted = pg.execute(
             f"WITH d AS (DELETE FROM {target} AS t WHERE {in_touched} RETURNING 1) SELECT count(*) FROM d"
         )
@@ -277,7 +334,7 @@ def _incremental(
         listed = columns(names, dialect=PG)
         pg.execute(
             f"INSERT INTO {target} ({listed}) SELECT {listed} "
-            f"FROM {table(META_SCHEMA, rows_stage, dialect=PG)}"
+            f"FROM {table(TEMP, 'touched_rows', dialect=PG)}"
         )
         total = pg.count(t.pg_schema, t.pg_name)
         if total != expected_rows:
@@ -286,21 +343,18 @@ def _incremental(
                 f"sync, {expected_rows:,} in Delta version {snap.version}; rolled back"
             )
         _settle(pg, t, snap, cols, sent.values(), total, outcome, f"AS t WHERE {in_touched}")
-    for stage in (rows_stage, keys_stage):
-        pg.drop_table(META_SCHEMA, stage)
 
 
 def _full(
-    pg: Postgres,
+    job: _Job,
     t: SyncTable,
     snap: Snapshot,
     cols: list[PgColumn],
     state: State | None,
     exists: bool,
-    mask: Mask | None,
-    size: int,
     outcome: TableSync,
 ) -> None:
+    pg, mask, size = job.pg, job.mask, job.size
     outcome.mode = "full"
     names = [c.name for c in cols]
     sent = ArrowChecksum(cols)
@@ -317,30 +371,28 @@ def _full(
     if not exists or rebuild or state is None:
         # created (or rebuilt) and filled in one transaction
         with pg.transaction():
-            pg.drop_table(t.pg_schema, t.pg_name)
+            pg.drop_table(t.pg_schema, t.pg_name, cascade=True)  # views: made again at the end
             pg.create_table(t.pg_schema, t.pg_name, cols)
             batches = _batches(snap, names, size, mask)
-            outcome.rows_sent = pg.copy(t.pg_schema, t.pg_name, cols, batches, sent)
-            if t.change_column:
-                pg.index(t.pg_schema, t.pg_name, t.change_column)
+            outcome.rows_sent = pg.copy(t.pg_schema, t.pg_name, cols, batches, sent, freeze=True)
+            outcome.note = _join(outcome.note, bi.structure(pg, job.project, t, cols))
             _settle(pg, t, snap, cols, sent.values(), outcome.rows_sent, outcome)
         return
-    stage = staging_name(t.pg_schema, t.pg_name, "full")
-    pg.drop_table(META_SCHEMA, stage)
-    pg.create_table(META_SCHEMA, stage, cols, unlogged=True)
-    outcome.rows_sent = pg.copy(META_SCHEMA, stage, cols, _batches(snap, names, size, mask), sent)
     target = table(t.pg_schema, t.pg_name, dialect=PG)
     listed = columns(names, dialect=PG)
     with pg.transaction():
+        # staged first (a temporary table): the table is locked only for the refill
+        pg.create_temp("all_rows", cols)
+        batches = _batches(snap, names, size, mask)
+        outcome.rows_sent = pg.copy(TEMP, "all_rows", cols, batches, sent, freeze=True)
         if added and old is not None:
             pg.add_columns(t.pg_schema, t.pg_name, cols[len(old) :])
         outcome.rows_deleted = pg.count(t.pg_schema, t.pg_name)
         pg.execute(f"TRUNCATE {target}")
         pg.execute(
-            f"INSERT INTO {target} ({listed}) SELECT {listed} FROM {table(META_SCHEMA, stage, dialect=PG)}"
+            f"INSERT INTO {target} ({listed}) SELECT {listed} FROM {table(TEMP, 'all_rows', dialect=PG)}"
         )
         _settle(pg, t, snap, cols, sent.values(), outcome.rows_sent, outcome)
-    pg.drop_table(META_SCHEMA, stage)
 
 
 def _settle(
