@@ -12,7 +12,7 @@ from contextvars import ContextVar
 
 import pyarrow as pa
 
-from lakeshop.app.project import Project
+from lakeshop.app.project import EngineName, Project
 from lakeshop.app.sandbox import check_query
 from lakeshop.engines.base import Engine
 from lakeshop.pipeline.model import Kind
@@ -31,7 +31,7 @@ def reading(project: Project, target: str | None = None) -> Iterator[None]:
     (and its Delta tables) each time would cost more than the queries.
     """
     key = (str(project.directory), target)
-    with _reader(project, target) as engine:
+    with open_reader(project, target) as engine:
         token = _READER.set((key, engine))
         try:
             yield
@@ -57,13 +57,15 @@ def query(
     shared = _READER.get()
     if shared is not None and shared[0] == (str(project.directory), target):
         return _fetch(project, sql, reads, shared[1])
-    with _reader(project, target) as engine:
+    with open_reader(project, target) as engine:
         return _fetch(project, sql, reads, engine)
 
 
-def _reader(project: Project, target: str | None) -> Engine:
-    """The target's engine, restricted to reading."""
-    engine = project.engine(target)
+def open_reader(
+    project: Project, target: str | None = None, engine_name: EngineName | None = None
+) -> Engine:
+    """The target's engine (or ``engine_name``), restricted to reading: close it after use."""
+    engine = project.engine(target, engine_name)
     try:
         engine.restrict_to_reading()
     except BaseException:

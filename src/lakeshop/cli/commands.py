@@ -16,7 +16,7 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from lakeshop.cli import alerts, demo, ops, quality, read, run, sync
+from lakeshop.cli import access, alerts, demo, ops, quality, read, run, serve, sync
 from lakeshop.cli.options import State
 from lakeshop.cli.output import error, out
 from lakeshop.core.errors import LakeshopError
@@ -149,9 +149,11 @@ for _command in (
     read.lineage,
     read.history,
     alerts.alerts,
+    serve.serve,
 ):
     app.command()(_command)
 app.add_typer(sync.app)
+app.add_typer(access.app)
 
 
 def main() -> None:

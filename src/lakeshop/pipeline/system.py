@@ -15,6 +15,8 @@ EXPECTATIONS = "_system.expectations"
 ALERTS = "_system.alerts"
 #: one row per table and sync to an outside database (lakeshop.app.sync)
 SYNC = "_system.sync"
+#: one row per request to the query service (lakeshop.app.access.audit)
+ACCESS = "_system.access"
 
 _TS = pa.timestamp("us")
 
@@ -133,6 +135,23 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("error", pa.string()),
             ("note", pa.string()),
             ("started_at", _TS),
+        ]
+    ),
+    ACCESS: pa.schema(
+        [
+            ("event_time", _TS),
+            ("user_name", pa.string()),
+            ("role", pa.string()),
+            ("action", pa.string()),  # sql, saved_query, tables, login, ...
+            ("object", pa.string()),  # tables read, or the route's object
+            ("statement_hash", pa.string()),  # SHA-256 of the statement as received
+            ("statement", pa.string()),  # tokens found in it replaced by lsk_***
+            ("rows", pa.int64()),
+            ("status", pa.string()),  # ok, refused, denied, unauthenticated, error, timeout
+            ("http_status", pa.int64()),
+            ("error", pa.string()),
+            ("duration_ms", pa.float64()),
+            ("client_address", pa.string()),
         ]
     ),
 }
