@@ -8,6 +8,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,15 +65,11 @@ class _Capture(logging.Handler):
         self.lines.append(self.format(record))
 
 
-@pytest.fixture(scope="module")
-def server(prebuilt: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
-    """The demo's lakehouse served with its own access.yml; a token for each user."""
-    import logging
-
-    directory = prebuilt.demo_copy(tmp_path_factory.mktemp("serve") / "demo")
-    project = Project.load(directory)
-    store = TokenStore(directory)
-    tokens = {user: store.create(user) for user in USERS}
+@contextmanager
+def running(project: Project, users: tuple[str, ...]) -> Iterator[Running]:
+    """``project`` served on a free loopback port, a token for each of ``users``."""
+    store = TokenStore(project.directory)
+    tokens = {user: store.create(user) for user in users}
     app = create_app(project)
     port = free_port()
     lines: list[str] = []
@@ -83,14 +80,22 @@ def server(prebuilt: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     uv = uvicorn.Server(config)
     thread = threading.Thread(target=uv.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 30
-    while not uv.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("the server did not start", pytrace=False)
-        time.sleep(0.05)
     try:
+        deadline = time.monotonic() + 30
+        while not uv.started:
+            if time.monotonic() > deadline or not thread.is_alive():
+                pytest.fail("the server did not start", pytrace=False)
+            time.sleep(0.05)
         yield Running(f"http://127.0.0.1:{port}", project, tokens, app.state.ctx, lines)
     finally:
         uv.should_exit = True
         thread.join(timeout=30)
         root.removeHandler(handler)
+
+
+@pytest.fixture(scope="module")
+def server(prebuilt: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
+    """The demo's lakehouse served with its own access.yml; a token for each user."""
+    directory = prebuilt.demo_copy(tmp_path_factory.mktemp("serve") / "demo")
+    with running(Project.load(directory), USERS) as served:
+        yield served
