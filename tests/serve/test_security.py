@@ -209,3 +209,21 @@ def test_a_revoked_token_is_refused_at_once(server: Running) -> None:
         assert c.get("/api/me", headers=headers).status_code == 200
         store.revoke(token.split("_")[1])
         assert c.get("/api/me", headers=headers).status_code == 401
+
+
+def test_no_error_oracle_on_filtered_rows(server: Running) -> None:
+    # a predicate failing on any row of another store would answer an error: the row filter
+    # is applied first, so sam's query sees only S001's rows and succeeds
+    sql = (
+        "SELECT count(*) AS n FROM gold.fact_sales "
+        "WHERE CAST(CASE WHEN store_id <> 'S001' THEN 'x' ELSE '1' END AS INTEGER) = 1"
+    )
+    response = server.sql("sam", sql)
+    assert response.status_code == 200, response.text
+    expected = api.query(
+        server.project, "SELECT count(*) FROM gold.fact_sales WHERE store_id = 'S001'"
+    )
+    assert response.json()["rows"] == [{"n": expected.column(0)[0].as_py()}]
+    # the same predicate on every row (ada's role has no filter) does fail, without the value
+    failing = server.sql("ada", sql)
+    assert failing.status_code == 400 and "'x'" not in failing.text
