@@ -184,6 +184,7 @@ def test_no_token_in_logs_errors_or_audit(server: Running) -> None:
     with server.client() as c:
         c.post("/api/sql", json={"sql": "SELECT 1"}, headers={"Authorization": f"Bearer {secret}x"})
         c.post("/login", json={"user": "ana", "token": secret + "x"})
+        c.post("/login", json={"user": secret, "token": "x"})  # the token typed as the name
         leak = c.post(
             "/api/sql",
             json={"sql": f"SELECT '{secret}' AS t FROM gold.nothing"},

@@ -81,6 +81,7 @@ class AuditLog:
         row["statement"] = scrub(statement[:STATEMENT_CHARS]) if statement else None
         row["error"] = scrub(event.error.splitlines()[0][:1000]) if event.error else None
         row["object"] = scrub(event.object)
+        row["user_name"] = scrub(event.user_name)  # a token typed as a name at login
         row["event_time"] = datetime.now(UTC).replace(tzinfo=None)
         with self._lock:
             self._rows.append(row)

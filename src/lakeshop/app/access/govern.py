@@ -28,7 +28,7 @@ from sqlglot import exp
 
 from lakeshop.app.access.load import load_policy
 from lakeshop.app.access.masks import filter_expression, mask_expression
-from lakeshop.app.access.policy import Attribute, Policy, Principal
+from lakeshop.app.access.policy import Mask, Policy, Principal
 from lakeshop.app.reader import open_reader
 from lakeshop.app.sandbox import check_query
 from lakeshop.core import sqltext
@@ -170,14 +170,12 @@ class GovernedSession:
             engine.bind_table(g.table, as_name=raw)
             columns = self.project.lakehouse(self.target).schema(g.table).names
         selected: list[exp.Expr] = []
-        for column in columns:
-            found = self.policy.masks_for(self.principal.role, g.table, column)
-            if found is None:
+        for column, mask in self._masks(g.table, columns).items():
+            if mask is None:
                 selected.append(sqltext.to_column(column))
             else:
-                selected.append(
-                    exp.alias_(mask_expression(found[1], column), sqltext.to_identifier(column))
-                )
+                expression = mask_expression(mask[1], column)
+                selected.append(exp.alias_(expression, sqltext.to_identifier(column)))
         query = exp.select(*selected).from_(sqltext.to_table(*raw.split(".")))
         for predicate in self._filters(g.table):
             query = query.where(predicate)
@@ -209,6 +207,10 @@ class GovernedSession:
             visit(name)
         return order
 
+    def _masks(self, table: str, columns: list[str]) -> dict[str, tuple[str, Mask] | None]:
+        """Each column of ``table``, with the mask (name, mask) the role sees it through."""
+        return {c: self.policy.masks_for(self.principal.role, table, c) for c in columns}
+
     def _filters(self, table: str) -> list[exp.Expr]:
         try:
             return [
@@ -221,11 +223,7 @@ class GovernedSession:
     def _governed(self, table: str, direct: bool) -> Governed:
         lakehouse = self.project.lakehouse(self.target)
         columns = lakehouse.schema(table).names if lakehouse.exists(table) else []
-        masks = {}
-        for column in columns:
-            found = self.policy.masks_for(self.principal.role, table, column)
-            if found is not None:
-                masks[column] = f"{found[0]}: {found[1].kind}"
+        masks = {c: f"{m[0]}: {m[1].kind}" for c, m in self._masks(table, columns).items() if m}
         filters = [f.sql(dialect=sqltext.DUCKDB) for f in self._filters(table)]
         grant = self.role.grant_for(table) if direct else None
         return Governed(table, grant, masks, filters, columns)
@@ -237,14 +235,6 @@ def render_params(sql: str, params: Mapping[str, sqltext.Value] | None) -> str:
     if not template.parameters and not params:
         return sql
     return template.render(dict(params or {}))
-
-
-def principal_of(
-    policy: Policy, user: str, attributes: Mapping[str, Attribute] | None = None
-) -> Principal:
-    """The declared user ``user`` (attributes from ``access.yml``, then ``attributes``)."""
-    found = policy.principal(user)
-    return Principal(found.user, found.role, {**found.attributes, **(attributes or {})})
 
 
 def _select_all(name: str) -> exp.Select:
