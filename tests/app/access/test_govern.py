@@ -19,7 +19,7 @@ from lakeshop.app.access.govern import TRUNCATED, AccessDenied, GovernedSession,
 from lakeshop.app.access.load import load_policy
 from lakeshop.app.access.policy import Policy, Principal
 from lakeshop.app.project import Project
-from lakeshop.core.errors import QueryRefused, TableNotFound
+from lakeshop.core.errors import ConfigError, QueryRefused, TableNotFound
 from lakeshop.pipeline.graph import Graph
 from lakeshop.pipeline.model import Kind, Table
 
@@ -197,10 +197,14 @@ def test_a_declared_view_is_governed_over_governed_tables(demo: Project, policy:
     ana = GovernedSession(with_view, policy.principal("ana"), policy)
     seen = ana.query("SELECT * FROM gold.customer_contacts")
     assert seen.num_rows > 0 and not set(seen["email"].to_pylist()) & emails(demo)
-    sam = GovernedSession(with_view, policy.principal("sam"), policy).query(
-        "SELECT DISTINCT store_id FROM gold.customer_contacts"
-    )
-    assert sam["store_id"].to_pylist() == ["S001"]
+    config = policy.config.model_copy(deep=True)
+    manager = config.roles["store_manager"]
+    grants = [*manager.grants, "gold.customer_contacts"]
+    config.roles["store_manager"] = manager.model_copy(update={"grants": grants})
+    granted = Policy(config, policy.file)
+    sam = GovernedSession(with_view, granted.principal("sam"), granted)
+    stores = sam.query("SELECT DISTINCT store_id FROM gold.customer_contacts")
+    assert stores["store_id"].to_pylist() == ["S001"]  # fact_sales' filter, under the view
 
 
 def test_explain_says_what_and_why(demo: Project, policy: Policy) -> None:
@@ -211,7 +215,8 @@ def test_explain_says_what_and_why(demo: Project, policy: Policy) -> None:
     )
     text = "\n".join(lines)
     assert "role store_manager" in lines[0]
-    assert "gold.fact_sales: granted by 'gold.*'" in text
+    assert "gold.fact_sales: granted by 'gold.fact_sales'" in text
+    assert "gold.dim_customer: granted by 'gold.dim_*'" in text
     assert "rows: only where store_id = 'S001'" in text
     assert "column email: masked (email: partial)" in text
 
@@ -228,3 +233,33 @@ def test_policy_file_of_the_demo_is_the_example(demo: Project) -> None:
     assert yaml.safe_load((Path(demo.directory) / "access.yml").read_text()) == yaml.safe_load(
         DEFAULT.read_text()
     )
+
+
+def test_a_row_filter_over_a_missing_column_names_its_setting(
+    demo: Project, policy: Policy
+) -> None:
+    config = policy.config.model_copy(deep=True)
+    role = config.roles["store_manager"]
+    config.roles["store_manager"] = role.model_copy(
+        update={"grants": ["gold.*"], "row_filters": {"gold.fact_*": "store_id = $store_id"}}
+    )
+    loose = Policy(config, policy.file)
+    sam = GovernedSession(demo, loose.principal("sam"), loose)
+    assert sam.query("SELECT DISTINCT store_id FROM gold.fact_sales")["store_id"].to_pylist() == [
+        "S001"
+    ]
+    with pytest.raises(
+        ConfigError,
+        match=r"roles\.store_manager\.row_filters\.gold\.fact_\*.*gold\.fact_payments, which has no store_id",
+    ):
+        sam.query("SELECT count(*) FROM gold.fact_payments")
+
+
+def test_the_store_manager_reads_no_table_mixing_stores(demo: Project, policy: Policy) -> None:
+    sam = session(demo, policy, "sam")
+    for table in ("gold.fact_payments", "gold.agg_daily_sales", "gold.best_sellers_monthly"):
+        with pytest.raises(AccessDenied):
+            sam.query(f"SELECT count(*) FROM {table}")
+    for table in sam.visible_tables():
+        if not table.startswith("gold.dim_"):
+            assert sam.role.filters_for(table), table

@@ -32,7 +32,7 @@ from lakeshop.app.access.policy import Mask, Policy, Principal
 from lakeshop.app.reader import open_reader
 from lakeshop.app.sandbox import check_query
 from lakeshop.core import sqltext
-from lakeshop.core.errors import LakeshopError, TableNotFound
+from lakeshop.core.errors import ConfigError, LakeshopError, TableNotFound
 from lakeshop.pipeline.model import Kind
 
 if TYPE_CHECKING:
@@ -177,7 +177,7 @@ class GovernedSession:
                 expression = mask_expression(mask[1], column)
                 selected.append(exp.alias_(expression, sqltext.to_identifier(column)))
         query = exp.select(*selected).from_(sqltext.to_table(*raw.split(".")))
-        for predicate in self._filters(g.table):
+        for predicate in self._filters(g.table, columns):
             query = query.where(predicate)
         engine.bind_view(g.table, sqltext.render(query))
 
@@ -211,20 +211,32 @@ class GovernedSession:
         """Each column of ``table``, with the mask (name, mask) the role sees it through."""
         return {c: self.policy.masks_for(self.principal.role, table, c) for c in columns}
 
-    def _filters(self, table: str) -> list[exp.Expr]:
-        try:
-            return [
-                filter_expression(predicate, self.principal.attributes)
-                for _, predicate in self.role.filters_for(table)
-            ]
-        except LakeshopError as exc:
-            raise AccessDenied(f"user {self.principal.user}, {table}: {exc}") from None
+    def _filters(self, table: str, columns: list[str] | None = None) -> list[exp.Expr]:
+        """The role's row filters of ``table``, with the user's attributes in; each must read
+        only ``columns`` of the table when given (else the setting is named)."""
+        found = []
+        for pattern, predicate in self.role.filters_for(table):
+            try:
+                expression = filter_expression(predicate, self.principal.attributes)
+            except LakeshopError as exc:
+                raise AccessDenied(f"user {self.principal.user}, {table}: {exc}") from None
+            missing = sorted({c.name for c in expression.find_all(exp.Column)} - set(columns or []))
+            if columns is not None and missing:
+                raise ConfigError(
+                    f"roles.{self.principal.role}.row_filters.{pattern}",
+                    f"a predicate over columns of {table}, which has no {', '.join(missing)}",
+                    predicate,
+                    self.policy.file,
+                )
+            found.append(expression)
+        return found
 
     def _governed(self, table: str, direct: bool) -> Governed:
         lakehouse = self.project.lakehouse(self.target)
         columns = lakehouse.schema(table).names if lakehouse.exists(table) else []
         masks = {c: f"{m[0]}: {m[1].kind}" for c, m in self._masks(table, columns).items() if m}
-        filters = [f.sql(dialect=sqltext.DUCKDB) for f in self._filters(table)]
+        known = columns if lakehouse.exists(table) else None  # a view's: checked when bound
+        filters = [f.sql(dialect=sqltext.DUCKDB) for f in self._filters(table, known)]
         grant = self.role.grant_for(table) if direct else None
         return Governed(table, grant, masks, filters, columns)
 
