@@ -55,6 +55,9 @@ def test_check_explains_what_a_user_sees(demo: Path) -> None:
     assert code == 0, err
     assert "role store_manager" in out and "only where store_id = 'S001'" in out
     assert "column email: masked (email: partial)" in out
+    code, out, _ = cli("--project", demo, "access", "check", "eric")
+    assert code == 0 and "bronze.customers: granted by 'bronze'" in out
+    assert "_system.runs: granted by '_system.runs'" in out and "_system.access" not in out
     code, _, err = cli("--project", demo, "access", "check", "ana", "SELECT * FROM silver.orders")
     assert code == 3 and "may not read silver.orders" in one_error_line(err)
     code, _, err = cli("--project", demo, "access", "check", "ana", "COPY gold.dim_date TO 'x'")

@@ -86,6 +86,11 @@ def test_catalog_lists_what_the_role_may_see(server: Running) -> None:
     assert customer["description"] == "customer version (SCD2)"
     revenue = {c["name"]: c for c in tables["gold.agg_daily_sales"]["columns"]}
     assert revenue["total_revenue"]["description"].startswith("`total_revenue` = Σ")
+    checks = {e["expectation"]: e for e in tables["gold.fact_sales"]["expectations"]}
+    stored = api.quality(server.project, table="gold.fact_sales").to_pylist()
+    assert checks and {c["expectation"]: c["pass_rate"] for c in stored} == {
+        k: v["pass_rate"] for k, v in checks.items()
+    }
     with server.client("eric") as c:
         names = {t["name"] for t in c.get("/api/tables").json()}
     assert "bronze.customers" in names and "_system.runs" in names and "_system.access" not in names

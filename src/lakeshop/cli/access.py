@@ -62,17 +62,22 @@ def token_revoke(token: Annotated[str, typer.Argument(help="The token, or its id
 @app.command()
 def check(
     user: Annotated[str, typer.Argument(help="A user of access.yml.")],
-    sql: Annotated[str, typer.Argument(help="The query to explain.")],
+    sql: Annotated[
+        str | None,
+        typer.Argument(help="The query to explain (default: every table USER may read)."),
+    ] = None,
     target: Target = None,
 ) -> None:
-    """Explain what USER would see of SQL, and why (grants, masks, row filters); runs nothing."""
+    """Explain what USER would see of SQL (or of every table), and why: grants, masks, row
+    filters; runs nothing."""
     from lakeshop.app.access.govern import GovernedSession
     from lakeshop.app.access.load import load_policy
 
     project = load_project()
     policy = load_policy(project.directory)
     session = GovernedSession(project, policy.principal(user), policy, target)
-    for line in session.plan(sql).explain():
+    plan = session.plan(sql) if sql is not None else session.overview()
+    for line in plan.explain():
         out.print(escape(line), highlight=False)
 
 

@@ -2,8 +2,9 @@
 
 Each table the role is granted: its columns (type, whether masked for the role, the definition
 from ``docs/gold.md`` when the docs are beside the package), row count (counted through the
-role's row filters when it has some), Delta version and last commit time (freshness), and the
-tables it is computed from and feeds (lineage), each a link to its own catalog entry.
+role's row filters when it has some), Delta version and last commit time (freshness), its
+expectations with their pass rates in the latest run that checked rows, and the tables it is
+computed from and feeds (lineage), each a link to its own catalog entry.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request
 from sqlglot import exp
 
+from lakeshop.app import api
 from lakeshop.app.access.govern import GovernedSession
 from lakeshop.core import sqltext
 from lakeshop.serve.auth import Authenticated, audit_of, context
@@ -84,6 +86,12 @@ def describe(session: GovernedSession, name: str) -> dict[str, Any]:
         commit = lakehouse.last_commit(name)
         entry["version"] = lakehouse.version(name)
         entry["last_commit_ms"] = commit.get("timestamp")
+    if declared is not None:  # the latest run's checks of the table
+        checks = api.quality(project, table=name, target=session.target).to_pylist()
+        entry["expectations"] = [
+            {k: c[k] for k in ("expectation", "action", "passed", "failed", "pass_rate", "run_id")}
+            for c in checks
+        ]
     visible = set(session.visible_tables())
     upstream = sorted(graph.upstream.get(name, ())) if declared else []
     downstream = sorted(t for t, ups in graph.upstream.items() if name in ups)

@@ -146,6 +146,11 @@ class GovernedSession:
         tables = [self._governed(t, t in reads) for t in closure]
         return Plan(self.principal, text, tables, self.role.max_rows, self.role.timeout_seconds)
 
+    def overview(self) -> Plan:
+        """Every table the principal may read, each with its masks and row filters."""
+        tables = [self._governed(t, True) for t in self.visible_tables()]
+        return Plan(self.principal, "", tables, self.role.max_rows, self.role.timeout_seconds)
+
     # -- running -----------------------------------------------------------------------------
 
     def query(self, sql: str, params: Mapping[str, sqltext.Value] | None = None) -> pa.Table:
