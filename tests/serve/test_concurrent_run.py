@@ -39,18 +39,27 @@ def test_a_run_and_readers_do_not_block_each_other(prebuilt: Any, tmp_path: Path
 
     with running(project, ("ada",)) as served:
         writer = threading.Thread(target=run)
+
+        def read() -> None:  # one of four clients reading at once, as long as the run lasts
+            with served.client("ada") as client:
+                while writer.is_alive():
+                    response = client.post("/api/sql", json={"sql": SQL})
+                    if response.status_code != 200:
+                        failures.append(response.text)
+                    else:
+                        answers.append(response.json()["rows"][0])
+
         writer.start()
-        while writer.is_alive():
-            response = served.sql("ada", SQL)
-            if response.status_code != 200:
-                failures.append(response.text)
-            else:
-                answers.append(response.json()["rows"][0])
+        readers = [threading.Thread(target=read) for _ in range(4)]
+        for r in readers:
+            r.start()
+        for r in readers:
+            r.join()
         writer.join()
         after = served.sql("ada", SQL).json()["rows"][0]
     assert outcome["status"] == "ok"
     assert failures == []
-    assert len(answers) >= 3  # the readers kept reading during the run
+    assert len(answers) >= 8  # the readers kept reading during the run
     assert after["n"] > before["n"]
     stored = api.query(Project.load(directory), SQL).to_pylist()[0]
     assert (after["n"], after["revenue"]) == (stored["n"], str(stored["revenue"]))
