@@ -95,9 +95,5 @@ def audit(
     project = load_project()
     rows = read_audit(project.lakehouse(target), user, days).slice(0, limit)
     columns = ["event_time", "user_name", "role", "action", "object", "status", "rows"]
-    print_table(
-        rows.select([*columns, "duration_ms", "client_address", "statement"])
-        if fmt is not OutputFormat.table
-        else rows.select(columns),
-        fmt,
-    )
+    # a terminal's table shows the main columns; csv and json every one
+    print_table(rows.select(columns) if fmt is OutputFormat.table else rows, fmt)
