@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 
+import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
@@ -228,3 +229,18 @@ def test_no_error_oracle_on_filtered_rows(server: Running) -> None:
     # the same predicate on every row (ada's role has no filter) does fail, without the value
     failing = server.sql("ada", sql)
     assert failing.status_code == 400 and "'x'" not in failing.text
+
+
+def test_arrow_download_is_masked_too(server: Running) -> None:
+    with server.client("ana") as c:
+        response = c.post(
+            "/api/sql",
+            json={"sql": "SELECT email, phone, last_name FROM gold.dim_customer"},
+            headers={"Accept": "application/vnd.apache.arrow.stream"},
+        )
+    assert response.status_code == 200
+    table = pa.ipc.open_stream(response.content).read_all()
+    assert table.num_rows > 0
+    assert not set(table["email"].to_pylist()) & _stored(server, "email")
+    assert not set(table["phone"].to_pylist()) & _stored(server, "phone")
+    assert set(table["last_name"].to_pylist()) <= {"***", None}
