@@ -35,7 +35,8 @@ def tables(request: Request, who: Authenticated) -> list[dict[str, Any]]:
     """Every table the caller's role may read, with columns, counts, freshness, lineage."""
     audit_of(request).action = "tables"
     session = context(request).session(who)
-    return [describe(session, name) for name in session.visible_tables()]
+    visible = session.visible_tables()
+    return [describe(session, name, set(visible)) for name in visible]
 
 
 @router.get("/tables/{name}")
@@ -49,8 +50,11 @@ def table(name: str, request: Request, who: Authenticated) -> dict[str, Any]:
     return describe(session, name)
 
 
-def describe(session: GovernedSession, name: str) -> dict[str, Any]:
-    """The catalog entry of ``name`` as ``session``'s principal sees it."""
+def describe(
+    session: GovernedSession, name: str, visible: set[str] | None = None
+) -> dict[str, Any]:
+    """The catalog entry of ``name`` as ``session``'s principal sees it (``visible``: the
+    tables the principal may read, when known)."""
     project = session.project
     lakehouse = project.lakehouse(session.target)
     graph = project.graph
@@ -92,7 +96,7 @@ def describe(session: GovernedSession, name: str) -> dict[str, Any]:
             {k: c[k] for k in ("expectation", "action", "passed", "failed", "pass_rate", "run_id")}
             for c in checks
         ]
-    visible = set(session.visible_tables())
+    visible = visible if visible is not None else set(session.visible_tables())
     upstream = sorted(graph.upstream.get(name, ())) if declared else []
     downstream = sorted(t for t, ups in graph.upstream.items() if name in ups)
     entry["upstream"] = [_link(t, visible) for t in upstream]

@@ -120,6 +120,7 @@ class GovernedSession:
         if principal.role not in self.policy.config.roles:
             raise AccessDenied(f"user {principal.user}: role '{principal.role}' is not declared")
         self.role = self.policy.role(principal.role)
+        self._tables: set[str] | None = None
 
     # -- what may be read ---------------------------------------------------------------------
 
@@ -189,8 +190,12 @@ class GovernedSession:
     # -- helpers -----------------------------------------------------------------------------
 
     def _known(self) -> set[str]:
-        views = {n for n, t in self.project.graph.tables.items() if t.kind is Kind.VIEW}
-        return set(self.project.lakehouse(self.target).tables()) | views
+        """The lakehouse's tables and the declared views, listed once per session (a
+        session serves one request)."""
+        if self._tables is None:
+            views = {n for n, t in self.project.graph.tables.items() if t.kind is Kind.VIEW}
+            self._tables = set(self.project.lakehouse(self.target).tables()) | views
+        return self._tables
 
     def _closure(self, reads: set[str]) -> list[str]:
         """The tables read, with those under declared views, upstream first."""
