@@ -32,6 +32,8 @@ COMMANDS = [
     "lineage",
     "replay",
     "report",
+    "serve",
+    "access",
 ]
 LAKESHOP = Path(sys.executable).with_name("lakeshop")
 

@@ -13,7 +13,7 @@ from datetime import datetime
 
 import pyarrow as pa
 
-from lakeshop.app.project import Project
+from lakeshop.app.project import EngineName, Project
 from lakeshop.app.sandbox import check_query
 from lakeshop.core.errors import LakeshopError
 from lakeshop.engines.base import Engine
@@ -35,7 +35,7 @@ def reading(project: Project, target: str | None = None) -> Iterator[None]:
     (and its Delta tables) each time would cost more than the queries.
     """
     key = (str(project.directory), target)
-    with _reader(project, target) as engine:
+    with open_reader(project, target) as engine:
         token = _READER.set((key, engine))
         try:
             yield
@@ -70,12 +70,12 @@ def query(
     reads = check_query(sql, set(lakehouse.tables()) | set(views))
     if as_of is not None or version is not None:
         past = lakehouse.at(_pinned(project, reads, lakehouse, as_of, version))
-        with _reader(project, target, past) as engine:
+        with open_reader(project, target, lakehouse=past) as engine:
             return _fetch(project, sql, reads, engine)
     shared = _READER.get()
     if shared is not None and shared[0] == (str(project.directory), target):
         return _fetch(project, sql, reads, shared[1])
-    with _reader(project, target) as engine:
+    with open_reader(project, target) as engine:
         return _fetch(project, sql, reads, engine)
 
 
@@ -125,10 +125,15 @@ def _pinned(
     return pins
 
 
-def _reader(project: Project, target: str | None, lakehouse: Lakehouse | None = None) -> Engine:
-    """The target's engine (on ``lakehouse``, a pinned past one, when given), restricted to
-    reading."""
-    engine = project.engine(target, lakehouse=lakehouse)
+def open_reader(
+    project: Project,
+    target: str | None = None,
+    engine_name: EngineName | None = None,
+    lakehouse: Lakehouse | None = None,
+) -> Engine:
+    """The target's engine (or ``engine_name``; on ``lakehouse``, a pinned past one, when
+    given), restricted to reading: close it after use."""
+    engine = project.engine(target, engine_name, lakehouse=lakehouse)
     try:
         engine.restrict_to_reading()
     except BaseException:

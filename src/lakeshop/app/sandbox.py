@@ -111,6 +111,25 @@ def check_query(sql: str, known: Collection[str]) -> set[str]:
     return set(reads.tables)
 
 
+def check_expression(node: exp.Expr, what: str) -> None:
+    """Refuse an expression of configuration (a column mask, a row filter) that reads a
+    table, holds a query or a statement, or calls a function this module refuses."""
+    from sqlglot import exp
+
+    statements = _statement_types()
+    for sub in node.walk():
+        if isinstance(sub, statements):
+            raise QueryRefused(f"{what}: {_statement_reason(sub.key.upper())}")
+        if isinstance(sub, exp.Table | exp.Select | exp.SetOperation | exp.Subquery):
+            raise QueryRefused(
+                f"{what}: reads a table or holds a query; only the row's own columns may be used"
+            )
+        if isinstance(sub, exp.Func):
+            reason = _function_reason(_function_name(sub), False)
+            if reason is not None:
+                raise QueryRefused(f"{what}: {reason}")
+
+
 def nearby_tables(name: str, tables: Collection[str]) -> list[str]:
     """The tables worth naming when ``name`` is not found: those of its schema, else the main ones."""
     schema = name.split(".")[0] if "." in name else None

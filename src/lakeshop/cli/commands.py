@@ -16,7 +16,7 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from lakeshop.cli import alerts, demo, env, ml, models, ops, quality, read, run, schedule, sync
+from lakeshop.cli import access, alerts, demo, env, ml, models, ops, quality, read, run, schedule, serve, sync
 from lakeshop.cli.options import State
 from lakeshop.cli.output import error, out
 from lakeshop.core.errors import LakeshopError
@@ -155,6 +155,7 @@ for _command in (
     read.history,
     alerts.alerts,
     models.test,
+    serve.serve,
 ):
     app.command()(_command)
 app.command("compile")(models.compile_sql)
@@ -162,6 +163,7 @@ app.add_typer(sync.app)
 app.add_typer(env.app, name="env")
 app.add_typer(models.app)
 app.add_typer(ml.app)
+app.add_typer(access.app)
 
 
 def main() -> None:

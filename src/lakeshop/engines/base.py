@@ -41,8 +41,11 @@ class Engine(ABC):
         self.lakehouse = lakehouse
 
     @abstractmethod
-    def bind_table(self, name: str, where: str | None = None) -> None:
-        """Make the Delta table ``name`` queryable by that name (a snapshot), optionally filtered."""
+    def bind_table(
+        self, name: str, where: str | None = None, *, as_name: str | None = None
+    ) -> None:
+        """Make the Delta table ``name`` queryable by that name (a snapshot), optionally
+        filtered; under ``as_name`` (``schema.table``) instead when given."""
 
     @abstractmethod
     def bind_view(self, name: str, sql: str) -> None:
@@ -91,6 +94,13 @@ class Engine(ABC):
 
         This default does nothing: such an engine relies on the statement check of
         :mod:`lakeshop.app.sandbox` alone, which every read-only query passes first.
+        """
+        return None
+
+    def interrupt(self) -> None:
+        """Stop the query running now, from another thread (a reader's timeout); it fails.
+
+        This default does nothing: the query runs to its end.
         """
         return None
 

@@ -18,6 +18,8 @@ SYNC = "_system.sync"
 #: the lakehouse's format version: one row when created, one per migration
 #: (lakeshop.pipeline.lakeformat)
 FORMAT = "_system.format"
+#: one row per request to the query service (lakeshop.app.access.audit)
+ACCESS = "_system.access"
 
 _TS = pa.timestamp("us")
 
@@ -144,6 +146,23 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("lakeshop_version", pa.string()),
             ("recorded_at", _TS),
             ("note", pa.string()),  # "created", or what the migration to it did
+        ]
+    ),
+    ACCESS: pa.schema(
+        [
+            ("event_time", _TS),
+            ("user_name", pa.string()),
+            ("role", pa.string()),
+            ("action", pa.string()),  # sql, saved_query, tables, login, ...
+            ("object", pa.string()),  # tables read, or the route's object
+            ("statement_hash", pa.string()),  # SHA-256 of the statement as received
+            ("statement", pa.string()),  # tokens found in it replaced by lsk_***
+            ("rows", pa.int64()),
+            ("status", pa.string()),  # ok, refused, denied, unauthenticated, error, timeout
+            ("http_status", pa.int64()),
+            ("error", pa.string()),
+            ("duration_ms", pa.float64()),
+            ("client_address", pa.string()),
         ]
     ),
 }

@@ -66,13 +66,15 @@ class DuckDBEngine(Engine):
             self._schemas.add(schema)
         return sqltext.table(schema, table)
 
-    def bind_table(self, name: str, where: str | None = None) -> None:
+    def bind_table(
+        self, name: str, where: str | None = None, *, as_name: str | None = None
+    ) -> None:
         """Bind a snapshot: DuckDB scans the snapshot's Parquet files natively.
 
         The file list comes from the Delta log (``deltalake``); tables with deletion vectors
         (written by other engines) are read through an Arrow dataset instead.
         """
-        qualified = self._ensure_schema(name)
+        qualified = self._ensure_schema(as_name or name)
         filter_sql = f" WHERE {where}" if where else ""
         files = self.lakehouse.snapshot_files(name)
         columns = sqltext.columns(self.lakehouse.schema(name).names)
@@ -120,6 +122,9 @@ class DuckDBEngine(Engine):
         ):
             self._run(f"SET {setting}")
         self._reads_only = True
+
+    def interrupt(self) -> None:
+        self.con.interrupt()
 
     def fetch(self, sql: str) -> pa.Table:
         if self._reads_only:

@@ -84,7 +84,9 @@ class SparkEngine(Engine):
         self._pending_views: dict[str, str] = {}
         self._parser: DuckDBEngine | None = None
 
-    def bind_table(self, name: str, where: str | None = None) -> None:
+    def bind_table(
+        self, name: str, where: str | None = None, *, as_name: str | None = None
+    ) -> None:
         """Bind the snapshot's Parquet files, read with the Delta table's schema."""
         dt = self.lakehouse.delta(name)
         refused = _unreadable(dt)
@@ -101,7 +103,7 @@ class SparkEngine(Engine):
             source = f"__delta_{view_name(name)}"
             self._remember(source, df)
             df = self._sql(f"SELECT * FROM {ident(source)} WHERE {where}")
-        self._remember(view_name(name), df)
+        self._remember(view_name(as_name or name), df)
 
     def bind_view(self, name: str, sql: str) -> None:
         """Define a view; its tables may be bound after it (resolved at first use)."""
