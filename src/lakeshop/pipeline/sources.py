@@ -13,6 +13,7 @@ from sqlglot import exp
 from lakeshop.core.errors import ConfigError
 from lakeshop.core.sqltext import ident, literal
 from lakeshop.engines.files import CsvOptions, read_columns
+from lakeshop.pipeline.jail import check_glob, matching
 
 Format = Literal["csv", "jsonl", "parquet"]
 #: landing files whose column names a project's load reads to check a ``where`` condition
@@ -88,9 +89,16 @@ class Lookup(BaseModel):
             data = {("on" if k is True else k): v for k, v in data.items()}
         return data
 
+    @field_validator("path")
+    @classmethod
+    def _inside(cls, value: str) -> str:
+        return check_glob(value)
+
     def files(self, landing: Path) -> list[Path]:
-        """Matching files, in name order (the last one wins for a key found twice)."""
-        return sorted(p for p in landing.glob(self.path) if p.is_file())
+        """Matching files inside the landing folder, in name order (the last one wins for a
+        key found twice); links out of the landing folder are left out (see
+        :mod:`lakeshop.pipeline.jail`)."""
+        return matching(landing, self.path)[0]
 
 
 class Source(BaseModel):
@@ -122,9 +130,19 @@ class Source(BaseModel):
             where_columns(value)
         return value
 
+    @field_validator("path")
+    @classmethod
+    def _inside(cls, value: str) -> str:
+        return check_glob(value)
+
     def files(self, landing: Path) -> list[Path]:
-        """Matching files, in name order (so a day's files are ingested in sequence)."""
-        return sorted(p for p in landing.glob(self.path) if p.is_file())
+        """Matching files inside the landing folder, in name order (so a day's files are
+        ingested in sequence); see :meth:`outside` for the links out of it."""
+        return matching(landing, self.path)[0]
+
+    def outside(self, landing: Path) -> list[Path]:
+        """Matching files that resolve outside the landing folder (links out): refused."""
+        return matching(landing, self.path)[1]
 
     def looked_up(self) -> list[str]:
         """The names the lookups add to a file's columns, in configuration order."""
