@@ -16,7 +16,7 @@ from lakeshop.app.alerts_config import AlertsConfig
 from lakeshop.app.sync_config import SyncConfig
 from lakeshop.core.errors import ConfigError
 from lakeshop.engines.registry import EngineName
-from lakeshop.pipeline.sources import Source
+from lakeshop.pipeline.sources import Source, check_timezone
 from lakeshop.retail import contract
 from lakeshop.retail.orphans import DEFAULT_HOLD_DAYS, RELATIONS, Orphans, Policy
 from lakeshop.retail.settings import RetailSettings
@@ -124,12 +124,19 @@ class ProjectConfig(BaseModel):
     default_target: str = "dev"
     #: ISO 4217 code of the currency every ``*_base`` amount is in
     base_currency: str = contract.BASE_CURRENCY
+    #: the IANA time zone of naive source timestamps (``sources.<name>.timezone`` overrides it)
+    timezone: str = "UTC"
     credit_notes: CreditNotes = CreditNotes()
     targets: dict[str, Target] = {"dev": Target()}
     sources: dict[str, Source] = {}
     alerts: AlertsConfig = AlertsConfig()
     orphans: OrphansConfig = OrphansConfig()
     sync: SyncConfig = SyncConfig()
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        return check_timezone(value)
 
     @property
     def retail(self) -> RetailSettings:
@@ -138,4 +145,6 @@ class ProjectConfig(BaseModel):
             base_currency=self.base_currency,
             credit_note_negative_quantity=self.credit_notes.negative_quantity,
             credit_note_order_id_pattern=self.credit_notes.order_id_pattern,
+            timezone=self.timezone,
+            source_timezones={n: s.timezone for n, s in self.sources.items() if s.timezone},
         )

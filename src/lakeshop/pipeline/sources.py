@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import zoneinfo
 from pathlib import Path
 from typing import Literal
 
@@ -120,8 +121,15 @@ class Source(BaseModel):
     where: str | None = None
     #: reference columns joined by key before mapping, by lookup name (see :class:`Lookup`)
     lookup: dict[str, Lookup] = {}
+    #: the IANA time zone of this source's naive timestamps (default: the project's ``timezone``)
+    timezone: str | None = None
     fields: list[str] = []
     required: list[str] = []
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str | None) -> str | None:
+        return None if value is None else check_timezone(value)
 
     @field_validator("where")
     @classmethod
@@ -229,6 +237,17 @@ class Source(BaseModel):
                 refs = sqlglot.parse_one(spec.sql, read="duckdb").find_all(exp.Column)
                 out.extend(f"{c} (for {f})" for c in sorted({r.name for r in refs} - present))
         return out
+
+
+def check_timezone(name: str) -> str:
+    """``name`` when it is an IANA time zone (``Europe/London``, ``UTC``); ValueError else."""
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        close = difflib.get_close_matches(name, sorted(zoneinfo.available_timezones()), n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        raise ValueError(f"an IANA time zone such as Europe/London or UTC ({name}){hint}") from None
+    return name
 
 
 def where_columns(condition: str) -> list[str]:

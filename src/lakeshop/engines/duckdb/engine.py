@@ -57,6 +57,8 @@ class DuckDBEngine(Engine):
         if memory_limit:
             config["memory_limit"] = _percent_of_ram(memory_limit)
         self.con = duckdb.connect(":memory:", config=config)
+        # the pipeline's SQL types timestamps with it (offsets, source time zones, DST)
+        self._run(_sql("utc_timestamp"))
         self._schemas: set[str] = set()
         self._reads_only = False
 
