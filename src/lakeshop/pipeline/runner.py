@@ -18,7 +18,7 @@ from lakeshop.core.logs import get_logger, run_context
 from lakeshop.core.version import __version__
 from lakeshop.engines.base import Engine
 from lakeshop.engines.lakehouse import Lakehouse
-from lakeshop.pipeline import system
+from lakeshop.pipeline import interrupt, system
 from lakeshop.pipeline.changes import Stale, rebuild_trigger, stale
 from lakeshop.pipeline.context import RunContext, TableResult
 from lakeshop.pipeline.graph import Graph, driving_table
@@ -165,30 +165,42 @@ def run(
         clock = time.perf_counter()
         outcomes: dict[str, TableOutcome] = {}
         events = _EventLog(ctx)
-        for name in graph.order():
-            if name not in chosen:
-                continue
-            table = graph.tables[name]
-            blocked = [
-                u for u in graph.upstream[name] if outcomes.get(u) and outcomes[u].status != "ok"
-            ]
-            if blocked:
-                outcome = TableOutcome(
-                    name, table.kind, "skipped", error=f"upstream {blocked[0]} did not succeed"
-                )
-            else:
-                mine = replace(ctx, full_refresh=True) if name in rebuild else ctx
-                outcome = _run_table(graph, table, mine)
-            outcomes[name] = outcome
-            _log_table(outcome)
-            events.add(outcome)
-            if listener:
-                listener(outcome)
+        stopped = keyboard = False
+        try:
+            for name in graph.order():
+                if name not in chosen:
+                    continue
+                if interrupt.requested():  # a safe point: between two tables
+                    stopped = True
+                    break
+                table = graph.tables[name]
+                blocked = [
+                    u
+                    for u in graph.upstream[name]
+                    if outcomes.get(u) and outcomes[u].status != "ok"
+                ]
+                if blocked:
+                    outcome = TableOutcome(
+                        name, table.kind, "skipped", error=f"upstream {blocked[0]} did not succeed"
+                    )
+                else:
+                    mine = replace(ctx, full_refresh=True) if name in rebuild else ctx
+                    outcome = _run_table(graph, table, mine)
+                outcomes[name] = outcome
+                _log_table(outcome)
+                events.add(outcome)
+                if listener:
+                    listener(outcome)
+            stopped = stopped or interrupt.requested()
+        except KeyboardInterrupt:  # no signal handling installed (a notebook): recorded, raised
+            stopped = keyboard = True
         events.flush()
         done = list(outcomes.values())
         status = "failed" if any(o.status == "failed" for o in done) else "ok"
+        status = "interrupted" if stopped else status
         ended = datetime.now(UTC).replace(tzinfo=None)
         first_error = next((f"{o.name}: {o.error}" for o in done if o.status == "failed"), None)
+        first_error = interrupt.MESSAGE if stopped else first_error
         system.append(
             lakehouse,
             system.RUNS,
@@ -228,6 +240,8 @@ def run(
                 "error": first_error,
             },
         )
+        if keyboard:
+            raise KeyboardInterrupt
         return summary
 
 
@@ -242,11 +256,15 @@ def _close_aborted_runs(lakehouse: Lakehouse, now: datetime) -> list[dict[str, A
     """Record as aborted the runs that started and never ended (their process was killed).
 
     Only one run writes at a time, so a run still marked running when another starts is dead.
-    Returns them.
+    Returns them, and the latest run when it was interrupted (by a signal, at a safe point):
+    what a killed run leaves to resume, it leaves too.
     """
     runs = system.read(lakehouse, system.RUNS).to_pylist()
     ended = {r["run_id"] for r in runs if r["status"] != "running"}
     dead = [r for r in runs if r["status"] == "running" and r["run_id"] not in ended]
+    finals = [r for r in runs if r["status"] != "running"]
+    latest = max(finals, key=lambda r: (r["batch_id"] or 0, r["run_id"]), default=None)
+    resumed = [latest] if latest is not None and latest["status"] == "interrupted" else []
     if dead:
         system.append(
             lakehouse,
@@ -261,7 +279,7 @@ def _close_aborted_runs(lakehouse: Lakehouse, now: datetime) -> list[dict[str, A
                 for r in dead
             ],
         )
-    return dead
+    return dead + resumed
 
 
 def _selection(graph: Graph, select: Iterable[str] | None) -> set[str]:

@@ -9,6 +9,7 @@ from typing import Any
 from lakeshop.core.errors import LakeshopError, SourceFileError
 from lakeshop.core.logs import get_logger
 from lakeshop.core.redact import without_values
+from lakeshop.pipeline import interrupt
 from lakeshop.pipeline.changes import fingerprint
 from lakeshop.pipeline.context import RunContext, TableResult
 from lakeshop.pipeline.ingest.commit import (
@@ -55,6 +56,8 @@ class IngestStrategy(Strategy):
                 "file refused", extra={"table": table.name, "path": relative, "error": OUTSIDE}
             )
         for cand in to_read(ctx, source):
+            if interrupt.requested():  # a safe point: the files read so far are committed below
+                break
             replaying = cand.status == "replayed"
             if not batch.log:
                 batch.replaying = replaying
