@@ -14,7 +14,9 @@ takes no lock, and reads one snapshot per table).
 - raw copies: every file of ``_system.files`` has its raw copy under the lakehouse root;
 - file rows: per ingested file and batch, bronze and its rejects hold as many rows as
   ``_system.files`` says (and no rows of a file the log does not know). A delivery (path
-  and sha256) read again by a full refresh or a replay is held at its latest entry's batch.
+  and sha256) read again by a full refresh or a replay is held at its latest entry's batch;
+- quarantined once: no quarantine holds the same row (source file, line and values) twice
+  (``_run_id`` and ``_batch_id`` aside), e.g. after a replay or run that failed mid-table.
 """
 
 from __future__ import annotations
@@ -76,6 +78,7 @@ def examine(graph: Graph, engine: Engine) -> Diagnosis:
         ("fact joins", _fact_joins),
         ("raw copies", _raw_copies),
         ("file rows", _file_rows),
+        ("quarantined once", _quarantined_once),
     ]
     reader = _Reader(engine)
     results = []
@@ -331,4 +334,27 @@ def _file_rows(graph: Graph, db: _Reader) -> CheckResult:
                     f"{r['logged_rejected']} rejected line(s); bronze holds {r['bronze_rows']}, "
                     f"{table.rejects} holds {r['rejects']}"
                 )
+    return result
+
+
+def _quarantined_once(graph: Graph, db: _Reader) -> CheckResult:
+    """No quarantine holds the same row (its source file, line and values) twice."""
+    result = CheckResult("quarantined once")
+    for name in graph.order():
+        table = graph.tables[name]
+        if table.kind is Kind.INGEST or not db.bind(table.quarantine):
+            continue
+        result.checked += 1
+        kept = [c for c in db.columns(table.quarantine) if c not in ("_run_id", "_batch_id")]
+        where: list[str] = [c for c in ("_source_file", "_source_row") if c in kept]
+        twice = db.fetch(
+            f"SELECT {columns(where) if where else '1 AS one'}, count(*) AS n "
+            f"FROM {table.quarantine} GROUP BY {columns(kept)} HAVING count(*) > 1 "
+            "ORDER BY ALL LIMIT 5"
+        ).to_pylist()
+        if twice:
+            result.problems.append(
+                f"{table.quarantine}: rows quarantined more than once: "
+                f"{_examples(twice, where) if where else len(twice)}"
+            )
     return result
