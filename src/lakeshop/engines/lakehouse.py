@@ -18,6 +18,7 @@ from deltalake.transaction import AddAction, RemoveAction, create_table_with_add
 
 from lakeshop.core.errors import TableNotFound
 from lakeshop.core.sqltext import column, join_on
+from lakeshop.engines import delta_log
 from lakeshop.engines.arrow_types import plain_schema
 
 if TYPE_CHECKING:
@@ -88,8 +89,8 @@ class Lakehouse:
         return self.root / self.catalog / "_raw"
 
     def exists(self, name: str) -> bool:
-        """Whether the Delta table has at least one commit."""
-        return (self.path(name) / "_delta_log").is_dir()
+        """Whether the Delta table has at least one commit (see :mod:`.delta_log`)."""
+        return delta_log.has_commit(self.path(name))
 
     def delta(self, name: str, version: int | None = None) -> DeltaTable:
         """Open the Delta table, raising :class:`TableNotFound` with the known names.
@@ -216,6 +217,8 @@ class Lakehouse:
             return []
         names = []
         for log in sorted(base.glob("*/*/_delta_log")):
+            if not delta_log.has_commit(log.parent):  # a first commit that failed: no table
+                continue
             schema = log.parent.parent.name
             if self.schema_prefix and schema.startswith(self.schema_prefix):
                 schema = schema[len(self.schema_prefix) :]
@@ -237,9 +240,23 @@ class Lakehouse:
         txn: tuple[str, int] | None = None,
     ) -> None:
         """Commit ``data`` atomically; ``metadata`` and ``txn`` ride in the same commit."""
+        if delta_log.broken(self.path(name)):
+            delta_log.repair(self.path(name))  # what a failed commit left (a full disk, a kill)
+            self._changed(name)
         target: str | DeltaTable = self.delta(name) if self.exists(name) else str(self.path(name))
         props = _commit_properties(metadata, txn)
         self._changed(name)
+        with delta_log.writing(self.path(name)):
+            self._write(target, data, mode, predicate, props)
+
+    @staticmethod
+    def _write(
+        target: str | DeltaTable,
+        data: pa.Table | pa.RecordBatchReader,
+        mode: Literal["append", "overwrite"],
+        predicate: str | None,
+        props: CommitProperties | None,
+    ) -> None:
         if mode == "append":
             write_deltalake(
                 target,

@@ -16,6 +16,7 @@ import pyarrow.compute as pc
 from lakeshop.core.errors import ConfigError, LakeshopError
 from lakeshop.core.logs import get_logger, run_context
 from lakeshop.core.version import __version__
+from lakeshop.engines import delta_log
 from lakeshop.engines.base import Engine
 from lakeshop.engines.lakehouse import Lakehouse
 from lakeshop.pipeline import interrupt, system
@@ -306,6 +307,9 @@ def _run_table(graph: Graph, table: Table, ctx: RunContext) -> TableOutcome:
         error = str(exc)
     except Exception as exc:  # an engine or storage bug must not take the other branches down
         error = f"{type(exc).__name__}: {exc}"
+        if delta_log.is_disk_full(exc):
+            where = getattr(exc, "filename", None) or ctx.lakehouse.path(table.name)
+            error = str(delta_log.disk_full(Path(where)))
     else:
         return TableOutcome(table.name, table.kind, "ok", result, time.perf_counter() - clock)
     return TableOutcome(
