@@ -18,7 +18,7 @@ from lakeshop.app.ml_config import MlConfig
 from lakeshop.app.sync_config import SyncConfig
 from lakeshop.core.errors import ConfigError
 from lakeshop.engines.registry import EngineName
-from lakeshop.pipeline.sources import Source
+from lakeshop.pipeline.sources import Source, check_timezone
 from lakeshop.retail import contract
 from lakeshop.retail.orphans import DEFAULT_HOLD_DAYS, RELATIONS, Orphans, Policy
 from lakeshop.retail.settings import RetailSettings
@@ -132,6 +132,8 @@ class ProjectConfig(BaseModel):
     default_target: str = "dev"
     #: ISO 4217 code of the currency every ``*_base`` amount is in
     base_currency: str = contract.BASE_CURRENCY
+    #: the IANA time zone of naive source timestamps (``sources.<name>.timezone`` overrides it)
+    timezone: str = "UTC"
     credit_notes: CreditNotes = CreditNotes()
     targets: dict[str, Target] = {"dev": Target()}
     sources: dict[str, Source] = {}
@@ -140,6 +142,11 @@ class ProjectConfig(BaseModel):
     sync: SyncConfig = SyncConfig()
     ml: MlConfig = MlConfig()
 
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        return check_timezone(value)
+
     @property
     def retail(self) -> RetailSettings:
         """What the retail pipeline's SQL needs of this configuration."""
@@ -147,4 +154,6 @@ class ProjectConfig(BaseModel):
             base_currency=self.base_currency,
             credit_note_negative_quantity=self.credit_notes.negative_quantity,
             credit_note_order_id_pattern=self.credit_notes.order_id_pattern,
+            timezone=self.timezone,
+            source_timezones={n: s.timezone for n, s in self.sources.items() if s.timezone},
         )

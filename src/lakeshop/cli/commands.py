@@ -168,6 +168,10 @@ app.add_typer(access.app)
 
 def main() -> None:
     """Entry point of the ``lakeshop`` console script."""
+    if "--debug" not in sys.argv:
+        from lakeshop.cli.panics import hide_rust_panics
+
+        hide_rust_panics()
     app()
 
 

@@ -13,11 +13,25 @@ from lakeshop.cli.options import Target, WaitTimeout, load_project
 from lakeshop.cli.output import OutputFormat, flat, out, print_rows
 
 
-def doctor(target: Target = None) -> None:
+def doctor(
+    target: Target = None,
+    repair: Annotated[
+        bool,
+        typer.Option(
+            "--repair", help="First remove what failed commits left (empty or partial logs)."
+        ),
+    ] = False,
+) -> None:
     """Check the lakehouse's invariants; exit 1 naming each one broken."""
-    from lakeshop.ops.doctor import diagnose
+    from lakeshop.ops import doctor as checks
 
-    result = diagnose(load_project(), target)
+    project = load_project()
+    if repair:
+        for folder in checks.repair(project, target):
+            out.print(
+                f"repaired: {escape(str(folder))} (recreated by the next run)", highlight=False
+            )
+    result = checks.diagnose(project, target)
     for check in result.checks:
         if check.ok:
             out.print(f"[green]ok[/]     {check.name} ({check.checked} checked)", highlight=False)

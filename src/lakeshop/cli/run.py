@@ -17,8 +17,10 @@ from lakeshop.cli.options import (
     parse_date,
 )
 from lakeshop.cli.output import err, progress, summarise
+from lakeshop.pipeline import interrupt
 
 if TYPE_CHECKING:
+    from lakeshop.app.api import RunResult
     from lakeshop.pipeline.runner import RunSummary
 
 #: exit codes of a run that went through (2 is a configuration error, as for every command)
@@ -28,7 +30,11 @@ FILE_REFUSED = 3
 
 def exit_code(summary: RunSummary) -> int:
     """0 when every table succeeded and no file was refused; 1 when a table failed (the run
-    did not end ok); else 3 when a file was refused."""
+    did not end ok); else 3 when a file was refused; 130 when a signal stopped it."""
+    from lakeshop.pipeline import interrupt
+
+    if summary.status == "interrupted":
+        return interrupt.EXIT_STATUS
     if summary.status != "ok":
         return TABLE_FAILED
     return FILE_REFUSED if summary.refused else 0
@@ -81,21 +87,29 @@ def run(
             soft_wrap=True,
             highlight=False,
         )
-    result = api.run(
-        project,
-        target=target,
-        select=select,
-        full_refresh=full_refresh,
-        listener=progress(project),
-        wait=wait,
-        wait_timeout=wait_timeout,
-        as_of=day,
-        engine=engine,
-        rebuild_changed=rebuild_changed,
-        through=last_day,
-        trigger=trigger,
-    )
+    with interrupt.handling():
+        result = api.run(
+            project,
+            target=target,
+            select=select,
+            full_refresh=full_refresh,
+            listener=progress(project),
+            wait=wait,
+            wait_timeout=wait_timeout,
+            as_of=day,
+            engine=engine,
+            rebuild_changed=rebuild_changed,
+            through=last_day,
+            trigger=trigger,
+        )
+    finish(result)
+
+
+def finish(result: RunResult) -> None:
+    """The run's summary, the interruption's line when a signal stopped it, its exit code."""
     summarise(result)
+    if result.summary.status == "interrupted":
+        err.print(interrupt.MESSAGE, soft_wrap=True, highlight=False)
     if exit_code(result.summary):
         raise typer.Exit(exit_code(result.summary))
 
@@ -113,16 +127,15 @@ def replay(
 
     first, last = parse_date("--from", start), parse_date("--to", end)
     project = load_project()
-    result = api.replay(
-        project,
-        first,
-        last,
-        target=target,
-        listener=progress(project),
-        wait=wait,
-        wait_timeout=wait_timeout,
-        engine=engine,
-    )
-    summarise(result)
-    if exit_code(result.summary):
-        raise typer.Exit(exit_code(result.summary))
+    with interrupt.handling():
+        result = api.replay(
+            project,
+            first,
+            last,
+            target=target,
+            listener=progress(project),
+            wait=wait,
+            wait_timeout=wait_timeout,
+            engine=engine,
+        )
+    finish(result)

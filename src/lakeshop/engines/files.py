@@ -31,6 +31,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from lakeshop.core.errors import SourceFileError
+from lakeshop.core.redact import Q, shown, without_values
 from lakeshop.engines.base import REJECTS_SCHEMA, ParsedFile
 
 ROW_NUMBER = "_source_row"
@@ -168,7 +169,9 @@ def _first_record(path: Path, text: str, options: CsvOptions) -> tuple[list[str]
     except StopIteration:
         raise SourceFileError(str(path), "no header line") from None
     except csv.Error as exc:
-        raise SourceFileError(str(path), f"unreadable first line: {exc}") from exc
+        raise SourceFileError(
+            str(path), f"unreadable first line: {without_values(str(exc))}"
+        ) from exc
     return first, buf.read()
 
 
@@ -185,7 +188,9 @@ def _check_names(path: Path, names: list[str], what: str) -> None:
         other = seen.get(name.lower())
         seen.setdefault(name.lower(), name)
         if other is not None:
-            dups.append(f"'{name}'" if other == name else f"'{other}' and '{name}'")
+            dups.append(
+                shown([name], Q) if other == name else f"{shown([other], Q)} and {shown([name], Q)}"
+            )
     if dups:
         raise SourceFileError(
             str(path),
@@ -232,7 +237,7 @@ def _read_records(
             ),
         )
     except pa.ArrowException as exc:
-        raise SourceFileError(str(path), f"unreadable CSV: {exc}") from exc
+        raise SourceFileError(str(path), f"unreadable CSV: {without_values(str(exc))}") from exc
     return table, bad, blank
 
 
@@ -263,7 +268,7 @@ def parse_parquet(path: Path) -> ParsedFile:
     try:
         table = pq.read_table(path)
     except (pa.ArrowException, OSError) as exc:
-        raise SourceFileError(str(path), f"unreadable Parquet: {exc}") from exc
+        raise SourceFileError(str(path), f"unreadable Parquet: {without_values(str(exc))}") from exc
     _check_names(path, table.column_names, "Parquet schema")
     cols = {}
     for name, column in zip(table.column_names, table.columns, strict=True):
@@ -271,7 +276,9 @@ def parse_parquet(path: Path) -> ParsedFile:
             cols[name] = pc.cast(column, pa.string())
         except pa.ArrowException as exc:
             raise SourceFileError(
-                str(path), f"column '{name}' of type {column.type} cannot be read as text: {exc}"
+                str(path),
+                f"column {shown([name], Q)} of type {column.type} cannot be read as text: "
+                f"{without_values(str(exc))}",
             ) from exc
     rows = pa.table(cols, schema=pa.schema([(n, pa.string()) for n in cols])).append_column(
         ROW_NUMBER, pa.array(np.arange(1, table.num_rows + 1), pa.int64())

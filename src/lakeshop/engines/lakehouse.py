@@ -18,6 +18,7 @@ from deltalake.transaction import AddAction, RemoveAction, create_table_with_add
 
 from lakeshop.core.errors import LakeshopError, TableNotFound
 from lakeshop.core.sqltext import column, join_on
+from lakeshop.engines import delta_log
 from lakeshop.engines.arrow_types import plain_schema
 
 if TYPE_CHECKING:
@@ -101,10 +102,10 @@ class Lakehouse:
         return self.root / self.catalog / f"{self.schema_prefix}_raw"
 
     def exists(self, name: str) -> bool:
-        """Whether the Delta table has at least one commit."""
+        """Whether the Delta table has at least one commit (see :mod:`.delta_log`)."""
         if self.versions is not None:
             return name in self.versions
-        return (self.path(name) / "_delta_log").is_dir()
+        return delta_log.has_commit(self.path(name))
 
     def delta(self, name: str, version: int | None = None) -> DeltaTable:
         """Open the Delta table, raising :class:`TableNotFound` with the known names.
@@ -239,6 +240,8 @@ class Lakehouse:
             return []
         names = []
         for log in sorted(base.glob("*/*/_delta_log")):
+            if not delta_log.has_commit(log.parent):  # a first commit that failed: no table
+                continue
             schema = log.parent.parent.name
             if self.schema_prefix:
                 if not schema.startswith(self.schema_prefix):
@@ -263,9 +266,23 @@ class Lakehouse:
     ) -> None:
         """Commit ``data`` atomically; ``metadata`` and ``txn`` ride in the same commit."""
         self._writable(name)
+        if delta_log.broken(self.path(name)):
+            delta_log.repair(self.path(name))  # what a failed commit left (a full disk, a kill)
+            self._changed(name)
         target: str | DeltaTable = self.delta(name) if self.exists(name) else str(self.path(name))
         props = _commit_properties(metadata, txn)
         self._changed(name)
+        with delta_log.writing(self.path(name)):
+            self._write(target, data, mode, predicate, props)
+
+    @staticmethod
+    def _write(
+        target: str | DeltaTable,
+        data: pa.Table | pa.RecordBatchReader,
+        mode: Literal["append", "overwrite"],
+        predicate: str | None,
+        props: CommitProperties | None,
+    ) -> None:
         if mode == "append":
             write_deltalake(
                 target,

@@ -44,7 +44,7 @@ HISTORY_COLUMNS = [
 ]
 
 #: which row of a run wins when it has several (its start, then its end)
-_FINAL = {"running": 0, "ok": 1, "failed": 1, "aborted": 1}
+_FINAL = {"running": 0, "ok": 1, "failed": 1, "aborted": 1, "interrupted": 1}
 
 
 def history(project: Project, days: int | None = None, target: str | None = None) -> pa.Table:

@@ -14,18 +14,24 @@ takes no lock, and reads one snapshot per table).
 - raw copies: every file of ``_system.files`` has its raw copy under the lakehouse root;
 - file rows: per ingested file and batch, bronze and its rejects hold as many rows as
   ``_system.files`` says (and no rows of a file the log does not know). A delivery (path
-  and sha256) read again by a full refresh or a replay is held at its latest entry's batch.
+  and sha256) read again by a full refresh or a replay is held at its latest entry's batch;
+- table logs: no table folder whose Delta log holds no commit or ends in an empty one (a
+  first commit a full disk or a kill cut short); ``lakeshop doctor --repair`` removes them;
+- quarantined once: no quarantine holds the same row (source file, line and values) twice
+  (``_run_id`` and ``_batch_id`` aside), e.g. after a replay or run that failed mid-table.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pyarrow as pa
 
 from lakeshop.app.project import Project
 from lakeshop.core.sqltext import column, columns, ident, literal
+from lakeshop.engines import delta_log
 from lakeshop.engines.base import Engine
 from lakeshop.engines.lakehouse import Lakehouse
 from lakeshop.pipeline import system
@@ -76,6 +82,8 @@ def examine(graph: Graph, engine: Engine) -> Diagnosis:
         ("fact joins", _fact_joins),
         ("raw copies", _raw_copies),
         ("file rows", _file_rows),
+        ("quarantined once", _quarantined_once),
+        ("table logs", _table_logs),
     ]
     reader = _Reader(engine)
     results = []
@@ -331,4 +339,58 @@ def _file_rows(graph: Graph, db: _Reader) -> CheckResult:
                     f"{r['logged_rejected']} rejected line(s); bronze holds {r['bronze_rows']}, "
                     f"{table.rejects} holds {r['rejects']}"
                 )
+    return result
+
+
+def _quarantined_once(graph: Graph, db: _Reader) -> CheckResult:
+    """No quarantine holds the same row (its source file, line and values) twice."""
+    result = CheckResult("quarantined once")
+    for name in graph.order():
+        table = graph.tables[name]
+        if table.kind is Kind.INGEST or not db.bind(table.quarantine):
+            continue
+        result.checked += 1
+        kept = [c for c in db.columns(table.quarantine) if c not in ("_run_id", "_batch_id")]
+        where: list[str] = [c for c in ("_source_file", "_source_row") if c in kept]
+        twice = db.fetch(
+            f"SELECT {columns(where) if where else '1 AS one'}, count(*) AS n "
+            f"FROM {table.quarantine} GROUP BY {columns(kept)} HAVING count(*) > 1 "
+            "ORDER BY ALL LIMIT 5"
+        ).to_pylist()
+        if twice:
+            result.problems.append(
+                f"{table.quarantine}: rows quarantined more than once: "
+                f"{_examples(twice, where) if where else len(twice)}"
+            )
+    return result
+
+
+def broken_tables(lakehouse: Lakehouse) -> list[Path]:
+    """Table folders whose Delta log a failed commit left empty or partial."""
+    base = lakehouse.root / lakehouse.catalog
+    return [
+        log.parent for log in sorted(base.glob("*/*/_delta_log")) if delta_log.broken(log.parent)
+    ]
+
+
+def repair(project: Project, target: str | None = None) -> list[Path]:
+    """Remove what failed commits left (see :mod:`lakeshop.engines.delta_log`), under the
+    writer lock; returns the table folders repaired. The next run recreates such a table."""
+    from lakeshop.app import api
+
+    lakehouse = project.lakehouse(target)
+    with api.writer_lock_of(project, target, purpose="doctor --repair"):
+        return [d for d in broken_tables(lakehouse) if delta_log.repair(d)]
+
+
+def _table_logs(graph: Graph, db: _Reader) -> CheckResult:
+    result = CheckResult("table logs")
+    base = db.lakehouse.root / db.lakehouse.catalog
+    logs = sorted(base.glob("*/*/_delta_log"))
+    result.checked = len(logs)
+    for table_dir in broken_tables(db.lakehouse):
+        result.problems.append(
+            f"{table_dir}: its Delta log holds no complete commit (a failed first commit); "
+            "`lakeshop doctor --repair` removes it and the next run recreates the table"
+        )
     return result

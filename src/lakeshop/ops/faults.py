@@ -89,7 +89,7 @@ def ingestion_problems(project: Project) -> list[str]:
 
 
 def run_problems(project: Project) -> list[str]:
-    """Runs left without an end, and runs that ended other than ok or aborted.
+    """Runs left without an end, and runs that ended other than ok, aborted or interrupted.
 
     A killed run that had recorded its start must have been closed as aborted by the next.
     """
@@ -103,7 +103,7 @@ def run_problems(project: Project) -> list[str]:
     problems += [
         f"run {rid} ended {status}"
         for rid, status in ended.items()
-        if status not in ("ok", "aborted")
+        if status not in ("ok", "aborted", "interrupted")
     ]
     return problems
 

@@ -16,9 +16,10 @@ import pyarrow.compute as pc
 from lakeshop.core.errors import ConfigError, ExpectationFailed, LakeshopError
 from lakeshop.core.logs import get_logger, run_context
 from lakeshop.core.version import __version__
+from lakeshop.engines import delta_log
 from lakeshop.engines.base import Engine
 from lakeshop.engines.lakehouse import Lakehouse
-from lakeshop.pipeline import lakeformat, system
+from lakeshop.pipeline import interrupt, lakeformat, system
 from lakeshop.pipeline.changes import Stale, rebuild_trigger, stale
 from lakeshop.pipeline.context import RunContext, TableResult
 from lakeshop.pipeline.graph import Graph, driving_table
@@ -179,30 +180,42 @@ def run(
         clock = time.perf_counter()
         outcomes: dict[str, TableOutcome] = {}
         events = _EventLog(ctx)
-        for name in graph.order():
-            if name not in chosen:
-                continue
-            table = graph.tables[name]
-            blocked = [
-                u for u in graph.upstream[name] if outcomes.get(u) and outcomes[u].status != "ok"
-            ]
-            if blocked:
-                outcome = TableOutcome(
-                    name, table.kind, "skipped", error=f"upstream {blocked[0]} did not succeed"
-                )
-            else:
-                mine = replace(ctx, full_refresh=True) if name in rebuild else ctx
-                outcome = _run_table(graph, table, mine)
-            outcomes[name] = outcome
-            _log_table(outcome)
-            events.add(outcome)
-            if listener:
-                listener(outcome)
+        stopped = keyboard = False
+        try:
+            for name in graph.order():
+                if name not in chosen:
+                    continue
+                if interrupt.requested():  # a safe point: between two tables
+                    stopped = True
+                    break
+                table = graph.tables[name]
+                blocked = [
+                    u
+                    for u in graph.upstream[name]
+                    if outcomes.get(u) and outcomes[u].status != "ok"
+                ]
+                if blocked:
+                    outcome = TableOutcome(
+                        name, table.kind, "skipped", error=f"upstream {blocked[0]} did not succeed"
+                    )
+                else:
+                    mine = replace(ctx, full_refresh=True) if name in rebuild else ctx
+                    outcome = _run_table(graph, table, mine)
+                outcomes[name] = outcome
+                _log_table(outcome)
+                events.add(outcome)
+                if listener:
+                    listener(outcome)
+            stopped = stopped or interrupt.requested()
+        except KeyboardInterrupt:  # no signal handling installed (a notebook): recorded, raised
+            stopped = keyboard = True
         events.flush()
         done = list(outcomes.values())
         status = "failed" if any(o.status == "failed" for o in done) else "ok"
+        status = "interrupted" if stopped else status
         ended = datetime.now(UTC).replace(tzinfo=None)
         first_error = next((f"{o.name}: {o.error}" for o in done if o.status == "failed"), None)
+        first_error = interrupt.MESSAGE if stopped else first_error
         system.append(
             lakehouse,
             system.RUNS,
@@ -242,6 +255,8 @@ def run(
                 "error": first_error,
             },
         )
+        if keyboard:
+            raise KeyboardInterrupt
         return summary
 
 
@@ -256,11 +271,15 @@ def _close_aborted_runs(lakehouse: Lakehouse, now: datetime) -> list[dict[str, A
     """Record as aborted the runs that started and never ended (their process was killed).
 
     Only one run writes at a time, so a run still marked running when another starts is dead.
-    Returns them.
+    Returns them, and the latest run when it was interrupted (by a signal, at a safe point):
+    what a killed run leaves to resume, it leaves too.
     """
     runs = system.read(lakehouse, system.RUNS).to_pylist()
     ended = {r["run_id"] for r in runs if r["status"] != "running"}
     dead = [r for r in runs if r["status"] == "running" and r["run_id"] not in ended]
+    finals = [r for r in runs if r["status"] != "running"]
+    latest = max(finals, key=lambda r: (r["batch_id"] or 0, r["run_id"]), default=None)
+    resumed = [latest] if latest is not None and latest["status"] == "interrupted" else []
     if dead:
         system.append(
             lakehouse,
@@ -275,7 +294,7 @@ def _close_aborted_runs(lakehouse: Lakehouse, now: datetime) -> list[dict[str, A
                 for r in dead
             ],
         )
-    return dead
+    return dead + resumed
 
 
 def _selection(graph: Graph, select: Iterable[str] | None) -> set[str]:
@@ -306,6 +325,9 @@ def _run_table(graph: Graph, table: Table, ctx: RunContext) -> TableOutcome:
         error = _where(table) + str(exc)
     except Exception as exc:  # an engine or storage bug must not take the other branches down
         error = f"{_where(table)}{type(exc).__name__}: {exc}"
+        if delta_log.is_disk_full(exc):
+            where = getattr(exc, "filename", None) or ctx.lakehouse.path(table.name)
+            error = _where(table) + str(delta_log.disk_full(Path(where)))
     else:
         return TableOutcome(table.name, table.kind, "ok", result, time.perf_counter() - clock)
     return TableOutcome(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import zoneinfo
 from pathlib import Path
 from typing import Literal
 
@@ -13,6 +14,7 @@ from sqlglot import exp
 from lakeshop.core.errors import ConfigError
 from lakeshop.core.sqltext import ident, literal
 from lakeshop.engines.files import CsvOptions, read_columns
+from lakeshop.pipeline.jail import check_glob, matching
 
 Format = Literal["csv", "jsonl", "parquet"]
 #: landing files whose column names a project's load reads to check a ``where`` condition
@@ -88,9 +90,16 @@ class Lookup(BaseModel):
             data = {("on" if k is True else k): v for k, v in data.items()}
         return data
 
+    @field_validator("path")
+    @classmethod
+    def _inside(cls, value: str) -> str:
+        return check_glob(value)
+
     def files(self, landing: Path) -> list[Path]:
-        """Matching files, in name order (the last one wins for a key found twice)."""
-        return sorted(p for p in landing.glob(self.path) if p.is_file())
+        """Matching files inside the landing folder, in name order (the last one wins for a
+        key found twice); links out of the landing folder are left out (see
+        :mod:`lakeshop.pipeline.jail`)."""
+        return matching(landing, self.path)[0]
 
 
 class Source(BaseModel):
@@ -112,8 +121,15 @@ class Source(BaseModel):
     where: str | None = None
     #: reference columns joined by key before mapping, by lookup name (see :class:`Lookup`)
     lookup: dict[str, Lookup] = {}
+    #: the IANA time zone of this source's naive timestamps (default: the project's ``timezone``)
+    timezone: str | None = None
     fields: list[str] = []
     required: list[str] = []
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str | None) -> str | None:
+        return None if value is None else check_timezone(value)
 
     @field_validator("where")
     @classmethod
@@ -122,9 +138,19 @@ class Source(BaseModel):
             where_columns(value)
         return value
 
+    @field_validator("path")
+    @classmethod
+    def _inside(cls, value: str) -> str:
+        return check_glob(value)
+
     def files(self, landing: Path) -> list[Path]:
-        """Matching files, in name order (so a day's files are ingested in sequence)."""
-        return sorted(p for p in landing.glob(self.path) if p.is_file())
+        """Matching files inside the landing folder, in name order (so a day's files are
+        ingested in sequence); see :meth:`outside` for the links out of it."""
+        return matching(landing, self.path)[0]
+
+    def outside(self, landing: Path) -> list[Path]:
+        """Matching files that resolve outside the landing folder (links out): refused."""
+        return matching(landing, self.path)[1]
 
     def looked_up(self) -> list[str]:
         """The names the lookups add to a file's columns, in configuration order."""
@@ -211,6 +237,17 @@ class Source(BaseModel):
                 refs = sqlglot.parse_one(spec.sql, read="duckdb").find_all(exp.Column)
                 out.extend(f"{c} (for {f})" for c in sorted({r.name for r in refs} - present))
         return out
+
+
+def check_timezone(name: str) -> str:
+    """``name`` when it is an IANA time zone (``Europe/London``, ``UTC``); ValueError else."""
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        close = difflib.get_close_matches(name, sorted(zoneinfo.available_timezones()), n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        raise ValueError(f"an IANA time zone such as Europe/London or UTC ({name}){hint}") from None
+    return name
 
 
 def where_columns(condition: str) -> list[str]:

@@ -17,7 +17,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from pathlib import Path
 
 from lakeshop.pipeline.model import Expectation, Kind, Table
 
@@ -139,7 +138,7 @@ def _days_before(at: str, latest: str) -> str:
     return f"DATE_DIFF('day', CAST({at} AS DATE), {latest})"
 
 
-def clock_table(orders_sql: Path) -> Table:
+def clock_table(orders_sql: str) -> Table:
     """The latest order time delivered (valid or not), with the file and line that carried it.
 
     An upsert of one key over every new row of ``bronze.orders``, typed as silver types them
@@ -147,7 +146,7 @@ def clock_table(orders_sql: Path) -> Table:
     forward, and is the same loaded at once or day by day. A time that does not parse counts
     as 1900-01-01 (never the latest).
     """
-    typed = orders_sql.read_text()
+    typed = orders_sql
     latest = f"COALESCE(order_ts, {EPOCH})"
     sql = (
         "-- The latest business time of the lakehouse: orphan keys are held for hold_days\n"

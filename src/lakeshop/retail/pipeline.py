@@ -17,7 +17,7 @@ from lakeshop.retail.expectations import (
 )
 from lakeshop.retail.orphans import Orphans, clock_table
 from lakeshop.retail.settings import RetailSettings
-from lakeshop.retail.sqlfiles import SQL_DIR, sql_table
+from lakeshop.retail.sqlfiles import sql_table
 
 EMAIL_PATTERN = r"^[a-z0-9._%+-]+@[a-z0-9-]+(\.[a-z0-9-]+)*\.[a-z]{2,}$"
 
@@ -193,7 +193,8 @@ def tables(settings: RetailSettings | None = None, orphans: Orphans | None = Non
     negative quantities are credit notes), foreign keys checked under ``orphans``."""
     settings = settings or RetailSettings()
     policy = orphans or Orphans()
-    out: list[Table] = [clock_table(SQL_DIR / "silver" / "orders.sql")]
+    orders = sql_table("silver.orders", Kind.UPSERT, settings)
+    out: list[Table] = [clock_table(orders.sql or "")]
     for source in c.SOURCES.values():
         out.append(Table(name=f"bronze.{source.name}", kind=Kind.INGEST, source=source.name))
         kind, sequence = SILVER_KINDS[source.name]

@@ -8,7 +8,7 @@ with sqlglot.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlglot import exp
 
@@ -25,13 +25,23 @@ class RetailSettings:
     credit_note_negative_quantity: bool = True
     #: a line of an order whose id matches this regular expression is a credit note
     credit_note_order_id_pattern: str | None = None
+    #: the IANA time zone of naive timestamps (no UTC offset) of every source (``timezone:``)
+    timezone: str = "UTC"
+    #: per source, its own ``sources.<name>.timezone`` where set
+    source_timezones: dict[str, str] = field(default_factory=dict)
 
-    def params(self) -> dict[str, exp.Expression]:
-        """The ``$param`` values of the retail SQL, as sqlglot expressions."""
+    def params(self, source: str | None = None) -> dict[str, exp.Expression]:
+        """The ``$param`` values of the retail SQL, as sqlglot expressions; ``$timezone`` is
+        that of ``source`` (the silver table's source)."""
         return {
             "base_currency": exp.Literal.string(self.base_currency),
             "credit_note_rule": self.credit_note_rule(),
+            "timezone": exp.Literal.string(self.timezone_of(source)),
         }
+
+    def timezone_of(self, source: str | None) -> str:
+        """The time zone of ``source``'s naive timestamps: its own, else the project's."""
+        return self.source_timezones.get(source or "", self.timezone)
 
     def credit_note_rule(
         self, quantity: str = "quantity", order_id: str = "order_id"

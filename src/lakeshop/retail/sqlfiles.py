@@ -24,5 +24,7 @@ def sql_table(
     schema, short = name.split(".")
     path = SQL_DIR / schema / f"{short}.sql"
     template = sqltext.load(path, str(path.relative_to(SQL_DIR.parent)))
-    sql = template.render((settings or RetailSettings()).params(), unused="ignore")
+    # a silver table is named after its source (``customers_history``: customers)
+    source = short.removesuffix("_history") if schema == "silver" else None
+    sql = template.render((settings or RetailSettings()).params(source), unused="ignore")
     return Table(name=name, kind=kind, sql=sql, sql_file=path, **kwargs)  # type: ignore[arg-type]

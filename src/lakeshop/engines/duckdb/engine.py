@@ -18,6 +18,7 @@ import pyarrow as pa
 
 from lakeshop.core import sqltext
 from lakeshop.core.errors import LakeshopError, QueryRefused, SourceFileError, first_line
+from lakeshop.core.redact import Q, shown, without_values
 from lakeshop.core.sqltext import Fragment, ident, literal
 from lakeshop.engines import registry
 from lakeshop.engines.base import (
@@ -56,6 +57,8 @@ class DuckDBEngine(Engine):
         if memory_limit:
             config["memory_limit"] = _percent_of_ram(memory_limit)
         self.con = duckdb.connect(":memory:", config=config)
+        # the pipeline's SQL types timestamps with it (offsets, source time zones, DST)
+        self._run(_sql("utc_timestamp"))
         self._schemas: set[str] = set()
         self._reads_only = False
 
@@ -209,7 +212,9 @@ class DuckDBEngine(Engine):
         except SourceFileError:
             raise
         except LakeshopError as exc:  # the engine failed on this content: the file is at fault
-            raise SourceFileError(path, f"unreadable JSON lines: {exc}") from exc
+            raise SourceFileError(
+                path, f"unreadable JSON lines: {without_values(str(exc))}"
+            ) from exc
         finally:
             self._run("DROP TABLE IF EXISTS __jsonl")
         text_schema = pa.schema([(k, pa.string()) for k in keys] + [("_source_row", pa.int64())])
@@ -305,7 +310,8 @@ def _jsonl_keys(path: str, found: list[Any]) -> list[str]:
             other, first = seen[key.lower()]
             raise SourceFileError(
                 path,
-                f"keys '{other}' (line {first}) and '{key}' (line {line}) differ only in case",
+                f"keys {shown([other], Q)} (line {first}) and {shown([key], Q)} (line {line}) "
+                "differ only in case",
             )
         seen[key.lower()] = (key, line)
     return [key for key, _ in found]

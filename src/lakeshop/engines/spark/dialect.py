@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+from pathlib import Path
+from typing import cast
 
 import sqlglot
 from sqlglot import exp
@@ -17,7 +19,8 @@ def to_spark(sql: str) -> str:
 
     The dialect rules SQLGlot does not apply itself live here, and only here:
     ``schema.table`` names become the views the engine binds (``schema__table``), and
-    ``ISODOW`` becomes ``WEEKDAY + 1`` (SQLGlot's ``DAYOFWEEK`` arithmetic is off by a day).
+    ``ISODOW`` becomes ``WEEKDAY + 1`` (SQLGlot's ``DAYOFWEEK`` arithmetic is off by a day),
+    and ``lakeshop_utc_timestamp(value, tz)`` (a macro on DuckDB) becomes its Spark expression.
     """
     tree = sqlglot.parse_one(sql, read="duckdb")
     return tree.transform(_spark_rule).sql(dialect=registry.capabilities("spark").sqlglot_dialect)
@@ -30,12 +33,34 @@ def _spark_rule(node: exp.Expression) -> exp.Expression:
         alias = node.args.get("alias") or exp.TableAlias(this=exp.to_identifier(node.name))
         renamed.set("alias", alias)
         return renamed
+    if isinstance(node, exp.Anonymous) and node.name.lower() == UTC_TIMESTAMP:
+        value, tz = node.expressions
+
+        def argument(n: exp.Expr) -> exp.Expr:
+            if isinstance(n, exp.Column) and n.name in ("_utc_value", "_utc_tz"):
+                given: exp.Expr = value if n.name == "_utc_value" else tz
+                return given.copy()
+            return n
+
+        return cast(exp.Expression, _utc_timestamp().copy().transform(argument))
     if isinstance(node, exp.DayOfWeekIso):
         return exp.Add(
             this=exp.Anonymous(this="WEEKDAY", expressions=[node.this.copy()]),
             expression=exp.Literal.number(1),
         )
     return node
+
+
+#: the function the pipeline's SQL types timestamps with (engines/duckdb/sql/utc_timestamp.sql)
+UTC_TIMESTAMP = "lakeshop_utc_timestamp"
+
+
+@functools.cache
+def _utc_timestamp() -> exp.Expr:
+    """The Spark expression of ``lakeshop_utc_timestamp`` over ``_utc_value`` and ``_utc_tz``."""
+    text = (Path(__file__).parent / "utc_timestamp.sql").read_text()
+    body = "\n".join(line for line in text.splitlines() if not line.startswith("--"))
+    return sqlglot.parse_one(body, read="spark")
 
 
 def view_name(name: str) -> str:

@@ -4,7 +4,6 @@ files, raw copies kept, and the rows of a killed run's unlogged commit removed."
 from __future__ import annotations
 
 import json
-import shutil
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
@@ -16,6 +15,7 @@ from lakeshop.pipeline import system
 from lakeshop.pipeline.context import RunContext
 from lakeshop.pipeline.ingest.discovery import Candidate
 from lakeshop.pipeline.ingest.mapping import REJECTS
+from lakeshop.pipeline.jail import copy_private
 from lakeshop.pipeline.model import Table
 from lakeshop.pipeline.sources import Source
 
@@ -138,7 +138,8 @@ def drop_orphans(ctx: RunContext, table: Table, source: Source) -> None:
 
 
 def keep_raw(ctx: RunContext, source: Source, cand: Candidate) -> str:
-    """Copy the file, unchanged, under ``_raw/<source>/<ingest date>/``; returns the path."""
+    """Copy the file, unchanged (``0600``/``0640``), under ``_raw/<source>/<ingest date>/``;
+    returns the path."""
     day = ctx.started_at.date().isoformat()
     dest = (
         ctx.lakehouse.raw_dir
@@ -147,8 +148,5 @@ def keep_raw(ctx: RunContext, source: Source, cand: Candidate) -> str:
         / (f"{cand.sha256[:12]}_{PurePosixPath(cand.relative).name}")
     )
     if not dest.exists():
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        tmp = dest.with_suffix(dest.suffix + ".partial")
-        shutil.copyfile(cand.path, tmp)
-        tmp.replace(dest)
+        copy_private(cand.path, dest)
     return dest.relative_to(ctx.lakehouse.root).as_posix()

@@ -12,6 +12,7 @@ from pathlib import Path
 from lakeshop.pipeline import system
 from lakeshop.pipeline.changes import fingerprint, latest_deliveries, refused
 from lakeshop.pipeline.context import RunContext
+from lakeshop.pipeline.jail import resolved
 from lakeshop.pipeline.raw import DELIVERED, RawCopy, deliveries, in_range
 from lakeshop.pipeline.sources import Source
 
@@ -26,7 +27,8 @@ class Candidate:
     modified_at: datetime
     sha256: str = ""
     #: ingested | redelivered (new content under a known path) | duplicate (known content
-    #: under a new path: not read) | replayed (read again from ``raw_path``)
+    #: under a new path: not read) | replayed (read again from ``raw_path``) | vanished
+    #: (listed, then gone before it was read: not read, read when it lands again)
     status: str = "ingested"
     note: str = ""
     raw_path: str = ""
@@ -97,6 +99,8 @@ def new_files(ctx: RunContext, source: Source) -> list[Candidate]:
     columns = ["source", "path", "size", "modified_at", "sha256", "status", "batch_id"]
     log = [r for r in known.select(columns).to_pylist() if r["source"] == source.name]
     for r in sorted(log, key=lambda r: (r["batch_id"], r["path"])):
+        if r["status"] == "vanished":  # never read: known by neither its stat nor its content
+            continue
         seen_stat.add((r["path"], r["size"], r["modified_at"]))
         seen_sha.add((r["path"], r["sha256"]))
         if r["status"] in ("ingested", "redelivered", "replayed") and r["size"]:
@@ -104,15 +108,20 @@ def new_files(ctx: RunContext, source: Source) -> list[Candidate]:
         if r["status"] in DELIVERED:
             content_of[r["path"]] = r["sha256"]
     out = []
-    for path in source.files(ctx.landing):
-        stat = path.stat()
-        relative, odd_name = _printable(path.relative_to(ctx.landing).as_posix())
+    for listed in source.files(ctx.landing):
+        relative, odd_name = _printable(listed.relative_to(ctx.landing).as_posix())
         if ctx.through is not None and delivered_after(relative, ctx.through):
             continue  # a later business day's delivery: its own run reads it
-        modified = datetime.fromtimestamp(stat.st_mtime, UTC).replace(tzinfo=None)
-        if (relative, stat.st_size, modified) in seen_stat:
+        path = resolved(listed)  # read, hashed and copied by its real path (see jail)
+        try:
+            stat = path.stat()
+            modified = datetime.fromtimestamp(stat.st_mtime, UTC).replace(tzinfo=None)
+            if (relative, stat.st_size, modified) in seen_stat:
+                continue
+            cand = Candidate(path, relative, stat.st_size, modified, _sha256(path))
+        except FileNotFoundError:  # gone since the listing: recorded, the source goes on
+            out.append(Candidate(path, relative, 0, datetime(1970, 1, 1), status="vanished"))
             continue
-        cand = Candidate(path, relative, stat.st_size, modified, _sha256(path))
         if (relative, cand.sha256) in seen_sha:
             continue
         seen_sha.add((relative, cand.sha256))
@@ -186,7 +195,7 @@ def unmatched_files(landing: Path, sources: dict[str, Source]) -> list[str]:
         return []
     matched: set[Path] = set()
     for source in sources.values():
-        matched.update(source.files(landing))
+        matched.update(source.files(landing), source.outside(landing))  # outside: refused
     out = []
     for path in sorted(landing.rglob("*")):
         relative = path.relative_to(landing)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +28,7 @@ from lakeshop.core.sqltext import ident
 from lakeshop.engines.base import ParsedFile
 from lakeshop.engines.files import CsvOptions, parse_csv, parse_parquet
 from lakeshop.pipeline.context import RunContext
+from lakeshop.pipeline.jail import copy_private, resolved
 from lakeshop.pipeline.sources import Lookup, Source
 
 #: the folder under ``_raw`` holding the lookup files' copies (no source has this name)
@@ -115,6 +115,7 @@ class Lookups:
 
     def _copy(self, name: str, path: Path) -> str:
         """The raw copy of a lookup file (by content: copied once), relative to the root."""
+        path = resolved(path)  # inside the landing folder (Lookup.files): read by its real path
         stat = path.stat()
         key = (str(path), stat.st_size, stat.st_mtime_ns)
         if key not in self._copies:
@@ -130,10 +131,7 @@ class Lookups:
                 / f"{digest.hexdigest()[:16]}_{path.name}"
             )
             if not dest.exists():
-                dest.parent.mkdir(parents=True, exist_ok=True)
-                tmp = dest.with_suffix(dest.suffix + ".partial")
-                shutil.copyfile(path, tmp)
-                tmp.replace(dest)
+                copy_private(path, dest)
             self._copies[key] = dest.relative_to(root).as_posix()
         return self._copies[key]
 

@@ -11,6 +11,7 @@ import pyarrow as pa
 import sqlglot
 
 from lakeshop.core.errors import SourceFileError
+from lakeshop.core.redact import shown
 from lakeshop.core.sqltext import ident
 from lakeshop.engines.base import ParsedFile
 from lakeshop.engines.files import CsvOptions, parse_csv, parse_parquet
@@ -81,14 +82,13 @@ def read_file(
     if missing and parsed.columns:
         raise SchemaMismatch(
             str(cand.path),
-            f"missing required column(s) {', '.join(missing)}; header has {', '.join(parsed.columns)}",
+            f"missing required column(s) {', '.join(missing)}; header has {shown(parsed.columns)}",
             _change(f"missing required: {', '.join(missing)}", optional=optional),
         )
     if rescued and source.on_new_columns == "fail":
         raise SchemaMismatch(
             str(cand.path),
-            f"unexpected column(s) {', '.join(rescued)} "
-            f"(sources.{source.name}.on_new_columns: fail)",
+            f"unexpected column(s) {shown(rescued)} (sources.{source.name}.on_new_columns: fail)",
             _change(f"rejected: {', '.join(rescued)}", optional=optional),
         )
     added: list[str] = []
@@ -104,7 +104,7 @@ def read_file(
         raise SchemaMismatch(
             str(cand.path),
             f"missing column(s) {', '.join(unread)} of sources.{source.name}.where; "
-            f"header has {', '.join(parsed.columns)}",
+            f"header has {shown(parsed.columns)}",
             _change(f"missing for where: {', '.join(unread)}", optional=optional),
         )
     ctx.engine.register("_file_rows", parsed.rows)

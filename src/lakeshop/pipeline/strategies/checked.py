@@ -70,8 +70,9 @@ class CheckedStrategy(Strategy):
         if rebuild or not exists:
             engine.write(table.quarantine, "_quarantine", "overwrite")
         elif result.rows_quarantined and not replace_quarantine:
-            if ctx.replay is not None:
-                result.rows_quarantined = self.not_yet_quarantined(table, ctx, held)
+            # rows read again (a replay, or the run after a replay or run that failed after
+            # the quarantine's commit) are quarantined once
+            result.rows_quarantined = self.not_yet_quarantined(table, ctx, held)
             if result.rows_quarantined:
                 engine.write(table.quarantine, "_quarantine", "append")
         dropped = ", ".join([exclude, FAILED, RETRY, *raw])
@@ -84,7 +85,8 @@ class CheckedStrategy(Strategy):
     @staticmethod
     def not_yet_quarantined(table: Table, ctx: RunContext, held: bool) -> int:
         """Keep in ``_quarantine`` only rows the quarantine does not hold yet (by content);
-        returns how many. A replay reads rows again that it already quarantined; held rows
+        returns how many. A replay, or a run after a run that failed between the quarantine's
+        commit and the table's, reads rows again that were already quarantined; held rows
         this run releases (see :meth:`release_held`) do not count as held."""
         columns = [c for c in columns_of(ctx, "_quarantine") if c not in ("_run_id", "_batch_id")]
         listed = sqltext.columns(columns)

@@ -8,6 +8,8 @@ from typing import Any
 
 from lakeshop.core.errors import LakeshopError, SourceFileError
 from lakeshop.core.logs import get_logger
+from lakeshop.core.redact import without_values
+from lakeshop.pipeline import interrupt
 from lakeshop.pipeline.changes import fingerprint
 from lakeshop.pipeline.context import RunContext, TableResult
 from lakeshop.pipeline.ingest.commit import (
@@ -21,9 +23,14 @@ from lakeshop.pipeline.ingest.commit import (
 from lakeshop.pipeline.ingest.discovery import join_notes, to_read
 from lakeshop.pipeline.ingest.lookup import Lookups
 from lakeshop.pipeline.ingest.mapping import SchemaMismatch, bronze_schema, note_change, read_file
+from lakeshop.pipeline.jail import OUTSIDE
 from lakeshop.pipeline.model import Table
 from lakeshop.pipeline.strategies.base import Inputs, Strategy
 
+#: why a file listed in landing was not read (``_system.files.error``)
+VANISHED = "vanished: deleted or moved between listing and reading; read when it lands again"
+#: statuses a file not read keeps (any other becomes ``error``)
+QUIET = ("duplicate", "replayed", "vanished")
 #: the logger of the file lines (its name from before ingestion was split in stages)
 log = get_logger("lakeshop.pipeline.ingest")
 
@@ -42,7 +49,15 @@ class IngestStrategy(Strategy):
         counts: dict[str, int] = {}
         configured = fingerprint(source)
         lookups = Lookups(ctx, source)
+        for link in source.outside(ctx.landing):
+            relative = link.relative_to(ctx.landing).as_posix()
+            result.refused[relative] = OUTSIDE
+            log.warning(
+                "file refused", extra={"table": table.name, "path": relative, "error": OUTSIDE}
+            )
         for cand in to_read(ctx, source):
+            if interrupt.requested():  # a safe point: the files read so far are committed below
+                break
             replaying = cand.status == "replayed"
             if not batch.log:
                 batch.replaying = replaying
@@ -68,21 +83,29 @@ class IngestStrategy(Strategy):
                 "rows_filtered": 0,
             }
             try:
-                if cand.status == "duplicate":
-                    raise SourceFileError(str(cand.path), cand.note)
+                if cand.status in ("duplicate", "vanished"):
+                    raise SourceFileError(str(cand.path), cand.note or VANISHED)
                 read = read_file(ctx, source, cand, schema, lookups)
                 good, bad, change = read.rows, read.rejects, read.change
-            except SourceFileError as exc:
+                if not cand.raw_path:
+                    cand.raw_path = keep_raw(ctx, source, cand)
+            except (SourceFileError, FileNotFoundError) as exc:
+                if not isinstance(exc, SourceFileError) or not (
+                    cand.status == "replayed" or cand.path.exists()
+                ):
+                    cand.status, exc = "vanished", SourceFileError(str(cand.path), VANISHED)
                 change = exc.change if isinstance(exc, SchemaMismatch) else ""
-                status = cand.status if cand.status in ("duplicate", "replayed") else "error"
+                status = cand.status if cand.status in QUIET else "error"
                 entry.update(status=status, error=join_notes(cand.note, exc.reason))
-                if status != "duplicate":
+                if status not in ("duplicate", "vanished"):
                     result.refused[cand.relative] = exc.reason
                 log.log(
                     logging.INFO if status == "duplicate" else logging.WARNING,
                     f"file {status}",
                     extra={"table": table.name, "path": cand.relative, "error": entry["error"]},
                 )
+            except LakeshopError as exc:  # the engine failed on this file: no value in the message
+                raise LakeshopError(f"file {cand.relative}: {without_values(str(exc))}") from exc
             else:
                 batch.rows.append(good)
                 batch.rejects.append(bad)
@@ -109,7 +132,8 @@ class IngestStrategy(Strategy):
                 )
             entry["schema_change"] = change or None
             note_change(result, change)
-            entry["raw_path"] = cand.raw_path or keep_raw(ctx, source, cand)
+            if cand.status != "vanished":  # a vanished file has nothing to copy
+                entry["raw_path"] = cand.raw_path or keep_raw(ctx, source, cand)
             batch.log.append(entry)
             result.files += 1
             counted = "retried" if cand.retry else cand.status

@@ -5,7 +5,7 @@ SELECT
     NULLIF(TRIM(customer_id), '') AS customer_id,
     LOWER(NULLIF(TRIM(event_type), '')) AS event_type,
     NULLIF(TRIM(product_id), '') AS product_id,
-    TRY_CAST(NULLIF(TRIM(event_ts), '') AS TIMESTAMP) AS event_ts,
+    lakeshop_utc_timestamp(NULLIF(TRIM(event_ts), ''), $timezone) AS event_ts,
     LOWER(NULLIF(TRIM(device), '')) AS device,
     NULLIF(TRIM(event_ts), '') AS _raw_event_ts,
     _source_file,

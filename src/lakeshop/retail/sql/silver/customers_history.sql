@@ -26,7 +26,7 @@ SELECT
     NULLIF(UPPER(regexp_replace(postal_code, '[^0-9A-Za-z-]', '', 'g')), '') AS postal_code,
     NULLIF(TRIM(country), '') AS country,
     LOWER(NULLIF(TRIM(loyalty_tier), '')) AS loyalty_tier,
-    TRY_CAST(NULLIF(TRIM(created_at), '') AS TIMESTAMP) AS created_at,
+    lakeshop_utc_timestamp(NULLIF(TRIM(created_at), ''), $timezone) AS created_at,
     version_at AS updated_at,
     NULLIF(TRIM(birth_date), '') AS _raw_birth_date,
     NULLIF(TRIM(created_at), '') AS _raw_created_at,
@@ -49,7 +49,7 @@ FROM (
             -- updated_at, or when absent the file's delivery time (its modified time as logged)
             CASE
                 WHEN NULLIF(TRIM(updated_at), '') IS NULL THEN _delivered_at
-                ELSE TRY_CAST(NULLIF(TRIM(updated_at), '') AS TIMESTAMP)
+                ELSE lakeshop_utc_timestamp(NULLIF(TRIM(updated_at), ''), $timezone)
             END AS version_at
         FROM bronze.customers
     ) AS b

@@ -46,12 +46,12 @@ FROM (
         COALESCE(TRY_CAST(NULLIF(TRIM(freight_amount), '') AS DECIMAL(18, 2)), 0) AS freight_amount,
         NULLIF(TRIM(seller_id), '') AS seller_id,
         LOWER(NULLIF(TRIM(item_status), '')) AS item_status,
-        TRY_CAST(NULLIF(TRIM(shipped_at), '') AS TIMESTAMP) AS shipped_at,
-        TRY_CAST(NULLIF(TRIM(delivered_at), '') AS TIMESTAMP) AS delivered_at,
+        lakeshop_utc_timestamp(NULLIF(TRIM(shipped_at), ''), $timezone) AS shipped_at,
+        lakeshop_utc_timestamp(NULLIF(TRIM(delivered_at), ''), $timezone) AS delivered_at,
         -- absent: the file's delivery time (its modified time as first logged)
         CASE
             WHEN NULLIF(TRIM(updated_at), '') IS NULL THEN _delivered_at
-            ELSE TRY_CAST(NULLIF(TRIM(updated_at), '') AS TIMESTAMP)
+            ELSE lakeshop_utc_timestamp(NULLIF(TRIM(updated_at), ''), $timezone)
         END AS updated_at,
         NULLIF(TRIM(quantity), '') AS _raw_quantity,
         NULLIF(TRIM(unit_price), '') AS _raw_unit_price,

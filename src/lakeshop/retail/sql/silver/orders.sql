@@ -4,13 +4,13 @@ SELECT
     NULLIF(TRIM(customer_id), '') AS customer_id,
     NULLIF(TRIM(store_id), '') AS store_id,
     LOWER(NULLIF(TRIM(channel), '')) AS channel,
-    TRY_CAST(NULLIF(TRIM(order_ts), '') AS TIMESTAMP) AS order_ts,
+    lakeshop_utc_timestamp(NULLIF(TRIM(order_ts), ''), $timezone) AS order_ts,
     UPPER(NULLIF(TRIM(currency), '')) AS currency,
     LOWER(NULLIF(TRIM(status), '')) AS status,
     -- absent: the file's delivery time (its modified time as first logged)
     CASE
         WHEN NULLIF(TRIM(updated_at), '') IS NULL THEN _delivered_at
-        ELSE TRY_CAST(NULLIF(TRIM(updated_at), '') AS TIMESTAMP)
+        ELSE lakeshop_utc_timestamp(NULLIF(TRIM(updated_at), ''), $timezone)
     END AS updated_at,
     TRY_CAST(NULLIF(TRIM(freight_amount), '') AS DECIMAL(18, 2)) AS freight_amount,
     NULLIF(TRIM(order_ts), '') AS _raw_order_ts,

@@ -8,7 +8,7 @@ SELECT
     UPPER(NULLIF(TRIM(currency), '')) AS currency,
     LOWER(NULLIF(TRIM(status), '')) AS status,
     -- absent: NULL here; gold.fact_payments takes the order's time
-    TRY_CAST(NULLIF(TRIM(transaction_ts), '') AS TIMESTAMP) AS transaction_ts,
+    lakeshop_utc_timestamp(NULLIF(TRIM(transaction_ts), ''), $timezone) AS transaction_ts,
     TRY_CAST(NULLIF(TRIM(installments), '') AS INTEGER) AS installments,
     NULLIF(TRIM(amount), '') AS _raw_amount,
     NULLIF(TRIM(transaction_ts), '') AS _raw_transaction_ts,

@@ -5,7 +5,7 @@ SELECT
     TRY_CAST(NULLIF(TRIM(amount), '') AS DECIMAL(18, 2)) AS amount,
     NULLIF(TRIM(reason), '') AS reason,
     LOWER(NULLIF(TRIM(status), '')) AS status,
-    TRY_CAST(NULLIF(TRIM(refund_ts), '') AS TIMESTAMP) AS refund_ts,
+    lakeshop_utc_timestamp(NULLIF(TRIM(refund_ts), ''), $timezone) AS refund_ts,
     NULLIF(TRIM(amount), '') AS _raw_amount,
     NULLIF(TRIM(refund_ts), '') AS _raw_refund_ts,
     _source_file,

@@ -6,7 +6,7 @@ SELECT
     TRY_CAST(NULLIF(TRIM(return_qty), '') AS INTEGER) AS return_qty,
     TRY_CAST(NULLIF(TRIM(return_amount), '') AS DECIMAL(18, 2)) AS return_amount,
     NULLIF(TRIM(reason), '') AS reason,
-    TRY_CAST(NULLIF(TRIM(returned_at), '') AS TIMESTAMP) AS returned_at,
+    lakeshop_utc_timestamp(NULLIF(TRIM(returned_at), ''), $timezone) AS returned_at,
     NULLIF(TRIM(line_no), '') AS _raw_line_no,
     NULLIF(TRIM(return_qty), '') AS _raw_return_qty,
     NULLIF(TRIM(return_amount), '') AS _raw_return_amount,

@@ -10,7 +10,7 @@ SELECT
     -- absent: the file's delivery time (its modified time as first logged)
     CASE
         WHEN NULLIF(TRIM(updated_at), '') IS NULL THEN _delivered_at
-        ELSE TRY_CAST(NULLIF(TRIM(updated_at), '') AS TIMESTAMP)
+        ELSE lakeshop_utc_timestamp(NULLIF(TRIM(updated_at), ''), $timezone)
     END AS updated_at,
     NULLIF(TRIM(opened_on), '') AS _raw_opened_on,
     NULLIF(TRIM(updated_at), '') AS _raw_updated_at,
