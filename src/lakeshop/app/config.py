@@ -13,8 +13,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from lakeshop.app.alerts_config import AlertsConfig
-from lakeshop.app.schedule_config import ScheduleConfig
 from lakeshop.app.ml_config import MlConfig
+from lakeshop.app.schedule_config import ScheduleConfig
 from lakeshop.app.sync_config import SyncConfig
 from lakeshop.core.errors import ConfigError
 from lakeshop.engines.registry import EngineName

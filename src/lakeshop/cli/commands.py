@@ -16,7 +16,21 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from lakeshop.cli import access, alerts, demo, env, ml, models, ops, quality, read, run, schedule, serve, sync
+from lakeshop.cli import (
+    access,
+    alerts,
+    demo,
+    env,
+    ml,
+    models,
+    ops,
+    quality,
+    read,
+    run,
+    schedule,
+    serve,
+    sync,
+)
 from lakeshop.cli.options import State
 from lakeshop.cli.output import error, out
 from lakeshop.core.errors import LakeshopError

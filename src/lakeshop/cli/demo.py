@@ -79,8 +79,8 @@ def demo(
     """Generate a retailer, run the whole pipeline on it and show what was built."""
     check_scale(scale)
     from lakeshop.app import api
-    from lakeshop.app.models.scaffold import write_examples
     from lakeshop.app.access.default import write_default_policy
+    from lakeshop.app.models.scaffold import write_examples
     from lakeshop.app.project import Project, write_demo_config
     from lakeshop.datagen import generate as gen
 
