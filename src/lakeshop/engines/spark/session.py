@@ -68,6 +68,10 @@ def spark_session(
         raise MissingDependency(
             "the spark engine needs Java 17 or later: no 'java' on PATH and JAVA_HOME is not set"
         )
+    if not connect_url and _is_local(master):
+        # the JVM resolves the host's own address before it reads any setting: keep local
+        # mode on loopback from the start (a cluster's driver needs its routable address)
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     try:
         spark = builder.getOrCreate()
     except Exception as exc:  # the JVM did not start, or the cluster is unreachable
