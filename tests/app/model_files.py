@@ -99,7 +99,8 @@ def five_kinds(root: Path) -> None:
         root,
         "payment_refunds",
         """
-        SELECT payment_type, COUNT(*) AS payments, SUM(refund_count) AS refunds
+        -- typed: DuckDB sums BIGINTs to a HUGEINT, Spark to a BIGINT
+        SELECT payment_type, COUNT(*) AS payments, CAST(SUM(refund_count) AS BIGINT) AS refunds
         FROM gold.fact_payments
         WHERE payment_type IS NOT NULL
         GROUP BY payment_type
