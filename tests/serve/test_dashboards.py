@@ -141,6 +141,7 @@ def test_the_browser_pages_redirect_and_send_a_strict_policy(server: Running) ->
         page = c.get("/dashboards/sales")
         login = c.get("/login")
         script = c.get("/static/plotly.js")
+        sheet = c.get("/static/plotly.css")
         missing = c.get("/static/secret.txt")
         tile = c.get("/api/dashboards/sales/tiles/revenue")
     assert home.status_code == 303 and home.headers["location"] == "/login"
@@ -151,6 +152,8 @@ def test_the_browser_pages_redirect_and_send_a_strict_policy(server: Running) ->
     assert "<script>" not in login.text  # no inline script
     assert script.status_code == 200 and "max-age=31536000" in script.headers["cache-control"]
     assert "plotly" in script.text[:2000].lower() and len(script.content) > 1_000_000
+    assert sheet.headers["content-type"].startswith("text/css")
+    assert ".js-plotly-plot .plotly" in sheet.text and 'class="no-inline-styles"' in login.text
     assert missing.status_code == 404 and tile.status_code == 401
     with server.client() as c:
         logged = c.post("/login", json={"user": "ana", "token": server.tokens["ana"]})

@@ -18,7 +18,12 @@ from urllib.parse import quote
 from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from lakeshop.observe.report.plotlyjs import plotly_js, plotly_version
+from lakeshop.observe.report.plotlyjs import (
+    plotly_css,
+    plotly_js,
+    plotly_sheet_ids,
+    plotly_version,
+)
 from lakeshop.serve.auth import audit_of, principal
 from lakeshop.serve.dashboards import dashboards, page
 
@@ -119,7 +124,13 @@ def _html(title: str, body: str, data: dict[str, Any]) -> Response:
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{escape(title)} · lakeshop</title>"
         f'<link rel="stylesheet" href="/static/dashboard.css?v={_version()}">'
-        f'<script src="/static/plotly.js?v={plotly_version()}" defer></script>'
+        # plotly's own rules from this origin; the id and class tell plotly.js not to add
+        # them inline (which the CSP would refuse)
+        '<link rel="stylesheet" id="plotly.js-style-global" class="no-inline-styles" '
+        f'href="/static/plotly.css?v={plotly_version()}">'
+        # the map library's sheet plotly.js would add inline: no map is drawn here
+        + "".join(f'<meta name="plotly-sheet" id="{escape(i)}">' for i in plotly_sheet_ids())
+        + f'<script src="/static/plotly.js?v={plotly_version()}" defer></script>'
         f'<script src="/static/dashboard.js?v={_version()}" defer></script>'
         f"</head><body {attributes}>{body}</body></html>"
     )
@@ -129,10 +140,12 @@ def _html(title: str, body: str, data: dict[str, Any]) -> Response:
 
 @router.get("/static/{file}", include_in_schema=False)
 def static(file: str, request: Request) -> Response:
-    """The page's script and style, and plotly.js; cached for a year (versioned URLs)."""
+    """The page's script and style, and plotly's script and style; cached for a year (versioned URLs)."""
     audit_of(request).action = "static"
     if file == "plotly.js":
         content = plotly_js().encode()
+    elif file == "plotly.css":
+        content = plotly_css().encode()
     else:
         path = STATIC / file
         if file not in _files() or not path.is_file():
