@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.serve.test_foreign_export import EXPORT, _plain, _seller, marketplace  # noqa: F401
+from tests.retail.test_marketplace_export import EXPORT
+from tests.serve.test_foreign_export import _plain, _seller, marketplace  # noqa: F401
 
 from .conftest import Running
 
@@ -66,7 +67,6 @@ def test_a_seller_filter_gives_the_exports_numbers(served: Running) -> None:
         everyone = c.get("/api/dashboards/market/tiles/by_seller").json()
         codes = c.get("/api/dashboards/market/tiles/postcodes").json()
     assert [(r["seller_id"], r["lines"]) for r in rows["rows"]] == [(seller, expected[0][0])]
-    ]
     assert len(everyone["rows"]) > 1
     assert {r["postal_code"] for r in codes["rows"]} == {"#####"}
 
