@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/run.py --scale 1 [--days 60] [--cache DIR] [--json OUT]
                                        [--engines duckdb[,spark]] [--work DIR] [--sync]
+                                       [--serve [--serve-clients 20] [--serve-seconds 60]]
 
 1. The retailer (``--days`` days at ``--scale``) is generated once into ``--cache``, under a
    key of (scale, days, seed, defects, generator version: a hash of the generator's code);
@@ -16,6 +17,9 @@
 7. With ``--sync``: ``lakeshop sync postgres`` after the full run (the initial load of gold)
    and after the incremental run (one day's changes), into ``$LAKESHOP_POSTGRES_DSN`` or a
    throwaway local server; rows are those the sync sent (``_system.sync``).
+8. With ``--serve``: ``benchmarks/serve_load.py`` on the incremental project: concurrent
+   clients against dashboard tiles and ``/api/sql`` while ``lakeshop run --full-refresh``
+   commits; p50/p95, errors, and gold's accounting before and after.
 
 Each step runs in a fresh subprocess (the CLI, as users run it); wall time, CPU time
 (user + system of the process tree) and peak memory (RSS of the whole process tree, sampled
@@ -392,6 +396,18 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
         done=RUN_DONE,
     )
 
+    serve: dict[str, Any] | None = None
+    if args.serve:
+        # the load test (benchmarks/serve_load.py) on the project just built: its run is a
+        # full refresh committing while 20 clients read
+        import serve_load
+
+        print(
+            f"serve load: {args.serve_clients} clients for {args.serve_seconds:g} s ...",
+            file=sys.stderr,
+        )
+        serve = serve_load.load(project, args.serve_clients, args.serve_seconds)
+
     spark: dict[str, Any] = {"requested": "spark" in args.engines}
     if spark["requested"]:
         reason = spark_support()
@@ -457,6 +473,7 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
         "floor_parquet_bytes": floor_bytes,
         "steps": {k: v.as_json() for k, v in steps.items()},
         "spark": spark,
+        "serve": serve,
         "ratios": {k: round(v, 4) for k, v in ratios.items()},
         "ratios_cpu": {k: round(v, 4) for k, v in by_cpu.items()},
         "targets": [
@@ -545,6 +562,13 @@ def main() -> None:
         "(into $LAKESHOP_POSTGRES_DSN, else a throwaway local server)",
     )
     parser.add_argument(
+        "--serve",
+        action="store_true",
+        help="also load lakeshop serve (benchmarks/serve_load.py) while a full refresh commits",
+    )
+    parser.add_argument("--serve-clients", type=int, default=20)
+    parser.add_argument("--serve-seconds", type=float, default=60.0)
+    parser.add_argument(
         "--engines", default="duckdb", help="duckdb, or duckdb,spark to time Spark's full run too"
     )
     args = parser.parse_args()
@@ -560,6 +584,8 @@ def main() -> None:
     except StepFailed as exc:
         sys.exit(f"benchmark failed: {exc}")
     print(markdown(report))
+    if report.get("serve"):
+        print("\nserve load:", json.dumps(report["serve"], indent=2))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(report, indent=2))
