@@ -112,7 +112,8 @@ def test_every_dashboard_loads_with_data(browser: Browser) -> None:
             page.click("#catalog ul.tables a[href='#gold.fact_sales']")
             detail = page.inner_text("#catalog .table-detail")
             assert "silver.order_items" in detail and "gold.agg_daily_sales" in detail
-            assert "one row per order line" in detail.lower() or "sales_total" in detail
+            assert "sales_total" in detail
+            assert "expectations of the latest run" in detail  # the admin reads _system
         # the top of the page, at most 1400 px tall: small PNGs for the docs
         height = min(1400, page.evaluate("document.documentElement.scrollHeight"))
         clip = {"x": 0, "y": 0, "width": 1280, "height": height}
@@ -163,4 +164,9 @@ def test_the_analyst_sees_masked_emails_and_withheld_operations(browser: Browser
     assert states and set(states) == {"denied"}
     assert page.locator(".withheld").count() == len(states)
     assert page.locator("h1").inner_text() == "Operations"  # the page, not an error page
+    browser.open(page, "catalog")
+    page.wait_for_selector("#catalog[data-state=ready] .table-detail[data-table]")
+    listed = page.eval_on_selector_all("#catalog ul.tables li", "ls => ls.map(l => l.textContent)")
+    assert listed and all(name.startswith("gold.") for name in listed)  # the analyst's grant
+    assert page.locator("#tile-expectations[data-state=denied]").count() == 1
     assert browser.problems == [], "\n".join(browser.problems)

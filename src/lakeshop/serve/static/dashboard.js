@@ -199,8 +199,16 @@
     return a;
   }
 
-  async function loadCatalog(box) {
-    const tables = await getJSON("/api/tables");
+  // the catalog page's "expectations" tile (when the role may read it), by table
+  async function passRates(page) {
+    const tile = page.tiles.find((t) => t.id === "expectations" && t.allowed);
+    if (!tile) return new Map();
+    const data = await getJSON(tile.link);
+    return new Map(data.rows.map((r) => [r.table_name, r]));
+  }
+
+  async function loadCatalog(box, page) {
+    const [tables, rates] = await Promise.all([getJSON("/api/tables"), passRates(page).catch(() => new Map())]);
     const byName = new Map(tables.map((t) => [t.name, t]));
     const list = el("ul", { class: "tables" });
     const detail = el("article", { class: "table-detail" });
@@ -213,6 +221,11 @@
       const when = t.last_commit_ms ? new Date(t.last_commit_ms).toISOString().replace("T", " ").slice(0, 19) + " UTC" : "–";
       const parts = [el("h2", {}, t.name), el("p", { class: "lead" }, t.description || ""),
         el("p", { class: "facts" }, `${t.kind} · ${show(t.rows)} rows${t.rows_filtered ? " (your row filters)" : ""} · version ${show(t.version)} · last commit ${when}`)];
+      const rate = rates.get(t.name);
+      if (rate) {
+        parts.push(el("p", { class: "expectations" },
+          `expectations of the latest run: ${show(rate.expectations)}, ${show(rate.passed)} rows passed, ${show(rate.failed)} failed, pass rate ${show(rate.pass_rate)}`));
+      }
       const lineage = el("div", { class: "lineage" });
       const column = (title, entries) => {
         const col = el("div", {}); col.appendChild(el("h3", {}, title));
@@ -260,7 +273,7 @@
     const form = document.getElementById("filters");
     buildFilters(form, page.filters);
     const catalog = document.getElementById("catalog");
-    if (catalog) loadCatalog(catalog).catch((e) => { catalog.dataset.state = "error"; catalog.textContent = e.message; });
+    if (catalog) loadCatalog(catalog, page).catch((e) => { catalog.dataset.state = "error"; catalog.textContent = e.message; });
     const refresh = () => {
       const query = filterQuery(form);
       history.replaceState(null, "", location.pathname + (query.toString() ? "?" + query : "") + location.hash);
