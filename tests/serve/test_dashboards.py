@@ -37,6 +37,7 @@ def test_the_pages_are_listed(server: Running) -> None:
     assert names == ["sales", "products", "customers", "payments", "operations", "catalog"]
 
 
+@pytest.mark.slow  # ~30 queries; the browser test loads every page too
 def test_every_tile_answers_for_the_admin(server: Running) -> None:
     with server.client("ada") as c:
         for name in ("sales", "products", "customers", "payments", "operations", "catalog"):
