@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/run.py --scale 1 [--days 60] [--cache DIR] [--json OUT]
                                        [--engines duckdb[,spark]] [--work DIR] [--sync]
+                                       [--serve [--serve-clients 20] [--serve-seconds 60]]
 
 1. The retailer (``--days`` days at ``--scale``) is generated once into ``--cache``, under a
    key of (scale, days, seed, defects, generator version: a hash of the generator's code);
@@ -19,6 +20,9 @@
 8. With ``--ml``: after the incremental run, ``lakeshop ml train`` then ``lakeshop ml score``
    of each model (demand_forecast, churn, segments) at its defaults, every series and every
    customer (churn needs ``--days`` of at least 90: a 60-day horizon after its cutoff).
+8. With ``--serve``: ``benchmarks/serve_load.py`` on the incremental project: concurrent
+   clients against dashboard tiles and ``/api/sql`` while ``lakeshop run --full-refresh``
+   commits; p50/p95, errors, and gold's accounting before and after.
 
 Each step runs in a fresh subprocess (the CLI, as users run it); wall time, CPU time
 (user + system of the process tree) and peak memory (RSS of the whole process tree, sampled
@@ -406,6 +410,17 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
                     lakeshop("--project", str(project), "ml", action, model),
                     args.work / "logs" / f"ml_{action}_{model}.log",
                 )
+    serve: dict[str, Any] | None = None
+    if args.serve:
+        # the load test (benchmarks/serve_load.py) on the project just built: its run is a
+        # full refresh committing while 20 clients read
+        import serve_load
+
+        print(
+            f"serve load: {args.serve_clients} clients for {args.serve_seconds:g} s ...",
+            file=sys.stderr,
+        )
+        serve = serve_load.load(project, args.serve_clients, args.serve_seconds)
 
     spark: dict[str, Any] = {"requested": "spark" in args.engines}
     if spark["requested"]:
@@ -480,6 +495,7 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
         "floor_parquet_bytes": floor_bytes,
         "steps": {k: v.as_json() for k, v in steps.items()},
         "spark": spark,
+        "serve": serve,
         "ratios": {k: round(v, 4) for k, v in ratios.items()},
         "ratios_cpu": {k: round(v, 4) for k, v in by_cpu.items()},
         "targets": [
@@ -573,6 +589,13 @@ def main() -> None:
         help="also time lakeshop ml train and score of every model (needs --days 90 or more)",
     )
     parser.add_argument(
+        "--serve",
+        action="store_true",
+        help="also load lakeshop serve (benchmarks/serve_load.py) while a full refresh commits",
+    )
+    parser.add_argument("--serve-clients", type=int, default=20)
+    parser.add_argument("--serve-seconds", type=float, default=60.0)
+    parser.add_argument(
         "--engines", default="duckdb", help="duckdb, or duckdb,spark to time Spark's full run too"
     )
     args = parser.parse_args()
@@ -590,6 +613,8 @@ def main() -> None:
     except StepFailed as exc:
         sys.exit(f"benchmark failed: {exc}")
     print(markdown(report))
+    if report.get("serve"):
+        print("\nserve load:", json.dumps(report["serve"], indent=2))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(report, indent=2))

@@ -80,6 +80,7 @@ def demo(
     check_scale(scale)
     from lakeshop.app import api
     from lakeshop.app.access.default import write_default_policy
+    from lakeshop.app.dashboards.load import write_default_dashboards
     from lakeshop.app.models.scaffold import write_examples
     from lakeshop.app.project import Project, write_demo_config
     from lakeshop.datagen import generate as gen
@@ -93,6 +94,7 @@ def demo(
     write_demo_config(directory)
     write_examples(directory)  # two models of the project's own, with their unit tests
     write_default_policy(directory)
+    write_default_dashboards(directory)
     project = Project.load(directory)
     out.print(
         f"[bold]2/2[/] running the pipeline into {escape(str(project.lakehouse().root))}",
@@ -112,7 +114,9 @@ def demo(
         f"\ndemo done in {time.perf_counter() - clock:.1f}s. Try:\n"
         f"  lakeshop --project {where} status\n"
         f'  lakeshop --project {where} sql "SELECT * FROM gold.agg_daily_sales ORDER BY sales_date DESC LIMIT 7"\n'
-        f"  lakeshop --project {where} access token create ana   # then: lakeshop --project {where} serve",
+        f"\ndashboards (Sales, Products, Customers, Payments, Operations, Catalog):\n"
+        f"  lakeshop --project {where} access token create ana   # prints ana's token once\n"
+        f"  lakeshop --project {where} serve                     # open http://127.0.0.1:8800, log in as ana",
         soft_wrap=True,
         highlight=False,
     )

@@ -25,7 +25,7 @@ from lakeshop.app.access.load import load_policy
 from lakeshop.app.access.policy import Policy
 from lakeshop.app.access.tokens import TokenStore
 from lakeshop.core.errors import LakeshopError, QueryRefused, TableNotFound, first_line
-from lakeshop.serve import api, auth, catalog
+from lakeshop.serve import api, auth, catalog, dashboards, pages
 from lakeshop.serve.context import RequestAudit, ServeContext
 
 if TYPE_CHECKING:
@@ -34,7 +34,13 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 #: the routers mounted by :func:`create_app`, in order
-ROUTERS: list[APIRouter] = [auth.router, api.router, catalog.router]
+ROUTERS: list[APIRouter] = [
+    auth.router,
+    api.router,
+    catalog.router,
+    dashboards.router,
+    pages.router,
+]
 
 #: HTTP status and audit status of each error lakeshop raises on purpose
 _ERRORS: list[tuple[type[LakeshopError], int, str]] = [

@@ -150,7 +150,7 @@ def _page(
     report: Report,
     now: datetime | None,
 ) -> str:
-    from plotly.offline import get_plotlyjs
+    from lakeshop.observe.report.plotlyjs import plotly_js
 
     name, _ = project.target(source.target)
     kpis = _kpis(source, as_of, days, report)
@@ -165,7 +165,7 @@ def _page(
         sections="\n".join(sections),
         version=__version__,
         generated_at=f"{(now or datetime.now(UTC)):%Y-%m-%d %H:%M:%S %Z}".strip(),
-        plotly_js=get_plotlyjs(),
+        plotly_js=plotly_js(),
     )
 
 
