@@ -11,20 +11,12 @@ import pytest
 from lakeshop.app.project import Project
 from lakeshop.app.reader import query
 from tests.conftest import cli, one_error_line
-from tests.retail.conftest import deliver, run_ok
-from tests.retail.test_invoice_export import CONFIG, EXPORT
+from tests.retail.test_invoice_export import build
 
 
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory: pytest.TempPathFactory) -> Project:
-    root = tmp_path_factory.mktemp("invoices-ml")
-    (root / "lakeshop.yml").write_text(CONFIG)
-    files = {f"invoices/{p.name}": p.read_text() for p in sorted(EXPORT.glob("*.csv"))}
-    files["stores.csv"] = "store_id,name,channel,currency\nUK-WEB,Online shop,online,GBP\n"
-    deliver(root / "landing", files)
-    project = Project.load(root)
-    run_ok(project)
-    return project
+    return build(tmp_path_factory.mktemp("invoices-ml"))
 
 
 @pytest.mark.ml

@@ -62,9 +62,8 @@ sources:
 """
 
 
-@pytest.fixture(scope="module")
-def shop(tmp_path_factory: pytest.TempPathFactory) -> Project:
-    root = tmp_path_factory.mktemp("invoices")
+def build(root: Path) -> Project:
+    """The export delivered under ``root`` with its lakeshop.yml, run once."""
     (root / "lakeshop.yml").write_text(CONFIG)
     files = {f"invoices/{p.name}": p.read_text() for p in sorted(EXPORT.glob("*.csv"))}
     files["stores.csv"] = "store_id,name,channel,currency\nUK-WEB,Online shop,online,GBP\n"
@@ -72,6 +71,11 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Project:
     project = Project.load(root)
     run_ok(project)
     return project
+
+
+@pytest.fixture(scope="module")
+def shop(tmp_path_factory: pytest.TempPathFactory) -> Project:
+    return build(tmp_path_factory.mktemp("invoices"))
 
 
 def _plain(project: Project, period: str) -> dict[str, tuple[Decimal, Decimal]]:

@@ -34,7 +34,12 @@ def _show(steps: list[Step]) -> None:
             highlight=False,
             soft_wrap=True,
         )
-        shown = {k: round(v, 4) if isinstance(v, float) else v for k, v in s.metrics.items()}
+        # the lift curve is the report's chart (and _system.ml_backtests): too long for a line
+        shown = {
+            k: round(v, 4) if isinstance(v, float) else v
+            for k, v in s.metrics.items()
+            if "cumulative_lift" not in k
+        }
         if shown:
             out.print(f"   {json.dumps(shown)}", highlight=False, soft_wrap=True, markup=False)
 
@@ -71,7 +76,9 @@ def backtest(model: Model = None, target: Target = None) -> None:
     for s in steps:
         for r in s.backtest:
             if r["fold"] == "all":
-                values = ", ".join(f"{k}={v:.4f}" for k, v in r["metrics"].items())
+                values = ", ".join(
+                    f"{k}={v:.4f}" for k, v in r["metrics"].items() if "cumulative_lift" not in k
+                )
                 out.print(
                     f"   {s.model} {r['role']:8} ({r['method']}): {values}",
                     highlight=False,

@@ -50,7 +50,22 @@ class Step:
     backtest: list[dict[str, Any]] = field(default_factory=list)
 
 
+def _require() -> None:
+    """The ``ml`` extra is installed, or one clear line saying how to install it."""
+    import importlib.util
+
+    missing = [
+        m for m in ("statsforecast", "sklearn", "pandas") if importlib.util.find_spec(m) is None
+    ]
+    if missing:
+        raise LakeshopError(
+            f"lakeshop ml needs the ml extra ({', '.join(missing)} missing): "
+            "pip install 'lakeshop[ml]'"
+        )
+
+
 def _resolve(model: str | None) -> tuple[ModelName, ...]:
+    _require()
     if model is None:
         return MODELS
     aliases = {"forecast": "demand_forecast", "demand": "demand_forecast", "segment": "segments"}

@@ -12,16 +12,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from lakeshop.app.ml_config import ForecastSettings
 from lakeshop.ml import metrics
 from lakeshop.ml.data import NotEnoughHistory
+
+if TYPE_CHECKING:  # pandas comes with the ml extra: imported where used
+    import pandas as pd
 
 ADI_CUTOFF = 1.32
 BASELINE = "SeasonalNaive"
@@ -61,6 +63,8 @@ class Panel:
         self, rows: np.ndarray[Any, np.dtype[np.int64]], upto: int | None = None
     ) -> pd.DataFrame:
         """statsforecast's long frame (unique_id, ds, y) of the series ``rows``."""
+        import pandas as pd
+
         y = self.y[rows, :upto]
         n, t = y.shape
         ds = pd.date_range(self.start, periods=t, freq="D")
@@ -140,6 +144,7 @@ class Forecast:
 
 def forecast(p: Panel, settings: ForecastSettings) -> Forecast:
     """Fit every series' model on the whole panel and forecast ``horizon`` days ahead."""
+    import pandas as pd
     from statsforecast import StatsForecast
 
     parts = []
@@ -161,6 +166,8 @@ def forecast(p: Panel, settings: ForecastSettings) -> Forecast:
 
 def _shape(out: pd.DataFrame, name: str, level: int, native: bool) -> pd.DataFrame:
     """Forecast, lo, hi (native intervals, else Poisson around the forecast rate), baseline."""
+    import pandas as pd
+
     out = out.reset_index() if "unique_id" not in out.columns else out
     mean = np.maximum(out[name].to_numpy(dtype=float), 0.0)
     if native:
@@ -191,6 +198,7 @@ def backtest(p: Panel, settings: ForecastSettings, folds: int, step: int) -> lis
     days; per fold and for all folds together, MASE, sMAPE and WAPE of the model (each series
     its own) and of the seasonal-naive baseline. The MASE scale of a series is its in-sample
     seasonal-naive error before the first cutoff."""
+    import pandas as pd
     from statsforecast import StatsForecast
 
     h = settings.horizon
