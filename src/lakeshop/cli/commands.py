@@ -146,6 +146,7 @@ for _command in (
     quality.report,
     ops.doctor,
     ops.maintain,
+    ops.unlock,
     read.lineage,
     read.history,
     alerts.alerts,
