@@ -145,7 +145,7 @@ def test_spark_builds_the_same_lakehouse_as_duckdb(spark: Any, retailer: Path, t
     config_file = spk.directory / "lakeshop.yml"
     config_file.write_text(config_file.read_text().replace("engine: spark", "engine: duckdb"))
     code, out, _ = cli("--project", spk.directory, "doctor")
-    assert code == 0 and out.splitlines()[-1] == "doctor: all 5 checks passed", out
+    assert code == 0 and out.splitlines()[-1] == "doctor: all 7 checks passed", out
 
 
 def test_spark_builds_the_same_lakehouse_from_a_partial_export(spark: Any, tmp_path: Path):

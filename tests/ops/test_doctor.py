@@ -36,7 +36,7 @@ def append(project: Project, name: str, rows: pa.Table) -> None:
 def test_passes_on_a_fresh_demo(demo: Project) -> None:
     code, lines = doctor(demo)
     assert code == 0, lines
-    assert lines[-1] == "doctor: all 5 checks passed"
+    assert lines[-1] == "doctor: all 7 checks passed"
     assert not failures(lines)
 
 
@@ -49,7 +49,7 @@ def test_names_a_missing_raw_copy(demo: Project) -> None:
     [line] = failures(lines)
     assert line.startswith(f"FAILED raw copies: {entry['path']} (source {entry['source']})")
     assert "no raw copy" in line
-    assert lines[-1].startswith("doctor: 1 problem(s) in 1 of 5 checks (raw copies)")
+    assert lines[-1].startswith("doctor: 1 problem(s) in 1 of 7 checks (raw copies)")
 
 
 def test_names_a_duplicate_key_in_silver(demo: Project) -> None:

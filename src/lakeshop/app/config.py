@@ -69,6 +69,18 @@ class Target(BaseModel):
     #: committed project (see lakeshop.app.environments); unset: neither
     mode: Literal["development", "production"] | None = None
 
+    @field_validator("memory_limit")
+    @classmethod
+    def _some_memory(cls, value: str) -> str:
+        """``0KB`` or ``0%`` passes the pattern but leaves DuckDB nothing to work with."""
+        found = re.match(r"^\s*(\d+(?:\.\d+)?)\s*(%|[KMGT])", value)
+        if found is not None:
+            number, unit = float(found.group(1)), found.group(2)
+            scale = {"%": 0.0, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}[unit]
+            if (unit == "%" and number < 1) or (unit != "%" and number * scale < 16 << 20):
+                raise ValueError(f"at least 16MB (or 1%) for DuckDB to work in ({value.strip()})")
+        return value
+
 
 PolicyName = Literal["hold", "inferred", "quarantine"]
 

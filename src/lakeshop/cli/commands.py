@@ -165,6 +165,7 @@ for _command in (
     ops.backup,
     ops.restore,
     ops.migrate,
+    ops.unlock,
     read.lineage,
     read.history,
     alerts.alerts,

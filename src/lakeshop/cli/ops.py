@@ -148,3 +148,27 @@ def migrate(target: Target = None) -> None:
             highlight=False,
         )
     out.print(f"lakehouse migrated to format {FORMAT_VERSION}", highlight=False)
+
+
+def unlock(
+    target: Target = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Remove the lock (refused while its holder lives).")
+    ] = False,
+) -> None:
+    """Remove a writer lock left by a writer that is gone (another host, a skewed clock)."""
+    from lakeshop.pipeline.lock import force_unlock, holder
+
+    project = load_project()
+    lakehouse = project.lakehouse(target)
+    if not force:
+        held = holder(lakehouse)
+        who = held.describe() if held else "nobody"
+        out.print(f"held by {escape(who)}; `lakeshop unlock --force` removes it", highlight=False)
+        return
+    gone = force_unlock(lakehouse)
+    out.print(
+        f"removed the lock of {escape(gone.describe())}" if gone else "no lock to remove",
+        soft_wrap=True,
+        highlight=False,
+    )

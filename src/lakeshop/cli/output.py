@@ -156,7 +156,20 @@ def print_table(table: pa.Table, fmt: OutputFormat) -> None:
         pacsv.write_csv(flat_columns(table), sink)
         sink.flush()
         return
+    if fmt is OutputFormat.table and table.num_rows > TABLE_ROWS:
+        # a table is drawn in Python, row by row: millions of rows would take many minutes
+        err.print(
+            f"showing the first {TABLE_ROWS:,} of {table.num_rows:,} rows; "
+            "--format csv or json (or LIMIT) for all",
+            soft_wrap=True,
+            highlight=False,
+        )
+        table = table.slice(0, TABLE_ROWS)
     print_rows(table.to_pylist(maps_as_pydicts="lossy"), fmt, table.column_names)
+
+
+#: most rows ``--format table`` draws (csv and json write every row)
+TABLE_ROWS = 1_000
 
 
 def flat_columns(table: pa.Table) -> pa.Table:

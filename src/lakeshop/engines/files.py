@@ -46,9 +46,23 @@ class CsvOptions:
     quote: str = '"'
     encoding: str = "utf-8"
     header: bool = True
+    #: more malformed records than this and the file is refused whole (memory stays bounded)
+    max_rejected_lines: int = 10_000
+    #: a gzip file expanding to more than this many times its size is refused (a gzip bomb)
+    max_gunzip_ratio: int = 200
 
 
-def read_bytes_checked(path: Path, encoding: str = "utf-8") -> bytes:
+#: what a gzip file may expand to whatever its ratio (small files compress very well)
+GUNZIP_FLOOR = 64 << 20
+
+
+class TooManyRejects(SourceFileError):
+    """More malformed records than ``max_rejected_lines``: the file is refused whole."""
+
+
+def read_bytes_checked(
+    path: Path, encoding: str = "utf-8", max_ratio: int = CsvOptions.max_gunzip_ratio
+) -> bytes:
     """Read a whole file (gunzipped when named ``*.gz``), refusing ones that cannot hold records."""
     try:
         data = path.read_bytes()
@@ -57,16 +71,23 @@ def read_bytes_checked(path: Path, encoding: str = "utf-8") -> bytes:
     if not data:
         raise SourceFileError(str(path), "empty file (0 bytes)")
     if path.name.lower().endswith(".gz"):
-        data = _gunzip(path, data)
+        data = _gunzip(path, data, max(len(data) * max_ratio, GUNZIP_FLOOR))
     wide = _codec_name(path, encoding).startswith(("utf-16", "utf-32"))
     if not wide and b"\x00" in data[:65536]:
         raise SourceFileError(str(path), "binary content (NUL bytes): not a text file")
     return data
 
 
-def _gunzip(path: Path, data: bytes) -> bytes:
+def _gunzip(path: Path, data: bytes, limit: int) -> bytes:
+    """Gunzip ``data``, refusing it as a gzip bomb past ``limit`` bytes (never expanded beyond)."""
     try:
-        text = gzip.decompress(data)
+        text = _bounded_gunzip(data, limit)
+        if text is None:
+            raise SourceFileError(
+                str(path),
+                f"gzip bomb: {len(data)} bytes expand beyond {limit} bytes "
+                "(options.max_gunzip_ratio); refused whole",
+            )
     except EOFError:
         raise SourceFileError(
             str(path), f"truncated gzip: the stream ends early ({len(data)} bytes)"
@@ -76,6 +97,29 @@ def _gunzip(path: Path, data: bytes) -> bytes:
     if not text:
         raise SourceFileError(str(path), "empty file (0 bytes once gunzipped)")
     return text
+
+
+def _bounded_gunzip(data: bytes, limit: int) -> bytes | None:
+    """The gunzipped bytes (every member), or None past ``limit`` bytes."""
+    out: list[bytes] = []
+    size = 0
+    rest = data
+    while rest:
+        unzip = zlib.decompressobj(wbits=31)
+        pending = rest
+        while True:
+            chunk = unzip.decompress(pending, 1 << 20)
+            size += len(chunk)
+            if size > limit:
+                return None
+            out.append(chunk)
+            if unzip.eof:
+                break
+            pending = unzip.unconsumed_tail
+            if not pending and not chunk:
+                raise EOFError  # the input ended inside the stream
+        rest = unzip.unused_data.lstrip(b"\x00")  # the next member, after any padding
+    return b"".join(out)
 
 
 def decode(path: Path, data: bytes, encoding: str) -> str:
@@ -99,7 +143,9 @@ def decode(path: Path, data: bytes, encoding: str) -> str:
 
 def parse_csv(path: Path, options: CsvOptions) -> ParsedFile:
     """Parse a CSV file: all columns as text, malformed records kept with their reason."""
-    text = decode(path, read_bytes_checked(path, options.encoding), options.encoding)
+    raw = read_bytes_checked(path, options.encoding, options.max_gunzip_ratio)
+    text = decode(path, raw, options.encoding)
+    del raw
     first, rest = _first_record(path, text, options)
     if options.header:
         header = [h.strip() for h in first]
@@ -204,12 +250,15 @@ def _read_records(
     """Arrow parses the records; the callback sees only invalid ones (rejects, blank lines)."""
     bad: list[tuple[int, str, str]] = []
     blank: list[int] = []
+    over = [0]  # malformed records past the cap: counted, not kept
 
     def on_invalid(row: pacsv.InvalidRow) -> str:
         if row.number is None:  # Arrow numbers rows when reading serially; never expected
             raise SourceFileError(str(path), "CSV reader did not report record numbers")
         if len(header) > 1 and not row.text.strip():
             blank.append(row.number)
+        elif len(bad) >= options.max_rejected_lines:
+            over[0] += 1
         else:
             reason = f"expected {row.expected_columns} columns, found {row.actual_columns}"
             bad.append((row.number, row.text, reason))
@@ -238,7 +287,17 @@ def _read_records(
         )
     except pa.ArrowException as exc:
         raise SourceFileError(str(path), f"unreadable CSV: {without_values(str(exc))}") from exc
+    if over[0]:
+        raise too_many_rejects(path, len(bad) + over[0], options.max_rejected_lines)
     return table, bad, blank
+
+
+def too_many_rejects(path: Path, count: int, cap: int) -> TooManyRejects:
+    """The refusal of a file with more malformed records than ``cap``."""
+    return TooManyRejects(
+        str(path),
+        f"{count} malformed records, more than options.max_rejected_lines ({cap}): refused whole",
+    )
 
 
 def _number(

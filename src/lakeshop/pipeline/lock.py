@@ -32,6 +32,8 @@ DEFAULT_STALE_AFTER = 60.0
 #: a takeover guard older than this (seconds) was left by a process killed mid-takeover
 _GUARD_STALE = 10.0
 _POLL = 0.25
+#: a heartbeat this many seconds ahead of our clock tells of clocks that differ
+SKEW_TOLERANCE = 5.0
 
 
 class LockHeld(LakeshopError):
@@ -65,16 +67,25 @@ class LockInfo:
     def describe(self) -> str:
         run = f"run {self.run_id}" if self.run_id else f"a {self.purpose} (starting)"
         age = time.time() - _epoch(self.heartbeat)
-        return (
-            f"{run} (pid {self.pid} on {self.host}, started {self.started_at}, "
-            f"heartbeat {max(age, 0):.0f}s ago)"
+        beat = (
+            f"heartbeat {-age:.0f}s in the future: the clock of {self.host} is ahead of ours"
+            if age < -SKEW_TOLERANCE
+            else f"heartbeat {max(age, 0):.0f}s ago"
         )
+        return f"{run} (pid {self.pid} on {self.host}, started {self.started_at}, {beat})"
 
-    def stale(self, stale_after: float) -> bool:
-        """Whether the holder is gone: its process ended (same host) or its heartbeat is old."""
+    def stale(self, stale_after: float, unchanged_for: float = 0.0) -> bool:
+        """Whether the holder is gone: its process ended (same host), or its heartbeat has not
+        moved for ``stale_after`` seconds. How long it has not moved is measured on our own
+        monotonic clock while we wait (``unchanged_for``); by the wall clock only when the
+        heartbeat is not in our future (another host's clock may be ahead: a heartbeat a day
+        ahead must not hold the lock for a day)."""
         if self.host == socket.gethostname() and not _alive(self.pid):
             return True
-        return time.time() - _epoch(self.heartbeat) > stale_after
+        if unchanged_for > stale_after:
+            return True
+        age = time.time() - _epoch(self.heartbeat)
+        return age > stale_after
 
 
 def lock_path(lakehouse: Lakehouse) -> Path:
@@ -157,9 +168,14 @@ def writer_lock(
     info = LockInfo(uuid.uuid4().hex, os.getpid(), socket.gethostname(), run_id, purpose, now, now)
     interval = max(0.05, min(5.0, stale_after / 4))
     clock = time.monotonic()
+    seen: tuple[str | None, float] = (None, clock)  # a heartbeat, and when we first saw it
     while True:
         info.started_at = info.heartbeat = _now()
-        if _create(path, info) or _take_over(path, stale_after, info):
+        raw, _ = _read(path)
+        if raw != seen[0]:
+            seen = (raw, time.monotonic())
+        unchanged = time.monotonic() - seen[1]
+        if _create(path, info) or _take_over(path, stale_after, info, unchanged):
             break
         _, current = _read(path)
         waited = time.monotonic() - clock
@@ -188,12 +204,14 @@ def _create(path: Path, info: LockInfo) -> bool:
     return True
 
 
-def _take_over(path: Path, stale_after: float, info: LockInfo) -> bool:
-    """Replace a stale lock with ours; False when it is not stale or someone else won."""
+def _take_over(path: Path, stale_after: float, info: LockInfo, unchanged_for: float = 0.0) -> bool:
+    """Replace a stale lock with ours; False when it is not stale or someone else won.
+
+    ``unchanged_for``: how long (our monotonic clock) we have seen the lock file unchanged."""
     raw, current = _read(path)
     if raw is None:
         return False  # released meanwhile: the next _create decides
-    if current is not None and not current.stale(stale_after):
+    if current is not None and not current.stale(stale_after, unchanged_for):
         return False
     if current is None and not _older_than(path, stale_after):
         return False  # a writer between O_EXCL create and its first write
@@ -272,3 +290,24 @@ def _epoch(stamp: str) -> float:
         return datetime.fromisoformat(stamp).timestamp()
     except ValueError:
         return 0.0
+
+
+class UnlockRefused(LakeshopError):
+    """``lakeshop unlock --force`` while the holder's process lives on this host."""
+
+
+def force_unlock(lakehouse: Lakehouse) -> LockInfo | None:
+    """Remove the target's lock (``lakeshop unlock --force``), refusing while its holder's
+    process is alive on this host; returns who held it (None: no lock)."""
+    path = lock_path(lakehouse)
+    raw, current = _read(path)
+    if raw is None:
+        return None
+    if current is not None and current.host == socket.gethostname() and _alive(current.pid):
+        raise UnlockRefused(
+            f"{path}: held by {current.describe()}, whose process is alive on this host; "
+            "stop it first (Ctrl-C stops a run at its next safe point)"
+        )
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()
+    return current

@@ -60,6 +60,21 @@ class FileOptions(BaseModel):
     quote: str = Field(default='"', min_length=1, max_length=1)
     encoding: str = "utf-8"
     header: bool = True
+    #: more malformed lines than this and the file is refused whole (recorded, not read again)
+    max_rejected_lines: int = Field(default=10_000, ge=0)
+    #: a ``.gz`` file expanding to more than this many times its size is refused (gzip bomb)
+    max_gunzip_ratio: int = Field(default=200, ge=1)
+
+    def csv(self) -> CsvOptions:
+        """The parser's options."""
+        return CsvOptions(
+            self.delimiter,
+            self.quote,
+            self.encoding,
+            self.header,
+            self.max_rejected_lines,
+            self.max_gunzip_ratio,
+        )
 
 
 class Lookup(BaseModel):
@@ -283,8 +298,7 @@ def check_where(source: Source, landing: Path, file: str) -> None:
         return
     matching = source.files(landing)
     sample = matching[:WHERE_CHECK_FILES] + matching[WHERE_CHECK_FILES:][-WHERE_CHECK_FILES:]
-    o = source.options
-    options = CsvOptions(o.delimiter, o.quote, o.encoding, o.header)
+    options = source.options.csv()
     headers: set[str] = set()
     for path in sample:
         headers |= set(read_columns(path, source.format, options))

@@ -26,7 +26,7 @@ import pyarrow as pa
 from lakeshop.core.errors import SourceFileError
 from lakeshop.core.sqltext import ident
 from lakeshop.engines.base import ParsedFile
-from lakeshop.engines.files import CsvOptions, parse_csv, parse_parquet
+from lakeshop.engines.files import parse_csv, parse_parquet
 from lakeshop.pipeline.context import RunContext
 from lakeshop.pipeline.jail import copy_private, resolved
 from lakeshop.pipeline.sources import Lookup, Source
@@ -174,4 +174,4 @@ def _parse(path: Path, lk: Lookup) -> ParsedFile:
     opts = lk.options
     if lk.format == "parquet":
         return parse_parquet(path)
-    return parse_csv(path, CsvOptions(opts.delimiter, opts.quote, opts.encoding, opts.header))
+    return parse_csv(path, opts.csv())

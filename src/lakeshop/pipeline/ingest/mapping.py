@@ -14,7 +14,7 @@ from lakeshop.core.errors import SourceFileError
 from lakeshop.core.redact import shown
 from lakeshop.core.sqltext import ident
 from lakeshop.engines.base import ParsedFile
-from lakeshop.engines.files import CsvOptions, parse_csv, parse_parquet
+from lakeshop.engines.files import parse_csv, parse_parquet, read_bytes_checked, too_many_rejects
 from lakeshop.pipeline.context import RunContext, TableResult
 from lakeshop.pipeline.ingest.discovery import Candidate
 from lakeshop.pipeline.ingest.lookup import Lookups
@@ -156,10 +156,15 @@ def read_file(
 def parse(ctx: RunContext, source: Source, path: Path) -> ParsedFile:
     opts = source.options
     if source.format == "csv":
-        return parse_csv(path, CsvOptions(opts.delimiter, opts.quote, opts.encoding, opts.header))
+        return parse_csv(path, opts.csv())
     if source.format == "parquet":
         return parse_parquet(path)
-    return ctx.engine.parse_jsonl(str(path), opts.encoding)
+    if path.name.lower().endswith(".gz"):  # a gzip bomb is refused before the engine reads it
+        read_bytes_checked(path, opts.encoding, opts.max_gunzip_ratio)
+    parsed = ctx.engine.parse_jsonl(str(path), opts.encoding)
+    if parsed.rejects.num_rows > opts.max_rejected_lines:
+        raise too_many_rejects(path, parsed.rejects.num_rows, opts.max_rejected_lines)
+    return parsed
 
 
 class SchemaMismatch(SourceFileError):

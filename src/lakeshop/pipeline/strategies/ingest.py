@@ -89,11 +89,13 @@ class IngestStrategy(Strategy):
                 good, bad, change = read.rows, read.rejects, read.change
                 if not cand.raw_path:
                     cand.raw_path = keep_raw(ctx, source, cand)
-            except (SourceFileError, FileNotFoundError) as exc:
-                if not isinstance(exc, SourceFileError) or not (
-                    cand.status == "replayed" or cand.path.exists()
-                ):
+            except (SourceFileError, FileNotFoundError) as caught:
+                exc = caught
+                from_landing = cand.status != "replayed" and not cand.retry
+                if from_landing and not cand.path.exists():
                     cand.status, exc = "vanished", SourceFileError(str(cand.path), VANISHED)
+                if not isinstance(exc, SourceFileError):
+                    raise  # a raw copy or a lookup file gone: the table fails, as before
                 change = exc.change if isinstance(exc, SchemaMismatch) else ""
                 status = cand.status if cand.status in QUIET else "error"
                 entry.update(status=status, error=join_notes(cand.note, exc.reason))
