@@ -280,6 +280,13 @@ def test_a_sync_killed_at_random_points_converges(
     env = {**os.environ, "LAKESHOP_POSTGRES_DSN": pg_dsn}
     command = [sys.executable, "-m", "lakeshop.cli", "--project", str(project.directory)]
     checked = ["gold.fact_sales", "gold.dim_customer", "gold.agg_daily_sales"]
+    # kill points are drawn within the time one --full sync takes on this machine now, so
+    # they land inside a sync however fast or loaded the machine is
+    clock = time.perf_counter()
+    subprocess.run(
+        [*command, "sync", "postgres", "--full"], env=env, check=True, capture_output=True
+    )
+    lasts = time.perf_counter() - clock
     killed = 0
     for trial in range(KILLS):
         # a --full sync rewrites every table: something to kill on every trial
@@ -290,7 +297,7 @@ def test_a_sync_killed_at_random_points_converges(
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        time.sleep(draw.uniform(0.5, 6.0))
+        time.sleep(draw.uniform(0.05, 0.9) * lasts)
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
             killed += 1
