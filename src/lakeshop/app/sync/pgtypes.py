@@ -101,39 +101,32 @@ Checksum = list[tuple[str, Any]]
 
 def pg_checksum_select(columns: Iterable[PgColumn]) -> str:
     """The select list computing the checksum in PostgreSQL (after ``count(*)``)."""
-    parts = ["count(*)"]
-    for c in columns:
-        q = ident(c.name, PG)
-        parts.append(f"count({q})")
-        if c.family in ("number", "float"):
-            parts.append(f"sum({q})")
-        elif c.family == "text":
-            parts.append(f"coalesce(sum(octet_length({q})), 0)")
-        elif c.family == "bool":
-            parts.append(f"count(*) FILTER (WHERE {q})")
-        elif c.family == "date":
-            parts += [f"sum({q} - DATE '1970-01-01')", f"min({q})", f"max({q})"]
-        else:
-            parts += [f"sum(floor(extract(epoch FROM {q})))::bigint", f"min({q})", f"max({q})"]
-    return ", ".join(parts)
+    return ", ".join(["count(*)", *(sql for c in columns for _, sql in _terms(c))])
 
 
 def labels(columns: Iterable[PgColumn]) -> list[str]:
     """What each value of the checksum is, for the message of a mismatch."""
-    out = ["rows"]
-    for c in columns:
-        out.append(f"count({c.name})")
-        if c.family in ("number", "float"):
-            out.append(f"sum({c.name})")
-        elif c.family == "text":
-            out.append(f"bytes({c.name})")
-        elif c.family == "bool":
-            out.append(f"true({c.name})")
-        elif c.family == "date":
-            out += [f"days({c.name})", f"min({c.name})", f"max({c.name})"]
-        else:
-            out += [f"seconds({c.name})", f"min({c.name})", f"max({c.name})"]
-    return out
+    return ["rows", *(label for c in columns for label, _ in _terms(c))]
+
+
+def _terms(c: PgColumn) -> list[tuple[str, str]]:
+    """(label, PostgreSQL expression) of each value ``c`` adds to the checksum, in the order
+    :class:`ArrowChecksum` computes them."""
+    q, n = ident(c.name, PG), c.name
+    terms = [(f"count({n})", f"count({q})")]
+    if c.family in ("number", "float"):
+        terms.append((f"sum({n})", f"sum({q})"))
+    elif c.family == "text":
+        terms.append((f"bytes({n})", f"coalesce(sum(octet_length({q})), 0)"))
+    elif c.family == "bool":
+        terms.append((f"true({n})", f"count(*) FILTER (WHERE {q})"))
+    elif c.family == "date":
+        terms.append((f"days({n})", f"sum({q} - DATE '1970-01-01')"))
+    else:
+        terms.append((f"seconds({n})", f"sum(floor(extract(epoch FROM {q})))::bigint"))
+    if c.family not in ("number", "float", "text", "bool"):  # dates and times: their range too
+        terms += [(f"min({n})", f"min({q})"), (f"max({n})", f"max({q})")]
+    return terms
 
 
 class ArrowChecksum:
