@@ -10,6 +10,8 @@ import os
 import re
 import threading
 
+from lakeshop.pipeline import interrupt
+
 _PANIC = re.compile(rb"^thread '[^']*'( \(\d+\))? panicked at ")
 #: lines of a panic report after its first: the message, the backtrace and its frames
 _REPORT = re.compile(rb"^(stack backtrace:|note: |\s+\d+: |\s+at )")
@@ -43,3 +45,4 @@ def hide_rust_panics() -> None:
         thread.join(timeout=5)
 
     atexit.register(restore)
+    interrupt.before_exit(restore)  # a second Ctrl-C exits without atexit: its line must get out

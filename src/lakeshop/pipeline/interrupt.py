@@ -13,7 +13,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
 
@@ -25,6 +25,9 @@ MESSAGE = "interrupted, nothing half-written; the next run resumes"
 EXIT_STATUS = 130
 
 _requested = threading.Event()
+#: run before a second signal's immediate exit (which skips ``atexit``), e.g. to let a stderr
+#: filter pass the last line through
+_before_exit: list[Callable[[], None]] = []
 
 
 class Interrupted(LakeshopError):
@@ -45,6 +48,11 @@ def check() -> None:
         raise Interrupted
 
 
+def before_exit(hook: Callable[[], None]) -> None:
+    """Run ``hook`` before a second signal exits the process at once (``atexit`` does not run)."""
+    _before_exit.append(hook)
+
+
 def request() -> None:
     """Ask the running pipeline to stop at its next safe point (what a signal does)."""
     _requested.set()
@@ -61,6 +69,8 @@ def handling() -> Iterator[None]:
         if _requested.is_set():
             sys.stderr.write(f"\n{MESSAGE}\n")
             sys.stderr.flush()
+            for hook in _before_exit:
+                hook()
             os._exit(EXIT_STATUS)  # still safe: as after a kill, the next run resumes
         _requested.set()
         sys.stderr.write("\nstopping at the next safe point (again to stop at once)\n")
