@@ -56,3 +56,16 @@ def test_dev_release_installs_the_wheel_in_a_fresh_venv_and_runs_the_demo() -> N
         cwd=REPO / "build" / "release",
     )
     assert where.stdout.startswith(str(venv))
+    # docs/gold.md is in the wheel: the catalog's and the sync's definitions work when installed
+    page = subprocess.run(
+        [
+            str(venv / "bin" / "python"),
+            "-c",
+            "from lakeshop.retail.docs import gold_page as g; print(len(g()))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=REPO / "build" / "release",
+    )
+    assert int(page.stdout) == len((REPO / "docs" / "gold.md").read_text("utf-8"))

@@ -74,6 +74,8 @@ def test_catalog_lists_what_the_role_may_see(server: Running) -> None:
     customer = tables["gold.dim_customer"]
     columns = {col["name"]: col for col in customer["columns"]}
     assert columns["email"]["masked"] and not columns["customer_id"]["masked"]
+    # definitions from docs/gold.md (the page shipped in the package)
+    assert customer["description"] and columns["valid_from"]["description"]
     assert (
         customer["rows"]
         == server.project.lakehouse().delta("gold.dim_customer").to_pyarrow_dataset().count_rows()

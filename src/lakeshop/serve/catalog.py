@@ -1,7 +1,7 @@
 """``GET /api/tables``: the catalog a role may see.
 
 Each table the role is granted: its columns (type, whether masked for the role, the definition
-from ``docs/gold.md`` when the docs are beside the package), row count (counted through the
+from ``docs/gold.md``), row count (counted through the
 role's row filters when it has some), Delta version and last commit time (freshness), its
 expectations with their pass rates in the latest run that checked rows, and the tables it is
 computed from and feeds (lineage), each a link to its own catalog entry.
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 import re
-from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
@@ -20,12 +19,11 @@ from sqlglot import exp
 from lakeshop.app import api
 from lakeshop.app.access.govern import GovernedSession
 from lakeshop.core import sqltext
+from lakeshop.retail.docs import gold_page
 from lakeshop.serve.auth import Authenticated, audit_of, context
 
 router = APIRouter(prefix="/api")
 
-#: docs/gold.md of a source checkout (an installed wheel has no docs: no definitions then)
-GOLD_DOCS = Path(__file__).resolve().parents[3] / "docs" / "gold.md"
 _ROW = re.compile(r"^\|\s*`([a-z_]+)`\s*\|([^|]*)\|(.*)\|\s*$")
 _SEGMENT = re.compile(r"(?:^|[;,]\s+)(`[a-z_0-9]+`(?:\s*(?:and|,)\s*`[a-z_0-9]+`)*[^;]*)")
 
@@ -109,13 +107,12 @@ def _link(name: str, visible: set[str]) -> dict[str, Any]:
 
 
 @functools.cache
-def table_docs(path: Path = GOLD_DOCS) -> dict[str, dict[str, str]]:
-    """Per gold table of ``docs/gold.md``: ``""`` its grain, and each column's definition
-    (the part of the columns cell that starts with the column's name)."""
-    if not path.exists():
-        return {}
+def table_docs() -> dict[str, dict[str, str]]:
+    """Per gold table of ``docs/gold.md`` (shipped in the package as ``lakeshop/retail/gold.md``,
+    so an installed wheel has it too): ``""`` its grain, and each column's definition (the part
+    of the columns cell that starts with the column's name)."""
     found: dict[str, dict[str, str]] = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for line in gold_page().splitlines():
         match = _ROW.match(line)
         if match is None:
             continue

@@ -13,7 +13,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
-from importlib import resources
+
+from lakeshop.retail.docs import gold_page
 
 #: a definition longer than this is cut (with …): a comment is a tooltip, not the page
 LONGEST = 400
@@ -105,8 +106,4 @@ def parse(markdown: str) -> dict[str, Described]:
 @lru_cache(maxsize=1)
 def gold_comments() -> dict[str, Described]:
     """docs/gold.md's comments (empty when the page is not installed)."""
-    try:
-        text = resources.files("lakeshop.retail").joinpath("gold.md").read_text("utf-8")
-    except (FileNotFoundError, OSError):
-        return {}
-    return parse(text)
+    return parse(gold_page())
