@@ -1,5 +1,7 @@
 -- Share of the runs ended within window_hours before the latest run's end that did not succeed
 -- (failed or aborted), from _system.runs; fires above the ceiling once enough runs ended.
+-- A run stopped by a signal (interrupted) is an operator's choice, not a failure, and resumes
+-- on the next run: it counts on neither side.
 WITH ended AS (
     SELECT run_id, ANY_VALUE(status) AS status, MAX(ended_at) AS ended_at
     FROM _system.runs
