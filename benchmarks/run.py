@@ -1,7 +1,8 @@
 """lakeshop benchmark: the floor, a full run, an incremental run and a no-op run.
 
     .venv/bin/python benchmarks/run.py --scale 1 [--days 60] [--cache DIR] [--json OUT]
-                                       [--engines duckdb[,spark]] [--work DIR] [--sync]
+                                       [--engines duckdb[,spark][,spark-cluster]]
+                                       [--work DIR] [--sync]
                                        [--serve [--serve-clients 20] [--serve-seconds 60]]
 
 1. The retailer (``--days`` days at ``--scale``) is generated once into ``--cache``, under a
@@ -13,7 +14,10 @@
 3. **full**: ``lakeshop run --full-refresh`` over the same files (a ``days - 1`` history).
 4. **incremental**: ``lakeshop run`` after the last day's files land.
 5. **no-op**: ``lakeshop run`` again, with no new file.
-6. With ``--engines duckdb,spark``: the full run again with ``--engine spark``.
+6. With ``--engines duckdb,spark``: the full run again with ``--engine spark`` (local mode);
+   with ``spark-cluster`` too: again on a standalone cluster (a master and two one-core
+   workers on loopback, started with pyspark's launchers for this step and stopped after;
+   its CPU time includes the master's, the workers' and the executors').
 7. With ``--sync``: ``lakeshop sync postgres`` after the full run (the initial load of gold)
    and after the incremental run (one day's changes), into ``$LAKESHOP_POSTGRES_DSN`` or a
    throwaway local server; rows are those the sync sent (``_system.sync``).
@@ -122,14 +126,18 @@ RUN_DONE = (0, 3)
 
 
 def measure(
-    cmd: list[str], log: Path, cwd: Path | None = None, done: tuple[int, ...] = (0,)
+    cmd: list[str],
+    log: Path,
+    cwd: Path | None = None,
+    done: tuple[int, ...] = (0,),
+    env: dict[str, str] | None = None,
 ) -> Measure:
     """Run ``cmd`` to completion (output to ``log``), sampling the tree's RSS meanwhile;
     an exit code outside ``done`` fails the step."""
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("w") as out:
         start = time.perf_counter()
-        proc = psutil.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=cwd)
+        proc = psutil.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=cwd, env=env)
         peak = 0
         while True:
             # wait4 gives the child's own rusage (its waited-for descendants included)
@@ -305,6 +313,43 @@ def spark_support() -> str | None:
     return None
 
 
+def spark_cluster_full(args: argparse.Namespace, landing: Path, history: list[Any]) -> Measure:
+    """``--engines ...,spark-cluster``: the full run with ``--engine spark`` on a standalone
+    cluster started for it on loopback (a master and two one-core workers, pyspark's
+    launchers, as the tests start it: tests/sparkcluster.py), stopped afterwards. Its CPU
+    time adds the master's, the workers' and their executors' to the driver's tree."""
+    import yaml
+
+    sys.path.insert(0, str(ROOT))
+    from tests import sparkcluster
+
+    from lakeshop.app.project import write_demo_config
+
+    sp = args.work / "spark-cluster"
+    land(landing, history, sp / "landing")
+    write_demo_config(sp)
+    config = yaml.safe_load((sp / "lakeshop.yml").read_text())
+    # one executor per worker, 1 GiB each: the most two 1 GiB workers hold
+    conf = sparkcluster.DRIVER_CONF | {"spark.executor.memory": "1g", "spark.driver.memory": "1g"}
+    print("spark cluster: starting a master and two workers ...", file=sys.stderr)
+    cluster = sparkcluster.start_cluster(args.work / "spark-cluster-procs", workers=2, cores=1)
+    try:
+        config["targets"]["dev"]["spark"] = {"master": cluster.url, "conf": conf}
+        (sp / "lakeshop.yml").write_text(yaml.safe_dump(config, sort_keys=False))
+        before = cluster.cpu_s()
+        print("spark cluster full run ...", file=sys.stderr)
+        step = measure(
+            lakeshop("--project", str(sp), "run", "--full-refresh", "--engine", "spark"),
+            args.work / "logs" / "spark_cluster_full.log",
+            done=RUN_DONE,
+            env=cluster.env,
+        )
+        step.cpu_s = round(step.cpu_s + cluster.cpu_s() - before, 3)
+    finally:
+        cluster.stop()
+    return step
+
+
 class PostgresForBench:
     """``--sync``: the database of $LAKESHOP_POSTGRES_DSN, else a throwaway server started
     like the tests' (tests/pgserver.py); each sync timed as a step, rows from _system.sync."""
@@ -439,6 +484,9 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
                 done=RUN_DONE,
             )
             steps["spark_full"].rows = rows_history
+    if "spark-cluster" in args.engines:
+        steps["spark_cluster_full"] = spark_cluster_full(args, landing, history)
+        steps["spark_cluster_full"].rows = rows_history
 
     ratios = {
         "full / floor": steps["full"].wall_s / steps["floor"].wall_s,
@@ -451,6 +499,11 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
     }
     if "spark_full" in steps:
         ratios["spark full / duckdb full"] = steps["spark_full"].wall_s / steps["full"].wall_s
+    if "spark_cluster_full" in steps:
+        wall = steps["spark_cluster_full"].wall_s
+        ratios["spark cluster full / duckdb full"] = wall / steps["full"].wall_s
+        if "spark_full" in steps:
+            ratios["spark cluster full / spark full"] = wall / steps["spark_full"].wall_s
     if "ml_train_demand_forecast" in steps:
         for model in ("demand_forecast", "churn"):
             ratios[f"ml {model} train + score (s)"] = (
@@ -473,6 +526,12 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
     }
     if "spark_full" in steps:
         by_cpu["spark full / duckdb full"] = cpu["spark_full"] / cpu["full"]
+    if "spark_cluster_full" in steps:
+        by_cpu["spark cluster full / duckdb full"] = cpu["spark_cluster_full"] / cpu["full"]
+        if "spark_full" in steps:
+            by_cpu["spark cluster full / spark full"] = (
+                cpu["spark_cluster_full"] / cpu["spark_full"]
+            )
     return {
         "machine": {
             "platform": platform.platform(),
@@ -596,12 +655,18 @@ def main() -> None:
     parser.add_argument("--serve-clients", type=int, default=20)
     parser.add_argument("--serve-seconds", type=float, default=60.0)
     parser.add_argument(
-        "--engines", default="duckdb", help="duckdb, or duckdb,spark to time Spark's full run too"
+        "--engines",
+        default="duckdb",
+        help="duckdb, or duckdb,spark[,spark-cluster] to time Spark's full run too (local "
+        "mode; on a standalone cluster started on loopback)",
     )
     args = parser.parse_args()
     engines = {e.strip() for e in args.engines.split(",") if e.strip()}
-    if not engines <= {"duckdb", "spark"} or "duckdb" not in engines:
-        parser.error(f"--engines: expected duckdb or duckdb,spark, found {args.engines!r}")
+    if not engines <= {"duckdb", "spark", "spark-cluster"} or "duckdb" not in engines:
+        parser.error(
+            f"--engines: expected duckdb, optionally with spark and spark-cluster, "
+            f"found {args.engines!r}"
+        )
     if args.days < 2:
         parser.error("--days: at least 2 (a history and one more day)")
     if args.ml and args.days < 90:

@@ -13,6 +13,8 @@ same rows. The Spark-built tables must open with ``deltalake`` and with DuckDB, 
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +27,7 @@ from lakeshop.app.project import Project
 from lakeshop.engines.duckdb.engine import DuckDBEngine
 from lakeshop.engines.lakehouse import Lakehouse
 from tests.conftest import cli, copy_days, default_orphans, engine_config
+from tests.engines.conftest import SparkMode
 
 DAYS = ["2026-01-01", "2026-01-02", "2026-01-03"]
 HELD_BACK = "customers/customers_2026-01-01.csv"
@@ -52,8 +55,8 @@ WALL_CLOCK = {
 pytestmark = [pytest.mark.slow, pytest.mark.spark]
 
 
-def _project(directory: Path, engine: str) -> Project:
-    engine_config(directory, engine)
+def _project(directory: Path, engine: str, mode: SparkMode | None = None) -> Project:
+    engine_config(directory, engine, **(mode.settings if mode else {}))
     default_orphans(directory, hold_days=1)
     (directory / "landing").mkdir()
     return Project.load(directory)
@@ -95,9 +98,30 @@ def _differences(expected: Lakehouse, actual: Lakehouse, name: str) -> list[str]
     return problems
 
 
-def test_spark_builds_the_same_lakehouse_as_duckdb(spark: Any, retailer: Path, tmp_path: Path):
+def _run_spark(project: Project, mode: SparkMode, day: int) -> None:
+    """One run of the Spark project: in this process (local mode: the CLI on day 0, the API
+    after), else ``lakeshop run`` in a subprocess, whose driver or Connect client is its own."""
+    if mode.env is None:
+        if day == 0:  # the CLI, with the engine chosen by lakeshop.yml's target
+            code, out, err = cli("--project", project.directory, "run")
+            assert code == 0, out + err
+        else:
+            summary = api.run(project).summary
+            assert summary.status == "ok", [(o.name, o.error) for o in summary.failed]
+        return
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "lakeshop"), "--project", str(project.directory),
+         "run"],
+        env=mode.env, capture_output=True, text=True, timeout=900, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+
+
+def test_spark_builds_the_same_lakehouse_as_duckdb(
+    spark_mode: SparkMode, retailer: Path, tmp_path: Path
+):
     duck = _project(tmp_path / "duckdb", "duckdb")
-    spk = _project(tmp_path / "spark", "spark")
+    spk = _project(tmp_path / "spark", "spark", spark_mode)
     held = 0
     inferred: list[set[str]] = []  # customer ids on inferred members, after each day
     for day in range(len(DAYS)):
@@ -105,12 +129,7 @@ def test_spark_builds_the_same_lakehouse_as_duckdb(spark: Any, retailer: Path, t
             _deliver(retailer, project, day)
         by_duckdb = api.run(duck).summary
         assert by_duckdb.status == "ok", [(o.name, o.error) for o in by_duckdb.failed]
-        if day == 0:  # the CLI, with the engine chosen by lakeshop.yml's target
-            code, out, err = cli("--project", spk.directory, "run")
-            assert code == 0, out + err
-        else:
-            by_spark = api.run(spk).summary
-            assert by_spark.status == "ok", [(o.name, o.error) for o in by_spark.failed]
+        _run_spark(spk, spark_mode, day)
         # every table, the event log included (accounting, expectations, files, runs)
         expected, actual = duck.lakehouse(), spk.lakehouse()
         assert actual.tables() == expected.tables()
@@ -141,6 +160,12 @@ def test_spark_builds_the_same_lakehouse_as_duckdb(spark: Any, retailer: Path, t
     assert {"spark"} == {
         r["engine"] for r in api.query(spk, "SELECT engine FROM _system.runs").to_pylist()
     }
+    if spark_mode.cluster is not None:  # the runs were the cluster's applications ...
+        status = spark_mode.cluster.status()
+        apps = [a["name"] for a in [*status["activeapps"], *status["completedapps"]]]
+        assert ("lakeshop-connect" if spark_mode.name == "connect" else "lakeshop") in apps
+        # ... and their executors ran in their own JVMs, on both workers
+        assert all(any(w.glob("app-*/*/stderr")) for w in spark_mode.cluster.worker_dirs)
 
     # doctor passes on the Spark-built lakehouse (read by DuckDB: doctor's SQL on the Spark
     # engine works too, but costs minutes of local-mode overhead; docs/spark.md)
