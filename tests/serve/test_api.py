@@ -6,6 +6,7 @@ import csv
 import io
 
 import pyarrow as pa
+import pytest
 
 from lakeshop.app import api
 
@@ -107,6 +108,44 @@ def test_catalog_counts_rows_through_the_row_filter(server: Running) -> None:
     )
     assert sales["rows"] == expected.column(0)[0].as_py() and sales["rows_filtered"] is True
     assert denied.status_code == 404
+
+
+def _reaches(edges: list[list[str]], start: str) -> set[str]:
+    found: set[str] = set()
+    pending = [start]
+    while pending:
+        node = pending.pop()
+        for up, down in edges:
+            if up == node and down not in found:
+                found.add(down)
+                pending.append(down)
+    return found
+
+
+@pytest.mark.parametrize("user", ["ana", "sam", "eric"])
+def test_catalog_lineage_graph_holds_the_tables_the_role_may_see(
+    server: Running, user: str
+) -> None:
+    graph = server.project.graph
+    with server.client(user) as c:
+        visible = {t["name"] for t in c.get("/api/tables").json()}
+        drawn = c.get("/api/tables/gold.fact_sales").json()["lineage"]
+    upstream, downstream = graph.ancestors("gold.fact_sales"), graph.downstream("gold.fact_sales")
+    nodes = {n["name"]: n for n in drawn["nodes"]}
+    assert set(nodes) == ({"gold.fact_sales"} | upstream | downstream) & visible
+    assert nodes["gold.fact_sales"]["depth"] == 0
+    assert {n for n, v in nodes.items() if v["depth"] < 0} == upstream & visible
+    assert {n for n, v in nodes.items() if v["depth"] > 0} == downstream & visible
+    for up, down in drawn["edges"]:  # left to right, each standing for a path in the graph
+        assert up in graph.ancestors(down) and nodes[up]["depth"] < nodes[down]["depth"]
+    # hidden tables between two shown ones are contracted, never dropped: on each side of
+    # the table, one shown table reaches another in the drawing iff it does in the pipeline
+    for side in (upstream | {"gold.fact_sales"}, downstream | {"gold.fact_sales"}):
+        shown = side & set(nodes)
+        for table in shown:
+            assert _reaches(drawn["edges"], table) & shown == graph.downstream(table) & shown
+    if user == "ana":
+        assert all(n.startswith("gold.") for n in nodes) and "gold.dim_customer" in nodes
 
 
 def test_saved_query_runs_governed(server: Running) -> None:

@@ -8,6 +8,7 @@ from typing import Any, Literal, Self
 
 import pyarrow as pa
 
+from lakeshop.core.errors import LakeshopError
 from lakeshop.engines.capabilities import Capabilities as Capabilities
 from lakeshop.engines.lakehouse import Lakehouse
 
@@ -103,6 +104,14 @@ class Engine(ABC):
         This default does nothing: the query runs to its end.
         """
         return None
+
+    def cursor(self) -> Engine:
+        """Another connection to this engine's tables and views, for one thread, closed after
+        use while the engine stays open (a server's readers share one bound engine).
+
+        This default refuses: the engine cannot share what it has bound.
+        """
+        raise LakeshopError(f"the {self.capabilities.name} engine cannot share its connection")
 
     @abstractmethod
     def close(self) -> None:

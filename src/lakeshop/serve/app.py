@@ -70,6 +70,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
         ctx.audit.close()  # the rows still buffered are written on shutdown
+        ctx.readers.close()
 
     app = FastAPI(title="lakeshop", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.ctx = ctx

@@ -3,8 +3,9 @@
 Each table the role is granted: its columns (type, whether masked for the role, the definition
 from ``docs/gold.md``), row count (counted through the
 role's row filters when it has some), Delta version and last commit time (freshness), its
-expectations with their pass rates in the latest run that checked rows, and the tables it is
-computed from and feeds (lineage), each a link to its own catalog entry.
+expectations with their pass rates in the latest run that checked rows, the tables it is
+computed from and feeds, each a link to its own catalog entry, and its lineage graph upstream
+and downstream over the tables the role may see (:mod:`lakeshop.serve.lineage`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from lakeshop.app.access.govern import GovernedSession
 from lakeshop.core import sqltext
 from lakeshop.retail.docs import gold_page
 from lakeshop.serve.auth import Authenticated, audit_of, context
+from lakeshop.serve.lineage import lineage_graph
 
 router = APIRouter(prefix="/api")
 
@@ -99,6 +101,7 @@ def describe(
     downstream = sorted(t for t, ups in graph.upstream.items() if name in ups)
     entry["upstream"] = [_link(t, visible) for t in upstream]
     entry["downstream"] = [_link(t, visible) for t in downstream]
+    entry["lineage"] = lineage_graph(graph, name, visible)
     return entry
 
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from lakeshop.app.access.audit import AuditLog
 from lakeshop.app.access.govern import GovernedSession
 from lakeshop.app.access.policy import Policy, Principal
+from lakeshop.app.access.readers import Readers
 from lakeshop.app.access.tokens import TokenStore
 
 if TYPE_CHECKING:
@@ -36,13 +37,18 @@ class ServeContext:
     tokens: TokenStore
     audit: AuditLog
     target: str | None = None
+    #: the governed DuckDB databases kept between requests (made from the fields above)
+    readers: Readers = field(init=False)
     _sessions: dict[str, Session] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
+    def __post_init__(self) -> None:
+        self.readers = Readers(self.project, self.target)
+
     def session(self, principal: Principal) -> GovernedSession:
         """A governed session of ``principal`` over the served target: run SQL with
-        ``ctx.session(principal).query(sql, params)``."""
-        return GovernedSession(self.project, principal, self.policy, self.target)
+        ``ctx.session(principal).query(sql, params)`` (on the databases of :attr:`readers`)."""
+        return GovernedSession(self.project, principal, self.policy, self.target, self.readers)
 
     def open_session(self, user: str) -> tuple[str, Session]:
         """A new browser session of ``user``: its id (the cookie) and its CSRF token."""

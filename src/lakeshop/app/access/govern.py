@@ -36,6 +36,7 @@ from lakeshop.core.errors import ConfigError, LakeshopError, TableNotFound
 from lakeshop.pipeline.model import Kind
 
 if TYPE_CHECKING:
+    from lakeshop.app.access.readers import Readers
     from lakeshop.app.project import Project
     from lakeshop.engines.base import Engine
 
@@ -104,6 +105,10 @@ class GovernedSession:
     ``GovernedSession(project, principal).query(sql, params)`` is the function the server's
     routes (and dashboards' tiles) call; ``$name`` parameters of ``sql`` are replaced by
     literals of ``params`` (:class:`lakeshop.core.sqltext.Template`).
+
+    Alone, a session opens a DuckDB reader per query and binds what the query reads; given
+    ``readers`` (a server's :class:`~lakeshop.app.access.readers.Readers`), its queries run on
+    the principal's governed database kept there, binding only the tables committed to since.
     """
 
     def __init__(
@@ -112,11 +117,13 @@ class GovernedSession:
         principal: Principal,
         policy: Policy | None = None,
         target: str | None = None,
+        readers: Readers | None = None,
     ) -> None:
         self.project = project
         self.principal = principal
         self.policy = policy or load_policy(project.directory)
         self.target = target
+        self.readers = readers
         if principal.role not in self.policy.config.roles:
             raise AccessDenied(f"user {principal.user}: role '{principal.role}' is not declared")
         self.role = self.policy.role(principal.role)
@@ -132,9 +139,15 @@ class GovernedSession:
         """Check ``sql`` for the principal (refused: :class:`QueryRefused`,
         :class:`AccessDenied`, :class:`TableNotFound`) and say how each table is governed."""
         text = render_params(sql, params)
-        known = self._known()
         try:
-            reads = check_query(text, known)
+            try:
+                reads = check_query(text, self._known())
+            except TableNotFound:
+                if self.readers is None:
+                    raise
+                # the readers' list may predate the table: list the lakehouse again
+                self._tables = set(self.readers.tables(fresh=True))
+                reads = check_query(text, self._tables)
         except TableNotFound as exc:  # name only what the role may see
             raise TableNotFound(exc.name, self.visible_tables()) from None
         denied = sorted(t for t in reads if self.role.grant_for(t) is None)
@@ -158,6 +171,14 @@ class GovernedSession:
         """Run ``sql`` as the principal: at most the role's ``max_rows`` rows (the schema's
         metadata says ``lakeshop.truncated`` when more were there), stopped after its timeout."""
         plan = self.plan(sql, params)
+        if self.readers is not None:
+            governed = {g.table: g for g in plan.tables}
+            return self.readers.fetch(
+                self.principal,
+                [g.table for g in plan.tables],
+                lambda engine, name, hidden: self._bind(engine, governed[name], hidden),
+                lambda cursor: _fetch_capped(cursor, plan),
+            )
         with open_reader(self.project, self.target, "duckdb") as engine:
             hidden = "raw_" + secrets.token_hex(8)
             for g in plan.tables:
@@ -191,7 +212,9 @@ class GovernedSession:
 
     def _known(self) -> set[str]:
         """The lakehouse's tables and the declared views, listed once per session (a
-        session serves one request)."""
+        session serves one request; the readers' list, when given, is kept between them)."""
+        if self._tables is None and self.readers is not None:
+            self._tables = set(self.readers.tables())
         if self._tables is None:
             views = {n for n, t in self.project.graph.tables.items() if t.kind is Kind.VIEW}
             self._tables = set(self.project.lakehouse(self.target).tables()) | views
@@ -270,7 +293,9 @@ def _fetch_capped(engine: Engine, plan: Plan) -> pa.Table:
 
     root = sqlglot.parse_one(plan.sql, read="duckdb")
     assert isinstance(root, exp.Query)  # the sandbox let only a query through
-    capped = exp.select("*").from_(root.subquery("q")).limit(plan.max_rows + 1)
+    # built without copies of the parsed tree (a large statement costs its copy each time)
+    capped = exp.select("*").from_(root.subquery("q", copy=False), copy=False)
+    capped = capped.limit(plan.max_rows + 1, copy=False)
     fired = threading.Event()
 
     def stop() -> None:

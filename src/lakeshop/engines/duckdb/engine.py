@@ -50,7 +50,7 @@ class DuckDBEngine(Engine):
         # large joins, sorts and aggregates spill here past the memory limit instead of failing
         if temp_directory is not None:
             temp_directory.mkdir(parents=True, exist_ok=True)
-        self._spill = tempfile.mkdtemp(prefix="lakeshop-duckdb-", dir=temp_directory)
+        self._spill: str | None = tempfile.mkdtemp(prefix="lakeshop-duckdb-", dir=temp_directory)
         config: dict[str, Any] = {"preserve_insertion_order": True, "temp_directory": self._spill}
         if threads:
             config["threads"] = threads
@@ -128,6 +128,18 @@ class DuckDBEngine(Engine):
 
     def interrupt(self) -> None:
         self.con.interrupt()
+
+    def cursor(self) -> DuckDBEngine:
+        """Another connection to this engine's database (DuckDB's ``cursor()``): it sees the
+        tables and views bound on the engine, now and later, under its restrictions; one
+        thread's, closed after use (the engine and its spill folder stay)."""
+        twin = object.__new__(DuckDBEngine)
+        Engine.__init__(twin, self.lakehouse)
+        twin.con = self.con.cursor()
+        twin._spill = None
+        twin._schemas = set(self._schemas)
+        twin._reads_only = self._reads_only
+        return twin
 
     def fetch(self, sql: str) -> pa.Table:
         if self._reads_only:
@@ -241,7 +253,8 @@ class DuckDBEngine(Engine):
 
     def close(self) -> None:
         self.con.close()
-        shutil.rmtree(self._spill, ignore_errors=True)
+        if self._spill is not None:
+            shutil.rmtree(self._spill, ignore_errors=True)
 
     def _run(self, sql: str) -> list[Any]:
         """Execute a statement and consume its result (DuckDB keeps it pending otherwise)."""
