@@ -24,7 +24,11 @@
 8. With ``--ml``: after the incremental run, ``lakeshop ml train`` then ``lakeshop ml score``
    of each model (demand_forecast, churn, segments) at its defaults, every series and every
    customer (churn needs ``--days`` of at least 90: a 60-day horizon after its cutoff).
-8. With ``--serve``: ``benchmarks/serve_load.py`` on the incremental project: concurrent
+8. With ``--continuous``: on a copy of the project after the full run, ``lakeshop run
+   --continuous`` while the last day lands as hourly files (``--continuous-hours`` parts of
+   each delivery, one hour every ``--continuous-every`` seconds): p50/p95 latency from a file
+   landing to its rows in gold (``benchmarks/continuous.py``).
+9. With ``--serve``: ``benchmarks/serve_load.py`` on the incremental project: concurrent
    clients against dashboard tiles and ``/api/sql`` while ``lakeshop run --full-refresh``
    commits; p50/p95, errors, and gold's accounting before and after.
 
@@ -96,6 +100,8 @@ TARGETS = (
     ("ml demand_forecast train + score (s)", 60.0, "<="),
     ("ml churn train + score (s)", 30.0, "<="),
     ("incremental sync / initial sync", 0.05, "<="),
+    # issue 19: a file's rows in gold 15 s after it lands (p95), hourly files of SF 1, 2 cores
+    ("continuous p95 latency (s)", 15.0, "<="),
 )
 
 
@@ -424,6 +430,10 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
         done=RUN_DONE,
     )
     steps["full"].rows = rows_history
+    if args.continuous:  # the project as the full run left it, before the last day lands
+        stream = args.work / "continuous"
+        shutil.copytree(project, stream, ignore=shutil.ignore_patterns("landing"))
+        land(landing, history, stream / "landing")
     sync = PostgresForBench(args) if args.sync else None
     if sync is not None:
         print("full sync to PostgreSQL ...", file=sys.stderr)
@@ -455,6 +465,29 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
                     lakeshop("--project", str(project), "ml", action, model),
                     args.work / "logs" / f"ml_{action}_{model}.log",
                 )
+    latency: dict[str, Any] | None = None
+    if args.continuous:
+        import continuous
+
+        staging = args.work / "continuous-hours"
+        hourly = continuous.split_hourly(landing, last_day, staging, args.continuous_hours)
+        print(
+            f"continuous: {args.continuous_hours} hourly drops, one every "
+            f"{args.continuous_every:g} s ...",
+            file=sys.stderr,
+        )
+        latency = continuous.measure_latency(
+            lakeshop(
+                *("--project", str(stream), "run", "--continuous"),
+                *("--interval", str(args.continuous_interval)),
+            ),
+            stream,
+            staging,
+            hourly,
+            args.continuous_every,
+            args.work / "logs" / "continuous.log",
+            _tree_rss,
+        )
     serve: dict[str, Any] | None = None
     if args.serve:
         # the load test (benchmarks/serve_load.py) on the project just built: its run is a
@@ -512,6 +545,8 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
         ratios["ml peak memory (GiB)"] = (
             max(v.peak_rss_bytes for k, v in steps.items() if k.startswith("ml_")) / GIB
         )
+    if latency is not None:
+        ratios["continuous p95 latency (s)"] = latency["latency_s"]["p95"]
     if "sync_full" in steps:
         ratios["initial sync (rows/s)"] = steps["sync_full"].rows_per_s
         ratios["incremental sync / initial sync"] = (
@@ -555,6 +590,7 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
         "steps": {k: v.as_json() for k, v in steps.items()},
         "spark": spark,
         "serve": serve,
+        "continuous": latency,
         "ratios": {k: round(v, 4) for k, v in ratios.items()},
         "ratios_cpu": {k: round(v, 4) for k, v in by_cpu.items()},
         "targets": [
@@ -598,6 +634,19 @@ def markdown(report: dict[str, Any]) -> str:
             f"| {name} | {s['wall_s']:.2f} | {s['cpu_s']:.2f} | "
             f"{s['peak_rss_bytes'] / (1 << 20):,.0f} | {s['rows']:,} | {s['rows_per_s']:,} |"
         )
+    c = report.get("continuous")
+    if c:
+        lat, hour = c["latency_s"], c["hour_latency_s"]
+        lines += [
+            "",
+            f"Continuous: {c['hours']} hourly drops {c['every_s']:g} s apart, {c['files']} files, "
+            f"{c['micro_batches']} micro-batches (mean {c['micro_batch_s']['mean']} s, max "
+            f"{c['micro_batch_s']['max']} s); file landing → rows in gold p50 {lat['p50']} s, "
+            f"p95 {lat['p95']} s, max {lat['max']} s; a whole hour in gold p50 {hour['p50']} s, "
+            f"p95 {hour['p95']} s; {c['cpu_s']} CPU s, peak "
+            f"{c['peak_rss_bytes'] / (1 << 20):,.0f} MiB; load average "
+            f"{c['load_average_start']} at the start, {c['load_average_end']} at the end.",
+        ]
     if report["spark"].get("skipped"):
         lines.append(f"\nSpark: not measured: {report['spark']['skipped']}.")
     lines += [
@@ -651,6 +700,19 @@ def main() -> None:
         "--serve",
         action="store_true",
         help="also load lakeshop serve (benchmarks/serve_load.py) while a full refresh commits",
+    )
+    parser.add_argument(
+        "--continuous",
+        action="store_true",
+        help="also measure lakeshop run --continuous: the last day lands as hourly files; "
+        "latency from a file landing to its rows in gold (benchmarks/continuous.py)",
+    )
+    parser.add_argument("--continuous-hours", type=int, default=24, help="parts of the day")
+    parser.add_argument(
+        "--continuous-every", type=float, default=20.0, help="seconds between two hourly drops"
+    )
+    parser.add_argument(
+        "--continuous-interval", type=float, default=1.0, help="run --continuous --interval"
     )
     parser.add_argument("--serve-clients", type=int, default=20)
     parser.add_argument("--serve-seconds", type=float, default=60.0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import csv
 import importlib.util
 import json
 import subprocess
@@ -21,7 +22,8 @@ def test_benchmark_reports_every_figure(tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
     args = [sys.executable, str(SCRIPT), "--scale", "0.01", "--days", "3"]
     args += ["--cache", str(tmp_path / "cache"), "--json", str(out), "--engines", "duckdb,spark"]
-    done = subprocess.run(args, capture_output=True, text=True, timeout=600, check=False)
+    args += ["--continuous", "--continuous-hours", "3", "--continuous-every", "1"]
+    done = subprocess.run(args, capture_output=True, text=True, timeout=900, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
     report = json.loads(out.read_text())
     history, last = report["input_rows"]["history"], report["input_rows"]["last_day"]
@@ -50,6 +52,12 @@ def test_benchmark_reports_every_figure(tmp_path: Path) -> None:
     assert report["spark"]["requested"] is True
     assert "spark_full" in steps or report["spark"]["skipped"]
     assert "| full / floor |" in done.stdout and "| noop |" in done.stdout
+    # continuous mode: every hourly file reached gold, latencies measured, stopped cleanly
+    c = report["continuous"]
+    assert c["hours"] == 3 and c["files"] > 3 and c["micro_batches"] >= 2
+    assert c["micro_batch_status"] == ["ok"] and c["exit_status"] == 0
+    assert 0 < c["latency_s"]["p50"] <= c["latency_s"]["p95"] <= c["latency_s"]["max"]
+    assert figures["continuous p95 latency (s)"]["value"] == c["latency_s"]["p95"]
 
     # the retailer is generated once: a second run finds it in the cache
     spec = importlib.util.spec_from_file_location("bench_run", SCRIPT)
@@ -62,6 +70,49 @@ def test_benchmark_reports_every_figure(tmp_path: Path) -> None:
     )
     landing, meta = bench.cached_retailer(options)
     assert meta["cached"] is True and (landing / "_ledger.json").is_file()
+
+
+def test_the_last_day_is_cut_into_hourly_files_row_for_row(tmp_path: Path) -> None:
+    sys.path.insert(0, str(SCRIPT.parent))
+    import continuous  # benchmarks/continuous.py
+
+    landing = tmp_path / "landing"
+    (landing / "orders").mkdir(parents=True)
+    (landing / "payments").mkdir()
+    rows = [f'{i},"a, quoted\nvalue {i}",x' for i in range(10)]
+    (landing / "orders" / "orders_2026-01-03.csv").write_text(
+        "id,note,z\n" + "\n".join(rows) + "\n"
+    )
+    (landing / "payments" / "payments_2026-01-03.jsonl").write_text('{"id": 1}\n{"id": 2}\n')
+    (landing / "orders" / "orders_2026-01-03_2.csv").write_bytes(b"\xff\x00garbage")
+    files = [
+        {"file": "orders/orders_2026-01-03.csv", "source": "orders", "rows": 10},
+        {"file": "payments/payments_2026-01-03.jsonl", "source": "payments", "rows": 2},
+        {
+            "file": "orders/orders_2026-01-03_2.csv",
+            "source": "orders",
+            "rows": 0,
+            "unreadable": True,
+        },
+    ]
+    hourly = continuous.split_hourly(landing, files, tmp_path / "staging", 4)
+    # two payments over four hours: none in hours 0 and 2; the unreadable file lands whole
+    assert hourly[0] == ["orders/orders_2026-01-03_00.csv", "orders/orders_2026-01-03_2.csv"]
+    assert [h for h, hour in enumerate(hourly) for p in hour if p.startswith("pay")] == [1, 3]
+    orders = [p for hour in hourly for p in hour if p.startswith("orders/orders_2026-01-03_0")]
+    assert len(orders) == 4
+    got = []
+    for h, hour in enumerate(hourly):
+        for rel in hour:
+            if rel in orders:
+                with (tmp_path / "staging" / str(h) / rel).open(newline="") as fh:
+                    header, *part = list(csv.reader(fh))
+                assert header == ["id", "note", "z"]
+                got += part
+    assert [r[0] for r in got] == [str(i) for i in range(10)]
+    assert got[3][1] == "a, quoted\nvalue 3"  # a quoted newline stays inside its field
+    garbage = tmp_path / "staging" / "0" / "orders" / "orders_2026-01-03_2.csv"
+    assert garbage.read_bytes() == b"\xff\x00garbage"
 
 
 def test_ml_step_needs_a_churn_horizon_of_history(tmp_path: Path) -> None:

@@ -71,6 +71,23 @@ def run(
     trigger: Annotated[
         str, typer.Option("--trigger", hidden=True, help="Recorded in _system.runs.")
     ] = "manual",
+    continuous: Annotated[
+        bool,
+        typer.Option(
+            "--continuous",
+            help="Watch the landing folder and run a micro-batch each time files land, one at "
+            "a time, until SIGTERM or Ctrl-C (which stop it after the current commit).",
+        ),
+    ] = False,
+    interval: Annotated[
+        float | None,
+        typer.Option(
+            "--interval",
+            min=0.05,
+            help="With --continuous: seconds between two looks at the landing folder "
+            "(default: the target's continuous schedule's, else 2).",
+        ),
+    ] = None,
 ) -> None:
     """Run the pipeline: ingest new files, refresh silver and gold incrementally; then
     evaluate the alert rules and send the new alerts.
@@ -78,6 +95,24 @@ def run(
     Exit code: 0 ok, 1 a table failed, 2 a configuration error, 3 a file was refused."""
     from lakeshop.app import api
 
+    if continuous:
+        others = {
+            "--full-refresh": full_refresh,
+            "--select": bool(select),
+            "--rebuild-changed": rebuild_changed,
+            "--as-of": as_of is not None,
+            "--engine": engine is not None,
+            "--through": through is not None,
+        }
+        given = [name for name, used in others.items() if used]
+        if given:
+            raise typer.BadParameter(
+                f"not with {', '.join(given)}: micro-batches are whole incremental runs",
+                param_hint="'--continuous'",
+            )
+        return run_continuously(target, interval)
+    if interval is not None:
+        raise typer.BadParameter("only with --continuous", param_hint="'--interval'")
     day = parse_date("--as-of", as_of) if as_of is not None else None
     last_day = parse_date("--through", through) if through is not None else None
     project = load_project()
@@ -103,6 +138,45 @@ def run(
             trigger=trigger,
         )
     finish(result)
+
+
+def run_continuously(target: str | None, interval: float | None = None) -> None:
+    """``run --continuous`` (and a continuous schedule): one line per micro-batch; ends with
+    status 0 when stopped by a signal, 1 when its last micro-batch failed."""
+    from lakeshop.ops.continuous import Batch, Continuous, default_settings
+
+    project = load_project()
+    settings = default_settings(project, target)
+    if interval is not None:
+        settings = settings.model_copy(update={"interval_seconds": interval})
+
+    def show(batch: Batch) -> None:
+        colour = {"ok": "green", "interrupted": "yellow"}.get(batch.status, "red")
+        summary = batch.result.summary if batch.result is not None else None
+        ok = sum(o.status == "ok" for o in summary.outcomes) if summary is not None else 0
+        tables = f", {ok} table(s) ok" if summary is not None else ""
+        detail = f": {batch.errors[-1]}" if batch.status == "failed" and batch.errors else ""
+        err.print(
+            f"[{colour}]{batch.status}[/] micro-batch {escape(batch.run_id or '-')}: "
+            f"{batch.files} file(s) new or changed{tables}, {batch.seconds:.1f}s"
+            f"{escape(detail)}",
+            soft_wrap=True,
+            highlight=False,
+        )
+
+    loop = Continuous(project, target, settings=settings, on_batch=show)
+    err.print(
+        f"continuous mode on target {loop.target}: looking at "
+        f"{escape(str(project.landing))} every {settings.interval_seconds:g}s; "
+        "SIGTERM or Ctrl-C stops it after the current commit",
+        soft_wrap=True,
+        highlight=False,
+    )
+    with interrupt.handling():
+        batches = loop.serve()
+    err.print(f"stopped after {len(batches)} micro-batch(es)", highlight=False)
+    if batches and batches[-1].status == "failed":
+        raise typer.Exit(TABLE_FAILED)
 
 
 def finish(result: RunResult) -> None:

@@ -21,8 +21,16 @@ def schedule(
         ),
     ] = False,
 ) -> None:
-    """Run the target at the fires of its schedule: (cron, time zone, retries, catch-up)."""
-    from lakeshop.ops.schedule import Fire, Scheduler
+    """Run the target at the fires of its schedule: (cron, time zone, retries, catch-up); a
+    schedule with trigger: continuous runs as lakeshop run --continuous."""
+    from lakeshop.cli.run import run_continuously
+    from lakeshop.ops.schedule import Fire, Scheduler, schedule_of
+
+    project = load_project()
+    if schedule_of(project, target)[1].trigger == "continuous":
+        if once:
+            raise typer.BadParameter("not with a continuous schedule", param_hint="'--once'")
+        return run_continuously(target)
 
     def show(fire: Fire) -> None:
         colour = {"ok": "green", "skipped": "yellow"}.get(fire.status, "red")
@@ -34,7 +42,7 @@ def schedule(
             highlight=False,
         )
 
-    scheduler = Scheduler(load_project(), target, on_fire=show)
+    scheduler = Scheduler(project, target, on_fire=show)
     out.print(
         f"schedule of target {scheduler.target}: {scheduler.config.cron} "
         f"({scheduler.config.timezone})",

@@ -91,13 +91,6 @@ class Fire:
 
 def schedule_of(project: Project, target: str | None) -> tuple[str, ScheduleConfig]:
     """The target's name and schedule; a ConfigError when it has none or its cron is invalid."""
-    try:
-        from croniter import croniter
-    except ImportError as exc:  # an optional dependency
-        raise LakeshopError(
-            "lakeshop schedule needs croniter: pip install 'lakeshop[schedule]'"
-        ) from exc
-
     name, settings = project.target(target)
     if settings.mode == "development":
         raise LakeshopError(
@@ -109,11 +102,20 @@ def schedule_of(project: Project, target: str | None) -> tuple[str, ScheduleConf
             f"targets.{name}.schedule",
             'a schedule, e.g. {cron: "0 2 * * *", timezone: Europe/Paris}',
         )
-    if not croniter.is_valid(settings.schedule.cron):
+    if settings.schedule.trigger == "continuous":
+        return name, settings.schedule
+    try:
+        from croniter import croniter
+    except ImportError as exc:  # an optional dependency
+        raise LakeshopError(
+            "lakeshop schedule needs croniter: pip install 'lakeshop[schedule]'"
+        ) from exc
+    cron, _ = settings.schedule.cron_and_zone()
+    if not croniter.is_valid(cron):
         raise ConfigError(
             f"targets.{name}.schedule.cron",
             "a cron expression of five fields (minute hour day month weekday), e.g. '0 2 * * *'",
-            settings.schedule.cron,
+            cron,
         )
     return name, settings.schedule
 
@@ -122,9 +124,9 @@ def fires_between(config: ScheduleConfig, after: datetime, until: datetime) -> l
     """The fire times in ``(after, until]``, in the schedule's time zone."""
     from croniter import croniter
 
-    zone = ZoneInfo(config.timezone)
+    cron, zone = config.cron_and_zone()
     found = []
-    it = croniter(config.cron, after.astimezone(zone))
+    it = croniter(cron, after.astimezone(ZoneInfo(zone)))
     while (nxt := it.get_next(datetime)) <= until:
         found.append(nxt)
     return found
@@ -134,9 +136,8 @@ def next_fire(config: ScheduleConfig, after: datetime) -> datetime:
     """The first fire time after ``after``."""
     from croniter import croniter
 
-    nxt: datetime = croniter(config.cron, after.astimezone(ZoneInfo(config.timezone))).get_next(
-        datetime
-    )
+    cron, zone = config.cron_and_zone()
+    nxt: datetime = croniter(cron, after.astimezone(ZoneInfo(zone))).get_next(datetime)
     return nxt
 
 
@@ -194,6 +195,11 @@ class Scheduler:
     ) -> None:
         self.project = project
         self.target, self.config = schedule_of(project, target)
+        if self.config.trigger == "continuous":
+            raise LakeshopError(
+                f"the schedule of target {self.target} is continuous: run it with "
+                "lakeshop schedule or lakeshop run --continuous (lakeshop.ops.continuous)"
+            )
         self.clock = clock or SystemClock()
         self.launch = launcher or process_launcher(project, self.target, self.config)
         self.on_fire = on_fire
@@ -256,15 +262,15 @@ class Scheduler:
             fire.errors.append(f"skipped: the target is being written by {busy.describe()}")  # type: ignore[union-attr]
             log.warning("schedule fire skipped", extra={"fire": at.isoformat(), "holder": busy})
             return self._done(fire)
-        for attempt in range(config.retries + 1):
-            if attempt:
-                self.clock.sleep(config.backoff_seconds * 2 ** (attempt - 1))
-            fire.attempts += 1
-            result = self.launch(fire.trigger, through, config.when_busy == "wait")
-            if result.exit_code in _WENT_THROUGH:
-                fire.status = "ok"
-                return self._done(fire)
-            fire.errors.append(result.error or f"lakeshop run exited {result.exit_code}")
+        fire.attempts, ok = retried(
+            lambda: self.launch(fire.trigger, through, config.when_busy == "wait"),
+            config,
+            self.clock.sleep,
+            fire.errors,
+        )
+        if ok:
+            fire.status = "ok"
+            return self._done(fire)
         self._alert(
             "schedule_failed",
             "critical",
@@ -299,7 +305,39 @@ class Scheduler:
             message=message,
             window=fire.at.isoformat(),
         )
-        evaluation = alerts.Evaluation(as_of=None, firings=[firing])
-        # _system.alerts is written under the writer lock, as after a run
-        with api.writer_lock_of(self.project, self.target, purpose="alerts", wait=True):
-            alerts.record(self.project, evaluation, None, self.target)
+        send_alert(self.project, self.target, firing)
+
+
+def retried(
+    launch: Callable[[], Attempt],
+    config: ScheduleConfig,
+    sleep: Callable[[float], object],
+    errors: list[str],
+    stopped: Callable[[], bool] = lambda: False,
+) -> tuple[int, bool]:
+    """Launch a run; after a failure, again after ``backoff_seconds`` (doubled each time), at
+    most ``retries`` times, or until ``stopped()``. Each failure's line is appended to
+    ``errors``; returns the attempts made and whether the last one went through."""
+    attempts = 0
+    for attempt in range(config.retries + 1):
+        if attempt:
+            sleep(config.backoff_seconds * 2 ** (attempt - 1))
+            if stopped():
+                break
+        attempts += 1
+        result = launch()
+        if result.exit_code in _WENT_THROUGH:
+            return attempts, True
+        errors.append(result.error or f"lakeshop run exited {result.exit_code}")
+        if stopped():
+            break
+    return attempts, False
+
+
+def send_alert(project: Project, target: str, firing: Firing) -> None:
+    """Record one alert of a schedule in ``_system.alerts`` (once per dedup key) and send it
+    through the alert channels, as after a run."""
+    evaluation = alerts.Evaluation(as_of=None, firings=[firing])
+    # _system.alerts is written under the writer lock, as after a run
+    with api.writer_lock_of(project, target, purpose="alerts", wait=True):
+        alerts.record(project, evaluation, None, target)

@@ -48,6 +48,12 @@ def check() -> None:
         raise Interrupted
 
 
+def wait(seconds: float) -> bool:
+    """Sleep ``seconds``, or less when a stop is requested meanwhile; whether one was (a
+    long-lived loop's pause that a signal ends at once)."""
+    return _requested.wait(max(0.0, seconds))
+
+
 def before_exit(hook: Callable[[], None]) -> None:
     """Run ``hook`` before a second signal exits the process at once (``atexit`` does not run)."""
     _before_exit.append(hook)
