@@ -407,13 +407,6 @@ def test_select_and_silver_opt_in_and_schema_names(
     assert code == 2 and "did you mean 'gold.fact_sales'" in one_error_line(err)
 
 
-def test_a_role_is_refused_until_access_policies_exist(tmp_path: Path, pg_dsn: str) -> None:
-    write_demo_config(tmp_path)
-    configure_sync(tmp_path, role="analyst")
-    code, _, err = cli("--project", tmp_path, "sync", "postgres")
-    assert code == 2 and "access.yml" in one_error_line(err)
-
-
 # --- a lakehouse unlike the generator's ---------------------------------------------------
 
 ODD = pa.schema(

@@ -112,6 +112,44 @@ def _export_files(names: list[str] | None = None) -> dict[str, str]:
     return {k: p.read_text() for k, p in found.items() if names is None or k in names}
 
 
+def by_year() -> tuple[dict[str, str], dict[str, str], str]:
+    """The export as two deliveries: 2017's orders (with their lines and payments) and the
+    rest, then 2018's; and the configuration reading lines and payments from folders."""
+    files = _export_files()
+    orders17 = files["orders/olist_orders_2017.csv"]
+    ids17 = {line.split(",")[0] for line in orders17.splitlines()[1:]}
+
+    def split(name: str) -> tuple[str, str]:
+        head, *body = files[name].splitlines()
+        early = [r for r in body if r.split(",")[0] in ids17]
+        late = [r for r in body if r.split(",")[0] not in ids17]
+        return "\n".join([head, *early]) + "\n", "\n".join([head, *late]) + "\n"
+
+    items17, items18 = split("olist_order_items_dataset.csv")
+    pay17, pay18 = split("olist_order_payments_dataset.csv")
+    shared = {
+        k: v
+        for k, v in files.items()
+        if not k.startswith(("orders/", "olist_order_items", "olist_order_payments"))
+    }
+    first = {
+        **shared,
+        "stores.csv": STORES,
+        "orders/olist_orders_2017.csv": orders17,
+        "items/2017.csv": items17,
+        "payments/2017.csv": pay17,
+    }
+    second = {
+        "orders/olist_orders_2018.csv": files["orders/olist_orders_2018.csv"],
+        "items/2018.csv": items18,
+        "payments/2018.csv": pay18,
+    }
+    config = CONFIG.replace("path: olist_order_items_dataset.csv", 'path: "items/*.csv"').replace(
+        "path: olist_order_payments_dataset.csv", 'path: "payments/*.csv"'
+    )
+    return first, second, config
+
+
 def _project(root: Path) -> Project:
     (root / "lakeshop.yml").write_text(CONFIG)
     return Project.load(root)
@@ -296,50 +334,13 @@ def test_payments_are_keyed_by_an_expression_with_the_orders_time(shop: Project)
 def test_delivered_in_two_steps_equals_a_full_refresh(tmp_path: Path):
     """2017's files (with 2017's lines and payments), then 2018's: the incremental lakehouse
     equals one rebuilt from raw, and the two-step revenue equals the export's."""
-    files = _export_files()
-    orders17 = files["orders/olist_orders_2017.csv"]
-    ids17 = {line.split(",")[0] for line in orders17.splitlines()[1:]}
-
-    def split(name: str) -> tuple[str, str]:
-        head, *body = files[name].splitlines()
-        first = [r for r in body if r.split(",")[0] in ids17]
-        second = [r for r in body if r.split(",")[0] not in ids17]
-        return "\n".join([head, *first]) + "\n", "\n".join([head, *second]) + "\n"
-
-    items17, items18 = split("olist_order_items_dataset.csv")
-    pay17, pay18 = split("olist_order_payments_dataset.csv")
-    shared = {
-        k: v
-        for k, v in files.items()
-        if not k.startswith(("orders/", "olist_order_items", "olist_order_payments"))
-    }
+    first, second, config = by_year()
     landing = tmp_path / "landing"
-    deliver(
-        landing,
-        {
-            **shared,
-            "stores.csv": STORES,
-            "orders/olist_orders_2017.csv": orders17,
-            "items/2017.csv": items17,
-            "payments/2017.csv": pay17,
-        },
-        delivery=1,
-    )
-    config = CONFIG.replace("path: olist_order_items_dataset.csv", 'path: "items/*.csv"').replace(
-        "path: olist_order_payments_dataset.csv", 'path: "payments/*.csv"'
-    )
+    deliver(landing, first, delivery=1)
     (tmp_path / "lakeshop.yml").write_text(config)
     project = Project.load(tmp_path)
     run_ok(project)
-    deliver(
-        landing,
-        {
-            "orders/olist_orders_2018.csv": files["orders/olist_orders_2018.csv"],
-            "items/2018.csv": items18,
-            "payments/2018.csv": pay18,
-        },
-        delivery=2,
-    )
+    deliver(landing, second, delivery=2)
     run_ok(project)
     incremental = snapshot(project)
     gold = {

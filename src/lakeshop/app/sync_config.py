@@ -28,9 +28,11 @@ class PostgresSync(BaseModel):
     exclude: list[str] = []
     #: the PostgreSQL schema of a lakehouse schema (default: the same name)
     schema_map: dict[str, str] = {}
-    #: extension point for the access policy (``access.yml``, not there yet): the role whose
-    #: column masks would be applied to what is shipped; setting it is refused until then
+    #: a role of the access policy (``access.yml``): what is shipped is what it reads
+    #: through ``lakeshop serve`` (its masks and row filters applied, its grants only)
     role: str | None = None
+    #: a user of ``access.yml``: their role, with their attributes in its row filters
+    user: str | None = None
     #: the PostgreSQL schema of the business views (``sales_daily`` …); null: no views
     views_schema: str | None = Field(default="bi", pattern=_NAME)
     #: rows per COPY chunk (one Arrow batch rendered at a time)

@@ -19,7 +19,7 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-_COLOURS = {"ok": "green", "failed": "red"}
+_COLOURS = {"ok": "green", "failed": "red", "skipped": "yellow"}
 
 
 def _line(t: TableSync, width: int) -> str:
@@ -27,8 +27,10 @@ def _line(t: TableSync, width: int) -> str:
     versions = (
         f"v{t.from_version}→v{t.to_version}" if t.from_version is not None else f"v{t.to_version}"
     )
-    if t.status != "ok":
+    if t.status == "failed":
         detail = f"[red]{escape(flat(t.error or ''))}[/]"
+    elif t.mode == "skipped":
+        detail = escape(t.note)
     elif t.mode == "unchanged":
         detail = f"unchanged at v{t.to_version}"
     elif t.mode == "verify":
@@ -38,6 +40,8 @@ def _line(t: TableSync, width: int) -> str:
         if t.rows_deleted:
             detail += f", {t.rows_deleted:,} replaced"
     note = f"  ({escape(t.note)})" if t.note and t.status == "ok" else ""
+    if t.mode == "skipped":
+        return f"{status} {t.table:{width}} → {t.dest}  {detail}"
     return f"{status} {t.table:{width}} → {t.dest}  {detail}  {t.seconds:.2f}s{note}"
 
 
@@ -57,6 +61,14 @@ def postgres(
             help="Only compare each shipped table with the Delta version it was shipped from.",
         ),
     ] = False,
+    role: Annotated[
+        str | None,
+        typer.Option(
+            "--role",
+            help="Ship what this role of access.yml reads: its masks and row filters applied, "
+            "only the tables it is granted (default: sync.postgres.role).",
+        ),
+    ] = None,
     target: Target = None,
 ) -> None:
     """Ship tables to the PostgreSQL database of $LAKESHOP_POSTGRES_DSN (or the variable
@@ -71,7 +83,13 @@ def postgres(
         out.print(_line(t, width), soft_wrap=True, highlight=False)
 
     result = sync_postgres(
-        project, target=target, select=select, full=full, verify=verify, listener=show
+        project,
+        target=target,
+        select=select,
+        full=full,
+        verify=verify,
+        role=role,
+        listener=show,
     )
     if result.views_schema:
         out.print(
@@ -92,8 +110,11 @@ def postgres(
             highlight=False,
         )
         raise typer.Exit(1)
+    skipped = [t for t in result.tables if t.status == "skipped"]
+    done = len(result.tables) - len(skipped)
     out.print(
-        f"[green]sync: {len(result.tables)} tables {verb}, {sent:,} rows sent in {seconds:.2f}s[/]",
+        f"[green]sync: {done} tables {verb}, {sent:,} rows sent in {seconds:.2f}s[/]"
+        + (f"; {len(skipped)} not shipped (not granted to the role)" if skipped else ""),
         highlight=False,
     )
 

@@ -196,17 +196,24 @@ class GovernedSession:
         else:
             engine.bind_table(g.table, as_name=raw)
             columns = self.project.lakehouse(self.target).schema(g.table).names
+        query = self.governed_select(g.table, columns, sqltext.to_table(*raw.split(".")))
+        engine.bind_view(g.table, sqltext.render(query))
+
+    def governed_select(self, table: str, columns: list[str], source: exp.Table) -> exp.Select:
+        """``table``'s rows as the principal sees them, read from ``source`` (its ``columns``,
+        stored): each column through its mask under its own name, only the rows the role's
+        row filters keep. The server's views and the PostgreSQL sync run this same SELECT."""
         selected: list[exp.Expr] = []
-        for column, mask in self._masks(g.table, columns).items():
+        for column, mask in self._masks(table, columns).items():
             if mask is None:
                 selected.append(sqltext.to_column(column))
             else:
                 expression = mask_expression(mask[1], column)
                 selected.append(exp.alias_(expression, sqltext.to_identifier(column)))
-        query = exp.select(*selected).from_(sqltext.to_table(*raw.split(".")))
-        for predicate in self._filters(g.table, columns):
+        query = exp.select(*selected).from_(source)
+        for predicate in self._filters(table, columns):
             query = query.where(predicate)
-        engine.bind_view(g.table, sqltext.render(query))
+        return query
 
     # -- helpers -----------------------------------------------------------------------------
 

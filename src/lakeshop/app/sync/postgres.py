@@ -11,6 +11,7 @@ released versions: apache/arrow-adbc#3485, #4507.)
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 from collections.abc import Iterable, Iterator, Sequence
@@ -22,8 +23,9 @@ from urllib.parse import unquote, urlsplit
 
 import pyarrow as pa
 
+from lakeshop.app.sync import pgbinary
 from lakeshop.app.sync.pgtypes import PG, ArrowChecksum, PgColumn, pg_checksum_select
-from lakeshop.app.sync.stream import ahead, csv_chunks
+from lakeshop.app.sync.stream import ahead, binary_chunks, csv_chunks
 from lakeshop.core.errors import LakeshopError, MissingDependency
 from lakeshop.core.sqltext import columns, ident, table
 
@@ -267,19 +269,28 @@ class Postgres:
         ``freeze``: the table was created or truncated in this transaction, so its rows are
         written frozen (no later pass sets their hint bits: the checks that follow read less)."""
         names = [c.name for c in cols]
-        options = "FORMAT csv, FREEZE" if freeze else "FORMAT csv"
+        # the first batch says whether every column has a binary form (else CSV)
+        stream = iter(batches)
+        first = next(stream, None)
+        binary = first is not None and pgbinary.supports(first.select(names).schema)
+        if first is not None:
+            stream = itertools.chain([first], stream)
+        options = "FORMAT binary" if binary else "FORMAT csv"
+        if freeze:
+            options += ", FREEZE"
         sql = (
             f"COPY {table(schema, name, dialect=PG)} ({columns(names, dialect=PG)}) "
             f"FROM STDIN ({options})"
         )
         seen = checksum.add if checksum is not None else None
+        render = binary_chunks if binary else csv_chunks
         sent = 0
         with (
             self.errors(f"COPY into {schema}.{name}"),
             self.conn.cursor() as cur,
             cur.copy(sql.encode()) as copy,
         ):
-            for chunk, rows in ahead(csv_chunks(batches, names, seen)):
+            for chunk, rows in ahead(render(stream, names, seen)):
                 copy.write(chunk)
                 sent += rows
         return sent

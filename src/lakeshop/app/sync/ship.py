@@ -37,7 +37,7 @@ import pyarrow as pa
 
 from lakeshop.app.project import Project
 from lakeshop.app.sync import bi
-from lakeshop.app.sync.masks import Mask, masks_for
+from lakeshop.app.sync.masks import Governance, TableView
 from lakeshop.app.sync.pgtypes import PG, ArrowChecksum, PgColumn, differences, pg_columns
 from lakeshop.app.sync.postgres import TEMP, Dsn, Postgres, PostgresError, State
 from lakeshop.app.sync.tables import SyncTable, plan
@@ -65,13 +65,13 @@ class TableSync:
 
     table: str
     dest: str
-    mode: str = "unchanged"  # full, incremental, unchanged, verify
+    mode: str = "unchanged"  # full, incremental, unchanged, verify, skipped
     from_version: int | None = None
     to_version: int | None = None
     rows_sent: int = 0
     rows_deleted: int = 0
     seconds: float = 0.0
-    status: str = "ok"
+    status: str = "ok"  # ok, failed, skipped (the role may not read it)
     error: str | None = None
     note: str = ""
     #: when its work began (time.perf_counter)
@@ -93,7 +93,7 @@ class SyncResult:
 
     @property
     def failed(self) -> list[TableSync]:
-        return [t for t in self.tables if t.status != "ok"]
+        return [t for t in self.tables if t.status == "failed"]
 
 
 Listener = Callable[[TableSync], None]
@@ -106,14 +106,19 @@ def sync_postgres(
     select: Sequence[str] | None = None,
     full: bool = False,
     verify: bool = False,
+    role: str | None = None,
     listener: Listener | None = None,
 ) -> SyncResult:
     """Ship the target's tables (``select``, or those of ``sync.postgres``) to the database
     of ``$LAKESHOP_POSTGRES_DSN`` (the variable ``sync.postgres.dsn_env`` names); with
-    ``verify``, only compare each shipped table with the Delta version it was shipped from."""
+    ``verify``, only compare each shipped table with the Delta version it was shipped from.
+    ``role`` (else ``sync.postgres.role``/``user``): ship what that role of ``access.yml``
+    reads, masked and filtered, and only the tables it is granted."""
     settings = project.config.sync.postgres
+    if role is not None:
+        settings = settings.model_copy(update={"role": role})
     name, _ = project.target(target)
-    mask = masks_for(settings.role)
+    governance = Governance.of(project, settings, target)
     dsn = Dsn.from_env(settings.dsn_env)
     size = settings.batch_rows
     lakehouse = project.lakehouse(target)
@@ -125,16 +130,19 @@ def sync_postgres(
             pg.lock()
             pg.ensure_meta()
             states = pg.states()
-            writes = not verify and (full or _any_change(lakehouse, tables, states))
+            writes = not verify and (full or _any_change(lakehouse, governance, tables, states))
             if writes:  # a dimension may be truncated or rewritten: no key may refer to it
                 bi.drop_foreign_keys(pg, tables)
             for t in tables:
                 outcome = TableSync(t.name, t.dest)
                 try:
-                    if verify:
-                        _verify(pg, lakehouse, t, states.get(t.name), size, outcome)
+                    denied = governance.denied(t.name) if governance is not None else None
+                    if denied is not None:
+                        _skip(pg, t, states.get(t.name), denied, outcome)
+                    elif verify:
+                        _verify(pg, lakehouse, governance, t, states.get(t.name), size, outcome)
                     else:
-                        job = _Job(pg, project, lakehouse, mask, size, full)
+                        job = _Job(pg, project, lakehouse, governance, size, full)
                         _sync_table(job, t, states.get(t.name), outcome)
                 except LakeshopError as exc:
                     outcome.status, outcome.error = "failed", dsn.redact(str(exc))
@@ -186,8 +194,24 @@ def _record(lakehouse: Lakehouse, target: str, result: SyncResult, started: date
     system.append(lakehouse, system.SYNC, rows)
 
 
-def _fingerprint(cols: list[PgColumn]) -> str:
-    return json.dumps([[c.name, c.pg_type] for c in cols])
+#: the name of the fingerprint's entry saying how the access policy governs the table
+GOVERNED = "(governed by access.yml)"
+
+
+def _fingerprint(cols: list[PgColumn], view: TableView | None = None) -> str:
+    """The columns shipped (and, under a role, how the access policy masks and filters them:
+    a change of either makes the next sync replace the table)."""
+    pairs = [[c.name, c.pg_type] for c in cols]
+    if view is not None:
+        pairs.append([GOVERNED, view.describe()])
+    return json.dumps(pairs)
+
+
+def _columns_of(fingerprint: str) -> tuple[list[list[str]], str | None]:
+    """A fingerprint's column pairs, and the policy's entry (None: shipped as stored)."""
+    pairs = json.loads(fingerprint)
+    policy = next((p[1] for p in pairs if p[0] == GOVERNED), None)
+    return [p for p in pairs if p[0] != GOVERNED], policy
 
 
 @dataclass(frozen=True)
@@ -197,19 +221,37 @@ class _Job:
     pg: Postgres
     project: Project
     lakehouse: Lakehouse
-    mask: Mask | None
+    governance: Governance | None
     size: int
     full: bool
 
 
-def _any_change(lakehouse: Lakehouse, tables: list[SyncTable], states: dict[str, State]) -> bool:
+def _any_change(
+    lakehouse: Lakehouse,
+    governance: Governance | None,
+    tables: list[SyncTable],
+    states: dict[str, State],
+) -> bool:
+    """Whether the sync will write: a table never shipped, at another version, or whose
+    columns or access policy changed (a table the role may not read, never shipped, is not)."""
     for t in tables:
         state = states.get(t.name)
-        if (
-            state is None
-            or state.dest_table != t.dest
-            or state.version != lakehouse.version(t.name)
-        ):
+        denied = governance.denied(t.name) if governance is not None else None
+        if state is None:
+            if denied is None:
+                return True
+            continue
+        if denied is not None or state.dest_table != t.dest:
+            return True
+        if state.version != lakehouse.version(t.name):
+            return True
+        schema = lakehouse.schema(t.name)
+        try:
+            view = governance.view(t.name, schema) if governance is not None else None
+            cols = pg_columns(t.name, view.schema if view is not None else schema)
+        except LakeshopError:
+            return True  # the table's sync will say why
+        if state.columns != _fingerprint(cols, view):
             return True
     return False
 
@@ -238,8 +280,9 @@ def _sync_table(job: _Job, t: SyncTable, state: State | None, outcome: TableSync
     """Ship one table (or find it unchanged)."""
     pg = job.pg
     snap = snapshot(job.lakehouse, t.name)
-    cols = pg_columns(t.name, snap.schema)
-    fingerprint = _fingerprint(cols)
+    view = job.governance.view(t.name, snap.schema) if job.governance is not None else None
+    cols = pg_columns(t.name, view.schema if view is not None else snap.schema)
+    fingerprint = _fingerprint(cols, view)
     exists = pg.exists(t.pg_schema, t.pg_name)
     ours = state is not None and exists and state.dest_table == t.dest
     outcome.from_version = state.version if ours and state else None
@@ -250,7 +293,8 @@ def _sync_table(job: _Job, t: SyncTable, state: State | None, outcome: TableSync
         return
     for attempt in (1, 2):
         try:
-            _apply(job, t, snap, cols, state if ours else None, exists, same_columns, outcome)
+            shipped = state if ours else None
+            _apply(job, t, snap, view, cols, shipped, exists, same_columns, outcome)
             return
         except PostgresError as exc:
             # a key the new rows break (a NULL or a duplicate): keep the rows, drop the key
@@ -264,44 +308,51 @@ def _apply(
     job: _Job,
     t: SyncTable,
     snap: Snapshot,
+    view: TableView | None,
     cols: list[PgColumn],
     state: State | None,
     exists: bool,
     same_columns: bool,
     outcome: TableSync,
 ) -> None:
-    if same_columns and state is not None and not job.full and t.change_column:
+    by = t.change_column
+    if by is not None and view is not None and by in view.masked:
+        # PostgreSQL holds the masked values of the change column: the raw touched ones
+        # would not find them
+        outcome.note = f"{by}, the column changes go by, is masked: replaced whole"
+        by = None
+    if same_columns and state is not None and not job.full and by:
         try:
             old = snapshot(job.lakehouse, t.name, state.version)
         except TableNotFound:
             outcome.note = f"version {state.version} is no longer readable: replaced whole"
         else:
-            with changes(old, snap, t.change_column) as change:
+            with changes(old, snap, by) as change:
                 if change is not None:
-                    _incremental(job, t, snap, cols, change, outcome)
+                    _incremental(job, t, snap, view, cols, change, outcome)
                     return
             outcome.note = f"files of version {state.version} no longer readable: replaced whole"
-    _full(job, t, snap, cols, state, exists, outcome)
+    _full(job, t, snap, view, cols, state, exists, outcome)
 
 
-def _batches(
-    snap: Snapshot, names: list[str], size: int, mask: Mask | None
-) -> Iterator[pa.RecordBatch]:
+def _batches(snap: Snapshot, size: int, view: TableView | None) -> Iterator[pa.RecordBatch]:
+    """The snapshot's rows in batches, as the role sees them under ``view``."""
     dataset: pads.Dataset = snap.dataset()
-    for batch in dataset.to_batches(columns=names, batch_size=size):
-        yield mask(snap.name, batch) if mask is not None else batch
+    batches = dataset.to_batches(columns=snap.schema.names, batch_size=size)
+    return view.apply(batches) if view is not None else iter(batches)
 
 
 def _incremental(
     job: _Job,
     t: SyncTable,
     snap: Snapshot,
+    view: TableView | None,
     cols: list[PgColumn],
     change: Change,
     outcome: TableSync,
 ) -> None:
     """Only the rows of touched values: the Delta change read once (:func:`changes`)."""
-    pg, mask, size = job.pg, job.mask, job.size
+    pg, size = job.pg, job.size
     key = t.change_column
     assert key is not None
     outcome.mode = "incremental"
@@ -315,7 +366,7 @@ def _incremental(
     in_touched = f"{k} IN (SELECT {column(key, dialect=PG)} FROM {keys_table})"
     if touched.null_count > 0:
         in_touched = f"({in_touched} OR {k} IS NULL)"
-    expected_rows = snap.rows if snap.rows is not None else snap.dataset().count_rows()
+    expected_rows = _rows(snap, view, size)
     # one transaction: staged (temporary tables, dropped at its end, even by a kill), then
     # applied; readers keep the old rows until it commits
     with pg.transaction():
@@ -323,9 +374,9 @@ def _incremental(
         pg.copy(TEMP, "touched_values", [key_col], pa.table({key: touched}).to_batches())
         pg.execute(f"ANALYZE {keys_table}")
         pg.create_temp("touched_rows", cols)
-        batches: Iterator[pa.RecordBatch] = change.rows(names, size)
-        if mask is not None:
-            batches = (mask(snap.name, b) for b in batches)
+        batches: Iterator[pa.RecordBatch] = change.rows(snap.schema.names, size)
+        if view is not None:
+            batches = view.apply(batches)
         outcome.rows_sent = pg.copy(TEMP, "touched_rows", cols, batches, sent, freeze=True)
         deleted = pg.execute(
             f"WITH d AS (DELETE FROM {target} AS t WHERE {in_touched} RETURNING 1) SELECT count(*) FROM d"
@@ -342,24 +393,27 @@ def _incremental(
                 f"table {t.name}: {total:,} rows in PostgreSQL {t.dest} after the incremental "
                 f"sync, {expected_rows:,} in Delta version {snap.version}; rolled back"
             )
-        _settle(pg, t, snap, cols, sent.values(), total, outcome, f"AS t WHERE {in_touched}")
+        _settle(pg, t, snap, view, cols, sent.values(), total, outcome, f"AS t WHERE {in_touched}")
 
 
 def _full(
     job: _Job,
     t: SyncTable,
     snap: Snapshot,
+    view: TableView | None,
     cols: list[PgColumn],
     state: State | None,
     exists: bool,
     outcome: TableSync,
 ) -> None:
-    pg, mask, size = job.pg, job.mask, job.size
+    pg, size = job.pg, job.size
     outcome.mode = "full"
     names = [c.name for c in cols]
     sent = ArrowChecksum(cols)
-    old = json.loads(state.columns) if state is not None else None
-    new = [[c.name, c.pg_type] for c in cols]
+    old, old_policy = _columns_of(state.columns) if state is not None else (None, None)
+    new, policy = _columns_of(_fingerprint(cols, view))
+    if state is not None and old_policy != policy:
+        outcome.note = _join(outcome.note, "the access policy's masks or filters changed")
     added = old is not None and new[: len(old)] == old and len(new) > len(old)
     rebuild = exists and not added and old != new
     if exists and (state is None or rebuild):
@@ -373,17 +427,17 @@ def _full(
         with pg.transaction():
             pg.drop_table(t.pg_schema, t.pg_name, cascade=True)  # views: made again at the end
             pg.create_table(t.pg_schema, t.pg_name, cols)
-            batches = _batches(snap, names, size, mask)
+            batches = _batches(snap, size, view)
             outcome.rows_sent = pg.copy(t.pg_schema, t.pg_name, cols, batches, sent, freeze=True)
             outcome.note = _join(outcome.note, bi.structure(pg, job.project, t, cols))
-            _settle(pg, t, snap, cols, sent.values(), outcome.rows_sent, outcome)
+            _settle(pg, t, snap, view, cols, sent.values(), outcome.rows_sent, outcome)
         return
     target = table(t.pg_schema, t.pg_name, dialect=PG)
     listed = columns(names, dialect=PG)
     with pg.transaction():
         # staged first (a temporary table): the table is locked only for the refill
         pg.create_temp("all_rows", cols)
-        batches = _batches(snap, names, size, mask)
+        batches = _batches(snap, size, view)
         outcome.rows_sent = pg.copy(TEMP, "all_rows", cols, batches, sent, freeze=True)
         if added and old is not None:
             pg.add_columns(t.pg_schema, t.pg_name, cols[len(old) :])
@@ -392,13 +446,14 @@ def _full(
         pg.execute(
             f"INSERT INTO {target} ({listed}) SELECT {listed} FROM {table(TEMP, 'all_rows', dialect=PG)}"
         )
-        _settle(pg, t, snap, cols, sent.values(), outcome.rows_sent, outcome)
+        _settle(pg, t, snap, view, cols, sent.values(), outcome.rows_sent, outcome)
 
 
 def _settle(
     pg: Postgres,
     t: SyncTable,
     snap: Snapshot,
+    view: TableView | None,
     cols: list[PgColumn],
     delta: Iterable[Any],
     rows: int,
@@ -409,7 +464,7 @@ def _settle(
     version shipped (a mismatch raises before the record, rolling both back)."""
     _compare(pg, t, snap, cols, list(delta), where)
     pg.record_state(
-        State(t.name, t.dest, snap.version, _fingerprint(cols), rows, datetime.now(UTC)),
+        State(t.name, t.dest, snap.version, _fingerprint(cols, view), rows, datetime.now(UTC)),
         outcome.elapsed(),
     )
 
@@ -437,6 +492,7 @@ def _compare(
 def _verify(
     pg: Postgres,
     lakehouse: Lakehouse,
+    governance: Governance | None,
     t: SyncTable,
     state: State | None,
     size: int,
@@ -456,14 +512,33 @@ def _verify(
             f"table {t.name}: version {state.version}, the one shipped, is no longer readable "
             "(vacuumed); sync again to verify"
         ) from None
-    cols = pg_columns(t.name, snap.schema)
+    view = governance.view(t.name, snap.schema) if governance is not None else None
+    cols = pg_columns(t.name, view.schema if view is not None else snap.schema)
     expected = ArrowChecksum(cols)
-    for batch in _batches(snap, [c.name for c in cols], size, None):
+    for batch in _batches(snap, size, view):
         expected.add(batch)
     _compare(pg, t, snap, cols, expected.values())
     latest = lakehouse.version(t.name)
     if latest is not None and latest != state.version:
         outcome.note = f"Delta is at version {latest}: sync to ship it"
+
+
+def _rows(snap: Snapshot, view: TableView | None, size: int) -> int:
+    """The rows of ``snap`` PostgreSQL should hold (those the role's row filters keep)."""
+    if view is not None:
+        return view.rows(snap, size)
+    return snap.rows if snap.rows is not None else snap.dataset().count_rows()
+
+
+def _skip(pg: Postgres, t: SyncTable, state: State | None, why: str, outcome: TableSync) -> None:
+    """A table the role may not read: not shipped; one an earlier sync shipped (for another
+    role, or none) is dropped, so that PostgreSQL holds nothing the role may not read."""
+    outcome.mode, outcome.status, outcome.note = "skipped", "skipped", why
+    if state is not None and state.dest_table == t.dest:
+        with pg.transaction():
+            pg.drop_table(t.pg_schema, t.pg_name, cascade=True)
+            pg.forget_state(t.name)
+        outcome.note = _join(why, f"{t.dest}, shipped by an earlier sync, dropped")
 
 
 def _join(a: str, b: str) -> str:

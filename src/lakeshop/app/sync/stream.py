@@ -17,6 +17,8 @@ from typing import TypeVar
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from lakeshop.app.sync import pgbinary
+
 #: chunks rendered ahead of the one being sent
 AHEAD = 3
 #: a chunk is sent once it holds this many bytes of CSV (large writes: fewer round trips)
@@ -50,6 +52,32 @@ def csv_chunks(
             buffer, rows = io.BytesIO(), 0
     if rows:
         yield buffer.getbuffer(), rows
+
+
+def binary_chunks(
+    batches: Iterable[pa.RecordBatch],
+    names: list[str],
+    seen: Callable[[pa.RecordBatch], None] | None = None,
+) -> Iterator[tuple[bytes | memoryview, int]]:
+    """The batches' ``names`` columns as PostgreSQL binary COPY data (header first, trailer
+    last: :mod:`~lakeshop.app.sync.pgbinary`), in chunks of about :data:`CHUNK_BYTES`, each
+    with its number of rows; ``seen`` is given every batch sent."""
+    buffer = io.BytesIO()
+    buffer.write(pgbinary.HEADER)
+    rows = 0
+    for batch in batches:
+        if not batch.num_rows:
+            continue
+        batch = batch.select(names)
+        if seen is not None:
+            seen(batch)
+        buffer.write(pgbinary.encode(batch))
+        rows += batch.num_rows
+        if buffer.tell() >= CHUNK_BYTES:
+            yield buffer.getbuffer(), rows
+            buffer, rows = io.BytesIO(), 0
+    buffer.write(pgbinary.TRAILER)
+    yield buffer.getbuffer(), rows
 
 
 def ahead(items: Iterator[T], depth: int = AHEAD) -> Generator[T, None, None]:
