@@ -146,6 +146,7 @@ def parse_csv(path: Path, options: CsvOptions) -> ParsedFile:
     raw = read_bytes_checked(path, options.encoding, options.max_gunzip_ratio)
     text = decode(path, raw, options.encoding)
     del raw
+    _refuse_nul(path, text)
     first, rest = _first_record(path, text, options)
     if options.header:
         header = [h.strip() for h in first]
@@ -159,6 +160,17 @@ def parse_csv(path: Path, options: CsvOptions) -> ParsedFile:
     parsed = _number(table, bad, blank, header)
     cut = _open_quote_at_end(rest, options)
     return parsed if cut is None else _reject_last_row(parsed, rest[cut:])
+
+
+def _refuse_nul(path: Path, text: str) -> None:
+    """A NUL character anywhere makes a CSV file binary, not only in its first 64 KiB (which
+    :func:`decode` checks): one deep in the file would otherwise reach bronze inside a value."""
+    at = text.find("\x00")
+    if at >= 0:
+        line = text.count("\n", 0, at) + (0 if "\n" in text else text.count("\r", 0, at)) + 1
+        raise SourceFileError(
+            str(path), f"binary content (a NUL character on line {line}): not a text file"
+        )
 
 
 def _open_quote_at_end(text: str, options: CsvOptions) -> int | None:

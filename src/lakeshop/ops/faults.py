@@ -39,15 +39,18 @@ class Trial:
     problems: list[str] = field(default_factory=list)
 
 
-def snapshot(project: Project) -> dict[str, Counter[tuple[object, ...]]]:
-    """Every data table's rows (volatile columns left out) as a multiset."""
+def snapshot(
+    project: Project, ignore: frozenset[str] = frozenset()
+) -> dict[str, Counter[tuple[object, ...]]]:
+    """Every data table's rows (volatile columns, and those in ``ignore``, left out) as a
+    multiset."""
     lakehouse = project.lakehouse()
     out: dict[str, Counter[tuple[object, ...]]] = {}
     for name in lakehouse.tables():
         if name.startswith("_system."):
             continue
         table = lakehouse.read(name)
-        keep = [c for c in table.column_names if c not in VOLATILE]
+        keep = [c for c in table.column_names if c not in VOLATILE | ignore]
         rows = table.select(keep).to_pylist()
         out[name] = Counter(tuple(_hashable(v) for v in r.values()) for r in rows)
     return out

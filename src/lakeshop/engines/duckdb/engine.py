@@ -242,6 +242,7 @@ class DuckDBEngine(Engine):
 
     def _split_jsonl(self, path: str) -> tuple[list[str], pa.Table, pa.Table]:
         """Keys, object rows and rejected lines of the staged ``__jsonl``."""
+        self._run(_sql("jsonl_duplicate_keys"))
         keys = _jsonl_keys(path, self._run(_sql("jsonl_keys")))
         # JSON pointers (RFC 6901) address any key; positional aliases, renamed in Arrow
         paths = [_json_pointer(k) for k in keys]
