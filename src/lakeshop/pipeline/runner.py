@@ -316,9 +316,16 @@ def _run_table(graph: Graph, table: Table, ctx: RunContext) -> TableOutcome:
     strategy = strategy_for(table.kind)
     clock = time.perf_counter()
     try:
-        driving = _bind_upstream(graph, table, ctx, strategy.reads_increments)
-        upstream = tuple(sorted(graph.stored_inputs(table.name)))
-        result = strategy.execute(table, ctx, Inputs(upstream, driving))
+        inputs = Inputs(
+            tuple(sorted(graph.stored_inputs(table.name))),
+            driving_table(table.sql) if strategy.reads_increments and table.sql else None,
+        )
+        # the logs tell that nothing changed upstream: no binding, no SQL (a no-op run's cost)
+        if strategy.idle(table, ctx, inputs):
+            result = TableResult(note="up to date")
+        else:
+            _bind_upstream(graph, table, ctx, inputs.driving)
+            result = strategy.execute(table, ctx, inputs)
     except ExpectationFailed as exc:
         error = _where(table, exc.expectation) + str(exc)
     except LakeshopError as exc:
@@ -343,20 +350,18 @@ def _where(table: Table, expectation: str | None = None) -> str:
     return f"{origin}: " if origin else ""
 
 
-def _bind_upstream(graph: Graph, table: Table, ctx: RunContext, incremental: bool) -> str | None:
-    """Bind every upstream; the driving one to its new rows when the strategy is incremental."""
-    driving = driving_table(table.sql) if incremental and table.sql else None
+def _bind_upstream(graph: Graph, table: Table, ctx: RunContext, driving: str | None) -> None:
+    """Bind every upstream; the driving one (of an incremental strategy) to its new rows."""
     marks = ctx.lakehouse.watermarks(table.name) if driving and not ctx.full_refresh else {}
     for up in sorted(graph.upstream[table.name]):
         upstream = graph.tables[up]
         if upstream.kind is Kind.VIEW:
-            _bind_upstream(graph, upstream, ctx, incremental=False)
+            _bind_upstream(graph, upstream, ctx, None)
             ctx.engine.bind_view(up, upstream.sql)
         elif up == driving and up in marks:
             ctx.engine.bind_table(up, where=f"_batch_id > {marks[up]}")
         else:
             ctx.engine.bind_table(up)
-    return driving
 
 
 #: a failed table is an error of the run; the tables skipped after it follow from it
