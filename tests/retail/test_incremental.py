@@ -36,6 +36,11 @@ def test_rerun_without_new_files_writes_nothing_and_a_new_day_reads_only_its_fil
     assert {t: after[t] for t in data_tables} == {t: before[t] for t in data_tables}
     assert all(o.result.rows_in == 0 for o in second.outcomes if o.kind.value != "materialized")
     assert all(o.result.rows_written == 0 for o in second.outcomes)
+    # silver and gold know it from the Delta logs, before binding an upstream (runner: idle)
+    stored = [o for o in second.outcomes if o.kind.value not in ("ingest", "view")]
+    assert stored and all(o.result.note == "up to date" for o in stored), [
+        (o.name, o.result.note) for o in stored if o.result.note != "up to date"
+    ]
 
     new_files = copy_days(retailer, tmp_path / "landing", ["2026-01-04"])
     third = api.run(project).summary

@@ -23,6 +23,7 @@ from deltalake.exceptions import TableNotFoundError
 
 from lakeshop.core.errors import TableNotFound
 from lakeshop.core.sqltext import ident
+from lakeshop.engines.arrow_rows import arrow_stream, empty_table
 from lakeshop.engines.arrow_types import plain_schema
 from lakeshop.engines.lakehouse import Lakehouse
 
@@ -90,7 +91,7 @@ def snapshot(lakehouse: Lakehouse, name: str, version: int | None = None) -> Sna
         if version is None:
             raise
         raise TableNotFound(f"{name}@v{version}") from exc
-    actions = pa.table(table.get_add_actions(flatten=True))
+    actions = arrow_stream(table.get_add_actions(flatten=True))
     counts = actions.column("num_records") if "num_records" in actions.column_names else None
     rows = None
     if counts is not None and counts.null_count == 0:
@@ -222,7 +223,7 @@ def changes(old: Snapshot, new: Snapshot, column: str) -> Iterator[Change | None
 
 
 def _empty(snap: Snapshot) -> pa.Table:
-    return snap.schema.empty_table()
+    return empty_table(snap.schema)
 
 
 def _native(

@@ -41,6 +41,8 @@ class TableOutcome:
     result: TableResult = field(default_factory=TableResult)
     seconds: float = 0.0
     error: str | None = None
+    #: CPU time of the process (every thread: DuckDB's, delta-rs') while the table ran
+    cpu_seconds: float = 0.0
 
 
 @dataclass
@@ -311,14 +313,29 @@ def _selection(graph: Graph, select: Iterable[str] | None) -> set[str]:
 
 
 def _run_table(graph: Graph, table: Table, ctx: RunContext) -> TableOutcome:
+    clock, cpu = time.perf_counter(), time.process_time()
+    outcome = _execute(graph, table, ctx)
+    outcome.seconds = time.perf_counter() - clock
+    outcome.cpu_seconds = time.process_time() - cpu
+    return outcome
+
+
+def _execute(graph: Graph, table: Table, ctx: RunContext) -> TableOutcome:
+    """The table's strategy, its failure caught (timed by :func:`_run_table`)."""
     if table.refused is not None:  # a project model whose declaration or SQL is wrong
         return TableOutcome(table.name, table.kind, "failed", error=table.refused)
     strategy = strategy_for(table.kind)
-    clock = time.perf_counter()
     try:
-        driving = _bind_upstream(graph, table, ctx, strategy.reads_increments)
-        upstream = tuple(sorted(graph.stored_inputs(table.name)))
-        result = strategy.execute(table, ctx, Inputs(upstream, driving))
+        inputs = Inputs(
+            tuple(sorted(graph.stored_inputs(table.name))),
+            driving_table(table.sql) if strategy.reads_increments and table.sql else None,
+        )
+        # the logs tell that nothing changed upstream: no binding, no SQL (a no-op run's cost)
+        if strategy.idle(table, ctx, inputs):
+            result = TableResult(note="up to date")
+        else:
+            _bind_upstream(graph, table, ctx, inputs.driving)
+            result = strategy.execute(table, ctx, inputs)
     except ExpectationFailed as exc:
         error = _where(table, exc.expectation) + str(exc)
     except LakeshopError as exc:
@@ -329,10 +346,8 @@ def _run_table(graph: Graph, table: Table, ctx: RunContext) -> TableOutcome:
             where = getattr(exc, "filename", None) or ctx.lakehouse.path(table.name)
             error = _where(table) + str(delta_log.disk_full(Path(where)))
     else:
-        return TableOutcome(table.name, table.kind, "ok", result, time.perf_counter() - clock)
-    return TableOutcome(
-        table.name, table.kind, "failed", seconds=time.perf_counter() - clock, error=error
-    )
+        return TableOutcome(table.name, table.kind, "ok", result)
+    return TableOutcome(table.name, table.kind, "failed", error=error)
 
 
 def _where(table: Table, expectation: str | None = None) -> str:
@@ -343,20 +358,18 @@ def _where(table: Table, expectation: str | None = None) -> str:
     return f"{origin}: " if origin else ""
 
 
-def _bind_upstream(graph: Graph, table: Table, ctx: RunContext, incremental: bool) -> str | None:
-    """Bind every upstream; the driving one to its new rows when the strategy is incremental."""
-    driving = driving_table(table.sql) if incremental and table.sql else None
+def _bind_upstream(graph: Graph, table: Table, ctx: RunContext, driving: str | None) -> None:
+    """Bind every upstream; the driving one (of an incremental strategy) to its new rows."""
     marks = ctx.lakehouse.watermarks(table.name) if driving and not ctx.full_refresh else {}
     for up in sorted(graph.upstream[table.name]):
         upstream = graph.tables[up]
         if upstream.kind is Kind.VIEW:
-            _bind_upstream(graph, upstream, ctx, incremental=False)
+            _bind_upstream(graph, upstream, ctx, None)
             ctx.engine.bind_view(up, upstream.sql)
         elif up == driving and up in marks:
             ctx.engine.bind_table(up, where=f"_batch_id > {marks[up]}")
         else:
             ctx.engine.bind_table(up)
-    return driving
 
 
 #: a failed table is an error of the run; the tables skipped after it follow from it
@@ -378,24 +391,32 @@ def _log_table(o: TableOutcome) -> None:
             "rows_deduplicated": r.rows_deduplicated,
             "rows_filtered": r.rows_filtered,
             "seconds": round(o.seconds, 3),
+            "cpu_seconds": round(o.cpu_seconds, 3),
         }
         | ({"error": o.error} if o.error else {})
         | ({"note": r.note} if r.note else {}),
     )
 
 
+#: seconds between two commits of a run's events (and at its end): readers follow the
+#: run's progress at that pace, and a run of many short tables does not commit twice per table
+EVENTS_EVERY_SECONDS = 10.0
+
+
 class _EventLog:
     """Writes the run's rows of ``_system.events`` and ``_system.expectations``.
 
-    The outcome of a table that changed something is committed at once (readers follow a
-    run's progress); outcomes of tables that had nothing to do wait for the next commit or the
-    end of the run, so that a run with nothing to do commits its events once, not per table.
+    Outcomes are committed together: at the end of the run, and during it when a table
+    failed or when the last commit is ``EVENTS_EVERY_SECONDS`` old, so that readers follow a
+    long run's progress. A commit per table cost two Delta commits per table, 8 % of a daily
+    run's time at SF 0.3. The tables' own commits do not depend on them.
     """
 
     def __init__(self, ctx: RunContext) -> None:
         self.ctx = ctx
         self.events: list[dict[str, Any]] = []
         self.checks: list[dict[str, Any]] = []
+        self.flushed = time.monotonic()
 
     def add(self, o: TableOutcome) -> None:
         r = o.result
@@ -427,8 +448,7 @@ class _EventLog:
             }
             for e in r.expectations
         ]
-        idle = o.status == "ok" and not (r.rows_in or r.rows_written or r.files or r.expectations)
-        if not idle:
+        if o.status == "failed" or time.monotonic() - self.flushed >= EVENTS_EVERY_SECONDS:
             self.flush()
 
     def flush(self) -> None:
@@ -437,3 +457,4 @@ class _EventLog:
         if self.checks:
             system.append(self.ctx.lakehouse, system.EXPECTATIONS, self.checks)
         self.events, self.checks = [], []
+        self.flushed = time.monotonic()

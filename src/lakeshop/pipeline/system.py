@@ -6,6 +6,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from lakeshop.engines.arrow_rows import empty_table, rows_table
 from lakeshop.engines.lakehouse import Lakehouse
 
 FILES = "_system.files"
@@ -171,7 +172,7 @@ SCHEMAS: dict[str, pa.Schema] = {
 def append(lakehouse: Lakehouse, name: str, rows: list[dict[str, Any]]) -> None:
     """Append rows (dicts keyed by column) to a system table, creating it on first use."""
     schema = SCHEMAS[name]
-    table = pa.Table.from_pylist([{f: r.get(f) for f in schema.names} for r in rows], schema=schema)
+    table = rows_table(rows, schema)
     if rows or not lakehouse.exists(name):
         lakehouse.write(name, table, "append")
 
@@ -192,7 +193,7 @@ def read(lakehouse: Lakehouse, name: str) -> pa.Table:
     """
     schema = SCHEMAS[name]
     if not lakehouse.exists(name):
-        return schema.empty_table()
+        return empty_table(schema)
     table = lakehouse.read(name)
     for f in schema:
         if f.name not in table.column_names:

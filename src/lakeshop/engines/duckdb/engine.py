@@ -21,6 +21,7 @@ from lakeshop.core.errors import LakeshopError, QueryRefused, SourceFileError, f
 from lakeshop.core.redact import Q, shown, without_values
 from lakeshop.core.sqltext import Fragment, ident, literal
 from lakeshop.engines import registry
+from lakeshop.engines.arrow_rows import empty_table
 from lakeshop.engines.base import (
     REJECTS_SCHEMA,
     Engine,
@@ -87,7 +88,7 @@ class DuckDBEngine(Engine):
         else:
             source = "__delta_" + re.sub(r"\W", "_", name)
             empty = files is not None  # no data file: no need of an Arrow dataset
-            data = self.lakehouse.schema(name).empty_table() if empty else None
+            data = empty_table(self.lakehouse.schema(name)) if empty else None
             self.con.register(source, data if data is not None else self.lakehouse.dataset(name))
         self._run(
             f"CREATE OR REPLACE VIEW {qualified} AS SELECT {columns} FROM {source}{filter_sql}"

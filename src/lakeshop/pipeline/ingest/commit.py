@@ -11,6 +11,7 @@ from typing import Any
 import pyarrow as pa
 
 from lakeshop.core.sqltext import compare, isin
+from lakeshop.engines.arrow_rows import empty_table
 from lakeshop.pipeline import system
 from lakeshop.pipeline.context import RunContext
 from lakeshop.pipeline.ingest.discovery import Candidate
@@ -57,11 +58,11 @@ def flush(ctx: RunContext, table: Table, schema: pa.Schema, batch: Batch) -> Non
         data = (
             pa.concat_tables(batch.rows, promote_options="default")
             if batch.rows
-            else schema.empty_table()
+            else empty_table(schema)
         )
         _commit(ctx, table.name, data, batch, metadata={"lakeshop.run_id": ctx.run_id})
     if batch.rejects or not lakehouse.exists(table.rejects) or batch.first or batch.replaying:
-        bad = pa.concat_tables(batch.rejects) if batch.rejects else REJECTS.empty_table()
+        bad = pa.concat_tables(batch.rejects) if batch.rejects else empty_table(REJECTS)
         _commit(ctx, table.rejects, bad, batch)
     system.append(lakehouse, system.FILES, batch.log)
 

@@ -49,6 +49,12 @@ class Strategy(ABC):
     def execute(self, table: Table, ctx: RunContext, inputs: Inputs) -> TableResult:
         """Bring ``table`` up to date and account for every row read."""
 
+    def idle(self, table: Table, ctx: RunContext, inputs: Inputs) -> bool:
+        """Whether ``table`` has nothing to do in this run, as the Delta logs tell (no upstream
+        bound, no data read): the runner then records it up to date without binding its
+        upstreams or executing. False when the logs cannot tell; ``execute`` then decides."""
+        return False
+
 
 def columns_of(ctx: RunContext, relation: str) -> list[str]:
     """Column names of a staged relation."""
@@ -73,6 +79,16 @@ def latest_batch(ctx: RunContext, table: str) -> int:
         return known
     value = ctx.engine.fetch(f"SELECT max(_batch_id) AS b FROM {table}").column(0)[0].as_py()
     return -1 if value is None else int(value)
+
+
+def logged_batches_within(ctx: RunContext, tables: dict[str, int]) -> bool:
+    """Whether each table's highest ``_batch_id``, as its Delta log's statistics give it, is
+    at most the batch given for it (False when a log cannot tell, or a table is missing)."""
+    for name, mark in tables.items():
+        latest = ctx.lakehouse.latest_batch(name)
+        if latest is None or latest > mark:
+            return False
+    return True
 
 
 def predicate_tables(predicate: str) -> set[str]:

@@ -20,6 +20,7 @@ from lakeshop.pipeline.strategies.base import (
     WINNERS,
     Inputs,
     latest_batch,
+    logged_batches_within,
     predicate_tables,
     row_digest,
 )
@@ -49,14 +50,39 @@ class KeyedStrategy(CheckedStrategy):
     def target_join(self, table: Table) -> str:
         return join_on(table.keys, "t", "c")
 
+    def idle(self, table: Table, ctx: RunContext, inputs: Inputs) -> bool:
+        """No new row upstream, no held row to try again, nothing of a killed run to finish:
+        what :meth:`execute` finds "up to date", read from the logs before anything is bound.
+        The quarantine holds no row after the driving watermark (which
+        :meth:`drop_orphans` would remove) and the last commit released nothing."""
+        lakehouse = ctx.lakehouse
+        if ctx.full_refresh or not inputs.driving:
+            return False
+        if not (lakehouse.exists(table.name) and lakehouse.exists(table.quarantine)):
+            return False
+        seen = lakehouse.watermarks(table.name)
+        mark = seen.get(inputs.driving)
+        if mark is None or RELEASED_KEY in commit_metadata(lakehouse.last_commit(table.name)):
+            return False
+        return logged_batches_within(
+            ctx,
+            {inputs.driving: mark, table.quarantine: mark}
+            | {p: seen.get(p, -1) for p in self.retry_parents(table)},
+        )
+
+    @staticmethod
+    def retry_parents(table: Table) -> list[str]:
+        """The tables the checks of held rows read: held rows get another try when one of
+        them has changed."""
+        return sorted(
+            {t for e in table.expectations if e.retry for t in predicate_tables(e.predicate)}
+        )
+
     def execute(self, table: Table, ctx: RunContext, inputs: Inputs) -> TableResult:
         self.drop_orphans(table, ctx, inputs)
         self.finish_release(table, ctx)
         result = TableResult()
-        # held rows get another try when a table their checks read has changed
-        parents = sorted(
-            {t for e in table.expectations if e.retry for t in predicate_tables(e.predicate)}
-        )
+        parents = self.retry_parents(table)
         seen = ctx.lakehouse.watermarks(table.name)
         held = (
             not ctx.full_refresh

@@ -10,7 +10,14 @@ from lakeshop.core.sqltext import delta_literal, ident, join_on, literal
 from lakeshop.engines.lakehouse import DELETE_FLAG
 from lakeshop.pipeline.context import RunContext, TableResult
 from lakeshop.pipeline.model import Table
-from lakeshop.pipeline.strategies.base import KEPT, VALID, Inputs, columns_of, latest_batch
+from lakeshop.pipeline.strategies.base import (
+    KEPT,
+    VALID,
+    Inputs,
+    columns_of,
+    latest_batch,
+    logged_batches_within,
+)
 from lakeshop.pipeline.strategies.checked import CheckedStrategy
 
 #: most values a partial recompute lists in a Delta predicate; beyond, it merges by key
@@ -32,6 +39,14 @@ class MaterializedStrategy(CheckedStrategy):
 
     def execute(self, table: Table, ctx: RunContext, inputs: Inputs) -> TableResult:
         return self.refresh(table, ctx, inputs, table.sql)
+
+    def idle(self, table: Table, ctx: RunContext, inputs: Inputs) -> bool:
+        """No upstream has rows of a batch after the table's watermark for it: what
+        :meth:`refresh` finds "up to date", read from the logs before anything is bound."""
+        if ctx.full_refresh or not ctx.lakehouse.exists(table.name):
+            return False
+        seen = ctx.lakehouse.watermarks(table.name)
+        return logged_batches_within(ctx, {up: seen.get(up, -1) for up in inputs.upstream})
 
     def refresh(
         self, table: Table, ctx: RunContext, inputs: Inputs, sql: str, partial: str | None = None
