@@ -112,7 +112,7 @@ def _run_spark(project: Project, mode: SparkMode, day: int) -> None:
     done = subprocess.run(
         [str(Path(sys.executable).parent / "lakeshop"), "--project", str(project.directory),
          "run"],
-        env=mode.env, capture_output=True, text=True, timeout=900, check=False,
+        env=mode.env, capture_output=True, text=True, timeout=2400, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
 
