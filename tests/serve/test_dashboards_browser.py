@@ -88,6 +88,24 @@ def _number(page: Any, tile: str) -> Decimal:
     return Decimal(page.inner_text(f"#tile-{tile} .value").replace(",", ""))
 
 
+def _lineage_drawn(browser: Browser, page: Any, user: str, table: str) -> list[str]:
+    """The tables the catalog's lineage graph of ``table`` labels, once checked against the
+    pipeline's graph and what ``user`` may read (from the API); the arrows against its edges."""
+    page.wait_for_selector(f"#catalog .table-detail[data-table='{table}']")
+    page.wait_for_selector("#lineage-graph[data-state=ready]")
+    labels = page.eval_on_selector_all(
+        "#lineage-graph g.textpoint text", "ts => ts.map(t => t.textContent)"
+    )
+    graph = browser.server.project.graph
+    with browser.server.client(user) as c:
+        visible = {t["name"] for t in c.get("/api/tables").json()}
+        edges = c.get(f"/api/tables/{table}").json()["lineage"]["edges"]
+    expected = ({table} | graph.ancestors(table) | graph.downstream(table)) & visible
+    assert sorted(labels) == sorted(expected)
+    assert page.locator("#lineage-graph .annotation").count() == len(edges) > 0
+    return list(labels)
+
+
 def test_every_dashboard_loads_with_data(browser: Browser) -> None:
     page = browser.login("ada")
     IMAGES.mkdir(parents=True, exist_ok=True)
@@ -114,6 +132,7 @@ def test_every_dashboard_loads_with_data(browser: Browser) -> None:
             assert "silver.order_items" in detail and "gold.agg_daily_sales" in detail
             assert "sales_total" in detail
             assert "expectations of the latest run" in detail  # the admin reads _system
+            _lineage_drawn(browser, page, "ada", "gold.fact_sales")
         # the top of the page, at most 1400 px tall: small PNGs for the docs
         height = min(1400, page.evaluate("document.documentElement.scrollHeight"))
         clip = {"x": 0, "y": 0, "width": 1280, "height": height}
@@ -169,4 +188,7 @@ def test_the_analyst_sees_masked_emails_and_withheld_operations(browser: Browser
     listed = page.eval_on_selector_all("#catalog ul.tables li", "ls => ls.map(l => l.textContent)")
     assert listed and all(name.startswith("gold.") for name in listed)  # the analyst's grant
     assert page.locator("#tile-expectations[data-state=denied]").count() == 1
+    page.click("#catalog ul.tables a[href='#gold.fact_sales']")
+    drawn = _lineage_drawn(browser, page, "ana", "gold.fact_sales")
+    assert drawn and all(name.startswith("gold.") for name in drawn)  # no silver, no bronze
     assert browser.problems == [], "\n".join(browser.problems)

@@ -104,6 +104,11 @@ def test_a_table_created_after_the_list_is_found_at_once(demo: Project) -> None:
     lakehouse.write("gold.dim_store_copy", lakehouse.read("gold.dim_store"), "overwrite")
     copied = ask(readers, policy, "ada", "SELECT count(*) AS n FROM gold.dim_store_copy")
     assert copied == ask(readers, policy, "ada", STORES)
+    # a table without a data file is bound as Arrow data, registered on each cursor too
+    lakehouse.write("gold.no_stores", lakehouse.read("gold.dim_store").slice(0, 0), "overwrite")
+    assert lakehouse.snapshot_files("gold.no_stores") == []
+    for _ in range(2):
+        assert ask(readers, policy, "ana", "SELECT count(*) AS n FROM gold.no_stores") == [{"n": 0}]
 
 
 def test_a_declared_view_follows_the_commits_under_it(demo: Project) -> None:

@@ -67,7 +67,8 @@ class Readers:
     """Governed DuckDB databases of one project's target, shared by a server's requests.
 
     Pass it to :class:`~lakeshop.app.access.govern.GovernedSession` (``readers=``); the
-    session's queries then run on a cursor of its principal's database.
+    session's queries then run on a cursor of its principal's database. The views bound follow
+    the sessions' policy: give one ``Readers`` to the sessions of one policy (a server's).
     """
 
     def __init__(self, project: Project, target: str | None = None, capacity: int = 8) -> None:

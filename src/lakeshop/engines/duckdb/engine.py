@@ -11,7 +11,7 @@ import tempfile
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import pyarrow as pa
@@ -30,6 +30,9 @@ from lakeshop.engines.base import (
 )
 from lakeshop.engines.files import decode, read_bytes_checked
 from lakeshop.engines.lakehouse import Lakehouse, split_name
+
+if TYPE_CHECKING:
+    import pyarrow.dataset as pads
 
 #: rows per Arrow batch streamed from DuckDB into a Delta write
 BATCH_ROWS = 1 << 17
@@ -61,6 +64,8 @@ class DuckDBEngine(Engine):
         # the pipeline's SQL types timestamps with it (offsets, source time zones, DST)
         self._run(_sql("utc_timestamp"))
         self._schemas: set[str] = set()
+        #: the Arrow data registered by bind_table (empty tables, deletion vectors)
+        self._snapshots: dict[str, pa.Table | pads.Dataset] = {}
         self._reads_only = False
 
     def _ensure_schema(self, name: str) -> str:
@@ -89,7 +94,9 @@ class DuckDBEngine(Engine):
             source = "__delta_" + re.sub(r"\W", "_", name)
             empty = files is not None  # no data file: no need of an Arrow dataset
             data = empty_table(self.lakehouse.schema(name)) if empty else None
-            self.con.register(source, data if data is not None else self.lakehouse.dataset(name))
+            snapshot = data if data is not None else self.lakehouse.dataset(name)
+            self.con.register(source, snapshot)
+            self._snapshots[source] = snapshot  # the connection's own: cursors register it too
         self._run(
             f"CREATE OR REPLACE VIEW {qualified} AS SELECT {columns} FROM {source}{filter_sql}"
         )
@@ -140,6 +147,9 @@ class DuckDBEngine(Engine):
         twin._spill = None
         twin._schemas = set(self._schemas)
         twin._reads_only = self._reads_only
+        twin._snapshots = dict(self._snapshots)
+        for name, data in self._snapshots.items():
+            twin.con.register(name, data)
         return twin
 
     def fetch(self, sql: str) -> pa.Table:

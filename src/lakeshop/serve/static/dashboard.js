@@ -199,6 +199,49 @@
     return a;
   }
 
+  // the lineage graph laid out by the server (columns by depth, upstream on the left), drawn
+  // with plotly: a marker and a label per table, an arrow per edge; a click opens that table
+  function drawLineage(target, graph, focus, select) {
+    const sizes = new Map();
+    for (const n of graph.nodes) sizes.set(n.depth, (sizes.get(n.depth) || 0) + 1);
+    const tallest = Math.max(...sizes.values());
+    const at = new Map(graph.nodes.map((n) => [n.name, [n.depth, (tallest - sizes.get(n.depth)) / 2 + n.row]]));
+    const depths = [...sizes.keys()];
+    const annotations = graph.edges.map(([from, to]) => ({
+      x: at.get(to)[0], y: at.get(to)[1], ax: at.get(from)[0], ay: at.get(from)[1],
+      xref: "x", yref: "y", axref: "x", ayref: "y", text: "", showarrow: true,
+      arrowhead: 2, arrowwidth: 1, arrowcolor: "#9aa5b1", standoff: 7, startstandoff: 7,
+    }));
+    const schemas = [...new Set(graph.nodes.map((n) => n.schema))];
+    const traces = schemas.map((schema) => {
+      const nodes = graph.nodes.filter((n) => n.schema === schema);
+      return {
+        type: "scatter", mode: "markers+text", name: schema, cliponaxis: false,
+        x: nodes.map((n) => at.get(n.name)[0]), y: nodes.map((n) => at.get(n.name)[1]),
+        text: nodes.map((n) => n.name), customdata: nodes.map((n) => n.name),
+        textposition: nodes.map((n) => (n.row % 2 ? "bottom center" : "top center")),
+        textfont: { size: 11 }, hovertemplate: "%{customdata}<extra></extra>",
+        marker: { size: nodes.map((n) => (n.name === focus ? 18 : 11)),
+                  line: { width: nodes.map((n) => (n.name === focus ? 2 : 0)), color: "#1f2933" } },
+      };
+    });
+    const layout = {
+      height: Math.max(220, tallest * 68 + 80), margin: { l: 20, r: 20, t: 10, b: 10 },
+      showlegend: true, legend: { orientation: "h" }, annotations: annotations, hovermode: "closest",
+      xaxis: { visible: false, range: [Math.min(...depths) - 0.7, Math.max(...depths) + 0.7] },
+      yaxis: { visible: false, range: [tallest - 0.4, -0.6] },
+    };
+    Plotly.react(target, traces, layout, { displayModeBar: false, responsive: true }).then(() => {
+      target.on("plotly_click", (event) => {
+        const point = (event.points || [])[0];
+        if (point && point.customdata !== focus) select(point.customdata);
+      });
+      target.dataset.nodes = String(graph.nodes.length);
+      target.dataset.edges = String(graph.edges.length);
+      target.dataset.state = "ready";
+    });
+  }
+
   // the catalog page's "expectations" tile (when the role may read it), by table
   async function passRates(page) {
     const tile = page.tiles.find((t) => t.id === "expectations" && t.allowed);
@@ -236,7 +279,9 @@
       lineage.append(column("Upstream", t.upstream || []),
                      column("This table", [{ name: t.name, link: null }]),
                      column("Downstream", t.downstream || []));
-      parts.push(lineage);
+      const graph = el("div", { id: "lineage-graph", class: "lineage-graph", "data-state": "loading" });
+      parts.push(el("h3", { class: "graph-title" }, "Lineage: every table upstream and downstream that your role may read"),
+                 graph, lineage);
       const cols = el("table", { class: "columns" });
       const head = el("tr");
       for (const h of ["column", "type", "masked", "definition"]) head.appendChild(el("th", {}, h));
@@ -250,6 +295,7 @@
       }
       parts.push(cols);
       detail.replaceChildren(...parts);
+      if (t.lineage) drawLineage(graph, t.lineage, t.name, select);
       detail.dataset.table = name;
     }
     for (const t of tables) list.appendChild(el("li")).appendChild(tableLink(t, select));
