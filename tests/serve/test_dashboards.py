@@ -46,7 +46,9 @@ def test_every_tile_answers_for_the_admin(server: Running) -> None:
             for tile in page["tiles"]:
                 got = c.get(tile["link"])
                 assert got.status_code == 200, (name, tile["id"], got.text)
-                if tile["id"] != "alerts":  # the demo fired none
+                # the demo fired no alert and trained no model: the ML tiles answer, empty
+                # (with data: test_dashboards_browser.py)
+                if tile["id"] not in ("alerts", "ml_backtests", "ml_runs"):
                     assert got.json()["row_count"] > 0, (name, tile["id"])
 
 

@@ -14,13 +14,24 @@ from typing import Any
 import pytest
 
 from lakeshop.app import api
+from lakeshop.app.project import Project
+from tests.conftest import cli
 from tests.observe.test_report import CHROMIUM_FLAGS, chromium  # noqa: F401 (a fixture)
 
-from .conftest import Running
+from .conftest import Running, running
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 PAGES = ("sales", "products", "customers", "payments", "operations", "catalog")
+#: the Operations tiles over the models' runs and backtests (lakeshop ml)
+ML_TILES = ("ml_backtests", "ml_runs")
+#: small models for a month of a tiny retailer: a week's horizon, two folds a week apart
+ML_CONFIG = """
+ml:
+  forecast: {grain: product, horizon: 7, min_history_days: 14}
+  churn: {horizon_days: 7, min_history_days: 7}
+  backtest: {folds: 2, step_days: 7}
+"""
 IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
 #: waiting by selectors: a predicate in JavaScript would be eval'd, which the page's CSP forbids
 READY = "body[data-state=ready]"
@@ -117,10 +128,11 @@ def test_every_dashboard_loads_with_data(browser: Browser) -> None:
         assert states, name
         for tile, state, rows in states:
             assert state == "ready", (name, tile, state)
-            if tile != "alerts":  # the demo fired none
+            # the demo fired no alert and trained no model (ML tiles: the test further down)
+            if tile != "alerts" and tile not in ML_TILES:
                 assert int(rows) > 0, (name, tile)
         charts = page.eval_on_selector_all(
-            ".tile.line .body, .tile.bar .body, .tile.area .body",
+            ":is(.tile.line, .tile.bar, .tile.area):not([data-rows='0']) .body",
             "bs => bs.map(b => b.querySelectorAll('g.trace').length)",
         )
         assert all(n > 0 for n in charts), (name, charts)
@@ -192,3 +204,49 @@ def test_the_analyst_sees_masked_emails_and_withheld_operations(browser: Browser
     drawn = _lineage_drawn(browser, page, "ana", "gold.fact_sales")
     assert drawn and all(name.startswith("gold.") for name in drawn)  # no silver, no bronze
     assert browser.problems == [], "\n".join(browser.problems)
+
+
+@pytest.mark.ml
+def test_the_operations_dashboard_shows_the_models_runs_and_backtests(
+    prebuilt: Any,
+    chromium: Path,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    from playwright.sync_api import sync_playwright
+
+    directory = prebuilt.demo_copy(tmp_path / "shop", scale=0.01, days=30)
+    with (directory / "lakeshop.yml").open("a") as fh:
+        fh.write(ML_CONFIG)
+    for command in (("ml", "train"), ("ml", "backtest")):
+        code, out, err = cli("--project", directory, *command)
+        assert code == 0, out + err
+    project = Project.load(directory)
+    runs = api.query(project, "SELECT count(*) FROM _system.ml_runs").column(0)[0].as_py()
+    assert runs == 5  # three models trained, two backtested
+    with running(project, ("ada",)) as served, sync_playwright() as pw:
+        browser = Browser(pw, chromium, served)
+        try:
+            page = browser.login("ada")
+            browser.open(page, "operations")
+            states = page.eval_on_selector_all(
+                ".tile", "ts => ts.map(t => [t.dataset.tile, t.dataset.state, t.dataset.rows])"
+            )
+            shown = {tile: (state, int(rows)) for tile, state, rows in states}
+            assert shown["ml_runs"] == ("ready", runs), shown
+            state, bars = shown["ml_backtests"]
+            assert state == "ready" and bars > 0
+            table = page.inner_text("#tile-ml_runs")
+            assert "demand_forecast" in table and "backtest" in table and "segments" in table
+            # one trace per role: the models and their baselines side by side
+            traces = page.eval_on_selector_all(
+                "#tile-ml_backtests .body g.trace", "ts => ts.length"
+            )
+            assert traces == 2
+            measures = page.evaluate(
+                "Array.from(document.querySelector('#tile-ml_backtests .body').data[0].x)"
+            )
+            assert "churn roc_auc" in measures and "demand_forecast mase" in measures, measures
+        finally:
+            browser.browser.close()
+    off = [u for u in browser.requests if not u.startswith(served.url + "/")]
+    assert off == [] and browser.problems == [], (off, browser.problems)

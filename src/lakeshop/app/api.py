@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
 import pyarrow as pa
 
-from lakeshop.app import environments
+from lakeshop.app import environments, hooks
 from lakeshop.app.alerts import Outcome
 from lakeshop.app.models.unittests import CaseResult
 from lakeshop.app.project import EngineName, Project
@@ -34,6 +34,8 @@ class RunResult:
     alerts: Outcome
     #: the sync to PostgreSQL after the run (``sync.after_run``), None when not configured
     sync: AfterRun | None = None
+    #: the steps registered to run after it (:mod:`lakeshop.app.hooks`: the models' refresh)
+    steps: list[hooks.StepResult] = field(default_factory=list)
 
 
 def run(
@@ -87,7 +89,8 @@ def run(
         with run_context(summary.run_id):
             outcome = alerts.after_run(project, summary.run_id, target, as_of)
             synced = sync_after_run(project, summary.run_id, summary.batch_id, target)
-        return RunResult(summary, outcome, synced)
+            steps = hooks.after_run(project, summary, target)
+        return RunResult(summary, outcome, synced, steps)
 
 
 def check_alerts(

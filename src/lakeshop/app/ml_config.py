@@ -13,6 +13,8 @@ Grain = Literal["product_store", "product_channel", "product"]
 SmoothModel = Literal["AutoETS", "MSTL", "SeasonalES"]
 IntermittentModel = Literal["IMAPA", "TSB", "CrostonOptimized", "CrostonClassic"]
 Learner = Literal["lightgbm", "hist_gradient_boosting"]
+Model = Literal["demand_forecast", "churn", "segments"]
+MODELS: tuple[Model, ...] = ("demand_forecast", "churn", "segments")
 
 
 class ForecastSettings(BaseModel):
@@ -72,6 +74,23 @@ class BacktestSettings(BaseModel):
     step_days: int = Field(default=28, ge=1)
 
 
+class RefreshSettings(BaseModel):
+    """``ml.refresh``: the models' gold tables refreshed by ``lakeshop run`` when their inputs
+    changed (see :mod:`lakeshop.ml.refresh`)."""
+
+    model_config = ConfigDict(extra="forbid")
+    #: off by default: a refresh needs the ml extra and costs a training now and then
+    enabled: bool = False
+    models: list[Model] = Field(default_factory=lambda: list(MODELS))
+    #: churn and segments are scored again with their stored version, and trained again first
+    #: when it is older than this (0: at every refresh); the forecast is made by its training,
+    #: so it is trained again at every refresh
+    retrain_every_days: float = Field(default=7.0, ge=0)
+    #: a model scored less than this long ago waits for a later run (continuous mode runs a
+    #: micro-batch a minute: the forecasts are not refitted each time)
+    min_interval_minutes: float = Field(default=60.0, ge=0)
+
+
 class MlConfig(BaseModel):
     """``ml:``: the models of ``lakeshop ml``."""
 
@@ -81,3 +100,4 @@ class MlConfig(BaseModel):
     churn: ChurnSettings = ChurnSettings()
     segments: SegmentSettings = SegmentSettings()
     backtest: BacktestSettings = BacktestSettings()
+    refresh: RefreshSettings = RefreshSettings()

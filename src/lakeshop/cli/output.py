@@ -115,6 +115,14 @@ def summarise(result: RunResult) -> None:
             out.print(f"[red]{escape(line)}[/]", soft_wrap=True, highlight=False)
         if synced.alerts is not None:
             print_alerts(synced.alerts)
+    for step in result.steps:  # registered after the run (lakeshop.app.hooks): ml.refresh
+        colour = {"ok": "green", "failed": "red"}.get(step.status, "dim")
+        took = f" ({step.seconds:.1f}s)" if step.seconds else ""
+        out.print(
+            f"[{colour}]{escape(step.name)} {step.status}[/]: {escape(flat(step.detail))}{took}",
+            soft_wrap=True,
+            highlight=False,
+        )
 
 
 def run_notes(summary: RunSummary) -> list[str]:

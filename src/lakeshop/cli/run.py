@@ -21,11 +21,21 @@ from lakeshop.pipeline import interrupt
 
 if TYPE_CHECKING:
     from lakeshop.app.api import RunResult
+    from lakeshop.app.project import Project
     from lakeshop.pipeline.runner import RunSummary
 
 #: exit codes of a run that went through (2 is a configuration error, as for every command)
 TABLE_FAILED = 1
 FILE_REFUSED = 3
+
+
+def install_steps(project: Project) -> None:
+    """Register the steps that run after each run of this process, as the project asks
+    (``ml.refresh``: the models' gold tables; app cannot import ml, so the CLI does)."""
+    if project.config.ml.refresh.enabled:
+        from lakeshop.ml.refresh import install
+
+        install()
 
 
 def exit_code(summary: RunSummary) -> int:
@@ -116,6 +126,7 @@ def run(
     day = parse_date("--as-of", as_of) if as_of is not None else None
     last_day = parse_date("--through", through) if through is not None else None
     project = load_project()
+    install_steps(project)
     if not project.landing.is_dir():
         err.print(
             f"warning: no landing folder {escape(str(project.landing))}; nothing to ingest",
@@ -146,6 +157,7 @@ def run_continuously(target: str | None, interval: float | None = None) -> None:
     from lakeshop.ops.continuous import Batch, Continuous, default_settings
 
     project = load_project()
+    install_steps(project)
     settings = default_settings(project, target)
     if interval is not None:
         settings = settings.model_copy(update={"interval_seconds": interval})
@@ -201,6 +213,7 @@ def replay(
 
     first, last = parse_date("--from", start), parse_date("--to", end)
     project = load_project()
+    install_steps(project)
     with interrupt.handling():
         result = api.replay(
             project,

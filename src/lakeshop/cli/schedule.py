@@ -10,6 +10,7 @@ from rich.markup import escape
 
 from lakeshop.cli.options import Target, Wait, WaitTimeout, load_project, parse_date
 from lakeshop.cli.output import out
+from lakeshop.cli.run import install_steps
 
 
 def schedule(
@@ -71,9 +72,9 @@ def backfill(
         colour = {"ok": "green", "done before": "dim"}.get(day.status, "red")
         out.print(f"[{colour}]{day.status}[/] {day.day} run {day.run_id}", highlight=False)
 
-    days = run_days(
-        load_project(), first, last, target, wait=wait, wait_timeout=wait_timeout, on_day=show
-    )
+    project = load_project()
+    install_steps(project)
+    days = run_days(project, first, last, target, wait=wait, wait_timeout=wait_timeout, on_day=show)
     codes = {d.exit_code for d in days}
     code = 1 if 1 in codes else max(codes, default=0)
     if code:

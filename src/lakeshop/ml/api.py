@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
@@ -81,6 +82,9 @@ def _tracked(
     model: str,
     action: str,
     body: Callable[[Inputs, str], Step],
+    *,
+    trigger: str = "manual",
+    locked: bool = False,
 ) -> Step:
     lakehouse = project.lakehouse(target)
     run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S-") + uuid.uuid4().hex[:6]
@@ -94,8 +98,14 @@ def _tracked(
         "action": action,
         "started_at": started,
         "params": settings.model_dump() | {"seed": project.config.ml.seed},
+        "trigger": trigger,
     }
-    with app_api.writer_lock_of(project, target, purpose=f"ml {action}"):
+    held = (
+        nullcontext()
+        if locked  # the caller holds the writer lock (the refresh after a run)
+        else app_api.writer_lock_of(project, target, purpose=f"ml {action}")
+    )
+    with held:
         try:
             step = body(inputs, run_id)
         except Exception as exc:
@@ -123,15 +133,31 @@ def _tracked(
     return step
 
 
-def train(project: Project, model: str | None = None, target: str | None = None) -> list[Step]:
-    """Train the model (every model by default) and store a new version of each."""
+def train(
+    project: Project,
+    model: str | None = None,
+    target: str | None = None,
+    *,
+    trigger: str = "manual",
+    locked: bool = False,
+) -> list[Step]:
+    """Train the model (every model by default) and store a new version of each. Takes the
+    writer lock unless ``locked`` (the caller holds it); ``trigger`` goes to ``_system.ml_runs``."""
     bodies = {
         "demand_forecast": _train_forecast,
         "churn": _train_churn,
         "segments": _train_segments,
     }
     return [
-        _tracked(project, target, m, "train", partial(bodies[m], project, target))
+        _tracked(
+            project,
+            target,
+            m,
+            "train",
+            partial(bodies[m], project, target),
+            trigger=trigger,
+            locked=locked,
+        )
         for m in _resolve(model)
     ]
 
@@ -141,15 +167,27 @@ def score(
     model: str | None = None,
     target: str | None = None,
     version: int | None = None,
+    *,
+    trigger: str = "manual",
+    locked: bool = False,
 ) -> list[Step]:
-    """Write each model's gold table from a stored version (the latest by default)."""
+    """Write each model's gold table from a stored version (the latest by default); the
+    lock and ``trigger`` as for :func:`train`."""
     bodies = {
         "demand_forecast": _score_forecast,
         "churn": _score_churn,
         "segments": _score_segments,
     }
     return [
-        _tracked(project, target, m, "score", partial(bodies[m], project, target, version=version))
+        _tracked(
+            project,
+            target,
+            m,
+            "score",
+            partial(bodies[m], project, target, version=version),
+            trigger=trigger,
+            locked=locked,
+        )
         for m in _resolve(model)
     ]
 

@@ -19,6 +19,18 @@ READS = {
     "rfm": ("gold.customer_value", "gold.customer_features"),
 }
 
+#: the queries each model reads, training or scoring
+QUERIES = {
+    "demand_forecast": ("demand_daily",),
+    "churn": ("customer_orders", "customer_returns"),
+    "segments": ("rfm",),
+}
+
+
+def tables_read(model: str) -> list[str]:
+    """The gold tables ``model`` reads (its inputs: their Delta versions say when it is stale)."""
+    return sorted({t for q in QUERIES[model] for t in READS[q]})
+
 
 class NotEnoughHistory(LakeshopError):
     """The lakehouse holds too little history for a model (what it has, what it needs)."""

@@ -15,41 +15,12 @@ import pyarrow as pa
 
 from lakeshop.core.errors import LakeshopError
 from lakeshop.engines.lakehouse import Lakehouse
+from lakeshop.pipeline import system
 
-ML_RUNS = "_system.ml_runs"
-ML_BACKTESTS = "_system.ml_backtests"
-_TS = pa.timestamp("us")
-
-RUNS_SCHEMA = pa.schema(
-    [
-        ("ml_run_id", pa.string()),
-        ("model", pa.string()),  # demand_forecast, churn, segments
-        ("action", pa.string()),  # train, score, backtest
-        ("model_version", pa.int64()),
-        ("status", pa.string()),  # ok, failed
-        ("started_at", _TS),
-        ("duration_s", pa.float64()),
-        ("params", pa.string()),  # JSON: the model's settings
-        ("data_versions", pa.string()),  # JSON: {gold table: Delta version read}
-        ("metrics", pa.string()),  # JSON
-        ("artifact_path", pa.string()),
-        ("rows_written", pa.int64()),
-        ("error", pa.string()),
-    ]
-)
-BACKTESTS_SCHEMA = pa.schema(
-    [
-        ("ml_run_id", pa.string()),
-        ("model", pa.string()),
-        ("fold", pa.string()),  # 1..n, or 'all'
-        ("cutoff", pa.date32()),  # the fold's origin (NULL for 'all')
-        ("role", pa.string()),  # model, baseline
-        ("method", pa.string()),  # e.g. AutoETS+TSB, SeasonalNaive, lightgbm, recency
-        ("metric", pa.string()),
-        ("value", pa.float64()),
-        ("created_at", _TS),
-    ]
-)
+ML_RUNS = system.ML_RUNS
+ML_BACKTESTS = system.ML_BACKTESTS
+RUNS_SCHEMA = system.SCHEMAS[ML_RUNS]
+BACKTESTS_SCHEMA = system.SCHEMAS[ML_BACKTESTS]
 
 
 class ModelNotFound(LakeshopError):
@@ -105,9 +76,15 @@ def _json(value: Any) -> str:
 def record_run(lakehouse: Lakehouse, row: dict[str, Any]) -> None:
     """Append one row to ``_system.ml_runs`` (dict values stored as JSON)."""
     clean = {k: _json(v) if isinstance(v, dict) else v for k, v in row.items()}
-    table = pa.Table.from_pylist([{f: clean.get(f) for f in RUNS_SCHEMA.names}], schema=RUNS_SCHEMA)
-    lakehouse.write(ML_RUNS, table, "append")
+    system.append(lakehouse, ML_RUNS, [clean])
     _mlflow(lakehouse, row)
+
+
+def runs(lakehouse: Lakehouse) -> list[dict[str, Any]]:
+    """The rows of ``_system.ml_runs`` (columns added since a row was written read as None;
+    ``params``, ``data_versions`` and ``metrics`` as written: JSON text)."""
+    rows: list[dict[str, Any]] = system.read(lakehouse, ML_RUNS).to_pylist()
+    return rows
 
 
 def record_backtest(
@@ -130,7 +107,7 @@ def record_backtest(
         for r in rows
         for name, value in r["metrics"].items()
     ]
-    lakehouse.write(ML_BACKTESTS, pa.Table.from_pylist(flat, schema=BACKTESTS_SCHEMA), "append")
+    system.append(lakehouse, ML_BACKTESTS, flat)
 
 
 def write_table(lakehouse: Lakehouse, name: str, table: pa.Table) -> None:

@@ -21,6 +21,11 @@ SYNC = "_system.sync"
 FORMAT = "_system.format"
 #: one row per request to the query service (lakeshop.app.access.audit)
 ACCESS = "_system.access"
+#: one row per training, scoring or backtest of a model, and the backtests' metrics
+#: (lakeshop.ml.store); created with the others, so that a dashboard over them works before
+#: any model is trained
+ML_RUNS = "_system.ml_runs"
+ML_BACKTESTS = "_system.ml_backtests"
 
 _TS = pa.timestamp("us")
 
@@ -164,6 +169,38 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("error", pa.string()),
             ("duration_ms", pa.float64()),
             ("client_address", pa.string()),
+        ]
+    ),
+    ML_RUNS: pa.schema(
+        [
+            ("ml_run_id", pa.string()),
+            ("model", pa.string()),  # demand_forecast, churn, segments
+            ("action", pa.string()),  # train, score, backtest
+            ("model_version", pa.int64()),
+            ("status", pa.string()),  # ok, failed
+            ("started_at", _TS),
+            ("duration_s", pa.float64()),
+            ("params", pa.string()),  # JSON: the model's settings
+            ("data_versions", pa.string()),  # JSON: {gold table: Delta version read}
+            ("metrics", pa.string()),  # JSON
+            ("artifact_path", pa.string()),
+            ("rows_written", pa.int64()),
+            ("error", pa.string()),
+            # manual (lakeshop ml), or "run <run id>": the refresh after that run (ml.refresh)
+            ("trigger", pa.string()),
+        ]
+    ),
+    ML_BACKTESTS: pa.schema(
+        [
+            ("ml_run_id", pa.string()),
+            ("model", pa.string()),
+            ("fold", pa.string()),  # 1..n, or 'all'
+            ("cutoff", pa.date32()),  # the fold's origin (NULL for 'all')
+            ("role", pa.string()),  # model, baseline
+            ("method", pa.string()),  # e.g. AutoETS+TSB, SeasonalNaive, lightgbm, recency
+            ("metric", pa.string()),
+            ("value", pa.float64()),
+            ("created_at", _TS),
         ]
     ),
 }
