@@ -33,7 +33,6 @@ _MICROS_2000 = _DAYS_2000 * 86_400_000_000
 _TO_MICROS = {"s": 1_000_000, "ms": 1_000, "us": 1}
 
 Bytes = npt.NDArray[np.uint8]
-Ints = npt.NDArray[np.int64]
 
 
 def supports(schema: pa.Schema) -> bool:
@@ -56,71 +55,40 @@ def _supported(t: pa.DataType) -> bool:
     )
 
 
-class _Field:
-    """One column's values: each row's byte length (-1: NULL) and the bytes, either a
-    fixed-width matrix (one row per value) or a flat buffer with each value's start."""
-
-    def __init__(
-        self,
-        lengths: npt.NDArray[np.int32],
-        fixed: Bytes | None = None,
-        data: Bytes | None = None,
-        starts: Ints | None = None,
-    ):
-        self.lengths = lengths
-        self.fixed = fixed
-        self.data = data
-        self.starts = starts
-
-
-def encode(batch: pa.RecordBatch) -> bytes:
+def encode(batch: pa.RecordBatch) -> memoryview:
     """The batch's rows as binary COPY tuples (no header or trailer)."""
     n = batch.num_rows
+    count = pa.scalar(struct.pack(">h", batch.num_columns), pa.binary())
     fields = [_field(batch.column(i)) for i in range(batch.num_columns)]
-    sizes: Ints = np.full(n, 2, dtype=np.int64)
-    for f in fields:
-        sizes += 4 + np.maximum(f.lengths, 0)
-    ends = np.cumsum(sizes)
-    begins = ends - sizes
-    out = np.empty(int(ends[-1]) if n else 0, dtype=np.uint8)
-    _put_fixed(out, begins, np.full(n, len(fields), ">i2").view(np.uint8).reshape(n, 2))
-    at: Ints = begins + 2
-    for f in fields:
-        _put_fixed(out, at, f.lengths.astype(">i4").view(np.uint8).reshape(n, 4))
-        valid = f.lengths >= 0
-        if f.fixed is not None:
-            _put_fixed(out, at[valid] + 4, f.fixed[valid])
-        else:
-            assert f.data is not None and f.starts is not None
-            _put_varying(out, at[valid] + 4, f.data, f.starts[valid], f.lengths[valid])
-        at = at + 4 + np.maximum(f.lengths, 0)
-    return out.tobytes()
+    # each row: its field count, then every field's length and bytes (Arrow's C++ joins them)
+    rows = pc.binary_join_element_wise(count, *fields, _NOTHING)
+    offsets = np.frombuffer(rows.buffers()[1], dtype=np.int32, count=n + 1, offset=4 * rows.offset)
+    data = rows.buffers()[2]
+    if data is None:
+        return memoryview(b"")
+    return memoryview(data)[int(offsets[0]) : int(offsets[-1])]
 
 
-def _put_fixed(out: Bytes, at: Ints, values: Bytes) -> None:
-    """Write row ``i`` of ``values`` at ``out[at[i]:]``."""
-    if len(at):
-        out[at[:, None] + np.arange(values.shape[1])] = values
+_NOTHING = pa.scalar(b"", pa.binary())
+#: a NULL field: its length -1, no bytes
+_NULL = pa.scalar(struct.pack(">i", -1), pa.binary())
 
 
-def _put_varying(
-    out: Bytes, at: Ints, data: Bytes, starts: Ints, lengths: npt.NDArray[np.int32]
-) -> None:
-    """Write ``data[starts[i]:starts[i] + lengths[i]]`` at ``out[at[i]:]``."""
-    lengths64 = lengths.astype(np.int64)
-    total = int(lengths64.sum())
-    if not total:
-        return
-    before = np.cumsum(lengths64) - lengths64  # where each value starts among the bytes moved
-    step = np.arange(total, dtype=np.int64)
-    out[np.repeat(at - before, lengths64) + step] = data[
-        np.repeat(starts - before, lengths64) + step
-    ]
+def _fixed(array: pa.Array, values: Bytes) -> pa.Array:
+    """Fields of fixed width: the length, then each row of ``values`` (NULLs: length -1)."""
+    n, width = values.shape
+    matrix = np.empty((n, 4 + width), dtype=np.uint8)
+    matrix[:, :4] = np.frombuffer(struct.pack(">i", width), dtype=np.uint8)
+    matrix[:, 4:] = values
+    kind = pa.binary(4 + width)
+    fields = pa.FixedSizeBinaryArray.from_buffers(kind, n, [None, pa.py_buffer(matrix)])
+    return _nulls(array, fields.cast(pa.binary()))
 
 
-def _lengths(array: pa.Array, width: int) -> npt.NDArray[np.int32]:
-    valid = _valid(array)
-    return np.where(valid, width, -1).astype(np.int32)
+def _nulls(array: pa.Array, fields: pa.Array) -> pa.Array:
+    if array.null_count == 0:
+        return fields
+    return pc.if_else(pc.is_valid(array), fields, _NULL)
 
 
 def _valid(array: pa.Array) -> npt.NDArray[np.bool_]:
@@ -137,47 +105,41 @@ def _numbers(array: pa.Array, dtype: str) -> Bytes:
     return converted.view(np.uint8).reshape(len(array), converted.dtype.itemsize)
 
 
-def _field(array: pa.Array) -> _Field:
+def _field(array: pa.Array) -> pa.Array:
+    """The column's fields: each row's length and bytes, as one binary value per row."""
     t = array.type
     if pa.types.is_boolean(t):
-        return _Field(_lengths(array, 1), _numbers(array, "u1"))
+        return _fixed(array, _numbers(array, "u1"))
     if pa.types.is_integer(t):
-        width = {1: 2, 2: 2, 4: 4, 8: 8}[t.bit_width // 8]
+        width = {8: 2, 16: 2, 32: 4, 64: 8}[t.bit_width]
         if pa.types.is_unsigned_integer(t):  # into the next signed type (as pg_column maps)
             width = {8: 2, 16: 4, 32: 8}[t.bit_width]
-        return _Field(_lengths(array, width), _numbers(array, f">i{width}"))
+        return _fixed(array, _numbers(array, f">i{width}"))
     if pa.types.is_floating(t):
-        width = t.bit_width // 8
-        return _Field(_lengths(array, width), _numbers(array, f">f{width}"))
+        return _fixed(array, _numbers(array, f">f{t.bit_width // 8}"))
     if pa.types.is_date32(t):
         days = pc.subtract(array.cast(pa.int32()), _DAYS_2000)
-        return _Field(_lengths(array, 4), _numbers(days, ">i4"))
+        return _fixed(array, _numbers(days, ">i4"))
     if pa.types.is_timestamp(t):
         micros = pc.multiply(array.cast(pa.int64()), _TO_MICROS[t.unit])
-        return _Field(_lengths(array, 8), _numbers(pc.subtract(micros, _MICROS_2000), ">i8"))
+        return _fixed(array, _numbers(pc.subtract(micros, _MICROS_2000), ">i8"))
     if pa.types.is_decimal(t):
-        return _numeric(array, t.precision, t.scale)
+        return _fixed(array, _numeric(array, t.precision, t.scale))
     return _text(array)
 
 
-def _text(array: pa.Array) -> _Field:
-    """UTF-8 bytes straight from Arrow's buffers."""
-    large = pa.types.is_large_string(array.type)
-    _, offsets_buffer, data_buffer = array.buffers()
-    kind = np.int64 if large else np.int32
-    skip = array.offset * np.dtype(kind).itemsize
-    found = np.frombuffer(offsets_buffer, dtype=kind, count=len(array) + 1, offset=skip)
-    offsets: Ints = found.astype(np.int64)
-    data = (
-        np.frombuffer(data_buffer, dtype=np.uint8)
-        if data_buffer is not None
-        else np.empty(0, np.uint8)
-    )
-    lengths = np.where(_valid(array), offsets[1:] - offsets[:-1], -1).astype(np.int32)
-    return _Field(lengths, data=data, starts=offsets[:-1])
+def _text(array: pa.Array) -> pa.Array:
+    """UTF-8 bytes as Arrow holds them, after their length."""
+    data = array.cast(pa.binary())
+    lengths = pc.binary_length(data).fill_null(0)
+    prefix = _numbers(lengths, ">i4")
+    kind = pa.binary(4)
+    heads = pa.FixedSizeBinaryArray.from_buffers(kind, len(array), [None, pa.py_buffer(prefix)])
+    joined = pc.binary_join_element_wise(heads.cast(pa.binary()), data.fill_null(b""), _NOTHING)
+    return _nulls(array, joined)
 
 
-def _numeric(array: pa.Array, precision: int, scale: int) -> _Field:
+def _numeric(array: pa.Array, precision: int, scale: int) -> Bytes:
     """``numeric``: ndigits, weight, sign, dscale, then base-10000 digit groups, as many per
     value as the precision needs (integer groups, then fraction groups of 4 decimals)."""
     n = len(array)
@@ -207,5 +169,4 @@ def _numeric(array: pa.Array, precision: int, scale: int) -> _Field:
     matrix[:, 3] = scale
     for k, g in enumerate(groups):
         matrix[:, 4 + k] = g.astype(np.int16)
-    width = 2 * (4 + count)
-    return _Field(_lengths(array, width), matrix.view(np.uint8).reshape(n, width))
+    return matrix.view(np.uint8).reshape(n, 2 * (4 + count))

@@ -3,8 +3,9 @@ never shown), the lakeshop-owned schema ``lakeshop_sync`` (state and staging tab
 Arrow batches, and the statements that apply a table's change in one transaction.
 
 psycopg (3) is imported only here (the ``postgres`` extra). Data goes over ``COPY … FROM
-STDIN (FORMAT csv)``, each Arrow batch rendered to CSV by Arrow's C++ writer: no Python code
-runs per row. (ADBC's PostgreSQL driver was the other candidate; its binary COPY has altered
+STDIN (FORMAT binary)``, each Arrow batch encoded by :mod:`~lakeshop.app.sync.pgbinary`, or as
+CSV rendered by Arrow's C++ writer when a column has no binary form there: no Python code runs
+per row. (ADBC's PostgreSQL driver was the other candidate; its binary COPY has altered
 ``numeric`` values whose scale is not a multiple of 4, such as DECIMAL(18,2) money, in
 released versions: apache/arrow-adbc#3485, #4507.)
 """

@@ -1,6 +1,7 @@
-"""What a COPY sends, made ahead: Arrow batches rendered to CSV in a thread of their own.
+"""What a COPY sends, made ahead: Arrow batches rendered (PostgreSQL's binary format, or CSV)
+in a thread of their own.
 
-Reading Parquet and writing CSV run in Arrow's C++ code, which releases the GIL; PostgreSQL
+Reading Parquet and rendering run mostly in Arrow's C++ code, which releases the GIL; PostgreSQL
 parses the COPY in its own process. Rendering the next chunks while the current one is sent
 keeps both sides busy instead of taking turns (measured: the turns were a third of a full
 load). The queue is bounded, so memory stays a few chunks whatever the table's size.
