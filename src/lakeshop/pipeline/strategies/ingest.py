@@ -29,9 +29,9 @@ from lakeshop.pipeline.strategies.base import Inputs, Strategy
 
 #: why a file listed in landing was not read (``_system.files.error``)
 VANISHED = "vanished: deleted or moved between listing and reading; read when it lands again"
-#: statuses a file not read keeps (any other becomes ``error``)
 #: why a file that changed while it was read (still being written) is not kept (``vanished``)
 CHANGED = "vanished: changed while being read (still being written?); read again by the next run"
+#: statuses a file not read keeps (any other becomes ``error``)
 QUIET = ("duplicate", "replayed", "vanished")
 #: the logger of the file lines (its name from before ingestion was split in stages)
 log = get_logger("lakeshop.pipeline.ingest")
