@@ -3,6 +3,8 @@ copies are never more readable than their source, and no file's content reaches 
 
 - A source's (or lookup's) ``path`` is a glob relative to the landing folder: an absolute one
   (``/etc/*``, ``~/x``) or one with a ``..`` part is a configuration error.
+- A file or folder whose name starts with ``_`` or ``.`` is not a delivery (files held back,
+  hidden files): a glob matches it only when it names such a part itself (``_late/*.csv``).
 - A matching file is resolved (``realpath``): a symbolic link to a file inside the landing
   folder is followed; one whose target lies outside it (``/etc/shadow``) is refused without
   being opened (the run names it, as a refused file).
@@ -13,9 +15,9 @@ copies are never more readable than their source, and no file's content reaches 
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
-import shutil
 import stat
 from pathlib import Path, PurePosixPath
 
@@ -46,11 +48,24 @@ def matching(landing: Path, pattern: str) -> tuple[list[Path], list[Path]]:
     root = Path(os.path.realpath(landing))
     inside: list[Path] = []
     outside: list[Path] = []
+    named = {part[0] for part in PurePosixPath(pattern).parts if part[:1] in _NOT_DELIVERED}
     for path in sorted(landing.glob(check_glob(pattern))):
-        if not path.is_file():
+        if not path.is_file() or _held_or_hidden(path.relative_to(landing), named):
             continue
         (inside if within(root, path) else outside).append(path)
     return inside, outside
+
+
+#: first characters of landing names that are not deliveries: ``_late/`` (files held back),
+#: ``_ledger.json``, hidden files (``.~lock.orders.csv#``, macOS's ``._orders.csv``)
+_NOT_DELIVERED = "_."
+
+
+def _held_or_hidden(relative: Path, named: set[str]) -> bool:
+    """Whether a part of the landing path starts with ``_`` or ``.`` while the glob names no
+    such part itself: as a shell's ``*`` skips hidden files, ``**/*.csv`` skips ``_late/x.csv``
+    and ``._x.csv``, and ``_late/*.csv`` reads them."""
+    return any(part[:1] in _NOT_DELIVERED and part[0] not in named for part in relative.parts)
 
 
 def within(root: Path, path: Path) -> bool:
@@ -65,18 +80,31 @@ def resolved(path: Path) -> Path:
     return Path(os.path.realpath(path))
 
 
-def copy_private(src: Path, dest: Path) -> None:
+def copy_private(src: Path, dest: Path, sha256: str | None = None) -> None:
     """Copy ``src`` to ``dest`` atomically (``.partial`` then rename), the copy created
-    ``0600`` and widened to ``0640`` only when the source is group-readable."""
+    ``0600`` and widened to ``0640`` only when the source is group-readable.
+
+    With ``sha256``, the bytes copied must have that digest (the file as it was hashed when
+    listed), else :class:`ChangedWhileRead` is raised and nothing is kept."""
     mode = stat.S_IMODE(src.stat().st_mode) & _RAW_MODE | 0o600
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_suffix(dest.suffix + ".partial")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    digest = hashlib.sha256()
     try:
         with os.fdopen(fd, "wb") as out, src.open("rb") as fh:
-            shutil.copyfileobj(fh, out, 1 << 20)
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(chunk)
+                out.write(chunk)
         os.chmod(tmp, mode)
+        if sha256 is not None and digest.hexdigest() != sha256:
+            raise ChangedWhileRead(str(src))
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
     tmp.replace(dest)
+
+
+class ChangedWhileRead(OSError):
+    """A landing file whose bytes changed between being hashed and being copied (a file
+    still being written): neither its rows nor a raw copy are kept; the next run reads it."""

@@ -138,9 +138,10 @@ def drop_orphans(ctx: RunContext, table: Table, source: Source) -> None:
             ctx.lakehouse.delete(name, f"{of_batch} AND {isin('_source_file', sorted(files))}")
 
 
-def keep_raw(ctx: RunContext, source: Source, cand: Candidate) -> str:
+def keep_raw(ctx: RunContext, source: Source, cand: Candidate, verify: bool = False) -> str:
     """Copy the file, unchanged (``0600``/``0640``), under ``_raw/<source>/<ingest date>/``;
-    returns the path."""
+    returns the path. ``verify``: the file read from landing must still be the bytes hashed
+    when it was listed (a file being written raises ``ChangedWhileRead``, nothing kept)."""
     day = ctx.started_at.date().isoformat()
     dest = (
         ctx.lakehouse.raw_dir
@@ -149,5 +150,5 @@ def keep_raw(ctx: RunContext, source: Source, cand: Candidate) -> str:
         / (f"{cand.sha256[:12]}_{PurePosixPath(cand.relative).name}")
     )
     if not dest.exists():
-        copy_private(cand.path, dest)
+        copy_private(cand.path, dest, cand.sha256 if verify else None)
     return dest.relative_to(ctx.lakehouse.root).as_posix()

@@ -23,12 +23,14 @@ from lakeshop.pipeline.ingest.commit import (
 from lakeshop.pipeline.ingest.discovery import join_notes, to_read
 from lakeshop.pipeline.ingest.lookup import Lookups
 from lakeshop.pipeline.ingest.mapping import SchemaMismatch, bronze_schema, note_change, read_file
-from lakeshop.pipeline.jail import OUTSIDE
+from lakeshop.pipeline.jail import OUTSIDE, ChangedWhileRead
 from lakeshop.pipeline.model import Table
 from lakeshop.pipeline.strategies.base import Inputs, Strategy
 
 #: why a file listed in landing was not read (``_system.files.error``)
 VANISHED = "vanished: deleted or moved between listing and reading; read when it lands again"
+#: why a file that changed while it was read (still being written) is not kept (``vanished``)
+CHANGED = "vanished: changed while being read (still being written?); read again by the next run"
 #: statuses a file not read keeps (any other becomes ``error``)
 QUIET = ("duplicate", "replayed", "vanished")
 #: the logger of the file lines (its name from before ingestion was split in stages)
@@ -87,12 +89,14 @@ class IngestStrategy(Strategy):
                     raise SourceFileError(str(cand.path), cand.note or VANISHED)
                 read = read_file(ctx, source, cand, schema, lookups)
                 good, bad, change = read.rows, read.rejects, read.change
-                if not cand.raw_path:
-                    cand.raw_path = keep_raw(ctx, source, cand)
-            except (SourceFileError, FileNotFoundError) as caught:
+                if not cand.raw_path:  # a landing file: the rows read are the bytes hashed
+                    cand.raw_path = keep_raw(ctx, source, cand, verify=True)
+            except (SourceFileError, FileNotFoundError, ChangedWhileRead) as caught:
                 exc = caught
                 from_landing = cand.status != "replayed" and not cand.retry
-                if from_landing and not cand.path.exists():
+                if isinstance(exc, ChangedWhileRead):  # not read: the next run reads it
+                    cand.status, exc = "vanished", SourceFileError(str(cand.path), CHANGED)
+                elif from_landing and not cand.path.exists():
                     cand.status, exc = "vanished", SourceFileError(str(cand.path), VANISHED)
                 if not isinstance(exc, SourceFileError):
                     raise  # a raw copy or a lookup file gone: the table fails, as before
