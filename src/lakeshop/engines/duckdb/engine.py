@@ -62,6 +62,9 @@ class DuckDBEngine(Engine):
         self._run(_sql("utc_timestamp"))
         self._schemas: set[str] = set()
         self._reads_only = False
+        #: what each view made by bind_table reads (its statement): binding reads the Parquet
+        #: footers of every file, and each downstream table of a run binds its upstreams again
+        self._bound: dict[str, str] = {}
 
     def _ensure_schema(self, name: str) -> str:
         schema, table = split_name(name)
@@ -90,12 +93,20 @@ class DuckDBEngine(Engine):
             empty = files is not None  # no data file: no need of an Arrow dataset
             data = empty_table(self.lakehouse.schema(name)) if empty else None
             self.con.register(source, data if data is not None else self.lakehouse.dataset(name))
-        self._run(
+        statement = (
             f"CREATE OR REPLACE VIEW {qualified} AS SELECT {columns} FROM {source}{filter_sql}"
         )
+        # the same files (immutable), columns and filter: the view already reads that snapshot
+        if files and self._bound.get(qualified) == statement:
+            return
+        self._bound.pop(qualified, None)
+        self._run(statement)
+        if files:
+            self._bound[qualified] = statement
 
     def bind_view(self, name: str, sql: str) -> None:
         qualified = self._ensure_schema(name) if "." in name else ident(name)
+        self._bound.pop(qualified, None)
         self._run(f"CREATE OR REPLACE VIEW {qualified} AS {sql}")
 
     def register(self, name: str, data: pa.Table) -> None:
