@@ -67,6 +67,9 @@ class DuckDBEngine(Engine):
         #: the Arrow data registered by bind_table (empty tables, deletion vectors)
         self._snapshots: dict[str, pa.Table | pads.Dataset] = {}
         self._reads_only = False
+        #: what each view made by bind_table reads (its statement): binding reads the Parquet
+        #: footers of every file, and each downstream table of a run binds its upstreams again
+        self._bound: dict[str, str] = {}
 
     def _ensure_schema(self, name: str) -> str:
         schema, table = split_name(name)
@@ -97,12 +100,20 @@ class DuckDBEngine(Engine):
             snapshot = data if data is not None else self.lakehouse.dataset(name)
             self.con.register(source, snapshot)
             self._snapshots[source] = snapshot  # the connection's own: cursors register it too
-        self._run(
+        statement = (
             f"CREATE OR REPLACE VIEW {qualified} AS SELECT {columns} FROM {source}{filter_sql}"
         )
+        # the same files (immutable), columns and filter: the view already reads that snapshot
+        if files and self._bound.get(qualified) == statement:
+            return
+        self._bound.pop(qualified, None)
+        self._run(statement)
+        if files:
+            self._bound[qualified] = statement
 
     def bind_view(self, name: str, sql: str) -> None:
         qualified = self._ensure_schema(name) if "." in name else ident(name)
+        self._bound.pop(qualified, None)
         self._run(f"CREATE OR REPLACE VIEW {qualified} AS {sql}")
 
     def register(self, name: str, data: pa.Table) -> None:
