@@ -400,6 +400,7 @@ def test_hold_days_count_business_days_and_day_by_day_equals_one_run(tmp_path: P
     assert_same_as_one_run(project, tmp_path / "whole", ["gold.", "silver."])
 
 
+@pytest.mark.slow  # two runs; the policies' settings are checked in the fast tier below
 def test_policies_quarantine_and_hold(tmp_path: Path):
     project = make_project(
         tmp_path,
