@@ -10,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -27,6 +29,7 @@ def collected(hash_seed: int) -> list[str]:
     return [line for line in done.stdout.splitlines() if "::" in line]
 
 
+@pytest.mark.slow  # two collections of the whole suite; -n's workers compare theirs on every run
 def test_two_collections_a_second_apart_give_the_same_ids() -> None:
     first = collected(hash_seed=1)
     time.sleep(1.5)  # a value taken from the clock (a gzip header's mtime) changes by then

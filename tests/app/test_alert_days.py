@@ -52,6 +52,7 @@ def test_a_first_load_judges_every_day_it_brings(landing: Path, tmp_path: Path) 
     assert evaluation.days == [date(2026, 1, DAYS)]
 
 
+@pytest.mark.slow  # several runs; test_a_first_load_judges_every_day_it_brings is its fast part
 def test_a_run_judges_the_earlier_days_it_changed(landing: Path, tmp_path: Path) -> None:
     """Day 18 arrives with days 19 and 20 (a late export): it is judged with them."""
     write_demo_config(tmp_path)

@@ -102,6 +102,7 @@ REVENUE_DROP: Fired = {
 }
 
 
+@pytest.mark.slow  # a run over nine days; test_revenue_drop is the fast part
 def test_a_clean_day_fires_nothing(base: Path, tmp_path: Path, history):
     root = _day_nine(base, tmp_path, history, None)
     outcome = _run(root)

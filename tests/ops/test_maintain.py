@@ -72,6 +72,7 @@ def test_maintain_compacts_keeps_data_and_time_travel(incremental: Project) -> N
     assert code == 0, out
 
 
+@pytest.mark.slow  # more runs after maintenance; the other tests here maintain in the fast tier
 def test_incremental_runs_go_on_after_maintenance(
     incremental: Project, retailer: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
+
 from lakeshop.app import api
 from lakeshop.app.project import Project, write_demo_config
 from lakeshop.cli.output import progress_line
@@ -64,6 +66,7 @@ def test_same_content_under_a_second_name_is_a_duplicate_counted_once(
     assert len(_entries(project, "fx_rates")) == len(SMALL_DAYS[:1]) + 1
 
 
+@pytest.mark.slow  # three runs; the duplicate test is this file's fast part
 def test_changed_file_under_an_existing_name_is_a_redelivery(
     small_retailer: Path, tmp_path: Path
 ) -> None:

@@ -147,6 +147,7 @@ def test_a_changed_mapping_makes_its_tables_stale_and_rebuild_changed_rebuilds_e
     assert_healthy(project)
 
 
+@pytest.mark.slow  # four runs; the changed-mapping rebuild is the fast part
 def test_a_rebuild_that_did_not_end_ok_is_resumed_by_the_next_run(tmp_path: Path) -> None:
     project = make(tmp_path)
     land(tmp_path, {"crm/kunden_2026-03-01.csv": CUSTOMERS})
@@ -185,6 +186,7 @@ def test_rebuild_changed_refuses_a_selection(tmp_path: Path) -> None:
     assert code == 2 and "--select" in err and "sources.customers" in err
 
 
+@pytest.mark.slow  # four runs; the changed-mapping rebuild is the fast part
 def test_a_file_refused_under_an_earlier_configuration_is_tried_again(tmp_path: Path) -> None:
     project = make(tmp_path, delimiter=",")  # the export is ;-separated: one column read
     land(tmp_path, {"crm/kunden_2026-03-01.csv": CUSTOMERS})
@@ -212,6 +214,7 @@ def test_a_file_refused_under_an_earlier_configuration_is_tried_again(tmp_path: 
     assert_healthy(project)
 
 
+@pytest.mark.slow  # two runs; the changed-mapping rebuild is the fast part
 def test_an_older_ingestion_log_without_fingerprints_keeps_working(tmp_path: Path) -> None:
     project = make(tmp_path)
     land(tmp_path, {"crm/kunden_2026-03-01.csv": CUSTOMERS})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -34,11 +35,24 @@ def exported(tmp_path: Path) -> Callable[..., Project]:
     and those files delivered once."""
 
     def make(config: str, files: dict[str, str]) -> Project:
-        (tmp_path / "lakeshop.yml").write_text(config)
-        deliver(tmp_path / "exports", files)
-        return Project.load(tmp_path)
+        return export_project(tmp_path, config, files)
 
     return make
+
+
+def export_project(directory: Path, config: str, files: dict[str, str]) -> Project:
+    """A project in ``directory`` with that ``lakeshop.yml`` (landing ``exports``) and those
+    files delivered once (for a module-scoped fixture; tests take ``exported``)."""
+    (directory / "lakeshop.yml").write_text(config)
+    deliver(directory / "exports", files)
+    return Project.load(directory)
+
+
+def copy_project(project: Project, directory: Path) -> Project:
+    """A copy of a built project (files' modified times kept) in ``directory``: a test that
+    writes works on it and leaves the module's shared one as it was."""
+    shutil.copytree(project.directory, directory, symlinks=True, dirs_exist_ok=True)
+    return Project.load(directory)
 
 
 def rows(project: Project, sql: str) -> list[dict[str, Any]]:

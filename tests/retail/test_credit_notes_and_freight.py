@@ -9,7 +9,7 @@ import pytest
 from lakeshop.app.project import Project
 from tests.conftest import assert_healthy
 
-from .conftest import deliver, quarantined, rows, run_ok, snapshot
+from .conftest import deliver, export_project, quarantined, rows, run_ok, snapshot
 
 CONFIG = """
 landing: exports
@@ -55,9 +55,10 @@ FILES = {
 }
 
 
-@pytest.fixture
-def credited(exported) -> Project:
-    project = exported(CONFIG, FILES)
+@pytest.fixture(scope="module")
+def credited(tmp_path_factory: pytest.TempPathFactory) -> Project:
+    """Built once for the module, read-only."""
+    project = export_project(tmp_path_factory.mktemp("credited"), CONFIG, FILES)
     run_ok(project)
     return project
 
@@ -213,6 +214,7 @@ def test_freight_and_sellers_reach_gold(exported):
     assert_healthy(project)
 
 
+@pytest.mark.slow  # three runs; test_freight_and_sellers_reach_gold is its fast part
 def test_later_credit_notes_freight_and_sellers_equal_a_full_refresh(exported, tmp_path):
     project = exported(MARKETPLACE + "credit_notes: {order_id_pattern: '^r'}\n", MARKET_FILES)
     run_ok(project)

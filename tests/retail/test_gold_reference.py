@@ -240,6 +240,8 @@ def test_gold_matches_reference_on_clean_data(clean: Built, table: str):
     _check(clean, table)
 
 
+# a second retailer built and run; the clean one is the fast part (test_ledger_e2e's defects too)
+@pytest.mark.slow
 @pytest.mark.parametrize("table", TABLES)
 def test_gold_matches_reference_on_data_with_defects(defective: Built, table: str):
     _check(defective, table)

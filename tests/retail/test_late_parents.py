@@ -9,6 +9,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
+
 from lakeshop.app import api
 from lakeshop.app.project import Project, write_demo_config
 from tests.conftest import assert_healthy, copy_days, default_orphans
@@ -20,6 +22,8 @@ def _run(project: Project) -> None:
     assert_healthy(project)
 
 
+# three runs over the generator's files; test_orphans holds and releases in the fast tier
+@pytest.mark.slow
 def test_orders_of_a_customer_delivered_late_are_held_then_released(
     clean_retailer: Path, tmp_path: Path
 ):

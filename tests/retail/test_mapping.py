@@ -135,6 +135,8 @@ def test_differently_shaped_exports_are_mapped_onto_the_contract(mapped: Project
     assert day[0]["total_orders"] == 1 and day[0]["total_quantity"] == 3
 
 
+# two runs; test_differently_shaped_exports_are_mapped_onto_the_contract is the fast part
+@pytest.mark.slow
 def test_a_mapped_column_missing_from_some_files_reads_as_null_when_optional(
     mapped: Project, tmp_path: Path
 ):

@@ -290,6 +290,8 @@ def test_with_no_window_revenue_equals_a_plain_sum_over_the_export(tmp_path: Pat
     assert rows(project, "SELECT count(*) AS n FROM gold.fact_sales")[0]["n"] == 6 * DAYS
 
 
+# three runs; the fast tier keeps test_partial_customer_file_sales_on_inferred_members_past_the_window
+@pytest.mark.slow
 def test_a_later_delivery_completes_inferred_members_in_place(shop: Project):
     run(shop)
     before = {
@@ -398,6 +400,7 @@ def test_hold_days_count_business_days_and_day_by_day_equals_one_run(tmp_path: P
     assert_same_as_one_run(project, tmp_path / "whole", ["gold.", "silver."])
 
 
+@pytest.mark.slow  # two runs; the policies' settings are checked in the fast tier below
 def test_policies_quarantine_and_hold(tmp_path: Path):
     project = make_project(
         tmp_path,

@@ -14,7 +14,16 @@ from lakeshop.app.project import Project
 from lakeshop.core.errors import ConfigError
 from tests.conftest import assert_healthy
 
-from .conftest import DELIVERED, deliver, quarantined, rows, run_ok, snapshot
+from .conftest import (
+    DELIVERED,
+    copy_project,
+    deliver,
+    export_project,
+    quarantined,
+    rows,
+    run_ok,
+    snapshot,
+)
 
 # an order-line export with neither line numbers, statuses nor update times; payments with
 # neither ids, times nor currencies; a customer file with ids only
@@ -88,9 +97,10 @@ BASE = {
 }
 
 
-@pytest.fixture
-def partial(exported) -> Project:
-    project = exported(CONFIG, BASE)
+@pytest.fixture(scope="module")
+def partial(tmp_path_factory: pytest.TempPathFactory) -> Project:
+    """Built once for the module, read-only: a test that runs again works on a copy."""
+    project = export_project(tmp_path_factory.mktemp("partial"), CONFIG, BASE)
     run_ok(project)
     return project
 
@@ -124,6 +134,7 @@ def test_lines_without_numbers_are_numbered_by_content_within_their_order(partia
 
 
 def test_numbering_is_stable_across_row_order_and_re_deliveries(partial: Project, tmp_path: Path):
+    partial = copy_project(partial, tmp_path)
     before = {k: (v["product_id"], v["quantity"]) for k, v in _lines(partial).items()}
     # the same lines delivered again, in another order, two of them now delivered
     shuffled = BASE["lines_1.csv"].splitlines()
@@ -195,7 +206,9 @@ def test_a_payment_without_time_or_currency_takes_its_orders(partial: Project):
     assert all(r["transaction_ts"] is None for r in silver)  # silver keeps what came
 
 
+@pytest.mark.slow  # three runs; test_mapping_power's lookup test full-refreshes in the fast tier
 def test_a_full_refresh_gives_the_same_silver_and_gold(partial: Project, tmp_path: Path):
+    partial = copy_project(partial, tmp_path)
     deliver(
         tmp_path / "exports",
         {
