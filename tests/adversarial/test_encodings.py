@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from lakeshop.app import api
 from tests.adversarial.shop import (
     FILES,
     REASONS,
@@ -138,3 +139,21 @@ def test_utf16_without_its_encoding_is_refused_not_read_as_garbage(tmp_path: Pat
     assert entry["status"] == "error" and entry["rows"] == 0, entry
     assert project.lakehouse().read("bronze.products").num_rows == 0
     settled(project)
+
+
+def test_a_full_refresh_reads_the_raw_copies_as_they_were_read(
+    tmp_path: Path, undisturbed: Snapshot
+) -> None:
+    # UTF-16 with CRLF everywhere: the raw copies keep the bytes, the rebuild decodes them alike
+    text = config(
+        **{
+            n: {"encoding": "utf-16"}
+            for n in ("stores", "customers", "products", "orders", "order_items")
+        }
+    )
+    project = shop(tmp_path, encoded(FILES, "utf-16", "\r\n"), text)
+    run_ok(project)
+    for path in project.landing.iterdir():
+        path.unlink()  # landing cleaned: only the raw copies are left
+    assert api.run(project, full_refresh=True).summary.status == "ok"
+    same_as(undisturbed, project)
