@@ -170,7 +170,8 @@ def run_continuously(target: str | None, interval: float | None = None) -> None:
         detail = f": {batch.errors[-1]}" if batch.status == "failed" and batch.errors else ""
         err.print(
             f"[{colour}]{batch.status}[/] micro-batch {escape(batch.run_id or '-')}: "
-            f"{batch.files} file(s) new or changed{tables}, {batch.seconds:.1f}s"
+            f"{batch.files} file(s) {'in landing' if batch.first else 'new or changed'}"
+            f"{tables}, {batch.seconds:.1f}s"
             f"{escape(detail)}",
             soft_wrap=True,
             highlight=False,

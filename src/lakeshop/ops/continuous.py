@@ -73,10 +73,12 @@ def landing_signature(project: Project) -> Signature:
 @dataclass
 class Batch:
     """One micro-batch: its run (the last attempt's), status ``ok``, ``failed`` (after its
-    retries) or ``interrupted``, and the landing files new or changed since the last one."""
+    retries) or ``interrupted``, and the landing files new or changed since the last one (at
+    the first look: every file in landing, ``first``)."""
 
     started_at: datetime
     files: int
+    first: bool = False
     status: str = "failed"
     attempts: int = 0
     run_id: str | None = None
@@ -146,7 +148,7 @@ class Continuous:
 
     def _batch(self, now: Signature) -> None:
         changed = len(now - self._seen) if self._seen is not None else len(now)
-        batch = Batch(datetime.now(UTC), changed)
+        batch = Batch(datetime.now(UTC), changed, first=self._seen is None)
         clock = time.perf_counter()
         batch.attempts, ok = retried(
             lambda: self._launch(batch), self.settings, self.pause, batch.errors, self.stopped
