@@ -79,3 +79,12 @@ def test_no_pandas_is_imported():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
     assert arrow_stream(pa.RecordBatchReader.from_batches(SCHEMA, [])).schema == SCHEMA
+
+
+def test_a_date_in_a_timestamp_column_is_refused_as_from_pylist_refuses_it():
+    """Not written as a number of days, which the JSON reader would take as seconds."""
+    rows = [{"at": date(2026, 1, 2)}]
+    with pytest.raises(pa.ArrowTypeError):
+        pa.Table.from_pylist(rows, schema=SCHEMA)
+    with pytest.raises(pa.ArrowTypeError):
+        rows_table(rows, SCHEMA)

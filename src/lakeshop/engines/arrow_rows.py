@@ -29,9 +29,14 @@ def rows_table(rows: list[dict[str, Any]], schema: pa.Schema) -> pa.Table:
         return empty_table(schema)
     if not all(any(ok(f.type) for ok in _SIMPLE) or _is_time(f.type) for f in schema):
         return pa.Table.from_pylist(rows, schema=schema)
+    times = {f.name: pa.types.is_timestamp(f.type) for f in schema if _is_time(f.type)}
     try:
         lines = "".join(
-            json.dumps({f: r.get(f) for f in schema.names}, default=_encode, allow_nan=False) + "\n"
+            json.dumps(
+                {f: _time(r.get(f), times[f]) if f in times else r.get(f) for f in schema.names},
+                allow_nan=False,
+            )
+            + "\n"
             for r in rows
         )
         table = pajson.read_json(
@@ -60,11 +65,14 @@ def _is_time(t: pa.DataType) -> bool:
     return (pa.types.is_timestamp(t) and t.tz is None) or pa.types.is_date32(t)
 
 
-def _encode(value: object) -> object:
-    if isinstance(value, datetime):  # before date: a datetime is a date
-        if value.tzinfo is not None:
-            raise TypeError("an aware datetime: from_pylist converts it")
+def _time(value: object, timestamp: bool) -> object:
+    """A timestamp column's naive datetime as ISO text, a date column's date as days since the
+    epoch; anything else (an aware time, a date in a timestamp column) raises TypeError, and
+    the rows go through ``from_pylist``."""
+    if value is None:
+        return None
+    if timestamp and isinstance(value, datetime) and value.tzinfo is None:
         return value.isoformat()
-    if isinstance(value, date):
+    if not timestamp and isinstance(value, date) and not isinstance(value, datetime):
         return (value - _EPOCH).days
-    raise TypeError(f"{type(value).__name__} is not written as JSON")
+    raise TypeError(f"{value!r} is left to from_pylist")
