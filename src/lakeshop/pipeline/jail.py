@@ -19,6 +19,8 @@ import shutil
 import stat
 from pathlib import Path, PurePosixPath
 
+from lakeshop.engines import storage
+
 #: why a link out of the landing folder is refused (``_system.files``, logs, run summary)
 OUTSIDE = "refused: resolves outside the landing folder (a symbolic link out of landing)"
 #: raw copies: owner read/write, group read when the source has it, nothing for others
@@ -67,7 +69,12 @@ def resolved(path: Path) -> Path:
 
 def copy_private(src: Path, dest: Path) -> None:
     """Copy ``src`` to ``dest`` atomically (``.partial`` then rename), the copy created
-    ``0600`` and widened to ``0640`` only when the source is group-readable."""
+    ``0600`` and widened to ``0640`` only when the source is group-readable. On an object
+    store the copy is one upload, visible whole once complete (its access is the bucket's)."""
+    if storage.is_remote(dest):
+        with src.open("rb") as fh, dest.open("wb") as out:
+            shutil.copyfileobj(fh, out, 1 << 20)
+        return
     mode = stat.S_IMODE(src.stat().st_mode) & _RAW_MODE | 0o600
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_suffix(dest.suffix + ".partial")
