@@ -550,13 +550,14 @@ def _log_stamp(path: Path) -> tuple[int, int] | None:
 
 
 def _table_dirs(base: Path) -> list[tuple[str, Path]]:
-    """``(schema folder, table folder)`` of every folder holding a ``_delta_log``."""
+    """``(schema folder, table folder)`` of every folder two levels under ``base`` (a table
+    when its log holds a commit: one listing each, also on an object store)."""
     out = []
     for schema, size, _ in sorted(storage.entries(base)):
         if size != -1 or schema.startswith("."):
             continue
         for table, tsize, _ in sorted(storage.entries(base / schema)):
-            if tsize == -1 and (base / schema / table / "_delta_log").is_dir():
+            if tsize == -1:
                 out.append((schema, base / schema / table))
     return out
 
