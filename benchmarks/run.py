@@ -18,6 +18,8 @@
    with ``spark-cluster`` too: again on a standalone cluster (a master and two one-core
    workers on loopback, started with pyspark's launchers for this step and stopped after;
    its CPU time includes the master's, the workers' and the executors').
+   With ``--s3``: the full and incremental runs again with the lakehouse on S3 (moto's
+   server on loopback, as the tests start it).
 7. With ``--sync``: ``lakeshop sync postgres`` after the full run (the initial load of gold)
    and after the incremental run (one day's changes), into ``$LAKESHOP_POSTGRES_DSN`` or a
    throwaway local server; rows are those the sync sent (``_system.sync``).
@@ -416,6 +418,57 @@ def lakeshop(*args: str) -> list[str]:
     return [found, *args]
 
 
+def s3_steps(
+    args: argparse.Namespace,
+    landing: Path,
+    history: list[dict[str, Any]],
+    last_day: list[dict[str, Any]],
+    rows_history: int,
+    rows_last: int,
+) -> dict[str, Measure]:
+    """``--s3``: the full and incremental runs again with the lakehouse at ``s3://bench/lake``
+    on moto's S3 server on loopback (started as the tests start it, tests/s3server.py). The
+    server is Python in another process: its CPU is not in the run's, its slowness is in the
+    wall time (a real store's latency differs: see docs/deploy.md)."""
+    sys.path.insert(0, str(ROOT))
+    import yaml
+    from tests.s3server import s3_server
+
+    from lakeshop.app.project import write_demo_config
+
+    steps: dict[str, Measure] = {}
+    project = args.work / "s3"
+    land(landing, history, project / "landing")
+    write_demo_config(project)
+    config = yaml.safe_load((project / "lakeshop.yml").read_text())
+    config["targets"]["dev"]["root"] = "s3://bench/lake"
+    (project / "lakeshop.yml").write_text(yaml.safe_dump(config, sort_keys=False))
+    with s3_server() as server:
+        server.create_bucket("bench")
+        saved = dict(os.environ)
+        os.environ.update(server.env())
+        try:
+            print("s3 full run ...", file=sys.stderr)
+            steps["s3_full"] = measure(
+                lakeshop("--project", str(project), "run", "--full-refresh"),
+                args.work / "logs" / "s3_full.log",
+                done=RUN_DONE,
+            )
+            steps["s3_full"].rows = rows_history
+            land(landing, last_day, project / "landing")
+            print("s3 incremental run ...", file=sys.stderr)
+            steps["s3_incremental"] = measure(
+                lakeshop("--project", str(project), "run"),
+                args.work / "logs" / "s3_incremental.log",
+                done=RUN_DONE,
+            )
+            steps["s3_incremental"].rows = rows_last
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+    return steps
+
+
 def bench(args: argparse.Namespace) -> dict[str, Any]:
     landing, gen = cached_retailer(args)
     history, last_day, last = split_days(landing)
@@ -519,6 +572,9 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
         )
         serve = serve_load.load(project, args.serve_clients, args.serve_seconds)
 
+    if args.s3:
+        steps.update(s3_steps(args, landing, history, last_day, rows_history, rows_last))
+
     spark: dict[str, Any] = {"requested": "spark" in args.engines}
     if spark["requested"]:
         reason = spark_support()
@@ -556,6 +612,11 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
         ratios["spark cluster full / duckdb full"] = wall / steps["full"].wall_s
         if "spark_full" in steps:
             ratios["spark cluster full / spark full"] = wall / steps["spark_full"].wall_s
+    if "s3_full" in steps:
+        ratios["s3 full / local full"] = steps["s3_full"].wall_s / steps["full"].wall_s
+        ratios["s3 incremental / local incremental"] = (
+            steps["s3_incremental"].wall_s / steps["incremental"].wall_s
+        )
     if "ml_train_demand_forecast" in steps:
         for model in ("demand_forecast", "churn"):
             ratios[f"ml {model} train + score (s)"] = (
@@ -738,6 +799,11 @@ def main() -> None:
     )
     parser.add_argument(
         "--continuous-interval", type=float, default=1.0, help="run --continuous --interval"
+    )
+    parser.add_argument(
+        "--s3",
+        action="store_true",
+        help="also the full and incremental runs with the lakehouse on S3 (moto on loopback)",
     )
     parser.add_argument("--serve-clients", type=int, default=20)
     parser.add_argument("--serve-seconds", type=float, default=60.0)

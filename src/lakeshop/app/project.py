@@ -18,7 +18,7 @@ from lakeshop.app.config import ProjectConfig, Target
 from lakeshop.app.environments import schema_prefix
 from lakeshop.app.models.resolve import Models, join
 from lakeshop.core.errors import ConfigError
-from lakeshop.engines import registry
+from lakeshop.engines import registry, storage
 from lakeshop.engines.base import Engine
 from lakeshop.engines.lakehouse import Lakehouse
 from lakeshop.engines.registry import EngineName as EngineName  # the one definition, re-exported
@@ -119,7 +119,11 @@ class Project:
         """The target's lakehouse (the same object on every call)."""
         name, t = self.target(target)
         if name not in self._lakehouses:
-            root = (self.directory / t.root).resolve()
+            root = (
+                storage.location(t.root, f"targets.{name}.root")
+                if storage.looks_remote(t.root)  # an unknown scheme is refused, never a folder
+                else (self.directory / t.root).resolve()
+            )
             self._lakehouses[name] = Lakehouse(root, t.catalog, schema_prefix(t))
         return self._lakehouses[name]
 
@@ -134,9 +138,18 @@ class Project:
         ``lakehouse``: the target's read as it was, for time travel)."""
         name, t = self.target(target)
         chosen = engine or t.engine
+        where = lakehouse or self.lakehouse(target)
+        if where.remote and chosen != "duckdb":
+            # Spark's executors write a table's Parquet files into its folder on their own
+            # file system: untested on an object store, so refused rather than misplaced
+            raise ConfigError(
+                f"targets.{name}.engine",
+                "duckdb for a lakehouse on an object store (docs/deploy.md, Object storage)",
+                chosen,
+            )
         settings = ENGINE_SETTINGS.get(chosen)
         options = settings(self, name, t) if settings else {}
-        return registry.open_engine(chosen, lakehouse or self.lakehouse(target), **options)
+        return registry.open_engine(chosen, where, **options)
 
     def scratch_engine(self, engine: EngineName | None = None, target: str | None = None) -> Engine:
         """The target's engine (or ``engine``) on an empty lakehouse in a temporary folder:

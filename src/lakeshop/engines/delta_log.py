@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import os
 import re
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 from lakeshop.core.errors import LakeshopError
+from lakeshop.engines import storage
 
 _COMMIT = re.compile(r"^\d{20}\.json$")
 _CHECKPOINT = re.compile(r"^\d{20}\.checkpoint(\.\d+\.\d+)?\.parquet$")
@@ -28,14 +27,9 @@ _FULL = ("No space left on device", "os error 28", "ENOSPC")
 
 def has_commit(table_dir: Path) -> bool:
     """Whether the table's log holds at least one commit or checkpoint."""
-    log = table_dir / "_delta_log"
-    try:
-        entries = list(os.scandir(log))
-    except (FileNotFoundError, NotADirectoryError):
-        return False
     return any(
-        (_COMMIT.match(e.name) or _CHECKPOINT.match(e.name)) and e.stat().st_size > 0
-        for e in entries
+        (_COMMIT.match(name) or _CHECKPOINT.match(name)) and size > 0
+        for name, size, _ in storage.entries(table_dir / "_delta_log")
     )
 
 
@@ -55,7 +49,7 @@ def repair(table_dir: Path) -> bool:
     if not log.is_dir():
         return False
     if not has_commit(table_dir):
-        shutil.rmtree(table_dir)
+        storage.remove_tree(table_dir)
         return True
     empty = _empty_tail(log)
     for path in empty:
@@ -65,12 +59,12 @@ def repair(table_dir: Path) -> bool:
 
 def _empty_tail(log: Path) -> list[Path]:
     """The zero-length commit files above the last non-empty one."""
-    commits = sorted(p for p in log.iterdir() if _COMMIT.match(p.name))
+    commits = sorted((n, size) for n, size, _ in storage.entries(log) if _COMMIT.match(n))
     tail = []
-    for path in reversed(commits):
-        if path.stat().st_size:
+    for name, size in reversed(commits):
+        if size:
             break
-        tail.append(path)
+        tail.append(log / name)
     return tail
 
 

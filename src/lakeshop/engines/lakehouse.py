@@ -18,7 +18,7 @@ from deltalake.transaction import AddAction, RemoveAction, create_table_with_add
 
 from lakeshop.core.errors import LakeshopError, TableNotFound
 from lakeshop.core.sqltext import column, join_on
-from lakeshop.engines import delta_log
+from lakeshop.engines import delta_log, storage
 from lakeshop.engines.arrow_rows import arrow_stream, empty_table
 from lakeshop.engines.arrow_types import plain_schema
 
@@ -120,7 +120,10 @@ class Lakehouse:
 
     def _open_table(self, name: str, version: int | None = None) -> DeltaTable:
         try:
-            return DeltaTable(str(self.path(name)), version=version)
+            path = self.path(name)
+            return DeltaTable(
+                str(path), version=version, storage_options=storage.delta_options(path)
+            )
         except TableNotFoundError as exc:
             raise TableNotFound(name, self.tables()) from exc
 
@@ -185,11 +188,17 @@ class Lakehouse:
             if dt.metadata().partition_columns
             else None
         )
+        files = self.snapshot_files(name) or []
+        filesystem = None
+        if files and storage.is_remote(self.root):
+            filesystem, _ = storage.arrow_filesystem(self.root)
+            files = [f.partition("://")[2] for f in files]
         return pads.dataset(
-            self.snapshot_files(name) or [],
+            files,
             schema=schema,
             format="parquet",
             partitioning=partitioning,
+            filesystem=filesystem,
         )
 
     def schema(self, name: str) -> pa.Schema:
@@ -215,6 +224,11 @@ class Lakehouse:
 
         return self._derive(name, "files", files)
 
+    @property
+    def remote(self) -> bool:
+        """Whether the tables are on an object store (``s3://`` ...), not the local disk."""
+        return storage.is_remote(self.root)
+
     def read(self, name: str, columns: list[str] | None = None) -> pa.Table:
         """The whole table (small tables: system tables, tests)."""
         if columns is None:  # read once per snapshot: a run reads the ingestion log per source
@@ -229,7 +243,7 @@ class Lakehouse:
         schema = self.schema(name)
         if columns is not None:
             schema = pa.schema([schema.field(c) for c in columns])
-        parts = [_read_file(f, schema) for f in files]
+        parts = [_read_file(f, schema, self.path(name)) for f in files]
         return pa.concat_tables(parts) if parts else empty_table(schema)
 
     def tables(self) -> list[str]:
@@ -237,18 +251,16 @@ class Lakehouse:
         if self.versions is not None:
             return sorted(self.versions)
         base = self.root / self.catalog
-        if not base.is_dir():
-            return []
         names = []
-        for log in sorted(base.glob("*/*/_delta_log")):
-            if not delta_log.has_commit(log.parent):  # a first commit that failed: no table
+        for schema_dir, table_dir in _table_dirs(base):
+            if not delta_log.has_commit(table_dir):  # a first commit that failed: no table
                 continue
-            schema = log.parent.parent.name
+            schema = schema_dir
             if self.schema_prefix:
                 if not schema.startswith(self.schema_prefix):
                     continue  # another target's sharing the catalog (a user's development)
                 schema = schema[len(self.schema_prefix) :]
-            names.append(f"{schema}.{log.parent.name}")
+            names.append(f"{schema}.{table_dir.name}")
         return names
 
     def version(self, name: str) -> int | None:
@@ -270,11 +282,12 @@ class Lakehouse:
         if delta_log.broken(self.path(name)):
             delta_log.repair(self.path(name))  # what a failed commit left (a full disk, a kill)
             self._changed(name)
-        target: str | DeltaTable = self.delta(name) if self.exists(name) else str(self.path(name))
+        path = self.path(name)
+        target: str | DeltaTable = self.delta(name) if self.exists(name) else str(path)
         props = _commit_properties(metadata, txn)
         self._changed(name)
-        with delta_log.writing(self.path(name)):
-            self._write(target, data, mode, predicate, props)
+        with delta_log.writing(path):
+            self._write(target, data, mode, predicate, props, storage.delta_options(path))
 
     @staticmethod
     def _write(
@@ -283,11 +296,15 @@ class Lakehouse:
         mode: Literal["append", "overwrite"],
         predicate: str | None,
         props: CommitProperties | None,
+        options: dict[str, str] | None = None,
     ) -> None:
+        # an opened table carries its own storage options; a path is given them
+        given = options if isinstance(target, str) else None
         if mode == "append":
             write_deltalake(
                 target,
                 data,
+                storage_options=given,
                 mode="append",
                 schema_mode="merge",
                 target_file_size=TARGET_FILE_BYTES,
@@ -297,6 +314,7 @@ class Lakehouse:
             write_deltalake(
                 target,
                 data,
+                storage_options=given,
                 mode="overwrite",
                 predicate=predicate,
                 schema_mode=None if predicate else "overwrite",
@@ -327,6 +345,7 @@ class Lakehouse:
                 [a for a in actions if isinstance(a, AddAction)],
                 mode="error",
                 commit_properties=props,
+                storage_options=storage.delta_options(self.path(name)),
             )
         else:
             self.delta(name).create_write_transaction(
@@ -499,9 +518,16 @@ def _latest_batch(dt: DeltaTable) -> int | None:
     return -1 if value is None else int(value)
 
 
-def _read_file(uri: str, schema: pa.Schema) -> pa.Table:
+def _read_file(uri: str, schema: pa.Schema, table_dir: Path) -> pa.Table:
     """One data file with ``schema``'s columns (NULL where the file predates a column)."""
-    parquet = pq.ParquetFile(uri.removeprefix("file://"))
+    if not storage.is_remote(table_dir):
+        return _columns(pq.ParquetFile(uri.removeprefix("file://")), schema)
+    fs, path = storage.arrow_path(uri, table_dir)
+    with fs.open_input_file(path) as fh:
+        return _columns(pq.ParquetFile(fh), schema)
+
+
+def _columns(parquet: pq.ParquetFile, schema: pa.Schema) -> pa.Table:
     held = set(parquet.schema_arrow.names)
     data = parquet.read(columns=[c for c in schema.names if c in held])
     return pa.table(
@@ -516,10 +542,26 @@ def _read_file(uri: str, schema: pa.Schema) -> pa.Table:
 def _log_stamp(path: Path) -> tuple[int, int] | None:
     """What changes with every commit to a table: its log folder's mtime and entry count."""
     log = path / "_delta_log"
+    if storage.is_remote(path):  # no folder mtime on an object store: the newest entry's
+        found = storage.entries(log)
+        return (max(e[2] for e in found), len(found)) if found else None
     try:
         return os.stat(log).st_mtime_ns, len(os.listdir(log))
     except OSError:
         return None
+
+
+def _table_dirs(base: Path) -> list[tuple[str, Path]]:
+    """``(schema folder, table folder)`` of every folder two levels under ``base`` (a table
+    when its log holds a commit: one listing each, also on an object store)."""
+    out = []
+    for schema, size, _ in sorted(storage.entries(base)):
+        if size != -1 or schema.startswith("."):
+            continue
+        for table, tsize, _ in sorted(storage.entries(base / schema)):
+            if tsize == -1:
+                out.append((schema, base / schema / table))
+    return out
 
 
 def split_name(name: str) -> tuple[str, str]:

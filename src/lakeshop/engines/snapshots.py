@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
@@ -24,6 +25,7 @@ from deltalake.exceptions import TableNotFoundError
 from lakeshop.core.errors import TableNotFound
 from lakeshop.core.sqltext import ident
 from lakeshop.engines.arrow_rows import arrow_stream, empty_table
+from lakeshop.engines import storage
 from lakeshop.engines.arrow_types import plain_schema
 from lakeshop.engines.lakehouse import Lakehouse
 
@@ -45,6 +47,8 @@ class Snapshot:
     #: rows, from the log's statistics (None when a file has none)
     rows: int | None
     _table: DeltaTable
+    #: the table's folder (an object-store path reads its files through pyarrow's file system)
+    _where: Path | None = None
 
     @property
     def plain_files(self) -> bool:
@@ -64,12 +68,25 @@ class Snapshot:
             if self.partition_columns
             else None
         )
+        chosen = self.files if files is None else files
+        filesystem = None
+        if self.remote:
+            filesystem, _ = storage.arrow_filesystem(self._where or Path())
+            paths = [f.partition("://")[2] for f in chosen]
+        else:
+            paths = [_local(f) for f in chosen]
         return pads.dataset(
-            [_local(f) for f in (self.files if files is None else files)],
+            paths,
             schema=self.schema,
             format="parquet",
             partitioning=partitioning,
+            filesystem=filesystem,
         )
+
+    @property
+    def remote(self) -> bool:
+        """Whether the files are on an object store (read through Arrow, not DuckDB's reader)."""
+        return self._where is not None and storage.is_remote(self._where)
 
 
 def _local(uri: str) -> str:
@@ -82,7 +99,10 @@ def snapshot(lakehouse: Lakehouse, name: str, version: int | None = None) -> Sna
     """``name`` at ``version`` (default: its latest); :class:`TableNotFound` when the table or
     that version (its log cleaned up) is not there."""
     try:
-        table = DeltaTable(str(lakehouse.path(name)), version=version)
+        where = lakehouse.path(name)
+        table = DeltaTable(
+            str(where), version=version, storage_options=storage.delta_options(where)
+        )
     except (TableNotFoundError, OSError, ValueError) as exc:
         raise TableNotFound(
             name if version is None else f"{name}@v{version}", lakehouse.tables()
@@ -104,6 +124,7 @@ def snapshot(lakehouse: Lakehouse, name: str, version: int | None = None) -> Sna
         partition_columns=tuple(table.metadata().partition_columns),
         rows=rows,
         _table=table,
+        _where=where,
     )
 
 
@@ -111,7 +132,8 @@ def version_at(lakehouse: Lakehouse, name: str, when: datetime) -> int | None:
     """The table's version current at ``when`` (its newest commit made at or before it);
     None when the table had no commit then, or its log before ``when`` was cleaned up."""
     try:
-        table = DeltaTable(str(lakehouse.path(name)))
+        where = lakehouse.path(name)
+        table = DeltaTable(str(where), storage_options=storage.delta_options(where))
     except (TableNotFoundError, OSError) as exc:
         raise TableNotFound(name, lakehouse.tables()) from exc
     limit = when.astimezone(UTC).timestamp() * 1000 if when.tzinfo else _utc_ms(when)
@@ -231,7 +253,7 @@ def _native(
 ) -> None:
     """``files`` of ``snap`` as the view ``name``: read by DuckDB's own Parquet reader (columns
     a file lacks are NULL), through Arrow when the table is partitioned (values in paths)."""
-    if files and not snap.partition_columns:
+    if files and not snap.partition_columns and not snap.remote:
         paths = [_local(f) for f in files]
         con.read_parquet(paths, union_by_name=True).create_view(name)
     else:

@@ -77,6 +77,7 @@ def backup(
     backup there); returns the new manifest. Holds the writer lock while it copies."""
     name, settings = project.target(target)
     lakehouse = project.lakehouse(target)
+    _local_only(lakehouse, "backup")
     base = lakehouse.root / lakehouse.catalog
     if not lakehouse.tables():
         raise LakeshopError(f"backup: target {name} has no table yet under {base}; run it first")
@@ -159,6 +160,7 @@ def restore(
         raise LakeshopError(f"restore: no backup {backup_id} in {source}; latest: {ids}")
     name, _ = project.target(target)
     lakehouse = project.lakehouse(target)
+    _local_only(lakehouse, "restore")
     if lakehouse.schema_prefix != chosen.schema_prefix:
         raise LakeshopError(
             f"restore: backup {chosen.backup_id} has schema prefix {chosen.schema_prefix!r}, "
@@ -258,3 +260,13 @@ def _read_manifest(path: Path) -> Manifest:
 def state_of(lakehouse: Lakehouse) -> dict[str, int]:
     """Every table's current Delta version (what a backup of the lakehouse now records)."""
     return {t: v for t in lakehouse.tables() if (v := lakehouse.version(t)) is not None}
+
+
+def _local_only(lakehouse: Lakehouse, command: str) -> None:
+    """Backups copy files of the local disk; an object store keeps its own (versioning,
+    replication), so a target on one is refused rather than half copied."""
+    if lakehouse.remote:
+        raise LakeshopError(
+            f"{command}: target lakehouse {lakehouse.root} is on an object store; use the "
+            "store's versioning or replication (lakeshop backs up local lakehouses only)"
+        )

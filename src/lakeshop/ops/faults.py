@@ -126,6 +126,7 @@ def trials(
     seed: int = 0,
     report: Callable[[Trial], None] | None = None,
     parallel: int = 1,
+    prepare: Callable[[Path, str], None] | None = None,
 ) -> list[Trial]:
     """Run ``n`` kill-and-recover trials over the project in ``base`` (landing + config).
 
@@ -133,11 +134,16 @@ def trials(
     files; each trial copies it, kills a ``lakeshop run`` at a random moment, runs again and
     compares. Trials are independent lakehouses: ``parallel`` of them run at a time, each in a
     worker process that imports lakeshop once and does the recovery run in-process.
+    ``prepare(copy, name)`` (a module-level function: workers are spawned) adapts each copy
+    (``reference``, ``trial-3`` ...) after it is made: a target on an object store gets a
+    prefix of its own there.
     """
     rng = random.Random(seed)
     reference = work / "reference"
     shutil.rmtree(reference, ignore_errors=True)
     shutil.copytree(base, reference)
+    if prepare:
+        prepare(reference, "reference")
     clock = time.perf_counter()
     # 3: the run went through and refused a file (the generated defects include unreadable files)
     if _run_cli(reference).wait() not in (0, 3):
@@ -152,7 +158,7 @@ def trials(
         initializer=_remember,
         initargs=(expected,),
     ) as pool:
-        futures = [pool.submit(_trial, base, work, i, delays[i]) for i in range(n)]
+        futures = [pool.submit(_trial, base, work, i, delays[i], prepare) for i in range(n)]
         done = []
         for future in as_completed(futures):
             done.append(future.result())
@@ -168,13 +174,21 @@ def _remember(expected: dict[str, Counter[tuple[object, ...]]]) -> None:
     _expected.update(expected)
 
 
-def _trial(base: Path, work: Path, number: int, delay: float) -> Trial:
+def _trial(
+    base: Path,
+    work: Path,
+    number: int,
+    delay: float,
+    prepare: Callable[[Path, str], None] | None = None,
+) -> Trial:
     """Kill a run of a copy of ``base`` after ``delay`` seconds, recover, and compare."""
     from lakeshop.app import api
 
     trial_dir = work / f"trial-{number}"
     shutil.rmtree(trial_dir, ignore_errors=True)
     shutil.copytree(base, trial_dir)
+    if prepare:
+        prepare(trial_dir, trial_dir.name)
     proc = _run_cli(trial_dir)
     time.sleep(delay)
     killed = proc.poll() is None

@@ -12,7 +12,6 @@ commit even once old log files are cleaned up.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,7 +70,7 @@ def maintain_table(
     doomed = dt.vacuum(
         retention_hours=retention_hours, dry_run=True, enforce_retention_duration=not relaxed
     )
-    size = sum(_size(Path(lakehouse.path(name)), f) for f in doomed)
+    size = sum(_size(lakehouse.path(name), f) for f in doomed)
     removed = dt.vacuum(
         retention_hours=retention_hours,
         dry_run=False,
@@ -87,7 +86,7 @@ def maintain_table(
 
 def _size(root: Path, relative: str) -> int:
     try:
-        return os.path.getsize(root / relative)
+        return (root / relative).stat().st_size  # a local file or an object
     except OSError:
         return 0
 

@@ -21,6 +21,8 @@ import re
 import stat
 from pathlib import Path, PurePosixPath
 
+from lakeshop.engines import storage
+
 #: why a link out of the landing folder is refused (``_system.files``, logs, run summary)
 OUTSIDE = "refused: resolves outside the landing folder (a symbolic link out of landing)"
 #: raw copies: owner read/write, group read when the source has it, nothing for others
@@ -82,15 +84,25 @@ def resolved(path: Path) -> Path:
 
 def copy_private(src: Path, dest: Path, sha256: str | None = None) -> None:
     """Copy ``src`` to ``dest`` atomically (``.partial`` then rename), the copy created
-    ``0600`` and widened to ``0640`` only when the source is group-readable.
+    ``0600`` and widened to ``0640`` only when the source is group-readable. On an object
+    store the copy is one upload, visible whole once complete (its access is the bucket's).
 
     With ``sha256``, the bytes copied must have that digest (the file as it was hashed when
     listed), else :class:`ChangedWhileRead` is raised and nothing is kept."""
+    digest = hashlib.sha256()
+    if storage.is_remote(dest):
+        with src.open("rb") as fh, dest.open("wb") as out:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(chunk)
+                out.write(chunk)
+        if sha256 is not None and digest.hexdigest() != sha256:
+            dest.unlink(missing_ok=True)
+            raise ChangedWhileRead(str(src))
+        return
     mode = stat.S_IMODE(src.stat().st_mode) & _RAW_MODE | 0o600
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_suffix(dest.suffix + ".partial")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    digest = hashlib.sha256()
     try:
         with os.fdopen(fd, "wb") as out, src.open("rb") as fh:
             for chunk in iter(lambda: fh.read(1 << 20), b""):

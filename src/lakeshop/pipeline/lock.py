@@ -1,7 +1,8 @@
 """One writer per target: a lock file beside the system tables, with a heartbeat.
 
 ``<root>/<catalog>/_system/_lock.json`` is created with ``O_CREAT | O_EXCL`` (atomic on local
-file systems) and holds the writer's pid, host, run id, start time and a heartbeat that a
+file systems; on an object store, a conditional put with ``If-None-Match: *``, see
+:func:`lakeshop.engines.storage.create_exclusive`) and holds the writer's pid, host, run id, start time and a heartbeat that a
 thread refreshes while the writer works. Another writer is refused at once (or waits); a lock
 whose process is gone (same host) or whose heartbeat is older than ``stale_after`` seconds is
 taken over: under a short-lived guard file, the stale content is re-read, replaced by an atomic
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from lakeshop.core.errors import LakeshopError
+from lakeshop.engines import storage
 from lakeshop.engines.lakehouse import Lakehouse
 
 LOCK_FILE = "_lock.json"
@@ -193,15 +195,7 @@ def writer_lock(
 
 
 def _create(path: Path, info: LockInfo) -> bool:
-    try:
-        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-    except FileExistsError:
-        return False
-    with os.fdopen(fd, "w") as f:
-        f.write(json.dumps(asdict(info)))
-        f.flush()
-        os.fsync(f.fileno())
-    return True
+    return storage.create_exclusive(path, json.dumps(asdict(info)).encode())
 
 
 def _take_over(path: Path, stale_after: float, info: LockInfo, unchanged_for: float = 0.0) -> bool:
@@ -232,21 +226,17 @@ def _take_over(path: Path, stale_after: float, info: LockInfo, unchanged_for: fl
 
 def _create_guard(guard: Path) -> bool:
     for _ in range(2):
-        try:
-            os.close(os.open(guard, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+        if storage.create_exclusive(guard, b""):
             return True
-        except FileExistsError:
-            if not _older_than(guard, _GUARD_STALE):
-                return False
-            with contextlib.suppress(FileNotFoundError):
-                guard.unlink()  # left by a process killed during a takeover
+        if not _older_than(guard, _GUARD_STALE):
+            return False
+        with contextlib.suppress(FileNotFoundError):
+            guard.unlink()  # left by a process killed during a takeover
     return False
 
 
 def _replace(path: Path, info: LockInfo) -> None:
-    tmp = path.with_name(f"{path.name}.{info.token}.tmp")
-    tmp.write_text(json.dumps(asdict(info)))
-    os.replace(tmp, path)
+    storage.write_atomic(path, json.dumps(asdict(info)).encode())
 
 
 def _read(path: Path) -> tuple[str | None, LockInfo | None]:

@@ -90,12 +90,14 @@ class DuckDBEngine(Engine):
         filter_sql = f" WHERE {where}" if where else ""
         files = self.lakehouse.snapshot_files(name)
         columns = sqltext.columns(self.lakehouse.schema(name).names)
-        if files:
+        if files and not self.lakehouse.remote:
             hive = ", hive_partitioning = true" if self.lakehouse.partition_columns(name) else ""
             source = f"read_parquet({literal(files)}, union_by_name = true{hive})"
         else:
             source = "__delta_" + re.sub(r"\W", "_", name)
-            empty = files is not None  # no data file: no need of an Arrow dataset
+            # no data file: no need of an Arrow dataset (an object store's files are read
+            # through one: DuckDB's own reader would need its httpfs extension)
+            empty = files is not None and not files
             data = empty_table(self.lakehouse.schema(name)) if empty else None
             snapshot = data if data is not None else self.lakehouse.dataset(name)
             self.con.register(source, snapshot)
@@ -134,7 +136,13 @@ class DuckDBEngine(Engine):
         loaded, no other database attached. The configuration is locked last, so that no SET
         can undo the rest. And :meth:`fetch` runs one SELECT only, as DuckDB parses it.
         """
-        folders = sorted({f"{self.lakehouse.path(n).parent}/" for n in self.lakehouse.tables()})
+        # (an object store's tables are bound as Arrow datasets: no file of theirs is opened
+        # by DuckDB itself)
+        folders = (
+            []
+            if self.lakehouse.remote
+            else sorted({f"{self.lakehouse.path(n).parent}/" for n in self.lakehouse.tables()})
+        )
         for setting in (
             f"allowed_directories = {literal(folders)}",
             "enable_external_access = false",

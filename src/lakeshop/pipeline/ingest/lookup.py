@@ -25,6 +25,7 @@ import pyarrow as pa
 
 from lakeshop.core.errors import SourceFileError
 from lakeshop.core.sqltext import ident
+from lakeshop.engines import storage
 from lakeshop.engines.base import ParsedFile
 from lakeshop.engines.files import parse_csv, parse_parquet
 from lakeshop.pipeline.context import RunContext
@@ -144,7 +145,8 @@ class Lookups:
         for no, rel in enumerate(files):
             full = self.ctx.lakehouse.root / rel
             try:
-                parsed = _parse(full, lk)
+                with storage.local_copy(full) as local:
+                    parsed = _parse(local, lk)
             except SourceFileError as exc:
                 raise SourceFileError(
                     path, f"lookup '{name}' file {full.name}: {exc.reason}"

@@ -13,6 +13,7 @@ import sqlglot
 from lakeshop.core.errors import SourceFileError
 from lakeshop.core.redact import shown
 from lakeshop.core.sqltext import ident
+from lakeshop.engines import storage
 from lakeshop.engines.base import ParsedFile
 from lakeshop.engines.files import parse_csv, parse_parquet, read_bytes_checked, too_many_rejects
 from lakeshop.pipeline.context import RunContext, TableResult
@@ -154,6 +155,13 @@ def read_file(
 
 
 def parse(ctx: RunContext, source: Source, path: Path) -> ParsedFile:
+    """The file's rows and rejected lines (a raw copy on an object store is read from a
+    local copy of it)."""
+    with storage.local_copy(path) as local:
+        return _parse(ctx, source, local)
+
+
+def _parse(ctx: RunContext, source: Source, path: Path) -> ParsedFile:
     opts = source.options
     if source.format == "csv":
         return parse_csv(path, opts.csv())
