@@ -24,8 +24,8 @@ from deltalake.exceptions import TableNotFoundError
 
 from lakeshop.core.errors import TableNotFound
 from lakeshop.core.sqltext import ident
-from lakeshop.engines.arrow_rows import arrow_stream, empty_table
 from lakeshop.engines import storage
+from lakeshop.engines.arrow_rows import arrow_stream, empty_table
 from lakeshop.engines.arrow_types import plain_schema
 from lakeshop.engines.lakehouse import Lakehouse
 
