@@ -20,13 +20,13 @@ from deltalake import CommitProperties, DeltaTable, write_deltalake
 
 from lakeshop.app.project import Project
 from lakeshop.core.errors import ConfigError, DeltaSparkUnavailable, LakeshopError
-from lakeshop.engines.lakehouse import (
+from lakeshop.engines.commit_info import (
     USER_METADATA,
     WATERMARK_KEY,
-    Lakehouse,
     commit_metadata,
     commit_watermarks,
 )
+from lakeshop.engines.lakehouse import Lakehouse
 from lakeshop.engines.spark.delta_writer import (
     DELTA_CLASS,
     DELTA_EXTENSION,

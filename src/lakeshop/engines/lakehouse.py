@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -11,8 +10,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
-from deltalake import CommitProperties, DeltaTable, Schema, Transaction, write_deltalake
+from deltalake import CommitProperties, DeltaTable, Schema, write_deltalake
 from deltalake.exceptions import TableNotFoundError
 from deltalake.transaction import AddAction, RemoveAction, create_table_with_add_actions
 
@@ -21,22 +19,16 @@ from lakeshop.core.sqltext import column, join_on
 from lakeshop.engines import delta_log, storage
 from lakeshop.engines.arrow_rows import arrow_stream, empty_table
 from lakeshop.engines.arrow_types import plain_schema
+from lakeshop.engines.commit_info import commit_properties, watermarks_of
+from lakeshop.engines.data_files import read_file
 
 if TYPE_CHECKING:
     import pyarrow.dataset as pads
 
-WATERMARK_KEY = "lakeshop.watermarks"
 #: the batch that wrote each row (every stored table of the pipeline has it)
 BATCH_COLUMN = "_batch_id"
-#: the prefix of every commit metadata key lakeshop writes
-METADATA_PREFIX = "lakeshop."
-#: the commit information field Delta Lake for Spark writes custom metadata to (one string;
-#: lakeshop puts its keys there as one JSON object, see :func:`commit_metadata`)
-USER_METADATA = "userMetadata"
 #: in data given to :meth:`Lakehouse.merge`: TRUE marks a key to delete
 DELETE_FLAG = "_delete"
-#: commits searched at first for the latest watermarks (maintenance commits carry none)
-RECENT_COMMITS = 20
 #: data files are cut at about this size: a rewrite of part of a table (a predicate
 #: overwrite, a merge) rewrites only the files holding rows it replaces
 TARGET_FILE_BYTES = 32 << 20
@@ -243,7 +235,7 @@ class Lakehouse:
         schema = self.schema(name)
         if columns is not None:
             schema = pa.schema([schema.field(c) for c in columns])
-        parts = [_read_file(f, schema, self.path(name)) for f in files]
+        parts = [read_file(f, schema, self.path(name)) for f in files]
         return pa.concat_tables(parts) if parts else empty_table(schema)
 
     def tables(self) -> list[str]:
@@ -284,7 +276,7 @@ class Lakehouse:
             self._changed(name)
         path = self.path(name)
         target: str | DeltaTable = self.delta(name) if self.exists(name) else str(path)
-        props = _commit_properties(metadata, txn)
+        props = commit_properties(metadata, txn)
         self._changed(name)
         with delta_log.writing(path):
             self._write(target, data, mode, predicate, props, storage.delta_options(path))
@@ -334,7 +326,7 @@ class Lakehouse:
         """Commit Parquet files already in the table's folder (written by Spark's executors),
         as :meth:`write` would commit ``data``: an overwrite replaces the rows and the schema."""
         self._writable(name)
-        props = _commit_properties(metadata, None)
+        props = commit_properties(metadata, None)
         actions: list[AddAction | RemoveAction] = [
             AddAction(f.path, f.size, {}, f.modified_ms, True, f.stats) for f in files
         ]
@@ -389,7 +381,7 @@ class Lakehouse:
             streamed_exec=False,
             source_alias="s",
             target_alias="t",
-            commit_properties=_commit_properties(metadata, txn),
+            commit_properties=commit_properties(metadata, txn),
         )
         if flagged:
             columns = {c: column(c, "s") for c in names if c != DELETE_FLAG}
@@ -444,64 +436,7 @@ class Lakehouse:
         """
         if not self.exists(name):
             return {}
-        return dict(self._derive(name, "watermarks", _watermarks))
-
-
-def _watermarks(dt: DeltaTable) -> dict[str, int]:
-    for limit in (RECENT_COMMITS, None):
-        for commit in dt.history(limit):
-            marks = commit_watermarks(commit)
-            if marks is not None:
-                return marks
-    return {}
-
-
-def commit_metadata(commit: Mapping[str, Any]) -> dict[str, str]:
-    """lakeshop's keys (``lakeshop.*``) in one commit's information, whichever writer made it.
-
-    ``deltalake`` writes them as keys of the commit information itself; Delta Lake for Spark
-    can only write one string, ``userMetadata``, which then holds them as a JSON object. A
-    ``userMetadata`` that is not such an object (someone's free text) holds none.
-    """
-    found: dict[str, str] = {}
-    user = commit.get(USER_METADATA)
-    if isinstance(user, str) and user.lstrip().startswith("{"):
-        try:
-            parsed = json.loads(user)
-        except ValueError:
-            parsed = None
-        if isinstance(parsed, dict):
-            found |= {k: _text(v) for k, v in parsed.items() if k.startswith(METADATA_PREFIX)}
-    found |= {k: _text(v) for k, v in commit.items() if k.startswith(METADATA_PREFIX)}
-    return found
-
-
-def commit_watermarks(commit: Mapping[str, Any]) -> dict[str, int] | None:
-    """The upstream watermarks one commit recorded, or None when it recorded none."""
-    raw = commit_metadata(commit).get(WATERMARK_KEY)
-    if raw is None:
-        return None
-    return {k: int(v) for k, v in json.loads(raw).items()}
-
-
-def carried_watermarks(dt: DeltaTable) -> CommitProperties:
-    """Commit properties repeating the newest watermarks of the table's history (for commits
-    that write no rows of their own, such as maintenance's)."""
-    for commit in dt.history():
-        # written by deltalake or, as userMetadata, by Delta Lake for Spark
-        marks = commit_watermarks(commit)
-        if marks is not None:
-            return CommitProperties(custom_metadata={WATERMARK_KEY: json.dumps(marks)})
-    return CommitProperties()
-
-
-def commit_strings(metadata: Mapping[str, Any] | None) -> dict[str, str]:
-    """Commit metadata as Delta stores it: every value a string (others as JSON)."""
-    return {k: _text(v) for k, v in (metadata or {}).items()}
-
-
-def _text(value: Any) -> str:
-    return value if isinstance(value, str) else json.dumps(value)
+        return dict(self._derive(name, "watermarks", watermarks_of))
 
 
 def _latest_batch(dt: DeltaTable) -> int | None:
@@ -516,27 +451,6 @@ def _latest_batch(dt: DeltaTable) -> int | None:
         return None
     value = pc.max(highest).as_py()
     return -1 if value is None else int(value)
-
-
-def _read_file(uri: str, schema: pa.Schema, table_dir: Path) -> pa.Table:
-    """One data file with ``schema``'s columns (NULL where the file predates a column)."""
-    if not storage.is_remote(table_dir):
-        return _columns(pq.ParquetFile(uri.removeprefix("file://")), schema)
-    fs, path = storage.arrow_path(uri, table_dir)
-    with fs.open_input_file(path) as fh:
-        return _columns(pq.ParquetFile(fh), schema)
-
-
-def _columns(parquet: pq.ParquetFile, schema: pa.Schema) -> pa.Table:
-    held = set(parquet.schema_arrow.names)
-    data = parquet.read(columns=[c for c in schema.names if c in held])
-    return pa.table(
-        [
-            data.column(f.name).cast(f.type) if f.name in held else pa.nulls(data.num_rows, f.type)
-            for f in schema
-        ],
-        schema=schema,
-    )
 
 
 def _log_stamp(path: Path) -> tuple[int, int] | None:
@@ -570,11 +484,3 @@ def split_name(name: str) -> tuple[str, str]:
     if len(parts) != 2 or not all(parts):
         raise TableNotFound(name)
     return parts[0], parts[1]
-
-
-def _commit_properties(
-    metadata: dict[str, Any] | None, txn: tuple[str, int] | None
-) -> CommitProperties:
-    custom = commit_strings(metadata)
-    txns = [Transaction(app_id=txn[0], version=txn[1])] if txn else None
-    return CommitProperties(custom_metadata=custom or None, app_transactions=txns)

@@ -17,7 +17,8 @@ from pathlib import Path
 
 from lakeshop.app.project import Project
 from lakeshop.core.errors import ConfigError
-from lakeshop.engines.lakehouse import Lakehouse, carried_watermarks
+from lakeshop.engines.commit_info import carried_watermarks
+from lakeshop.engines.lakehouse import Lakehouse
 from lakeshop.pipeline import lakeformat
 from lakeshop.pipeline.lock import writer_lock
 

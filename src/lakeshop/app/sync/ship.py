@@ -25,7 +25,6 @@ the next sync completes the work. Each sync is recorded in ``_system.sync``.
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -36,11 +35,12 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from lakeshop.app.project import Project
-from lakeshop.app.sync import bi
+from lakeshop.app.sync import bi, verify
 from lakeshop.app.sync.masks import Governance, TableView
-from lakeshop.app.sync.pgtypes import PG, ArrowChecksum, PgColumn, differences, pg_columns
+from lakeshop.app.sync.pgtypes import PG, ArrowChecksum, PgColumn, pg_columns
 from lakeshop.app.sync.postgres import TEMP, Dsn, Postgres, PostgresError, State
 from lakeshop.app.sync.tables import SyncTable, plan
+from lakeshop.app.sync.verify import SyncMismatch
 from lakeshop.core.errors import LakeshopError, TableNotFound
 from lakeshop.core.logs import get_logger
 from lakeshop.core.sqltext import column, columns, table
@@ -48,15 +48,9 @@ from lakeshop.engines.snapshots import Change, Snapshot, changes, snapshot
 from lakeshop.pipeline import system
 
 if TYPE_CHECKING:
-    import pyarrow.dataset as pads
-
     from lakeshop.engines.lakehouse import Lakehouse
 
 log = get_logger(__name__)
-
-
-class SyncMismatch(LakeshopError):
-    """PostgreSQL does not hold what Delta holds after a table's sync (rolled back)."""
 
 
 @dataclass
@@ -194,26 +188,6 @@ def _record(lakehouse: Lakehouse, target: str, result: SyncResult, started: date
     system.append(lakehouse, system.SYNC, rows)
 
 
-#: the name of the fingerprint's entry saying how the access policy governs the table
-GOVERNED = "(governed by access.yml)"
-
-
-def _fingerprint(cols: list[PgColumn], view: TableView | None = None) -> str:
-    """The columns shipped (and, under a role, how the access policy masks and filters them:
-    a change of either makes the next sync replace the table)."""
-    pairs = [[c.name, c.pg_type] for c in cols]
-    if view is not None:
-        pairs.append([GOVERNED, view.describe()])
-    return json.dumps(pairs)
-
-
-def _columns_of(fingerprint: str) -> tuple[list[list[str]], str | None]:
-    """A fingerprint's column pairs, and the policy's entry (None: shipped as stored)."""
-    pairs = json.loads(fingerprint)
-    policy = next((p[1] for p in pairs if p[0] == GOVERNED), None)
-    return [p for p in pairs if p[0] != GOVERNED], policy
-
-
 @dataclass(frozen=True)
 class _Job:
     """What every table's sync of one run shares."""
@@ -251,7 +225,7 @@ def _any_change(
             cols = pg_columns(t.name, view.schema if view is not None else schema)
         except LakeshopError:
             return True  # the table's sync will say why
-        if state.columns != _fingerprint(cols, view):
+        if state.columns != verify.fingerprint(cols, view):
             return True
     return False
 
@@ -282,7 +256,7 @@ def _sync_table(job: _Job, t: SyncTable, state: State | None, outcome: TableSync
     snap = snapshot(job.lakehouse, t.name)
     view = job.governance.view(t.name, snap.schema) if job.governance is not None else None
     cols = pg_columns(t.name, view.schema if view is not None else snap.schema)
-    fingerprint = _fingerprint(cols, view)
+    fingerprint = verify.fingerprint(cols, view)
     exists = pg.exists(t.pg_schema, t.pg_name)
     ours = state is not None and exists and state.dest_table == t.dest
     outcome.from_version = state.version if ours and state else None
@@ -335,13 +309,6 @@ def _apply(
     _full(job, t, snap, view, cols, state, exists, outcome)
 
 
-def _batches(snap: Snapshot, size: int, view: TableView | None) -> Iterator[pa.RecordBatch]:
-    """The snapshot's rows in batches, as the role sees them under ``view``."""
-    dataset: pads.Dataset = snap.dataset()
-    batches = dataset.to_batches(columns=snap.schema.names, batch_size=size)
-    return view.apply(batches) if view is not None else iter(batches)
-
-
 def _incremental(
     job: _Job,
     t: SyncTable,
@@ -366,7 +333,7 @@ def _incremental(
     in_touched = f"{k} IN (SELECT {column(key, dialect=PG)} FROM {keys_table})"
     if touched.null_count > 0:
         in_touched = f"({in_touched} OR {k} IS NULL)"
-    expected_rows = _rows(snap, view, size)
+    expected_rows = verify.expected_rows(snap, view, size)
     # one transaction: staged (temporary tables, dropped at its end, even by a kill), then
     # applied; readers keep the old rows until it commits
     with pg.transaction():
@@ -410,8 +377,8 @@ def _full(
     outcome.mode = "full"
     names = [c.name for c in cols]
     sent = ArrowChecksum(cols)
-    old, old_policy = _columns_of(state.columns) if state is not None else (None, None)
-    new, policy = _columns_of(_fingerprint(cols, view))
+    old, old_policy = verify.columns_of(state.columns) if state is not None else (None, None)
+    new, policy = verify.columns_of(verify.fingerprint(cols, view))
     if state is not None and old_policy != policy:
         outcome.note = _join(outcome.note, "the access policy's masks or filters changed")
     added = old is not None and new[: len(old)] == old and len(new) > len(old)
@@ -427,7 +394,7 @@ def _full(
         with pg.transaction():
             pg.drop_table(t.pg_schema, t.pg_name, cascade=True)  # views: made again at the end
             pg.create_table(t.pg_schema, t.pg_name, cols)
-            batches = _batches(snap, size, view)
+            batches = verify.row_batches(snap, size, view)
             outcome.rows_sent = pg.copy(t.pg_schema, t.pg_name, cols, batches, sent, freeze=True)
             outcome.note = _join(outcome.note, bi.structure(pg, job.project, t, cols))
             _settle(pg, t, snap, view, cols, sent.values(), outcome.rows_sent, outcome)
@@ -437,7 +404,7 @@ def _full(
     with pg.transaction():
         # staged first (a temporary table): the table is locked only for the refill
         pg.create_temp("all_rows", cols)
-        batches = _batches(snap, size, view)
+        batches = verify.row_batches(snap, size, view)
         outcome.rows_sent = pg.copy(TEMP, "all_rows", cols, batches, sent, freeze=True)
         if added and old is not None:
             pg.add_columns(t.pg_schema, t.pg_name, cols[len(old) :])
@@ -462,31 +429,13 @@ def _settle(
 ) -> None:
     """Inside the table's transaction: check PostgreSQL against Delta, then record the
     version shipped (a mismatch raises before the record, rolling both back)."""
-    _compare(pg, t, snap, cols, list(delta), where)
+    verify.compare(pg, t, snap, cols, list(delta), where)
     pg.record_state(
-        State(t.name, t.dest, snap.version, _fingerprint(cols, view), rows, datetime.now(UTC)),
+        State(
+            t.name, t.dest, snap.version, verify.fingerprint(cols, view), rows, datetime.now(UTC)
+        ),
         outcome.elapsed(),
     )
-
-
-def _compare(
-    pg: Postgres,
-    t: SyncTable,
-    snap: Snapshot,
-    cols: list[PgColumn],
-    delta: list[Any],
-    where: str = "",
-) -> None:
-    """Fail the table (rolling its transaction back) unless PostgreSQL's checksum of the
-    rows (those ``where`` selects) equals Delta's."""
-    found = pg.checksum(t.pg_schema, t.pg_name, cols, where)
-    wrong = differences(cols, delta, found)
-    if wrong:
-        scope = "touched rows" if where else "rows"
-        raise SyncMismatch(
-            f"table {t.name}: PostgreSQL {t.dest} differs from Delta version {snap.version} "
-            f"({scope}): {'; '.join(wrong[:3])}; rolled back"
-        )
 
 
 def _verify(
@@ -515,19 +464,12 @@ def _verify(
     view = governance.view(t.name, snap.schema) if governance is not None else None
     cols = pg_columns(t.name, view.schema if view is not None else snap.schema)
     expected = ArrowChecksum(cols)
-    for batch in _batches(snap, size, view):
+    for batch in verify.row_batches(snap, size, view):
         expected.add(batch)
-    _compare(pg, t, snap, cols, expected.values())
+    verify.compare(pg, t, snap, cols, expected.values())
     latest = lakehouse.version(t.name)
     if latest is not None and latest != state.version:
         outcome.note = f"Delta is at version {latest}: sync to ship it"
-
-
-def _rows(snap: Snapshot, view: TableView | None, size: int) -> int:
-    """The rows of ``snap`` PostgreSQL should hold (those the role's row filters keep)."""
-    if view is not None:
-        return view.rows(snap, size)
-    return snap.rows if snap.rows is not None else snap.dataset().count_rows()
 
 
 def _skip(pg: Postgres, t: SyncTable, state: State | None, why: str, outcome: TableSync) -> None:

@@ -36,7 +36,8 @@ from lakeshop.core import sqltext
 from lakeshop.core.errors import ConfigError, DeltaSparkUnavailable, LakeshopError
 from lakeshop.core.sqltext import SPARK, column, ident, join_on, literal
 from lakeshop.engines import registry
-from lakeshop.engines.lakehouse import DELETE_FLAG, Lakehouse, commit_strings
+from lakeshop.engines.commit_info import commit_strings
+from lakeshop.engines.lakehouse import DELETE_FLAG, Lakehouse
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession

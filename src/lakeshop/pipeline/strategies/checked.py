@@ -7,7 +7,7 @@ import json
 from lakeshop.core import sqltext
 from lakeshop.core.sqltext import ident, literal
 from lakeshop.engines.base import WriteMode
-from lakeshop.engines.lakehouse import WATERMARK_KEY
+from lakeshop.engines.commit_info import WATERMARK_KEY
 from lakeshop.pipeline.context import RunContext, TableResult
 from lakeshop.pipeline.expectations import FAILED, QUARANTINED, RETRY, check
 from lakeshop.pipeline.model import Kind, Table

@@ -8,7 +8,7 @@ from abc import abstractmethod
 from lakeshop.core import sqltext
 from lakeshop.core.sqltext import ident, join_on
 from lakeshop.engines.base import WriteMode
-from lakeshop.engines.lakehouse import commit_metadata
+from lakeshop.engines.commit_info import commit_metadata
 from lakeshop.pipeline.context import RunContext, TableResult
 from lakeshop.pipeline.expectations import RETRY
 from lakeshop.pipeline.model import Table
