@@ -66,7 +66,8 @@ def build(
     report = Report("", as_of)
     sections: list[str] = []
     charts = dict(CHARTS)
-    if any(source.lakehouse.exists(t) for t in ML_TABLES):
+    # the ML tables exist (empty) from the first run: the charts follow once `lakeshop ml` wrote
+    if any(_has_rows(source, t) for t in ML_TABLES):
         charts |= ML_CHARTS
     for chart_id, title in charts.items():
         figure, caption, why = BUILDERS[chart_id](source, as_of, days)
@@ -190,3 +191,7 @@ def _kpis(source: Source, as_of: date | None, days: int, report: Report) -> str:
 
 def _e(text: str) -> str:
     return html.escape(text, quote=True)
+
+
+def _has_rows(source: Source, name: str) -> bool:
+    return source.lakehouse.exists(name) and source.lakehouse.dataset(name).count_rows() > 0
