@@ -82,15 +82,22 @@ class Browser:
 
 
 @pytest.fixture(scope="module")
-def browser(chromium: Path, server: Running) -> Iterator[Browser]:  # noqa: F811
+def playwright() -> Iterator[Any]:
+    """One Playwright for the module: a second sync_playwright() while the first is open
+    refuses to start ("Sync API inside the asyncio loop")."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        opened = Browser(pw, chromium, server)
-        try:
-            yield opened
-        finally:
-            opened.browser.close()
+        yield pw
+
+
+@pytest.fixture(scope="module")
+def browser(playwright: Any, chromium: Path, server: Running) -> Iterator[Browser]:  # noqa: F811
+    opened = Browser(playwright, chromium, server)
+    try:
+        yield opened
+    finally:
+        opened.browser.close()
     off = [u for u in opened.requests if not u.startswith(server.url + "/")]
     assert off == [], off
 
@@ -209,11 +216,10 @@ def test_the_analyst_sees_masked_emails_and_withheld_operations(browser: Browser
 @pytest.mark.ml
 def test_the_operations_dashboard_shows_the_models_runs_and_backtests(
     prebuilt: Any,
+    playwright: Any,
     chromium: Path,  # noqa: F811
     tmp_path: Path,
 ) -> None:
-    from playwright.sync_api import sync_playwright
-
     directory = prebuilt.demo_copy(tmp_path / "shop", scale=0.01, days=30)
     with (directory / "lakeshop.yml").open("a") as fh:
         fh.write(ML_CONFIG)
@@ -223,8 +229,8 @@ def test_the_operations_dashboard_shows_the_models_runs_and_backtests(
     project = Project.load(directory)
     runs = api.query(project, "SELECT count(*) FROM _system.ml_runs").column(0)[0].as_py()
     assert runs == 5  # three models trained, two backtested
-    with running(project, ("ada",)) as served, sync_playwright() as pw:
-        browser = Browser(pw, chromium, served)
+    with running(project, ("ada",)) as served:
+        browser = Browser(playwright, chromium, served)
         try:
             page = browser.login("ada")
             browser.open(page, "operations")

@@ -124,7 +124,9 @@ class Project:
                 if storage.looks_remote(t.root)  # an unknown scheme is refused, never a folder
                 else (self.directory / t.root).resolve()
             )
-            self._lakehouses[name] = Lakehouse(root, t.catalog, schema_prefix(t))
+            # the project's schemas: its tables' and _system (see Lakehouse.schemas)
+            schemas = frozenset(n.split(".", 1)[0] for n in self.graph.upstream) | {"_system"}
+            self._lakehouses[name] = Lakehouse(root, t.catalog, schema_prefix(t), schemas=schemas)
         return self._lakehouses[name]
 
     def engine(

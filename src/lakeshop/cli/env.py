@@ -1,4 +1,5 @@
-"""``lakeshop env diff``: two targets compared table by table before a promotion."""
+"""``lakeshop env diff`` (two targets compared table by table before a promotion) and
+``lakeshop env clone`` (a development target started from another's tables)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from rich.markup import escape
 from lakeshop.cli.options import Format, load_project
 from lakeshop.cli.output import OutputFormat, out, print_rows
 
-app = typer.Typer(help="Environments (targets): compare two of them.", no_args_is_help=True)
+app = typer.Typer(
+    help="Environments (targets): compare two, start one from another.", no_args_is_help=True
+)
 
 
 @app.command("diff")
@@ -57,3 +60,31 @@ def diff(
         out.print(escape(summary), highlight=False)
     if differing:
         raise typer.Exit(1)
+
+
+@app.command("clone")
+def clone(
+    source: Annotated[str, typer.Option("--from", help="The target started from (e.g. prod).")],
+    destination: Annotated[
+        str | None, typer.Option("--to", help="The target started (default: the default one).")
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace the tables the target already holds.")
+    ] = False,
+) -> None:
+    """Start a development target from another target's committed state: its tables and raw
+    copies hard-linked at one moment's versions, no data copied; nothing of the source is
+    written."""
+    from lakeshop.ops.clone import clone as start
+
+    c = start(load_project(), source, destination, force=force)
+    copied = f", {c.files_copied:,} copied (another filesystem)" if c.files_copied else ""
+    replaced = f"; its {c.replaced} tables before were removed" if c.replaced else ""
+    out.print(
+        escape(
+            f"{c.destination} started from {c.source}: {len(c.tables)} tables at {c.source}'s "
+            f"versions, {c.files_linked:,} files linked{copied} ({c.bytes / 1e6:,.1f} MB) in "
+            f"{c.seconds:.1f} s{replaced}"
+        ),
+        highlight=False,
+    )

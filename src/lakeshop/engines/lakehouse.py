@@ -68,6 +68,10 @@ class Lakehouse:
     #: time travel: when set, the only tables are these, each read at its pinned Delta
     #: version, and nothing can be written (see :meth:`at`)
     versions: Mapping[str, int] | None = field(default=None, compare=False, hash=False)
+    #: the schemas (unprefixed) that are this lakehouse's: when set, :meth:`tables` lists
+    #: only those. An unprefixed target shares its catalog folder with its users'
+    #: development schemas (``alice_gold``); without this it would list them as its own
+    schemas: frozenset[str] | None = field(default=None, compare=False, hash=False)
     #: opened tables by path: opening one reads its log, which a run does for every table
     #: many times (binding, watermarks, writes); see :meth:`delta`
     _open: dict[Path, _Snapshot] = field(
@@ -77,7 +81,7 @@ class Lakehouse:
     def at(self, versions: Mapping[str, int]) -> Lakehouse:
         """The same storage read as it was: each of ``versions``' tables at its Delta version,
         the others absent. Read-only (a write raises)."""
-        return Lakehouse(self.root, self.catalog, self.schema_prefix, dict(versions))
+        return Lakehouse(self.root, self.catalog, self.schema_prefix, dict(versions), self.schemas)
 
     def _writable(self, name: str) -> None:
         if self.versions is not None:
@@ -252,6 +256,8 @@ class Lakehouse:
                 if not schema.startswith(self.schema_prefix):
                     continue  # another target's sharing the catalog (a user's development)
                 schema = schema[len(self.schema_prefix) :]
+            if self.schemas is not None and schema not in self.schemas:
+                continue  # another target's (a development schema of an unprefixed target's)
             names.append(f"{schema}.{table_dir.name}")
         return names
 

@@ -38,6 +38,8 @@ MANIFESTS = "manifests"
 FILES = "files"
 #: files of the catalog folder that are not part of its state
 _SKIPPED = re.compile(rf"(^|/)({re.escape(LOCK_FILE)}[^/]*|_last_checkpoint|[^/]*\.tmp)$")
+#: folders of the catalog that are not schemas: the raw copies, the models' artifacts
+_FOLDERS = frozenset({"_raw", "_models"})
 #: a Delta log entry or checkpoint: its version is the number its name starts with
 _LOG_ENTRY = re.compile(r"(^|/)_delta_log/(\d{20})\.")
 
@@ -91,7 +93,7 @@ def backup(
         copied = copied_bytes = 0
         for path in sorted(p for p in base.rglob("*") if p.is_file()):
             relative = _relative(path, base)
-            if not _mine(relative, lakehouse.schema_prefix):
+            if not _mine(relative, lakehouse):
                 continue  # another target's, sharing the catalog (a user's development tables)
             if _SKIPPED.search(relative) or _later_commit(relative, log_dirs):
                 continue
@@ -175,39 +177,43 @@ def restore(
         )
     moved: Path | None = None
     with api.writer_lock_of(project, target, purpose="restore"):
-        if _holds_state(base, lakehouse.schema_prefix):
+        if _holds_state(base, lakehouse):
             if not force:
                 raise LakeshopError(
                     f"restore: target {name} already holds tables under {base}; "
                     "--force moves them aside first"
                 )
-            moved = _move_aside(base, lakehouse.schema_prefix)
+            moved = _move_aside(base, lakehouse)
         for relative in chosen.files:
             _copy(source / FILES / relative, base / relative)
     lakehouse.forget_all()
     return chosen, moved
 
 
-def _mine(relative: str, prefix: str) -> bool:
-    """Whether a path under the catalog folder is the target's (its schema prefix's)."""
-    return not prefix or relative.split("/", 1)[0].startswith(prefix)
+def _mine(relative: str, lakehouse: Lakehouse) -> bool:
+    """Whether a path under the catalog folder is the target's: under its schema prefix, and
+    in one of its schemas (an unprefixed target shares the folder with ``alice_gold`` …)."""
+    top, prefix = relative.split("/", 1)[0], lakehouse.schema_prefix
+    if not top.startswith(prefix):
+        return False
+    return lakehouse.schemas is None or top[len(prefix) :] in lakehouse.schemas | _FOLDERS
 
 
-def _holds_state(base: Path, prefix: str) -> bool:
+def _holds_state(base: Path, lakehouse: Lakehouse) -> bool:
     return base.is_dir() and any(
-        p.is_file() and _mine(r := _relative(p, base), prefix) and not _SKIPPED.search(r)
+        p.is_file() and _mine(r := _relative(p, base), lakehouse) and not _SKIPPED.search(r)
         for p in base.rglob("*")
     )
 
 
-def _move_aside(base: Path, prefix: str) -> Path:
+def _move_aside(base: Path, lakehouse: Lakehouse) -> Path:
     """Move the target's entries of the catalog folder but its lock into a sibling folder."""
     aside = base.with_name(f"{base.name}.before-restore-{datetime.now(UTC):%Y%m%dT%H%M%S}")
     aside.mkdir(parents=True)
     for entry in base.iterdir():
-        if not _mine(entry.name, prefix):
+        if not _mine(entry.name, lakehouse):
             continue
-        if entry.name == f"{prefix}_system":
+        if entry.name == f"{lakehouse.schema_prefix}_system":
             kept = aside / entry.name
             kept.mkdir()
             for inner in entry.iterdir():
