@@ -6,8 +6,11 @@ Every setting has a default, so a project without an ``ml:`` block trains all th
 from __future__ import annotations
 
 from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from lakeshop.core.errors import SecretValueError
 
 Grain = Literal["product_store", "product_channel", "product"]
 SmoothModel = Literal["AutoETS", "MSTL", "SeasonalES"]
@@ -91,6 +94,30 @@ class RefreshSettings(BaseModel):
     min_interval_minutes: float = Field(default=60.0, ge=0)
 
 
+class MlflowSettings(BaseModel):
+    """``ml.mlflow``: every model run logged to MLflow too (see lakeshop.ml.tracking)."""
+
+    model_config = ConfigDict(extra="forbid")
+    #: unset: log when MLflow is installed; true: require it; false: never log
+    enabled: bool | None = None
+    #: the tracking server or database (default: $MLFLOW_TRACKING_URI, else a SQLite
+    #: database under the lakehouse); its credentials come from the environment
+    tracking_uri: str | None = None
+    #: experiments are named this followed by the model (lakeshop-churn …)
+    experiment_prefix: str = "lakeshop-"
+
+    @field_validator("tracking_uri")
+    @classmethod
+    def _no_secret(cls, value: str | None) -> str | None:
+        """A password in the URI would sit in a file under version control."""
+        if value is not None and urlsplit(value).password is not None:
+            raise SecretValueError(
+                "a tracking URI without a password (MLflow reads MLFLOW_TRACKING_USERNAME, "
+                "MLFLOW_TRACKING_PASSWORD or MLFLOW_TRACKING_TOKEN from the environment)"
+            )
+        return value
+
+
 class MlConfig(BaseModel):
     """``ml:``: the models of ``lakeshop ml``."""
 
@@ -101,3 +128,4 @@ class MlConfig(BaseModel):
     segments: SegmentSettings = SegmentSettings()
     backtest: BacktestSettings = BacktestSettings()
     refresh: RefreshSettings = RefreshSettings()
+    mlflow: MlflowSettings = MlflowSettings()

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ValidationError
 from lakeshop.app.config import ProjectConfig, Target
 from lakeshop.app.environments import schema_prefix
 from lakeshop.app.models.resolve import Models, join
-from lakeshop.core.errors import ConfigError
+from lakeshop.core.errors import ConfigError, SecretValueError
 from lakeshop.engines import registry, storage
 from lakeshop.engines.base import Engine
 from lakeshop.engines.lakehouse import Lakehouse
@@ -331,6 +331,8 @@ def _describe(error: Any, raw: Any, file: str) -> ConfigError:
             file,
         )
     if kind == "value_error":
+        if isinstance(ctx.get("error"), SecretValueError):
+            found = None  # the value holds a secret: never repeated
         detail = _one_line(str(ctx.get("error", error["msg"])))
         if loc[-1] == "sql":
             detail = detail.removeprefix("not a SQL expression: ")

@@ -21,6 +21,11 @@ class ConfigError(LakeshopError):
         super().__init__(f"{where}setting '{key}': expected {expected}{got}")
 
 
+class SecretValueError(ValueError):
+    """A configuration value refused because it holds a secret (a password in a URI): the
+    message about it never repeats the value."""
+
+
 class DeltaSparkUnavailable(ConfigError):
     """``spark.delta_writer: spark`` was asked for, but the Spark session has no Delta Lake for
     Spark (its jars and SQL extension); names the setting and the two ways out."""

@@ -24,7 +24,7 @@ import pyarrow as pa
 from lakeshop.app import api as app_api
 from lakeshop.app.project import Project
 from lakeshop.core.errors import LakeshopError
-from lakeshop.ml import churn, forecast, metrics, segments, store
+from lakeshop.ml import churn, forecast, metrics, segments, store, tracking
 from lakeshop.ml.data import Inputs
 
 ModelName = Literal["demand_forecast", "churn", "segments"]
@@ -116,6 +116,10 @@ def _tracked(
                 "data_versions": dict(inputs.versions),
             }
             store.record_run(lakehouse, row)
+            try:
+                tracking.log_run(lakehouse, project.config.ml.mlflow, row)
+            except tracking.TrackingError as missed:
+                exc.add_note(str(missed))
             raise
         step.seconds = time.perf_counter() - clock
         row |= {
@@ -130,6 +134,7 @@ def _tracked(
             else None,
         }
         store.record_run(lakehouse, row)
+        tracking.log_run(lakehouse, project.config.ml.mlflow, row)
     return step
 
 

@@ -1,9 +1,8 @@
 """Where models, runs and backtests are kept: artifacts under the lakehouse, ``_system.ml_runs``
-and ``_system.ml_backtests``, the scored gold tables; MLflow too when it is installed."""
+and ``_system.ml_backtests``, the scored gold tables (MLflow: :mod:`lakeshop.ml.tracking`)."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import pickle
 import re
@@ -77,7 +76,6 @@ def record_run(lakehouse: Lakehouse, row: dict[str, Any]) -> None:
     """Append one row to ``_system.ml_runs`` (dict values stored as JSON)."""
     clean = {k: _json(v) if isinstance(v, dict) else v for k, v in row.items()}
     system.append(lakehouse, ML_RUNS, [clean])
-    _mlflow(lakehouse, row)
 
 
 def runs(lakehouse: Lakehouse) -> list[dict[str, Any]]:
@@ -118,21 +116,3 @@ def write_table(lakehouse: Lakehouse, name: str, table: pa.Table) -> None:
 def today() -> date:
     """The date of a run's start (UTC)."""
     return datetime.now(UTC).date()
-
-
-def _mlflow(lakehouse: Lakehouse, row: dict[str, Any]) -> None:
-    """Log the run to MLflow (a file store under the lakehouse) when mlflow is installed."""
-    if importlib.util.find_spec("mlflow") is None or row.get("status") != "ok":
-        return
-    import mlflow
-
-    mlflow.set_tracking_uri((lakehouse.root / lakehouse.catalog / "_mlflow").as_uri())
-    mlflow.set_experiment(f"lakeshop-{row['model']}")
-    with mlflow.start_run(run_name=f"{row['action']}-{row['ml_run_id']}"):
-        params = row.get("params") or {}
-        mlflow.log_params({k: str(v) for k, v in params.items()})
-        metrics = row.get("metrics") or {}
-        mlflow.log_metrics({k: float(v) for k, v in metrics.items() if isinstance(v, int | float)})
-        mlflow.set_tags(
-            {"model_version": str(row.get("model_version")), "action": str(row["action"])}
-        )
