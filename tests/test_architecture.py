@@ -2,7 +2,7 @@
 
 The contracts: the layers of DESIGN §1 (each package imports only the ones below it), no
 import cycles between the modules of a package, and pyspark, duckdb, deltalake, plotly,
-psycopg, statsforecast, scikit-learn and lightgbm imported only at their homes.
+psycopg, statsforecast, scikit-learn, lightgbm and mlflow imported only at their homes.
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ def test_the_import_contracts_are_kept() -> None:
         (
             "observe/history.py",
             "import sklearn",
-            "statsforecast, scikit-learn and lightgbm are imported only in lakeshop.ml",
+            "ML libraries (statsforecast, sklearn, lightgbm, mlflow) only in lakeshop.ml",
             "lakeshop.observe.history -> sklearn",
         ),
         (

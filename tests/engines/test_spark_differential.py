@@ -114,7 +114,10 @@ def _run_spark(project: Project, mode: SparkMode, day: int) -> None:
          "run"],
         env=mode.env, capture_output=True, text=True, timeout=2400, check=False,
     )  # fmt: skip
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    said = done.stdout[-3000:] + done.stderr[-3000:]
+    # 3: the run is ok and refused an unreadable file (the retailer's defects: a header-only
+    # delivery), as the DuckDB run does; the tables are compared after
+    assert done.returncode == 0 or (done.returncode == 3 and "refused: " in said), said
 
 
 def test_spark_builds_the_same_lakehouse_as_duckdb(
