@@ -25,6 +25,9 @@ from lakeshop.pipeline.graph import Graph
 from tests import pgserver
 from tests.receivers import Smtp, Webhook
 
+#: fixtures kept beside the servers they start: s3 and on_s3 (moto on loopback)
+pytest_plugins = ["tests.s3server"]
+
 DAYS = 4
 
 

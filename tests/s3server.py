@@ -22,6 +22,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import pytest
+
 #: the secret key of the tests' credentials: recognisable, asserted never to leak
 SECRET = "S3-s3cret-XYZZY-42-do-not-print"
 ACCESS_KEY = "AKIALAKESHOPTEST"
@@ -169,3 +171,19 @@ class SlowProxy:
         self._stop.set()
         self.server.close()
         self._thread.join()
+
+
+@pytest.fixture(scope="module")
+def s3() -> Iterator[S3Server]:
+    """A moto S3 server on loopback for the module, with the bucket ``lake``."""
+    with s3_server() as server:
+        server.create_bucket("lake")
+        yield server
+
+
+@pytest.fixture
+def on_s3(s3: S3Server, monkeypatch: pytest.MonkeyPatch) -> S3Server:
+    """:func:`s3`, its endpoint and credentials in this test's environment."""
+    for key, value in s3.env().items():
+        monkeypatch.setenv(key, value)
+    return s3

@@ -17,6 +17,7 @@ from lakeshop.app import api
 from lakeshop.app.envdiff import diff
 from lakeshop.app.project import Project, write_demo_config
 from lakeshop.core.errors import ConfigError, LakeshopError
+from lakeshop.engines.lakehouse import Lakehouse
 from lakeshop.ops.schedule import Scheduler
 from lakeshop.pipeline.lock import lock_path, writer_lock
 from tests.conftest import cli, copy_days, one_error_line
@@ -76,6 +77,31 @@ def test_production_is_named_explicitly_runs_whole_and_committed(tmp_path: Path)
     line = one_error_line(stderr)
     assert code == 1 and "uncommitted changes (lakeshop.yml)" in line
     assert not (tmp_path / "prod").exists()  # refused before anything was written
+
+
+def test_a_target_never_lists_the_schemas_of_the_targets_sharing_its_folder(
+    tmp_path: Path, monkeypatch
+) -> None:
+    monkeypatch.setenv("LAKESHOP_USER", "alice")
+    shared = {"root": "lake"}
+    project = with_targets(
+        tmp_path,
+        prod=shared | {"mode": "production"},
+        dev=shared | {"mode": "development"},
+        ci=shared | {"schema_prefix": "ci_"},
+        elsewhere={"root": "other"},
+    )
+    table = pa.table({"k": [1]})
+    for folder in ("gold", "alice_gold", "bob__system", "ci_gold", "finance", "my_stuff"):
+        Lakehouse(tmp_path / "lake").write(f"{folder}.t", table)
+    listed = {n: sorted(project.lakehouse(n).tables()) for n in ("prod", "dev", "ci")}
+    # prod: its own, and schemas nobody declares; not its users' nor ci's
+    assert listed["prod"] == ["finance.t", "gold.t", "my_stuff.t"]
+    assert listed["dev"] == ["gold.t"] and listed["ci"] == ["gold.t"]
+    assert project.lakehouse("elsewhere").foreign is None  # shares no folder
+    prod = project.lakehouse("prod")
+    assert prod.mine("gold") and prod.mine("_raw") and prod.mine("finance")
+    assert not prod.mine("alice__raw") and not prod.mine("ci_gold")
 
 
 @pytest.mark.slow

@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow as pa
@@ -19,7 +18,7 @@ from lakeshop.core.errors import ConfigError
 from lakeshop.engines import storage
 from lakeshop.engines.lakehouse import Lakehouse
 from lakeshop.engines.storage import S3Path, StorageError
-from tests.s3server import S3Server, s3_server
+from tests.s3server import S3Server
 
 
 def _project(directory: Path, root: str) -> Project:
@@ -74,20 +73,6 @@ def test_store_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatc
     assert storage.delta_options(Path("/tmp/x")) is None
     # never part of a path's text
     assert "sekret" not in repr(storage.location("s3://lake/x") / "y")
-
-
-@pytest.fixture(scope="module")
-def s3() -> Iterator[S3Server]:
-    with s3_server() as server:
-        server.create_bucket("lake")
-        yield server
-
-
-@pytest.fixture
-def on_s3(s3: S3Server, monkeypatch: pytest.MonkeyPatch) -> S3Server:
-    for key, value in s3.env().items():
-        monkeypatch.setenv(key, value)
-    return s3
 
 
 @pytest.mark.cluster

@@ -14,7 +14,6 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,7 +24,7 @@ import yaml
 from lakeshop.app.project import Project, write_demo_config
 from lakeshop.ops import faults
 from tests.conftest import Prebuilt, copy_days
-from tests.s3server import SECRET, S3Server, SlowProxy, s3_server
+from tests.s3server import SECRET, S3Server, SlowProxy
 
 pytestmark = [pytest.mark.cluster, pytest.mark.slow]
 
@@ -61,20 +60,6 @@ def make_project(directory: Path, root: str) -> Path:
     (directory / "lakeshop.yml").write_text(yaml.safe_dump(config, sort_keys=False))
     (directory / "landing").mkdir(exist_ok=True)
     return directory
-
-
-@pytest.fixture(scope="module")
-def s3() -> Iterator[S3Server]:
-    with s3_server() as server:
-        server.create_bucket("lake")
-        yield server
-
-
-@pytest.fixture
-def on_s3(s3: S3Server, monkeypatch: pytest.MonkeyPatch) -> S3Server:
-    for key, value in s3.env().items():
-        monkeypatch.setenv(key, value)
-    return s3
 
 
 @pytest.fixture(scope="module")

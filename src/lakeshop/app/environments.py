@@ -41,6 +41,24 @@ def schema_prefix(target: Target) -> str:
     return target.schema_prefix
 
 
+def foreign_schemas(own: str, others: dict[str, Target], schemas: Iterable[str]) -> str | None:
+    """A pattern of the schema folders of ``others`` (targets sharing the catalog folder of
+    the target whose prefix is ``own``): ``alice_gold``, ``bob__system``, ``ci_silver`` … but
+    never one of the target's own (see ``Lakehouse.foreign``). None when no target shares."""
+    if not others:
+        return None
+    known = "|".join(re.escape(s) for s in sorted({*schemas, "_system", "_raw"}))
+    prefixes = sorted(
+        {
+            rf"[a-z0-9_]+_{re.escape(o.schema_prefix)}"  # any user's
+            if o.mode == "development"
+            else re.escape(schema_prefix(o))
+            for o in others.values()
+        }
+    )
+    return rf"(?!{re.escape(own)}(?:{known})$)(?:{'|'.join(prefixes)})(?:{known})"
+
+
 def check_run(
     directory: Path, name: str, target: Target, named: bool, select: Iterable[str] | None
 ) -> None:

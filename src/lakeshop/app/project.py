@@ -15,7 +15,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from lakeshop.app.config import ProjectConfig, Target
-from lakeshop.app.environments import schema_prefix
+from lakeshop.app.environments import foreign_schemas, schema_prefix
 from lakeshop.app.models.resolve import Models, join
 from lakeshop.core.errors import ConfigError, SecretValueError
 from lakeshop.engines import registry, storage
@@ -119,15 +119,25 @@ class Project:
         """The target's lakehouse (the same object on every call)."""
         name, t = self.target(target)
         if name not in self._lakehouses:
-            root = (
-                storage.location(t.root, f"targets.{name}.root")
-                if storage.looks_remote(t.root)  # an unknown scheme is refused, never a folder
-                else (self.directory / t.root).resolve()
+            schemas = {n.split(".", 1)[0] for n in self.graph.upstream}
+            others = {
+                n: o
+                for n, o in self.config.targets.items()
+                if n != name and o.catalog == t.catalog and self._root(n) == self._root(name)
+            }
+            self._lakehouses[name] = Lakehouse(
+                self._root(name),
+                t.catalog,
+                schema_prefix(t),
+                foreign=foreign_schemas(schema_prefix(t), others, schemas),
             )
-            # the project's schemas: its tables' and _system (see Lakehouse.schemas)
-            schemas = frozenset(n.split(".", 1)[0] for n in self.graph.upstream) | {"_system"}
-            self._lakehouses[name] = Lakehouse(root, t.catalog, schema_prefix(t), schemas=schemas)
         return self._lakehouses[name]
+
+    def _root(self, target: str) -> Path:
+        t = self.config.targets[target]
+        if storage.looks_remote(t.root):  # an unknown scheme is refused, never a folder
+            return storage.location(t.root, f"targets.{target}.root")
+        return (self.directory / t.root).resolve()
 
     def engine(
         self,

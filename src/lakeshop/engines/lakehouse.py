@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,10 +69,10 @@ class Lakehouse:
     #: time travel: when set, the only tables are these, each read at its pinned Delta
     #: version, and nothing can be written (see :meth:`at`)
     versions: Mapping[str, int] | None = field(default=None, compare=False, hash=False)
-    #: the schemas (unprefixed) that are this lakehouse's: when set, :meth:`tables` lists
-    #: only those. An unprefixed target shares its catalog folder with its users'
-    #: development schemas (``alice_gold``); without this it would list them as its own
-    schemas: frozenset[str] | None = field(default=None, compare=False, hash=False)
+    #: a pattern of the schema folders under the catalog that are other targets' (its users'
+    #: development schemas, ``alice_gold``, beside an unprefixed target's ``gold``): never
+    #: listed by :meth:`tables`, never this lakehouse's (see app.environments.foreign_schemas)
+    foreign: str | None = field(default=None, compare=False, hash=False)
     #: opened tables by path: opening one reads its log, which a run does for every table
     #: many times (binding, watermarks, writes); see :meth:`delta`
     _open: dict[Path, _Snapshot] = field(
@@ -81,7 +82,7 @@ class Lakehouse:
     def at(self, versions: Mapping[str, int]) -> Lakehouse:
         """The same storage read as it was: each of ``versions``' tables at its Delta version,
         the others absent. Read-only (a write raises)."""
-        return Lakehouse(self.root, self.catalog, self.schema_prefix, dict(versions), self.schemas)
+        return Lakehouse(self.root, self.catalog, self.schema_prefix, dict(versions), self.foreign)
 
     def _writable(self, name: str) -> None:
         if self.versions is not None:
@@ -91,6 +92,13 @@ class Lakehouse:
         """Physical location of the logical table ``schema.table``."""
         schema, table = split_name(name)
         return self.root / self.catalog / f"{self.schema_prefix}{schema}" / table
+
+    def mine(self, folder: str) -> bool:
+        """Whether a folder directly under the catalog is this lakehouse's (under its prefix,
+        not another target's: see :attr:`foreign`)."""
+        if not folder.startswith(self.schema_prefix):
+            return False
+        return self.foreign is None or re.fullmatch(self.foreign, folder) is None
 
     @property
     def raw_dir(self) -> Path:
@@ -252,12 +260,12 @@ class Lakehouse:
             if not delta_log.has_commit(table_dir):  # a first commit that failed: no table
                 continue
             schema = schema_dir
+            if self.foreign is not None and re.fullmatch(self.foreign, schema_dir):
+                continue  # another target's sharing the catalog (a user's development)
             if self.schema_prefix:
                 if not schema.startswith(self.schema_prefix):
                     continue  # another target's sharing the catalog (a user's development)
                 schema = schema[len(self.schema_prefix) :]
-            if self.schemas is not None and schema not in self.schemas:
-                continue  # another target's (a development schema of an unprefixed target's)
             names.append(f"{schema}.{table_dir.name}")
         return names
 

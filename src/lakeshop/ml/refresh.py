@@ -142,22 +142,17 @@ def _record(
     error: str | None,
 ) -> None:
     """The refresh of one model as a step of the run in ``_system.events``."""
-    row: dict[str, Any] = {
-        "run_id": summary.run_id,
-        "batch_id": summary.batch_id,
-        "table_name": step,
-        "kind": "ml",
-        "rows_in": rows,
-        "rows_written": rows,
-        "rows_quarantined": 0,
-        "rows_deduplicated": 0,
-        "rows_filtered": 0,
-        "duration_s": seconds,
-        "status": "ok" if error is None else "failed",
-        "error": error,
-        "started_at": started,
-    }
-    system.append(project.lakehouse(target), system.EVENTS, [row])
+    system.record_step(
+        project.lakehouse(target),
+        run_id=summary.run_id,
+        batch_id=summary.batch_id,
+        step=step,
+        kind="ml",
+        rows=rows,
+        seconds=seconds,
+        error=error,
+        started=started,
+    )
 
 
 def _alert(

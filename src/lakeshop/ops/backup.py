@@ -38,8 +38,6 @@ MANIFESTS = "manifests"
 FILES = "files"
 #: files of the catalog folder that are not part of its state
 _SKIPPED = re.compile(rf"(^|/)({re.escape(LOCK_FILE)}[^/]*|_last_checkpoint|[^/]*\.tmp)$")
-#: folders of the catalog that are not schemas: the raw copies, the models' artifacts
-_FOLDERS = frozenset({"_raw", "_models"})
 #: a Delta log entry or checkpoint: its version is the number its name starts with
 _LOG_ENTRY = re.compile(r"(^|/)_delta_log/(\d{20})\.")
 
@@ -191,12 +189,8 @@ def restore(
 
 
 def _mine(relative: str, lakehouse: Lakehouse) -> bool:
-    """Whether a path under the catalog folder is the target's: under its schema prefix, and
-    in one of its schemas (an unprefixed target shares the folder with ``alice_gold`` …)."""
-    top, prefix = relative.split("/", 1)[0], lakehouse.schema_prefix
-    if not top.startswith(prefix):
-        return False
-    return lakehouse.schemas is None or top[len(prefix) :] in lakehouse.schemas | _FOLDERS
+    """Whether a path under the catalog folder is the target's (see ``Lakehouse.mine``)."""
+    return lakehouse.mine(relative.split("/", 1)[0])
 
 
 def _holds_state(base: Path, lakehouse: Lakehouse) -> bool:

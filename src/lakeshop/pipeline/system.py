@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import pyarrow as pa
@@ -212,6 +213,38 @@ def append(lakehouse: Lakehouse, name: str, rows: list[dict[str, Any]]) -> None:
     table = rows_table(rows, schema)
     if rows or not lakehouse.exists(name):
         lakehouse.write(name, table, "append")
+
+
+def record_step(
+    lakehouse: Lakehouse,
+    *,
+    run_id: str | None,
+    batch_id: int | None,
+    step: str,
+    kind: str,
+    rows: int,
+    seconds: float,
+    error: str | None,
+    started: datetime,
+) -> None:
+    """A step that follows a run (a sync, a model's refresh) as a row of ``_system.events``:
+    its rows, time and outcome beside the run's tables."""
+    row = {
+        "run_id": run_id,
+        "batch_id": batch_id,
+        "table_name": step,
+        "kind": kind,
+        "rows_in": rows,
+        "rows_written": rows,
+        "rows_quarantined": 0,
+        "rows_deduplicated": 0,
+        "rows_filtered": 0,
+        "duration_s": seconds,
+        "status": "ok" if error is None else "failed",
+        "error": error,
+        "started_at": started,
+    }
+    append(lakehouse, EVENTS, [row])
 
 
 def create_missing(lakehouse: Lakehouse) -> None:

@@ -65,26 +65,16 @@ def sync_after_run(
     seconds = time.perf_counter() - began
     done = AfterRun(result, error, seconds)
     sent = done.rows_sent
-    system.append(
+    system.record_step(
         project.lakehouse(target),
-        system.EVENTS,
-        [
-            {
-                "run_id": run_id,
-                "batch_id": batch_id,
-                "table_name": STEP,
-                "kind": "sync",
-                "rows_in": sent,
-                "rows_written": sent,
-                "rows_quarantined": 0,
-                "rows_deduplicated": 0,
-                "rows_filtered": 0,
-                "duration_s": seconds,
-                "status": "ok" if error is None else "failed",
-                "error": error,
-                "started_at": started,
-            }
-        ],
+        run_id=run_id,
+        batch_id=batch_id,
+        step=STEP,
+        kind="sync",
+        rows=sent,
+        seconds=seconds,
+        error=error,
+        started=started,
     )
     if error is None or not project.config.alerts.enabled:
         return done

@@ -38,21 +38,7 @@ def csv_chunks(
     """The batches' ``names`` columns as CSV without header, in chunks of about
     :data:`CHUNK_BYTES`, each with its number of rows; ``seen`` is given every batch sent."""
     options = pacsv.WriteOptions(include_header=False)
-    buffer = io.BytesIO()
-    rows = 0
-    for batch in batches:
-        if not batch.num_rows:
-            continue
-        batch = batch.select(names)
-        if seen is not None:
-            seen(batch)
-        pacsv.write_csv(batch, buffer, options)
-        rows += batch.num_rows
-        if buffer.tell() >= CHUNK_BYTES:
-            yield buffer.getbuffer(), rows
-            buffer, rows = io.BytesIO(), 0
-    if rows:
-        yield buffer.getbuffer(), rows
+    return _chunks(batches, names, seen, lambda b, out: pacsv.write_csv(b, out, options))
 
 
 def binary_chunks(
@@ -63,8 +49,29 @@ def binary_chunks(
     """The batches' ``names`` columns as PostgreSQL binary COPY data (header first, trailer
     last: :mod:`~lakeshop.app.sync.pgbinary`), in chunks of about :data:`CHUNK_BYTES`, each
     with its number of rows; ``seen`` is given every batch sent."""
+    return _chunks(
+        batches,
+        names,
+        seen,
+        lambda b, out: out.write(pgbinary.encode(b)),
+        pgbinary.HEADER,
+        pgbinary.TRAILER,
+    )
+
+
+def _chunks(
+    batches: Iterable[pa.RecordBatch],
+    names: list[str],
+    seen: Callable[[pa.RecordBatch], None] | None,
+    render: Callable[[pa.RecordBatch, io.BytesIO], object],
+    header: bytes = b"",
+    trailer: bytes = b"",
+) -> Iterator[tuple[bytes | memoryview, int]]:
+    """Each non-empty batch's ``names`` columns rendered into chunks of about
+    :data:`CHUNK_BYTES` with their number of rows; ``header`` opens the first chunk,
+    ``trailer`` closes the last (sent even when no row is: a binary COPY needs both)."""
     buffer = io.BytesIO()
-    buffer.write(pgbinary.HEADER)
+    buffer.write(header)
     rows = 0
     for batch in batches:
         if not batch.num_rows:
@@ -72,13 +79,14 @@ def binary_chunks(
         batch = batch.select(names)
         if seen is not None:
             seen(batch)
-        buffer.write(pgbinary.encode(batch))
+        render(batch, buffer)
         rows += batch.num_rows
         if buffer.tell() >= CHUNK_BYTES:
             yield buffer.getbuffer(), rows
             buffer, rows = io.BytesIO(), 0
-    buffer.write(pgbinary.TRAILER)
-    yield buffer.getbuffer(), rows
+    buffer.write(trailer)
+    if rows or header or trailer:
+        yield buffer.getbuffer(), rows
 
 
 def ahead(items: Iterator[T], depth: int = AHEAD) -> Generator[T, None, None]:
