@@ -123,7 +123,7 @@ class Project:
             others = {
                 n: o
                 for n, o in self.config.targets.items()
-                if n != name and o.catalog == t.catalog and self._root(n) == self._root(name)
+                if n != name and o.catalog == t.catalog and self._place(o) == self._place(t)
             }
             self._lakehouses[name] = Lakehouse(
                 self._root(name),
@@ -132,6 +132,13 @@ class Project:
                 foreign=foreign_schemas(schema_prefix(t), others, schemas),
             )
         return self._lakehouses[name]
+
+    def _place(self, t: Target) -> str:
+        """Where a target's root is, to compare two (never validated here: an error in
+        another target's root is that target's to report)."""
+        if storage.looks_remote(t.root):
+            return t.root.rstrip("/")
+        return str((self.directory / t.root).resolve())
 
     def _root(self, target: str) -> Path:
         t = self.config.targets[target]
