@@ -4,6 +4,7 @@ copies, a backup taken while a real run writes, and ``lakeshop sql --as-of/--ver
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -112,6 +113,18 @@ def test_restore_refuses_a_target_holding_tables_unless_forced(prebuilt, tmp_pat
     assert (aside / "gold").is_dir()
     lakehouse = Project.load(directory).lakehouse()
     assert {t: lakehouse.version(t) for t in taken.tables} == taken.tables
+
+    # a file rewritten in place at the same size (the MLflow database) is copied again; the
+    # Delta files, unchanged, are not
+    mutable = project.lakehouse().root / "lakeshop" / "_mlflow" / "mlflow.db"
+    mutable.parent.mkdir(parents=True, exist_ok=True)
+    mutable.write_bytes(b"first")
+    backup(project, store)
+    mutable.write_bytes(b"other")
+    os.utime(mutable, ns=(mutable.stat().st_atime_ns, mutable.stat().st_mtime_ns + 10**9))
+    again = backup(project, store)
+    assert again.files_copied == 1
+    assert (store / "files" / "_mlflow" / "mlflow.db").read_bytes() == b"other"
 
     with pytest.raises(LakeshopError, match="no backup nope"):
         restore(project, store, backup_id="nope", force=True)

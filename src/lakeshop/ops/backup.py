@@ -96,10 +96,11 @@ def backup(
             if _SKIPPED.search(relative) or _later_commit(relative, log_dirs):
                 continue
             files.append(relative)
-            size = path.stat().st_size
+            found = path.stat()
+            size = found.st_size
             kept = store / relative
-            if kept.is_file() and kept.stat().st_size == size:
-                continue  # Delta files never change: the one in the backup is this one
+            if kept.is_file() and _same(kept.stat(), found):
+                continue  # the one in the backup is this one (Delta files never change)
             _copy(path, kept)
             copied, copied_bytes = copied + 1, copied_bytes + size
     last = max(runs, key=lambda r: (r["batch_id"], r["started_at"]), default=None)
@@ -216,6 +217,13 @@ def _move_aside(base: Path, lakehouse: Lakehouse) -> Path:
         else:
             entry.rename(aside / entry.name)
     return aside
+
+
+def _same(kept: os.stat_result, found: os.stat_result) -> bool:
+    """Whether a file copied earlier (with its modification time) is the file now: a Delta
+    file never changes, but the MLflow database under the catalog is rewritten in place, at
+    times to the same size."""
+    return (kept.st_size, kept.st_mtime_ns) == (found.st_size, found.st_mtime_ns)
 
 
 def _later_commit(relative: str, log_dirs: dict[str, int]) -> bool:
