@@ -102,6 +102,7 @@ def test_a_target_never_lists_the_schemas_of_the_targets_sharing_its_folder(
     prod = project.lakehouse("prod")
     assert prod.mine("gold") and prod.mine("_raw") and prod.mine("finance")
     assert not prod.mine("alice__raw") and not prod.mine("ci_gold")
+    assert prod.mine("_models") and not prod.mine("alice__models")
 
 
 @pytest.mark.slow

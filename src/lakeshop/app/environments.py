@@ -47,7 +47,9 @@ def foreign_schemas(own: str, others: dict[str, Target], schemas: Iterable[str])
     never one of the target's own (see ``Lakehouse.foreign``). None when no target shares."""
     if not others:
         return None
-    known = "|".join(re.escape(s) for s in sorted({*schemas, "_system", "_raw"}))
+    # the schemas, and the folders a target keeps beside them under its prefix
+    folders = {"_system", "_raw", "_models", "_mlflow"}
+    known = "|".join(re.escape(s) for s in sorted({*schemas, *folders}))
     prefixes = sorted(
         {
             rf"[a-z0-9_]+_{re.escape(o.schema_prefix)}"  # any user's

@@ -27,8 +27,9 @@ class ModelNotFound(LakeshopError):
 
 
 def models_dir(lakehouse: Lakehouse) -> Path:
-    """The folder holding every model's versions: ``<root>/<catalog>/_models``."""
-    return lakehouse.root / lakehouse.catalog / "_models"
+    """The folder holding every model's versions: ``<root>/<catalog>/<prefix>_models`` (under
+    the schema prefix: a user's development models are never production's next version)."""
+    return lakehouse.root / lakehouse.catalog / f"{lakehouse.schema_prefix}_models"
 
 
 def versions(lakehouse: Lakehouse, model: str) -> list[int]:

@@ -9,7 +9,7 @@ model's stored version as the run's artifact ``model/``, and its status (``FINIS
 ``FAILED``).
 
 Where: ``ml.mlflow.tracking_uri``, else ``$MLFLOW_TRACKING_URI``, else a SQLite database under
-the lakehouse (``<root>/<catalog>/_mlflow/mlflow.db``, artifacts beside it). Credentials of a
+the lakehouse (``<root>/<catalog>/<prefix>_mlflow/mlflow.db``, artifacts beside it). Credentials of a
 tracking server come from the environment, as MLflow reads them (``MLFLOW_TRACKING_TOKEN`` …),
 never from ``lakeshop.yml``. ``ml.mlflow.enabled``: unset logs when MLflow is installed;
 ``true`` requires it (a run whose logging fails fails, after its ``_system.ml_runs`` row is
@@ -147,6 +147,6 @@ def _name(key: str) -> str:
 
 
 def _folder(lakehouse: Lakehouse) -> Path:
-    folder = Path(lakehouse.root) / lakehouse.catalog / "_mlflow"
+    folder = Path(lakehouse.root) / lakehouse.catalog / f"{lakehouse.schema_prefix}_mlflow"
     folder.mkdir(parents=True, exist_ok=True)
     return folder
