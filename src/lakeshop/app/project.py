@@ -144,7 +144,7 @@ class Project:
         t = self.config.targets[target]
         if storage.looks_remote(t.root):  # an unknown scheme is refused, never a folder
             return storage.location(t.root, f"targets.{target}.root")
-        return (self.directory / t.root).resolve()
+        return Path(self._place(t))
 
     def engine(
         self,

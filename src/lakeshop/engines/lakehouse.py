@@ -259,14 +259,9 @@ class Lakehouse:
         for schema_dir, table_dir in _table_dirs(base):
             if not delta_log.has_commit(table_dir):  # a first commit that failed: no table
                 continue
-            schema = schema_dir
-            if self.foreign is not None and re.fullmatch(self.foreign, schema_dir):
+            if not self.mine(schema_dir):
                 continue  # another target's sharing the catalog (a user's development)
-            if self.schema_prefix:
-                if not schema.startswith(self.schema_prefix):
-                    continue  # another target's sharing the catalog (a user's development)
-                schema = schema[len(self.schema_prefix) :]
-            names.append(f"{schema}.{table_dir.name}")
+            names.append(f"{schema_dir[len(self.schema_prefix) :]}.{table_dir.name}")
         return names
 
     def version(self, name: str) -> int | None:
