@@ -346,10 +346,13 @@ def _json_pointer(key: str) -> str:
     return "/" + key.replace("~", "~0").replace("/", "~1")
 
 
+#: what follows a key's name in a JSON object when its value is a number: the number, captured
+_NUMBER_VALUE = r"\s*:\s*(-?[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?)"
+
+
 def _number_after(key: str) -> str:
     """A pattern (RE2) capturing the JSON number written after the top-level key ``key``."""
-    name = re.escape(json.dumps(key, ensure_ascii=False)[1:-1])
-    return rf'"{name}"\s*:\s*(-?[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?)'
+    return re.escape(json.dumps(key, ensure_ascii=False)) + _NUMBER_VALUE
 
 
 def _jsonl_keys(path: str, found: list[Any]) -> list[str]:
