@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import json
 import os
 import re
 import shutil
@@ -61,8 +62,9 @@ class DuckDBEngine(Engine):
         if memory_limit:
             config["memory_limit"] = _percent_of_ram(memory_limit)
         self.con = duckdb.connect(":memory:", config=config)
-        # the pipeline's SQL types timestamps with it (offsets, source time zones, DST)
+        # the pipeline's SQL types timestamps (offsets, source time zones, DST) and keys with these
         self._run(_sql("utc_timestamp"))
+        self._run(_sql("key"))
         self._schemas: set[str] = set()
         #: the Arrow data registered by bind_table (empty tables, deletion vectors)
         self._snapshots: dict[str, pa.Table | pads.Dataset] = {}
@@ -277,9 +279,10 @@ class DuckDBEngine(Engine):
         # JSON pointers (RFC 6901) address any key; positional aliases, renamed in Arrow
         paths = [_json_pointer(k) for k in keys]
         columns = Fragment("".join(f"v[{i + 1}] AS c{i}, " for i in range(len(keys))))
-        good = self.fetch(_sql("jsonl_rows", columns=columns, paths=paths)).rename_columns(
-            [*keys, "_source_row"]
-        )
+        numbers = [_number_after(k) for k in keys]
+        good = self.fetch(
+            _sql("jsonl_rows", columns=columns, paths=paths, numbers=numbers)
+        ).rename_columns([*keys, "_source_row"])
         return keys, good, self.fetch(_sql("jsonl_rejects"))
 
     def close(self) -> None:
@@ -341,6 +344,15 @@ def _large_text(text: str) -> pa.Array:
 def _json_pointer(key: str) -> str:
     """A JSON pointer to a top-level key."""
     return "/" + key.replace("~", "~0").replace("/", "~1")
+
+
+#: what follows a key's name in a JSON object when its value is a number: the number, captured
+_NUMBER_VALUE = r"\s*:\s*(-?[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?)"
+
+
+def _number_after(key: str) -> str:
+    """A pattern (RE2) capturing the JSON number written after the top-level key ``key``."""
+    return re.escape(json.dumps(key, ensure_ascii=False)) + _NUMBER_VALUE
 
 
 def _jsonl_keys(path: str, found: list[Any]) -> list[str]:

@@ -20,7 +20,8 @@ def to_spark(sql: str) -> str:
     The dialect rules SQLGlot does not apply itself live here, and only here:
     ``schema.table`` names become the views the engine binds (``schema__table``), and
     ``ISODOW`` becomes ``WEEKDAY + 1`` (SQLGlot's ``DAYOFWEEK`` arithmetic is off by a day),
-    and ``lakeshop_utc_timestamp(value, tz)`` (a macro on DuckDB) becomes its Spark expression.
+    and the pipeline's DuckDB macros (``lakeshop_utc_timestamp(value, tz)``,
+    ``lakeshop_key(value)``) become their Spark expressions.
     """
     tree = sqlglot.parse_one(sql, read="duckdb")
     return tree.transform(_spark_rule).sql(dialect=registry.capabilities("spark").sqlglot_dialect)
@@ -33,16 +34,16 @@ def _spark_rule(node: exp.Expression) -> exp.Expression:
         alias = node.args.get("alias") or exp.TableAlias(this=exp.to_identifier(node.name))
         renamed.set("alias", alias)
         return renamed
-    if isinstance(node, exp.Anonymous) and node.name.lower() == UTC_TIMESTAMP:
-        value, tz = node.expressions
+    if isinstance(node, exp.Anonymous) and node.name.lower() in MACROS:
+        _, parameters = MACROS[node.name.lower()]
+        given: dict[str, exp.Expr] = dict(zip(parameters, node.expressions, strict=True))
 
         def argument(n: exp.Expr) -> exp.Expr:
-            if isinstance(n, exp.Column) and n.name in ("_utc_value", "_utc_tz"):
-                given: exp.Expr = value if n.name == "_utc_value" else tz
-                return given.copy()
+            if isinstance(n, exp.Column) and n.name in given:
+                return given[n.name].copy()
             return n
 
-        return cast(exp.Expression, _utc_timestamp().copy().transform(argument))
+        return cast(exp.Expression, _macro(node.name.lower()).copy().transform(argument))
     if isinstance(node, exp.DayOfWeekIso):
         return exp.Add(
             this=exp.Anonymous(this="WEEKDAY", expressions=[node.this.copy()]),
@@ -51,14 +52,18 @@ def _spark_rule(node: exp.Expression) -> exp.Expression:
     return node
 
 
-#: the function the pipeline's SQL types timestamps with (engines/duckdb/sql/utc_timestamp.sql)
-UTC_TIMESTAMP = "lakeshop_utc_timestamp"
+#: the DuckDB macros of the pipeline's SQL (engines/duckdb/sql/<file>): the file of each one's
+#: Spark twin here, and the names its parameters have in that file
+MACROS = {
+    "lakeshop_utc_timestamp": ("utc_timestamp.sql", ("_utc_value", "_utc_tz")),
+    "lakeshop_key": ("key.sql", ("_key_value",)),
+}
 
 
 @functools.cache
-def _utc_timestamp() -> exp.Expr:
-    """The Spark expression of ``lakeshop_utc_timestamp`` over ``_utc_value`` and ``_utc_tz``."""
-    text = (Path(__file__).parent / "utc_timestamp.sql").read_text()
+def _macro(name: str) -> exp.Expr:
+    """The Spark expression of the macro ``name`` over its parameters."""
+    text = (Path(__file__).parent / MACROS[name][0]).read_text()
     body = "\n".join(line for line in text.splitlines() if not line.startswith("--"))
     return sqlglot.parse_one(body, read="spark")
 

@@ -1,6 +1,6 @@
 -- Every valid version of every customer: trimmed, case-normalised, typed (feeds SCD2 and the latest view).
 SELECT
-    NULLIF(TRIM(customer_id), '') AS customer_id,
+    lakeshop_key(customer_id) AS customer_id,
     array_to_string(
         list_transform(string_split(LOWER(TRIM(first_name)), ' '), lambda w: UPPER(SUBSTRING(w, 1, 1)) || SUBSTRING(w, 2)), ' '
     ) AS first_name,

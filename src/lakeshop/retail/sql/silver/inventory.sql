@@ -1,8 +1,8 @@
 -- Inventory: stock on hand per store, product and snapshot date.
 SELECT
     TRY_CAST(NULLIF(TRIM(snapshot_date), '') AS DATE) AS snapshot_date,
-    NULLIF(TRIM(store_id), '') AS store_id,
-    NULLIF(TRIM(product_id), '') AS product_id,
+    lakeshop_key(store_id) AS store_id,
+    lakeshop_key(product_id) AS product_id,
     TRY_CAST(NULLIF(TRIM(on_hand_qty), '') AS INTEGER) AS on_hand_qty,
     TRY_CAST(NULLIF(TRIM(reorder_point), '') AS INTEGER) AS reorder_point,
     NULLIF(TRIM(snapshot_date), '') AS _raw_snapshot_date,

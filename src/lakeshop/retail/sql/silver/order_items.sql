@@ -36,15 +36,15 @@ SELECT
     typed._source_row
 FROM (
     SELECT
-        NULLIF(TRIM(order_id), '') AS order_id,
+        lakeshop_key(order_id) AS order_id,
         NULLIF(TRIM(line_no), '') AS raw_line_no,
-        NULLIF(TRIM(product_id), '') AS product_id,
+        lakeshop_key(product_id) AS product_id,
         TRY_CAST(NULLIF(TRIM(quantity), '') AS INTEGER) AS quantity,
         TRY_CAST(NULLIF(TRIM(unit_price), '') AS DECIMAL(18, 2)) AS unit_price,
         COALESCE(TRY_CAST(NULLIF(TRIM(discount_amount), '') AS DECIMAL(18, 2)), 0) AS discount_amount,
         COALESCE(TRY_CAST(NULLIF(TRIM(tax_amount), '') AS DECIMAL(18, 2)), 0) AS tax_amount,
         COALESCE(TRY_CAST(NULLIF(TRIM(freight_amount), '') AS DECIMAL(18, 2)), 0) AS freight_amount,
-        NULLIF(TRIM(seller_id), '') AS seller_id,
+        lakeshop_key(seller_id) AS seller_id,
         LOWER(NULLIF(TRIM(item_status), '')) AS item_status,
         lakeshop_utc_timestamp(NULLIF(TRIM(shipped_at), ''), $timezone) AS shipped_at,
         lakeshop_utc_timestamp(NULLIF(TRIM(delivered_at), ''), $timezone) AS delivered_at,
@@ -81,24 +81,24 @@ LEFT JOIN (
     FROM (
         -- the lines of those orders, typed as above for the order of numbering
         SELECT
-            NULLIF(TRIM(order_id), '') AS order_id,
+            lakeshop_key(order_id) AS order_id,
             NULLIF(TRIM(line_no), '') AS raw_line_no,
-            NULLIF(TRIM(product_id), '') AS product_id,
+            lakeshop_key(product_id) AS product_id,
             TRY_CAST(NULLIF(TRIM(quantity), '') AS INTEGER) AS quantity,
             TRY_CAST(NULLIF(TRIM(unit_price), '') AS DECIMAL(18, 2)) AS unit_price,
             COALESCE(TRY_CAST(NULLIF(TRIM(discount_amount), '') AS DECIMAL(18, 2)), 0) AS discount_amount,
             COALESCE(TRY_CAST(NULLIF(TRIM(tax_amount), '') AS DECIMAL(18, 2)), 0) AS tax_amount,
             COALESCE(TRY_CAST(NULLIF(TRIM(freight_amount), '') AS DECIMAL(18, 2)), 0) AS freight_amount,
-            NULLIF(TRIM(seller_id), '') AS seller_id,
+            lakeshop_key(seller_id) AS seller_id,
             COUNT(NULLIF(TRIM(line_no), '')) OVER (
-                PARTITION BY NULLIF(TRIM(order_id), ''), _source_file, _delivered_at
+                PARTITION BY lakeshop_key(order_id), _source_file, _delivered_at
             ) AS numbered_in_delivery,
             _source_file,
             _source_row,
             _delivered_at
         FROM bronze.order_items
-        WHERE NULLIF(TRIM(order_id), '') IN (
-            SELECT NULLIF(TRIM(order_id), '') FROM bronze.order_items
+        WHERE lakeshop_key(order_id) IN (
+            SELECT lakeshop_key(order_id) FROM bronze.order_items
             WHERE NULLIF(TRIM(line_no), '') IS NULL
         )
     ) AS lines_of_unnumbered_orders

@@ -1,8 +1,8 @@
 -- Orders: header of a sale; latest version per order_id wins.
 SELECT
-    NULLIF(TRIM(order_id), '') AS order_id,
-    NULLIF(TRIM(customer_id), '') AS customer_id,
-    NULLIF(TRIM(store_id), '') AS store_id,
+    lakeshop_key(order_id) AS order_id,
+    lakeshop_key(customer_id) AS customer_id,
+    lakeshop_key(store_id) AS store_id,
     LOWER(NULLIF(TRIM(channel), '')) AS channel,
     lakeshop_utc_timestamp(NULLIF(TRIM(order_ts), ''), $timezone) AS order_ts,
     UPPER(NULLIF(TRIM(currency), '')) AS currency,

@@ -1,7 +1,7 @@
 -- Payments: immutable events, one row per payment_id.
 SELECT
-    NULLIF(TRIM(payment_id), '') AS payment_id,
-    NULLIF(TRIM(order_id), '') AS order_id,
+    lakeshop_key(payment_id) AS payment_id,
+    lakeshop_key(order_id) AS order_id,
     LOWER(NULLIF(TRIM(payment_type), '')) AS payment_type,
     LOWER(NULLIF(TRIM(card_brand), '')) AS card_brand,
     TRY_CAST(NULLIF(TRIM(amount), '') AS DECIMAL(18, 2)) AS amount,

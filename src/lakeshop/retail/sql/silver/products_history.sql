@@ -1,6 +1,6 @@
 -- Every valid version of every product, prices typed in DECIMAL (feeds SCD2 and the latest view).
 SELECT
-    NULLIF(TRIM(product_id), '') AS product_id,
+    lakeshop_key(product_id) AS product_id,
     NULLIF(UPPER(TRIM(sku)), '') AS sku,
     NULLIF(TRIM(name), '') AS name,
     NULLIF(TRIM(category), '') AS category,

@@ -1,7 +1,7 @@
 -- Refunds: immutable events against a payment.
 SELECT
-    NULLIF(TRIM(refund_id), '') AS refund_id,
-    NULLIF(TRIM(payment_id), '') AS payment_id,
+    lakeshop_key(refund_id) AS refund_id,
+    lakeshop_key(payment_id) AS payment_id,
     TRY_CAST(NULLIF(TRIM(amount), '') AS DECIMAL(18, 2)) AS amount,
     NULLIF(TRIM(reason), '') AS reason,
     LOWER(NULLIF(TRIM(status), '')) AS status,

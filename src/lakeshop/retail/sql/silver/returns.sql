@@ -1,7 +1,7 @@
 -- Returns: a quantity of one order line coming back (line_no may be absent: the order only).
 SELECT
-    NULLIF(TRIM(return_id), '') AS return_id,
-    NULLIF(TRIM(order_id), '') AS order_id,
+    lakeshop_key(return_id) AS return_id,
+    lakeshop_key(order_id) AS order_id,
     TRY_CAST(NULLIF(TRIM(line_no), '') AS INTEGER) AS line_no,
     TRY_CAST(NULLIF(TRIM(return_qty), '') AS INTEGER) AS return_qty,
     TRY_CAST(NULLIF(TRIM(return_amount), '') AS DECIMAL(18, 2)) AS return_amount,

@@ -1,6 +1,6 @@
 -- Sellers of a marketplace (an optional source): one row per seller, latest version wins.
 SELECT
-    NULLIF(TRIM(seller_id), '') AS seller_id,
+    lakeshop_key(seller_id) AS seller_id,
     NULLIF(TRIM(name), '') AS name,
     NULLIF(TRIM(city), '') AS city,
     NULLIF(TRIM(state), '') AS state,

@@ -1,6 +1,6 @@
 -- Stores: one row per store, latest version wins.
 SELECT
-    NULLIF(TRIM(store_id), '') AS store_id,
+    lakeshop_key(store_id) AS store_id,
     NULLIF(TRIM(name), '') AS name,
     LOWER(NULLIF(TRIM(channel), '')) AS channel,
     NULLIF(TRIM(city), '') AS city,
