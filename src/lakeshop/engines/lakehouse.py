@@ -31,8 +31,14 @@ BATCH_COLUMN = "_batch_id"
 #: in data given to :meth:`Lakehouse.merge`: TRUE marks a key to delete
 DELETE_FLAG = "_delete"
 #: data files are cut at about this size: a rewrite of part of a table (a predicate
-#: overwrite, a merge) rewrites only the files holding rows it replaces
-TARGET_FILE_BYTES = 32 << 20
+#: overwrite, a merge) rewrites only the files holding rows it replaces. The tables are
+#: written in their business order (dates), so a file holds a few days: the day's run
+#: rewrites those it touches, not the month around them (at SF 1 about 4 days of
+#: fact_sales per file)
+TARGET_FILE_BYTES = 4 << 20
+#: the properties a table is created with: merges and compaction (``maintain``) cut their
+#: files at the same size (delta-rs's default, 100 MB, made one file of a merged table)
+TABLE_CONFIGURATION = {"delta.targetFileSize": str(TARGET_FILE_BYTES)}
 
 T = TypeVar("T")
 
@@ -309,6 +315,7 @@ class Lakehouse:
                 mode="append",
                 schema_mode="merge",
                 target_file_size=TARGET_FILE_BYTES,
+                configuration=TABLE_CONFIGURATION if isinstance(target, str) else None,
                 commit_properties=props,
             )
         else:
@@ -320,6 +327,7 @@ class Lakehouse:
                 predicate=predicate,
                 schema_mode=None if predicate else "overwrite",
                 target_file_size=TARGET_FILE_BYTES,
+                configuration=TABLE_CONFIGURATION if isinstance(target, str) else None,
                 commit_properties=props,
             )
 
@@ -345,6 +353,7 @@ class Lakehouse:
                 Schema.from_arrow(schema),
                 [a for a in actions if isinstance(a, AddAction)],
                 mode="error",
+                configuration=TABLE_CONFIGURATION,
                 commit_properties=props,
                 storage_options=storage.delta_options(self.path(name)),
             )

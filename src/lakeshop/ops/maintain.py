@@ -18,7 +18,7 @@ from pathlib import Path
 from lakeshop.app.project import Project
 from lakeshop.core.errors import ConfigError
 from lakeshop.engines.commit_info import carried_watermarks
-from lakeshop.engines.lakehouse import Lakehouse
+from lakeshop.engines.lakehouse import TARGET_FILE_BYTES, Lakehouse
 from lakeshop.pipeline import lakeformat
 from lakeshop.pipeline.lock import writer_lock
 
@@ -65,7 +65,8 @@ def maintain_table(
     dt = lakehouse.delta(name)
     before, files_before = dt.version(), len(dt.file_uris())
     props = carried_watermarks(dt)
-    dt.optimize.compact(commit_properties=props)
+    # to the files' own size, not delta-rs's 100 MB: merged, a month of days is one file again
+    dt.optimize.compact(target_size=TARGET_FILE_BYTES, commit_properties=props)
     dt.create_checkpoint()
     relaxed = explicit and retention_hours < DELTA_MIN_RETENTION_HOURS
     doomed = dt.vacuum(
