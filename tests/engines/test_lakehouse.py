@@ -12,7 +12,8 @@ import pyarrow as pa
 import pytest
 
 from lakeshop.core.sqltext import Value, delta_literal, ident
-from lakeshop.engines.lakehouse import Lakehouse
+from lakeshop.engines.lakehouse import TARGET_FILE_BYTES, Lakehouse
+from lakeshop.ops.maintain import maintain_table
 
 
 def test_latest_batch_comes_from_file_statistics_and_follows_commits(tmp_path: Path) -> None:
@@ -86,3 +87,30 @@ def test_a_delta_predicate_keeps_its_timestamps_cast_from_text() -> None:
         "(DATE '2026-01-02', CAST('2026-01-02 03:04:05.000006' AS TIMESTAMP))"
     )
     assert duckdb.connect().execute(f"SELECT {delta_literal(moment)}").fetchall() == [(moment,)]
+
+
+def _numbered(keys: range) -> pa.Table:
+    """Rows of incompressible values (a key and two of its hashes), about 24 bytes each."""
+    k = pa.array(keys, pa.int64())
+    mixed = pa.array([(x * 2654435761) % 2**61 for x in keys], pa.int64())
+    return pa.table({"k": k, "h": mixed, "g": pa.array([x ^ 0x5DEECE66D for x in keys])})
+
+
+def test_a_table_keeps_its_files_small_through_merges_and_compaction(tmp_path: Path) -> None:
+    lakehouse = Lakehouse(tmp_path)
+    lakehouse.write("gold.t", _numbered(range(400_000)), "overwrite")
+    files = len(lakehouse.delta("gold.t").file_uris())
+    assert files >= 2  # ~9.6 MB in 4 MB files
+    # a merge touching every file rewrites them at the same size, not as one file
+    lakehouse.merge("gold.t", _numbered(range(0, 400_000, 997)), ["k"])
+    assert len(lakehouse.delta("gold.t").file_uris()) >= files
+    # the day's small files are compacted up to the target size, the others left alone
+    for day in range(3):
+        lakehouse.write("gold.t", _numbered(range(2_000_000 + day, 2_000_100 + day)), "append")
+    maintain_table(lakehouse, "gold.t", retention_hours=168)
+    dt = lakehouse.delta("gold.t")
+    added = pa.RecordBatchReader.from_stream(dt.get_add_actions(flatten=True)).read_all()
+    sizes = added.column("size_bytes").to_pylist()
+    assert len(sizes) >= files and max(sizes) < 2 * TARGET_FILE_BYTES, sizes
+    assert sum(added.column("num_records").to_pylist()) == 400_300
+    assert dt.metadata().configuration["delta.targetFileSize"] == str(TARGET_FILE_BYTES)
