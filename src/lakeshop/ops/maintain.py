@@ -1,9 +1,9 @@
 """``lakeshop maintain``: compact, checkpoint and vacuum every Delta table of a target.
 
-Per table: small files are compacted into larger ones (a Delta ``OPTIMIZE`` commit: same
-rows, new files), a checkpoint is written at the new version, files no longer referenced and
-older than the retention are deleted (``VACUUM``), and expired log files are cleaned up. Time
-travel keeps working for every version younger than the retention.
+Per table: small files are compacted into files of up to the size runs write (a Delta
+``OPTIMIZE`` commit: same rows, new files), a checkpoint is written at the new version, files
+no longer referenced and older than the retention are deleted (``VACUUM``), and expired log
+files are cleaned up. Time travel keeps working for every version younger than the retention.
 
 Maintenance rewrites files, so it holds the target's writer lock. Its commits carry the
 table's latest upstream watermarks forward, so that incremental runs find them in the newest
