@@ -33,7 +33,7 @@ DELETE_FLAG = "_delete"
 #: data files are cut at about this size: a rewrite of part of a table (a predicate
 #: overwrite, a merge) rewrites only the files holding rows it replaces. The tables are
 #: written in their business order (dates), so a file holds a few days: the day's run
-#: rewrites those it touches, not the month around them (at SF 1 about 4 days of
+#: rewrites those it touches, not the month around them (at SF 1 about 3 days of
 #: fact_sales per file)
 TARGET_FILE_BYTES = 4 << 20
 #: the properties a table is created with: merges and compaction (``maintain``) cut their
