@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
@@ -17,13 +17,15 @@ from lakeshop.app.project import EngineName, Project
 from lakeshop.app.reader import query as query
 from lakeshop.app.reader import reading as reading
 from lakeshop.app.sandbox import nearby_tables
-from lakeshop.app.sync.after_run import AfterRun, sync_after_run
 from lakeshop.core.errors import LakeshopError, TableNotFound
 from lakeshop.core.logs import run_context
 from lakeshop.pipeline import lakeformat, system
 from lakeshop.pipeline.lock import WriterLock, writer_lock
 from lakeshop.pipeline.runner import Listener, RunSummary
 from lakeshop.pipeline.runner import run as run_graph
+
+if TYPE_CHECKING:
+    from lakeshop.app.sync.after_run import AfterRun
 
 
 @dataclass(frozen=True)
@@ -88,7 +90,13 @@ def run(
         # a rule or a channel in trouble is reported in the outcome, never fails the run
         with run_context(summary.run_id):
             outcome = alerts.after_run(project, summary.run_id, target, as_of)
-            synced = sync_after_run(project, summary.run_id, summary.batch_id, target)
+            synced = None
+            if project.config.sync.after_run:
+                # the sync's modules (numpy, pandas through pyarrow's scalars) cost a run
+                # without a sync 0.4 s: the no-op run's fifth
+                from lakeshop.app.sync.after_run import sync_after_run
+
+                synced = sync_after_run(project, summary.run_id, summary.batch_id, target)
             steps = hooks.after_run(project, summary, target)
         return RunResult(summary, outcome, synced, steps)
 
