@@ -185,3 +185,33 @@ def test_readers_during_a_run_see_committed_states(
     runs = api.query(small, "SELECT DISTINCT run_id FROM _system.runs").num_rows
     assert runs == 2  # the refused run wrote nothing
     assert_healthy(small)
+
+
+def test_a_heartbeat_that_cannot_be_written_for_a_while_goes_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full disk under the heartbeat (seen in the disk-full probe): no traceback from the
+    lock's thread, and the heartbeat is fresh again once the disk has room."""
+    import errno
+    import threading
+
+    from lakeshop.engines import storage
+    from lakeshop.engines.lakehouse import Lakehouse
+
+    crashed: list[BaseException | None] = []
+    monkeypatch.setattr(threading, "excepthook", lambda args: crashed.append(args.exc_value))
+    lakehouse = Lakehouse(tmp_path)
+    write = storage.write_atomic
+
+    def full(path: Path, data: bytes) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    with writer_lock(lakehouse, run_id="r", stale_after=0.4) as held:
+        monkeypatch.setattr(storage, "write_atomic", full)
+        time.sleep(0.5)  # about five beats fail
+        stuck = holder(lakehouse)
+        monkeypatch.setattr(storage, "write_atomic", write)
+        time.sleep(0.3)
+        assert held._thread.is_alive() and crashed == []
+        fresh = holder(lakehouse)
+        assert stuck is not None and fresh is not None and fresh.heartbeat > stuck.heartbeat

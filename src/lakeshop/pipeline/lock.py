@@ -128,7 +128,13 @@ class WriterLock:
             if self._resolve is not None and not self.info.run_id:
                 with contextlib.suppress(Exception):  # the run's first commit may be in flight
                     self.info.run_id = self._resolve(datetime.fromisoformat(self.info.started_at))
-            self._refresh()
+            try:
+                self._refresh()
+            except OSError:
+                # a full disk (or a store out of reach) for a moment: the next beat tries again;
+                # the run meets the same fault on its own writes and says so there. An error
+                # left to end this thread would print a traceback and stop the heartbeat.
+                continue
 
     def _refresh(self) -> None:
         raw, current = _read(self.path)
