@@ -4,6 +4,7 @@ parameters), projects over copies of their files, and the tiers' guard (only tes
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -126,6 +127,15 @@ def engine_config(directory: Path, engine: str = "spark", **spark: Any) -> Path:
         config["targets"]["dev"]["spark"] = spark
     config_file.write_text(yaml.safe_dump(config, sort_keys=False))
     return config_file
+
+
+def imported_by(code: str, modules: tuple[str, ...]) -> list[str]:
+    """Which of ``modules`` a fresh interpreter has imported after running ``code``."""
+    probe = (
+        f"{code}\nimport json, sys\nprint(json.dumps([m for m in {modules!r} if m in sys.modules]))"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    return sorted(json.loads(out.stdout))
 
 
 def copy_days(src: Path, dest: Path, days: list[str]) -> list[Path]:

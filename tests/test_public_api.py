@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from importlib import metadata
 
 import pytest
@@ -14,16 +12,12 @@ from lakeshop.app import api
 from lakeshop.app.project import Project
 from lakeshop.datagen import generate
 from lakeshop.observe import history, report
+from tests.conftest import imported_by
 
 
 def test_import_lakeshop_loads_no_engine_library() -> None:
-    code = (
-        "import sys, lakeshop; "
-        "print(sorted(m for m in ('duckdb', 'deltalake', 'pyarrow', 'pyspark', 'plotly') "
-        "if m in sys.modules))"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
+    engines = ("duckdb", "deltalake", "pyarrow", "pyspark", "plotly")
+    assert imported_by("import lakeshop", engines) == []
 
 
 def test_the_public_names_are_the_functions_of_their_modules() -> None:
