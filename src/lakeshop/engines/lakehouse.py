@@ -305,8 +305,10 @@ class Lakehouse:
         props: CommitProperties | None,
         options: dict[str, str] | None = None,
     ) -> None:
-        # an opened table carries its own storage options; a path is given them
+        # an opened table carries its own storage options and properties; a path (a table
+        # created by this write) is given them
         given = options if isinstance(target, str) else None
+        created = TABLE_CONFIGURATION if isinstance(target, str) else None
         if mode == "append":
             write_deltalake(
                 target,
@@ -315,7 +317,7 @@ class Lakehouse:
                 mode="append",
                 schema_mode="merge",
                 target_file_size=TARGET_FILE_BYTES,
-                configuration=TABLE_CONFIGURATION if isinstance(target, str) else None,
+                configuration=created,
                 commit_properties=props,
             )
         else:
@@ -327,7 +329,7 @@ class Lakehouse:
                 predicate=predicate,
                 schema_mode=None if predicate else "overwrite",
                 target_file_size=TARGET_FILE_BYTES,
-                configuration=TABLE_CONFIGURATION if isinstance(target, str) else None,
+                configuration=created,
                 commit_properties=props,
             )
 

@@ -25,17 +25,17 @@ FROM (
     FROM (
         SELECT
             json_extract_string(line, CAST($paths AS VARCHAR[])) AS v,
+            CASE WHEN long_number THEN json_type(line, CAST($paths AS VARCHAR[])) END AS types,
             CASE
-                WHEN regexp_matches(line, '[0-9][0-9.]{15,}')
-                THEN json_type(line, CAST($paths AS VARCHAR[]))
-            END AS types,
-            CASE
-                WHEN regexp_matches(line, '[0-9][0-9.]{15,}')
+                WHEN long_number
                 THEN list_transform(CAST($numbers AS VARCHAR[]), lambda p: regexp_extract_all(line, p, 1))
             END AS written,
             _source_row
-        FROM __jsonl
-        WHERE reason IS NULL
+        FROM (
+            SELECT line, regexp_matches(line, '[0-9][0-9.]{15,}') AS long_number, _source_row
+            FROM __jsonl
+            WHERE reason IS NULL
+        )
     )
 )
 ORDER BY _source_row
