@@ -51,11 +51,36 @@ def matching(landing: Path, pattern: str) -> tuple[list[Path], list[Path]]:
     inside: list[Path] = []
     outside: list[Path] = []
     named = {part[0] for part in PurePosixPath(pattern).parts if part[:1] in _NOT_DELIVERED}
+    folders: dict[Path, Path] = {}  # a listed file's folder → that folder resolved
     for path in sorted(landing.glob(check_glob(pattern))):
-        if not path.is_file() or _held_or_hidden(path.relative_to(landing), named):
+        if _held_or_hidden(path.relative_to(landing), named):
             continue
-        (inside if within(root, path) else outside).append(path)
+        real = _real_file(path, folders)
+        if real is not None:
+            (inside if real == root or root in real.parents else outside).append(path)
     return inside, outside
+
+
+def _real_file(path: Path, folders: dict[Path, Path]) -> Path | None:
+    """The file ``path`` names, links resolved, or None when it names no file (a folder, a
+    link to one, a broken link, gone since the listing).
+
+    A file that is not a link is its folder resolved plus its name: the folder is resolved
+    once (``folders``), where ``realpath`` of every file would look up each part of its path
+    again, thousands of lookups a run as a landing folder's history grows."""
+    try:
+        mode = os.lstat(path).st_mode
+    except OSError:
+        return None
+    if stat.S_ISREG(mode):
+        folder = folders.get(path.parent)
+        if folder is None:
+            folder = folders[path.parent] = Path(os.path.realpath(path.parent))
+        return folder / path.name
+    if stat.S_ISLNK(mode):
+        real = Path(os.path.realpath(path))
+        return real if real.is_file() else None
+    return None
 
 
 #: first characters of landing names that are not deliveries: ``_late/`` (files held back),
@@ -68,12 +93,6 @@ def _held_or_hidden(relative: Path, named: set[str]) -> bool:
     such part itself: as a shell's ``*`` skips hidden files, ``**/*.csv`` skips ``_late/x.csv``
     and ``._x.csv``, and ``_late/*.csv`` reads them."""
     return any(part[:1] in _NOT_DELIVERED and part[0] not in named for part in relative.parts)
-
-
-def within(root: Path, path: Path) -> bool:
-    """Whether ``path`` (links resolved) lies under ``root`` (already resolved)."""
-    real = Path(os.path.realpath(path))
-    return real == root or root in real.parents
 
 
 def resolved(path: Path) -> Path:

@@ -12,7 +12,7 @@ from pathlib import Path
 from lakeshop.pipeline import system
 from lakeshop.pipeline.changes import fingerprint, latest_deliveries, refused
 from lakeshop.pipeline.context import RunContext
-from lakeshop.pipeline.jail import resolved
+from lakeshop.pipeline.jail import matching, resolved
 from lakeshop.pipeline.raw import DELIVERED, RawCopy, deliveries, in_range
 from lakeshop.pipeline.sources import Source
 
@@ -112,12 +112,13 @@ def new_files(ctx: RunContext, source: Source) -> list[Candidate]:
         relative, odd_name = _printable(listed.relative_to(ctx.landing).as_posix())
         if ctx.through is not None and delivered_after(relative, ctx.through):
             continue  # a later business day's delivery: its own run reads it
-        path = resolved(listed)  # read, hashed and copied by its real path (see jail)
+        path = listed
         try:
-            stat = path.stat()
+            stat = listed.stat()  # the file's, through a link: a known file is not resolved
             modified = datetime.fromtimestamp(stat.st_mtime, UTC).replace(tzinfo=None)
             if (relative, stat.st_size, modified) in seen_stat:
                 continue
+            path = resolved(listed)  # read, hashed and copied by its real path (see jail)
             cand = Candidate(path, relative, stat.st_size, modified, _sha256(path))
         except FileNotFoundError:  # gone since the listing: recorded, the source goes on
             out.append(Candidate(path, relative, 0, datetime(1970, 1, 1), status="vanished"))
@@ -195,7 +196,8 @@ def unmatched_files(landing: Path, sources: dict[str, Source]) -> list[str]:
         return []
     matched: set[Path] = set()
     for source in sources.values():
-        matched.update(source.files(landing), source.outside(landing))  # outside: refused
+        inside, outside = matching(landing, source.path)  # outside: refused, still matched
+        matched.update(inside, outside)
     out = []
     for path in sorted(landing.rglob("*")):
         relative = path.relative_to(landing)
