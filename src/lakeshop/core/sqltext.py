@@ -268,6 +268,15 @@ def join_on(keys: Iterable[str], left: str = "t", right: str = "s", dialect: str
     return exp.and_(*pairs).sql(dialect=dialect)
 
 
+def all_equal(names: Iterable[str], left: str, right: str, dialect: str = DUCKDB) -> str:
+    """Every column equal between two aliases, NULL equal to NULL (as ``EXCEPT`` compares
+    rows): ``t."c" IS NOT DISTINCT FROM s."c" AND …``."""
+    pairs = [exp.NullSafeEQ(this=to_column(n, left), expression=to_column(n, right)) for n in names]
+    if not pairs:
+        raise ValueError("a comparison needs at least one column")
+    return exp.and_(*pairs).sql(dialect=dialect)
+
+
 def render(node: exp.Expression, dialect: str = DUCKDB) -> str:
     """A sqlglot expression as SQL text in ``dialect``."""
     return node.sql(dialect=dialect)
