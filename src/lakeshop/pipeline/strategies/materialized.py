@@ -173,11 +173,11 @@ class MaterializedStrategy(CheckedStrategy):
         or above it and at most PREDICATE_LIMIT changed values lie below it. None when there
         is no such value (the changes are spread over the whole table).
 
-        The unchanged rows above ``low`` are found from the one unchanged row at rank
-        ``budget`` from the top (``edge``): a changed value above it has at most ``budget``
-        unchanged rows at or above it, one below it more. Memory follows the budget (a top-N
-        of ``budget`` values), not the table: running sums over every value of the table, as
-        this was first written, ran out of DuckDB's memory at SF 30.
+        It is found from the unchanged row at rank ``budget`` counted from the top (``edge``,
+        0-based): a changed value above the edge has at most ``budget`` unchanged rows at or
+        above it, one below the edge has more. Memory follows the budget (a top-N of
+        ``budget`` values), not the table: running sums over every value of the table, as this
+        was first written, ran out of DuckDB's memory at SF 30.
         """
         assert table.incremental_by is not None  # called by replace_touched only
         by = ident(table.incremental_by)
