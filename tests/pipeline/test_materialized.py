@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
 from lakeshop.core.sqltext import literal
 from lakeshop.engines.duckdb.engine import DuckDBEngine
 from lakeshop.engines.lakehouse import Lakehouse
+from lakeshop.pipeline.context import RunContext
 from lakeshop.pipeline.model import Kind, Table
 from lakeshop.pipeline.strategies import materialized
 from lakeshop.pipeline.strategies.materialized import MaterializedStrategy, _differing
@@ -43,7 +44,7 @@ def _fact(keys: tuple[str, ...]) -> Table:
 def test_the_values_whose_rows_differ(engine: DuckDBEngine, keys: tuple[str, ...]) -> None:
     engine.stage("_valid", f"SELECT * FROM ({VALID}) AS t {COLUMNS}")
     current = f"SELECT * FROM ({CURRENT}) AS t {COLUMNS}"
-    ctx = SimpleNamespace(engine=engine)
+    ctx = cast(RunContext, SimpleNamespace(engine=engine))  # what the plans use of a run
     sql = _differing(_fact(keys), ctx, current)
     assert ("FULL OUTER JOIN" in sql) == bool(keys)
     found = sorted(engine.fetch(f"SELECT v FROM ({sql}) AS d").column(0).to_pylist())
@@ -80,7 +81,7 @@ def test_the_range_plan_is_the_lowest_value_within_the_budget(
         "_differs",
         f"SELECT * FROM (VALUES {', '.join(f'({literal(c)})' for c in changed)}) AS d (v)",
     )
-    ctx = SimpleNamespace(engine=engine)
+    ctx = cast(RunContext, SimpleNamespace(engine=engine))  # what the plans use of a run
     plans = {
         budget: MaterializedStrategy.range_plan(_fact(("order_id",)), ctx, budget)
         for budget in range(0, sum(TABLE.values()) + 2)
