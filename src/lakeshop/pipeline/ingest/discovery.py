@@ -39,14 +39,15 @@ class Candidate:
     lookups: str = ""
 
 
-def to_read(ctx: RunContext, source: Source) -> list[Candidate]:
+def to_read(ctx: RunContext, source: Source, listed: list[Path]) -> list[Candidate]:
     """What an ingestion reads, in order: the raw copies a full refresh or a replay reads
     again, the files refused under an earlier configuration (tried again from their raw
-    copies), then the new landing files."""
+    copies), then the new landing files among ``listed`` (the source's files inside the
+    landing folder, listed once by the caller)."""
     replayed = replays(ctx, source)
     again = {c.relative for c in replayed}
     tried = [c for c in retries(ctx, source) if c.relative not in again]
-    return [*replayed, *tried, *new_files(ctx, source)]
+    return [*replayed, *tried, *new_files(ctx, source, listed)]
 
 
 def retries(ctx: RunContext, source: Source) -> list[Candidate]:
@@ -83,8 +84,8 @@ def retries(ctx: RunContext, source: Source) -> list[Candidate]:
     return out
 
 
-def new_files(ctx: RunContext, source: Source) -> list[Candidate]:
-    """Files of the source whose content has not been ingested for it under their name yet.
+def new_files(ctx: RunContext, source: Source, listed: list[Path]) -> list[Candidate]:
+    """Files of the source (``listed``) whose content has not been ingested for it under their name yet.
 
     A file is known by its path and its sha256. Content already ingested for the source
     under another name is a ``duplicate`` (recorded, not read); new content under a known
@@ -108,17 +109,17 @@ def new_files(ctx: RunContext, source: Source) -> list[Candidate]:
         if r["status"] in DELIVERED:
             content_of[r["path"]] = r["sha256"]
     out = []
-    for listed in source.files(ctx.landing):
-        relative, odd_name = _printable(listed.relative_to(ctx.landing).as_posix())
+    for landed in listed:
+        relative, odd_name = _printable(landed.relative_to(ctx.landing).as_posix())
         if ctx.through is not None and delivered_after(relative, ctx.through):
             continue  # a later business day's delivery: its own run reads it
-        path = listed
+        path = landed
         try:
-            stat = listed.stat()  # the file's, through a link: a known file is not resolved
+            stat = landed.stat()  # the file's, through a link: a known file is not resolved
             modified = datetime.fromtimestamp(stat.st_mtime, UTC).replace(tzinfo=None)
             if (relative, stat.st_size, modified) in seen_stat:
                 continue
-            path = resolved(listed)  # read, hashed and copied by its real path (see jail)
+            path = resolved(landed)  # read, hashed and copied by its real path (see jail)
             cand = Candidate(path, relative, stat.st_size, modified, _sha256(path))
         except FileNotFoundError:  # gone since the listing: recorded, the source goes on
             out.append(Candidate(path, relative, 0, datetime(1970, 1, 1), status="vanished"))

@@ -23,7 +23,7 @@ from lakeshop.pipeline.ingest.commit import (
 from lakeshop.pipeline.ingest.discovery import join_notes, to_read
 from lakeshop.pipeline.ingest.lookup import Lookups
 from lakeshop.pipeline.ingest.mapping import SchemaMismatch, bronze_schema, note_change, read_file
-from lakeshop.pipeline.jail import OUTSIDE, ChangedWhileRead
+from lakeshop.pipeline.jail import OUTSIDE, ChangedWhileRead, matching
 from lakeshop.pipeline.model import Table
 from lakeshop.pipeline.strategies.base import Inputs, Strategy
 
@@ -51,13 +51,14 @@ class IngestStrategy(Strategy):
         counts: dict[str, int] = {}
         configured = fingerprint(source)
         lookups = Lookups(ctx, source)
-        for link in source.outside(ctx.landing):
+        listed, links_out = matching(ctx.landing, source.path)  # listed once per run
+        for link in links_out:
             relative = link.relative_to(ctx.landing).as_posix()
             result.refused[relative] = OUTSIDE
             log.warning(
                 "file refused", extra={"table": table.name, "path": relative, "error": OUTSIDE}
             )
-        for cand in to_read(ctx, source):
+        for cand in to_read(ctx, source, listed):
             if interrupt.requested():  # a safe point: the files read so far are committed below
                 break
             replaying = cand.status == "replayed"
