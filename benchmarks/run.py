@@ -135,9 +135,10 @@ class StepFailed(RuntimeError):
 RUN_DONE = (0, 3)
 
 
-#: the Spark driver's heap: bronze is parsed in the driver and handed to Spark as Arrow
-#: (docs/spark.md), and at SF 1 a source's 59 days overflow Spark's default 1 GB
-#: (java.lang.OutOfMemoryError in ArrowConverters.toDataFrame, seen 2026-12-05)
+#: the Spark driver's heap: each bronze file's mapped rows are collected by the driver to be
+#: committed with deltalake (docs/spark.md); when the driver also parsed bronze, a source's
+#: 59 days at SF 1 overflowed Spark's default 1 GB (java.lang.OutOfMemoryError in
+#: ArrowConverters.toDataFrame, seen 2026-12-05); kept for figures comparable with those
 DRIVER_MEMORY = "4g"
 
 

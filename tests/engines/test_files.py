@@ -13,8 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lakeshop.core.errors import SourceFileError
-from lakeshop.engines.base import ParsedFile
-from lakeshop.engines.files import CsvOptions, parse_csv, parse_parquet
+from lakeshop.engines.files import CsvOptions, ParsedFile, parse_csv, parse_parquet
 
 
 def parse(tmp_path: Path, data: bytes | str, **options: object) -> ParsedFile:

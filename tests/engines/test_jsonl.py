@@ -13,8 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lakeshop.core.errors import SourceFileError
-from lakeshop.engines.base import ParsedFile
 from lakeshop.engines.duckdb.engine import DuckDBEngine
+from lakeshop.engines.files import ParsedFile
 from lakeshop.engines.lakehouse import Lakehouse
 
 

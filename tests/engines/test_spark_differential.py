@@ -26,6 +26,7 @@ from lakeshop.app import api
 from lakeshop.app.project import Project
 from lakeshop.engines.duckdb.engine import DuckDBEngine
 from lakeshop.engines.lakehouse import Lakehouse
+from lakeshop.engines.spark.parsing import parse_on_executors
 from tests.conftest import cli, copy_days, default_orphans, engine_config
 from tests.engines.conftest import SparkMode
 
@@ -178,13 +179,24 @@ def test_spark_builds_the_same_lakehouse_as_duckdb(
     assert code == 0 and out.splitlines()[-1] == "doctor: all 7 checks passed", out
 
 
-def test_spark_builds_the_same_lakehouse_from_a_partial_export(spark: Any, tmp_path: Path):
+def test_spark_builds_the_same_lakehouse_from_a_partial_export(
+    spark: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
     """An export unlike the generator's (no line numbers, statuses, update times or payment
     times, codes translated by ``values:``, credit notes by id and by sign, no exchange rates,
-    lines delivered again) gives the same tables on both engines."""
+    lines delivered again) gives the same tables on both engines; Spark parses every file on
+    its executors."""
+    from lakeshop.engines.spark import engine as spark_engine
     from tests.retail.conftest import deliver
     from tests.retail.test_partial_exports import BASE, CONFIG
 
+    on_executors: list[str] = []
+
+    def spy(session: Any, requests: list[Any], staging: Path) -> Any:
+        on_executors.extend(Path(r.path).name for r in requests)
+        return parse_on_executors(session, requests, staging)
+
+    monkeypatch.setattr(spark_engine, "parse_on_executors", spy)
     files = dict(BASE)
     files["orders_1.csv"] += "CN9,K1,S1,2026-04-02 13:00:00,done\n"
     files["lines_1.csv"] += "CN9,A,1,2.00,\nO1,C,-1,7.50,done\n"
@@ -207,5 +219,8 @@ def test_spark_builds_the_same_lakehouse_from_a_partial_export(spark: Any, tmp_p
         assert actual.tables() == expected.tables()
         problems = [p for t in expected.tables() for p in _differences(expected, actual, t)]
         assert not problems, "\n".join(problems)
+    exports = (projects[1].directory / "exports").rglob("*")
+    assert sorted(on_executors) == sorted(p.name for p in exports if p.is_file())
+    assert not list(tmp_path.rglob("_staging"))  # removed when the engine closed
     credits = api.query(projects[1], "SELECT return_id FROM gold.fact_returns ORDER BY 1")
     assert credits.column(0).to_pylist() == ["credit:CN9:1", "credit:O1:4"]

@@ -3,34 +3,17 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal, Self
 
 import pyarrow as pa
 
 from lakeshop.core.errors import LakeshopError
 from lakeshop.engines.capabilities import Capabilities as Capabilities
+from lakeshop.engines.files import CsvOptions, ParsedFile, parse_file
 from lakeshop.engines.lakehouse import Lakehouse
 
 WriteMode = Literal["append", "overwrite", "merge"]
-
-
-@dataclass
-class ParsedFile:
-    """One landing file split into well-formed records and rejected lines.
-
-    ``rows`` holds every column as text plus ``_source_row`` (1-based record number, header
-    excluded); ``rejects`` holds ``_source_row``, ``line_text`` and ``reason``.
-    """
-
-    rows: pa.Table
-    rejects: pa.Table
-    columns: list[str] = field(default_factory=list)
-
-
-REJECTS_SCHEMA = pa.schema(
-    [("_source_row", pa.int64()), ("line_text", pa.string()), ("reason", pa.string())]
-)
 
 
 class Engine(ABC):
@@ -88,6 +71,21 @@ class Engine(ABC):
     @abstractmethod
     def parse_jsonl(self, path: str, encoding: str = "utf-8") -> ParsedFile:
         """Split a JSON-lines file into records (every key a text column) and rejected lines."""
+
+    def parse(self, path: Path, format: str, options: CsvOptions) -> ParsedFile:
+        """A landing file parsed (see :func:`lakeshop.engines.files.parse_file`); this default
+        parses it here, now."""
+        return parse_file(path, format, options, self.parse_jsonl)
+
+    def parse_ahead(self, paths: list[Path], format: str, options: CsvOptions) -> None:
+        """These files are parsed next, in this order: an engine may parse them all at once,
+        elsewhere (Spark's executors), for :meth:`parse` to hand out. This default does
+        nothing: each is parsed when asked."""
+        return None
+
+    def register_parsed(self, name: str, parsed: ParsedFile) -> None:
+        """Make a parsed file's rows queryable under ``name`` (as :meth:`register`)."""
+        self.register(name, parsed.rows)
 
     def restrict_to_reading(self) -> None:
         """From now on, only read lakehouse tables: the engine's SQL can no longer reach other

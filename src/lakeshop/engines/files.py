@@ -21,7 +21,8 @@ import io
 import json
 import re
 import zlib
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +33,34 @@ import pyarrow.parquet as pq
 
 from lakeshop.core.errors import SourceFileError
 from lakeshop.core.redact import Q, shown, without_values
-from lakeshop.engines.base import REJECTS_SCHEMA, ParsedFile
+
+
+@dataclass
+class ParsedFile:
+    """One landing file split into well-formed records and rejected lines.
+
+    ``rows`` holds every column as text plus ``_source_row`` (1-based record number, header
+    excluded); ``rejects`` holds ``_source_row``, ``line_text`` and ``reason``.
+    """
+
+    rows: pa.Table
+    rejects: pa.Table
+    columns: list[str] = field(default_factory=list)
+    #: rows parsed elsewhere (Spark's executors) and kept in this Parquet file: ``rows`` is
+    #: then empty, with the file's schema, and ``staged_rows`` counts them
+    staged: str | None = None
+    staged_rows: int = 0
+
+    @property
+    def num_rows(self) -> int:
+        """The file's well-formed records, wherever they are kept."""
+        return self.staged_rows if self.staged else self.rows.num_rows
+
+
+REJECTS_SCHEMA = pa.schema(
+    [("_source_row", pa.int64()), ("line_text", pa.string()), ("reason", pa.string())]
+)
+
 
 ROW_NUMBER = "_source_row"
 _MAX_BLOCK = (1 << 31) - 1  # Arrow's block size is an int32
@@ -355,6 +383,23 @@ def parse_parquet(path: Path) -> ParsedFile:
         ROW_NUMBER, pa.array(np.arange(1, table.num_rows + 1), pa.int64())
     )
     return ParsedFile(rows=rows, rejects=REJECTS_SCHEMA.empty_table(), columns=table.column_names)
+
+
+def parse_file(
+    path: Path, format: str, options: CsvOptions, parse_jsonl: Callable[[str, str], ParsedFile]
+) -> ParsedFile:
+    """A landing file of ``format`` (``csv``, ``parquet`` or ``jsonl``) parsed as its source's
+    options say; JSON lines by ``parse_jsonl`` (an engine's: DuckDB parses them)."""
+    if format == "csv":
+        return parse_csv(path, options)
+    if format == "parquet":
+        return parse_parquet(path)
+    if path.name.lower().endswith(".gz"):  # a gzip bomb is refused before the engine reads it
+        read_bytes_checked(path, options.encoding, options.max_gunzip_ratio)
+    parsed = parse_jsonl(str(path), options.encoding)
+    if parsed.rejects.num_rows > options.max_rejected_lines:
+        raise too_many_rejects(path, parsed.rejects.num_rows, options.max_rejected_lines)
+    return parsed
 
 
 def _empty_rows(header: list[str]) -> pa.Table:

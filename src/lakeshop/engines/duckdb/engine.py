@@ -23,13 +23,8 @@ from lakeshop.core.redact import Q, shown, without_values
 from lakeshop.core.sqltext import Fragment, ident, literal
 from lakeshop.engines import registry
 from lakeshop.engines.arrow_rows import empty_table
-from lakeshop.engines.base import (
-    REJECTS_SCHEMA,
-    Engine,
-    ParsedFile,
-    WriteMode,
-)
-from lakeshop.engines.files import decode, read_bytes_checked
+from lakeshop.engines.base import Engine, WriteMode
+from lakeshop.engines.files import REJECTS_SCHEMA, ParsedFile, decode, read_bytes_checked
 from lakeshop.engines.lakehouse import Lakehouse, split_name
 
 if TYPE_CHECKING:

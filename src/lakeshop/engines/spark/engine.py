@@ -19,9 +19,12 @@ How it maps the engine contract onto Spark (docs/spark.md says the same for user
   rides in the same commit either way, so incremental state is engine- and writer-independent.
 - **Staging** materialises each staged relation once (``localCheckpoint``): later steps read
   it several times, and its plan does not carry the steps before it.
-- **Bronze parsing stays on the driver** (a documented limit): CSV and Parquet files are
-  parsed with pyarrow as for every engine, JSON lines with an embedded DuckDB, so bronze is
-  byte-for-byte the DuckDB engine's; the mapping SQL, silver, gold and the writes run in Spark.
+- **Bronze is parsed on the executors** (:mod:`.parsing`): the files an ingestion reads next
+  are parsed together, one task each, by lakeshop's own parsers (pyarrow for CSV and
+  Parquet, an embedded DuckDB for JSON lines), so bronze is byte for byte the DuckDB
+  engine's; each file's rows are staged as Parquet and mapped by Spark SQL from there. The
+  mapped rows are committed by the driver with ``deltalake`` (Arrow, one file at a time). A
+  lakehouse on an object store has its files parsed on the driver, one at a time.
 
 pyspark is imported only in this package, and only when the Spark engine is chosen. The
 session is :mod:`.session`'s, the dialect rules are :mod:`.dialect`'s.
@@ -31,6 +34,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import pyarrow as pa
@@ -38,13 +42,15 @@ import sqlglot
 
 from lakeshop.core.errors import LakeshopError, first_line
 from lakeshop.core.sqltext import ident
-from lakeshop.engines import registry
+from lakeshop.engines import registry, storage
 from lakeshop.engines.arrow_types import plain_schema
-from lakeshop.engines.base import Engine, ParsedFile, WriteMode
+from lakeshop.engines.base import Engine, WriteMode
+from lakeshop.engines.files import CsvOptions, ParsedFile
 from lakeshop.engines.lakehouse import Lakehouse
 from lakeshop.engines.spark.datafiles import data_files
 from lakeshop.engines.spark.delta_writer import DeltaSparkWriter, DeltaWriter, resolve_delta_writer
 from lakeshop.engines.spark.dialect import to_spark, view_name
+from lakeshop.engines.spark.parsing import Request, parse_on_executors, remove_staging
 from lakeshop.engines.spark.schemas import arrow_schema, nullable, plain_arrow, spark_schema
 from lakeshop.engines.spark.session import spark_session
 
@@ -83,6 +89,10 @@ class SparkEngine(Engine):
         self._staged: dict[str, DataFrame] = {}
         self._pending_views: dict[str, str] = {}
         self._parser: DuckDBEngine | None = None
+        #: files parsed ahead on the executors (:meth:`parse_ahead`), by path, and their staging
+        self._ahead: dict[str, ParsedFile | Exception] = {}
+        self._staged_dir: Path | None = None
+        self._staging_root_dir: Path | None = None
 
     def bind_table(
         self, name: str, where: str | None = None, *, as_name: str | None = None
@@ -183,9 +193,38 @@ class SparkEngine(Engine):
             table, df, "overwrite" if mode == "overwrite" else "append", metadata
         )
 
+    def parse_ahead(self, paths: list[Path], format: str, options: CsvOptions) -> None:
+        """Parse these files on the executors now, one task each (see :mod:`.parsing`); the
+        rows of the files parsed before are dropped from staging. A lakehouse on an object
+        store parses on the driver, when asked (the executors stage on a shared disk)."""
+        self._drop_staged()
+        if storage.is_remote(self.lakehouse.root) or not paths:
+            return
+        staging = self._staging_root() / uuid.uuid4().hex
+        requests = [Request(str(p), format, options) for p in paths]
+        self._staged_dir = staging
+        self._ahead = self._guard(lambda: parse_on_executors(self.spark, requests, staging))
+
+    def parse(self, path: Path, format: str, options: CsvOptions) -> ParsedFile:
+        """The file as parsed ahead on the executors, else parsed here, now."""
+        ahead = self._ahead.pop(str(path), None)
+        if ahead is None:
+            return super().parse(path, format, options)
+        if isinstance(ahead, Exception):
+            raise ahead
+        return ahead
+
+    def register_parsed(self, name: str, parsed: ParsedFile) -> None:
+        """Rows staged by the executors are read where they are; others as :meth:`register`."""
+        if parsed.staged is None:
+            self.register(name, parsed.rows)
+        else:  # read with the schema known: Spark need not open the file to plan
+            reader = self.spark.read.schema(spark_schema(parsed.rows.schema))
+            self._remember(name, reader.parquet(parsed.staged))
+
     def parse_jsonl(self, path: str, encoding: str = "utf-8") -> ParsedFile:
-        """Parsed on the driver by an embedded DuckDB: bronze is the same as the DuckDB
-        engine's, to the byte (a documented limit: bronze parsing does not scale out)."""
+        """Parsed here by an embedded DuckDB (bronze the same as the DuckDB engine's, to the
+        byte): a lookup file, or a file of a lakehouse on an object store."""
         if self._parser is None:
             from lakeshop.engines.duckdb.engine import DuckDBEngine
 
@@ -203,6 +242,25 @@ class SparkEngine(Engine):
         if self._parser is not None:
             self._parser.close()
             self._parser = None
+        self._drop_staged()
+        if self._staging_root_dir is not None:
+            remove_staging(self._staging_root_dir)
+            self._staging_root_dir = None
+
+    def _staging_root(self) -> Path:
+        """Where the executors stage parsed rows: beside the raw copies, on the lakehouse's
+        disk (a cluster's nodes share it); what a killed run left is removed first."""
+        if self._staging_root_dir is None:
+            root = self.lakehouse.raw_dir.parent / f"{self.lakehouse.schema_prefix}_staging"
+            remove_staging(root)
+            self._staging_root_dir = root
+        return self._staging_root_dir
+
+    def _drop_staged(self) -> None:
+        self._ahead = {}
+        if self._staged_dir is not None:
+            remove_staging(self._staged_dir)
+            self._staged_dir = None
 
     # -- internals ---------------------------------------------------------------------------
 

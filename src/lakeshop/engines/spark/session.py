@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -68,6 +69,11 @@ def spark_session(
         raise MissingDependency(
             "the spark engine needs Java 17 or later: no 'java' on PATH and JAVA_HOME is not set"
         )
+    if not connect_url:
+        # the executors' Python workers run lakeshop's parsers (bronze, engines/spark/parsing):
+        # this interpreter, which has lakeshop, unless PYSPARK_PYTHON names another (a
+        # cluster whose nodes keep it elsewhere); pyspark's default is any `python3` on PATH
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     if not connect_url and _is_local(master):
         # the JVM resolves the host's own address before it reads any setting: keep local
         # mode on loopback from the start (a cluster's driver needs its routable address)

@@ -26,8 +26,7 @@ import pyarrow as pa
 from lakeshop.core.errors import SourceFileError
 from lakeshop.core.sqltext import ident
 from lakeshop.engines import storage
-from lakeshop.engines.base import ParsedFile
-from lakeshop.engines.files import parse_csv, parse_parquet
+from lakeshop.engines.files import ParsedFile, parse_csv, parse_parquet
 from lakeshop.pipeline.context import RunContext
 from lakeshop.pipeline.jail import copy_private, resolved
 from lakeshop.pipeline.sources import Lookup, Source

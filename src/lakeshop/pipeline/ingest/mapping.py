@@ -14,8 +14,7 @@ from lakeshop.core.errors import SourceFileError
 from lakeshop.core.redact import shown
 from lakeshop.core.sqltext import ident
 from lakeshop.engines import storage
-from lakeshop.engines.base import ParsedFile
-from lakeshop.engines.files import parse_csv, parse_parquet, read_bytes_checked, too_many_rejects
+from lakeshop.engines.files import ParsedFile
 from lakeshop.pipeline.context import RunContext, TableResult
 from lakeshop.pipeline.ingest.discovery import Candidate
 from lakeshop.pipeline.ingest.lookup import Lookups
@@ -74,7 +73,7 @@ def read_file(
     The file name never enters SQL: audit columns are added with Arrow.
     """
     parsed = parse(ctx, source, cand.path)
-    if parsed.rows.num_rows == 0 and parsed.rejects.num_rows == 0:
+    if parsed.num_rows == 0 and parsed.rejects.num_rows == 0:
         raise SourceFileError(str(cand.path), "header only: no data rows")
     looked_up = source.looked_up()
     items, missing, rescued = source.select_list(parsed.columns, looked_up)
@@ -108,7 +107,7 @@ def read_file(
             f"header has {shown(parsed.columns)}",
             _change(f"missing for where: {', '.join(unread)}", optional=optional),
         )
-    ctx.engine.register("_file_rows", parsed.rows)
+    ctx.engine.register_parsed("_file_rows", parsed)
     joined = lookups.join("_file_rows", parsed.columns, cand.lookups, str(cand.path))
     where = (
         f" WHERE ({sqlglot.parse_one(source.where, read='duckdb').sql('duckdb')})"
@@ -150,29 +149,15 @@ def read_file(
         f"new columns rescued: {', '.join(rescued)}" if rescued else "",
         optional=optional,
     )
-    filtered = parsed.rows.num_rows - good.num_rows
+    filtered = parsed.num_rows - good.num_rows
     return ReadFile(good, rejects, change, filtered, joined.recorded)
 
 
 def parse(ctx: RunContext, source: Source, path: Path) -> ParsedFile:
-    """The file's rows and rejected lines (a raw copy on an object store is read from a
-    local copy of it)."""
+    """The file's rows and rejected lines, parsed by the engine (a raw copy on an object
+    store is read from a local copy of it)."""
     with storage.local_copy(path) as local:
-        return _parse(ctx, source, local)
-
-
-def _parse(ctx: RunContext, source: Source, path: Path) -> ParsedFile:
-    opts = source.options
-    if source.format == "csv":
-        return parse_csv(path, opts.csv())
-    if source.format == "parquet":
-        return parse_parquet(path)
-    if path.name.lower().endswith(".gz"):  # a gzip bomb is refused before the engine reads it
-        read_bytes_checked(path, opts.encoding, opts.max_gunzip_ratio)
-    parsed = ctx.engine.parse_jsonl(str(path), opts.encoding)
-    if parsed.rejects.num_rows > opts.max_rejected_lines:
-        raise too_many_rejects(path, parsed.rejects.num_rows, opts.max_rejected_lines)
-    return parsed
+        return ctx.engine.parse(local, source.format, source.options.csv())
 
 
 class SchemaMismatch(SourceFileError):

@@ -20,11 +20,12 @@ from lakeshop.pipeline.ingest.commit import (
     flush,
     keep_raw,
 )
-from lakeshop.pipeline.ingest.discovery import join_notes, to_read
+from lakeshop.pipeline.ingest.discovery import Candidate, join_notes, to_read
 from lakeshop.pipeline.ingest.lookup import Lookups
 from lakeshop.pipeline.ingest.mapping import SchemaMismatch, bronze_schema, note_change, read_file
 from lakeshop.pipeline.jail import OUTSIDE, ChangedWhileRead, matching
 from lakeshop.pipeline.model import Table
+from lakeshop.pipeline.sources import Source
 from lakeshop.pipeline.strategies.base import Inputs, Strategy
 
 #: why a file listed in landing was not read (``_system.files.error``)
@@ -33,6 +34,9 @@ VANISHED = "vanished: deleted or moved between listing and reading; read when it
 CHANGED = "vanished: changed while being read (still being written?); read again by the next run"
 #: statuses a file not read keeps (any other becomes ``error``)
 QUIET = ("duplicate", "replayed", "vanished")
+#: files handed to the engine to parse together (Spark: one executor task each); a stop
+#: waits for at most this many files' parsing
+PARSE_AHEAD = 32
 #: the logger of the file lines (its name from before ingestion was split in stages)
 log = get_logger("lakeshop.pipeline.ingest")
 
@@ -58,9 +62,12 @@ class IngestStrategy(Strategy):
             log.warning(
                 "file refused", extra={"table": table.name, "path": relative, "error": OUTSIDE}
             )
-        for cand in to_read(ctx, source, listed):
+        cands = to_read(ctx, source, listed)
+        for i, cand in enumerate(cands):
             if interrupt.requested():  # a safe point: the files read so far are committed below
                 break
+            if i % PARSE_AHEAD == 0:
+                _parse_ahead(ctx, source, cands[i : i + PARSE_AHEAD])
             replaying = cand.status == "replayed"
             if not batch.log:
                 batch.replaying = replaying
@@ -149,6 +156,12 @@ class IngestStrategy(Strategy):
         result.rows_in = result.rows_written + result.rows_quarantined + result.rows_filtered
         result.note = join_notes(_summary(counts), result.note)
         return result
+
+
+def _parse_ahead(ctx: RunContext, source: Source, cands: list[Candidate]) -> None:
+    """Tell the engine the files read next (those it will be asked to parse)."""
+    paths = [c.path for c in cands if c.status not in ("duplicate", "vanished")]
+    ctx.engine.parse_ahead(paths, source.format, source.options.csv())
 
 
 def _summary(counts: dict[str, int]) -> str:
