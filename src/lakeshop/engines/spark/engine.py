@@ -23,8 +23,7 @@ How it maps the engine contract onto Spark (docs/spark.md says the same for user
   are parsed together, one task each, by lakeshop's own parsers (pyarrow for CSV and
   Parquet, an embedded DuckDB for JSON lines), so bronze is byte for byte the DuckDB
   engine's; each file's rows are staged as Parquet and mapped by Spark SQL from there. The
-  mapped rows are committed by the driver with ``deltalake`` (Arrow, one file at a time). A
-  lakehouse on an object store has its files parsed on the driver, one at a time.
+  mapped rows are committed by the driver with ``deltalake`` (Arrow, one file at a time).
 
 pyspark is imported only in this package, and only when the Spark engine is chosen. The
 session is :mod:`.session`'s, the dialect rules are :mod:`.dialect`'s.
@@ -196,7 +195,8 @@ class SparkEngine(Engine):
     def parse_ahead(self, paths: list[Path], format: str, options: CsvOptions) -> None:
         """Parse these files on the executors now, one task each (see :mod:`.parsing`); the
         rows of the files parsed before are dropped from staging. A lakehouse on an object
-        store parses on the driver, when asked (the executors stage on a shared disk)."""
+        store (refused for Spark when a project is loaded) would parse on the driver: the
+        executors stage on the lakehouse's disk."""
         self._drop_staged()
         if storage.is_remote(self.lakehouse.root) or not paths:
             return
