@@ -42,6 +42,7 @@ RESULT = pa.schema(
         ("message", pa.string()),
         ("columns", pa.string()),  # JSON list
         ("rows", pa.int64()),
+        ("schema", pa.binary()),  # the rows' Arrow schema, serialized
         ("rejects", pa.binary()),  # Arrow IPC stream of REJECTS_SCHEMA
     ]
 )
@@ -123,6 +124,7 @@ class _Task:
         return result | {
             "columns": json.dumps(parsed.columns),
             "rows": parsed.rows.num_rows,
+            "schema": parsed.rows.schema.serialize().to_pybytes(),
             "rejects": sink.getvalue().to_pybytes(),
         }
 
@@ -137,9 +139,8 @@ def _outcome(req: Request, r: dict[str, Any], staging: Path) -> ParsedFile | Exc
         return LakeshopError(r["message"])
     staged = staging / f"{r['id']}.parquet"
     rejects = pa.ipc.open_stream(r["rejects"]).read_all()
-    schema = pq.read_schema(staged)
     return ParsedFile(
-        rows=schema.empty_table(),
+        rows=pa.ipc.read_schema(pa.py_buffer(r["schema"])).empty_table(),
         rejects=rejects,
         columns=json.loads(r["columns"]),
         staged=str(staged),

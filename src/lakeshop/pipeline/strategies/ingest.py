@@ -32,6 +32,8 @@ from lakeshop.pipeline.strategies.base import Inputs, Strategy
 VANISHED = "vanished: deleted or moved between listing and reading; read when it lands again"
 #: why a file that changed while it was read (still being written) is not kept (``vanished``)
 CHANGED = "vanished: changed while being read (still being written?); read again by the next run"
+#: statuses of files listed but not read (nothing to parse)
+NOT_READ = ("duplicate", "vanished")
 #: statuses a file not read keeps (any other becomes ``error``)
 QUIET = ("duplicate", "replayed", "vanished")
 #: files handed to the engine to parse together (Spark: one executor task each); a stop
@@ -93,7 +95,7 @@ class IngestStrategy(Strategy):
                 "rows_filtered": 0,
             }
             try:
-                if cand.status in ("duplicate", "vanished"):
+                if cand.status in NOT_READ:
                     raise SourceFileError(str(cand.path), cand.note or VANISHED)
                 read = read_file(ctx, source, cand, schema, lookups)
                 good, bad, change = read.rows, read.rejects, read.change
@@ -111,7 +113,7 @@ class IngestStrategy(Strategy):
                 change = exc.change if isinstance(exc, SchemaMismatch) else ""
                 status = cand.status if cand.status in QUIET else "error"
                 entry.update(status=status, error=join_notes(cand.note, exc.reason))
-                if status not in ("duplicate", "vanished"):
+                if status not in NOT_READ:
                     result.refused[cand.relative] = exc.reason
                 log.log(
                     logging.INFO if status == "duplicate" else logging.WARNING,
@@ -160,7 +162,7 @@ class IngestStrategy(Strategy):
 
 def _parse_ahead(ctx: RunContext, source: Source, cands: list[Candidate]) -> None:
     """Tell the engine the files read next (those it will be asked to parse)."""
-    paths = [c.path for c in cands if c.status not in ("duplicate", "vanished")]
+    paths = [c.path for c in cands if c.status not in NOT_READ]
     ctx.engine.parse_ahead(paths, source.format, source.options.csv())
 
 
