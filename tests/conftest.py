@@ -32,9 +32,26 @@ pytest_plugins = ["tests.s3server"]
 DAYS = 4
 
 
+#: the tiers, the longest-running first: a file's tests run in the order of its heaviest tier
+#: (``./dev`` hands whole files to the workers in collection order, ``--no-loadscope-reorder``),
+#: so the few long end-to-end tests start side by side at the beginning instead of one of them
+#: running alone at the end while the other worker waits
+TIERS = ("cluster", "spark", "slow", "browser", "postgres", "ml")
+
+
+def _tier(item: pytest.Item) -> int:
+    """The rank of the item's heaviest tier (0: the heaviest; len(TIERS): none)."""
+    marks = {mark.name for mark in item.iter_markers()}
+    return next((i for i, tier in enumerate(TIERS) if tier in marks), len(TIERS))
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """A test taking the ``spark`` fixture starts a JVM: it must be marked ``spark``, so that
-    ``./dev fast`` leaves it out."""
+    """Heaviest files first (:data:`TIERS`). A test taking the ``spark`` fixture starts a JVM:
+    it must be marked ``spark``, so that ``./dev fast`` leaves it out."""
+    rank: dict[Path, int] = {}
+    for item in items:
+        rank[item.path] = min(rank.get(item.path, len(TIERS)), _tier(item))
+    items.sort(key=lambda item: rank[item.path])  # stable: each file's tests stay in order
     unmarked = [
         item.nodeid
         for item in items

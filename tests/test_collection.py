@@ -4,6 +4,7 @@ draw or a set's order)."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import subprocess
 import sys
@@ -36,3 +37,21 @@ def test_two_collections_a_second_apart_give_the_same_ids() -> None:
     second = collected(hash_seed=2)
     assert first, "nothing collected"
     assert first == second, sorted(set(first) ^ set(second))
+
+
+@pytest.mark.slow
+def test_the_files_of_the_longest_tiers_come_first_each_whole() -> None:
+    """The files go to the workers in collection order (``./dev``: ``--no-loadscope-reorder``):
+    a file with a ``cluster`` test before any without, a file's tests together and in order."""
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
+         "-m", "cluster"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    heavy = {line.split("::")[0] for line in done.stdout.splitlines() if "::" in line}
+    ids = collected(hash_seed=1)
+    files = [i.split("::")[0] for i in ids]
+    order = list(dict.fromkeys(files))  # each file once, where it first appears
+    assert heavy and set(order[: len(heavy)]) == heavy, order[: len(heavy) + 2]
+    # contiguous: a file whose tests were split would set its module fixtures up twice
+    assert [file for file, _ in itertools.groupby(files)] == order
