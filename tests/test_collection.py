@@ -16,10 +16,11 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def collected(hash_seed: int) -> list[str]:
-    """The suite's test ids, collected in a fresh process with this string-hash seed."""
+def collected(hash_seed: int, *args: str) -> list[str]:
+    """The suite's test ids (those that pytest's ``args`` select), collected in a fresh process
+    with this string-hash seed."""
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider"],
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", *args],
         cwd=ROOT,
         env={**os.environ, "PYTHONHASHSEED": str(hash_seed)},
         capture_output=True,
@@ -43,12 +44,7 @@ def test_two_collections_a_second_apart_give_the_same_ids() -> None:
 def test_the_files_of_the_longest_tiers_come_first_each_whole() -> None:
     """The files go to the workers in collection order (``./dev``: ``--no-loadscope-reorder``):
     a file with a ``cluster`` test before any without, a file's tests together and in order."""
-    done = subprocess.run(
-        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
-         "-m", "cluster"],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-    heavy = {line.split("::")[0] for line in done.stdout.splitlines() if "::" in line}
+    heavy = {i.split("::")[0] for i in collected(1, "-m", "cluster")}
     ids = collected(hash_seed=1)
     files = [i.split("::")[0] for i in ids]
     order = list(dict.fromkeys(files))  # each file once, where it first appears
