@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import os
+import contextlib
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
@@ -22,6 +22,7 @@ from lakeshop.engines.arrow_rows import arrow_stream, empty_table
 from lakeshop.engines.arrow_types import plain_schema
 from lakeshop.engines.commit_info import commit_properties, watermarks_of
 from lakeshop.engines.data_files import read_file
+from lakeshop.engines.open_tables import OpenTables, Snapshot
 
 if TYPE_CHECKING:
     import pyarrow.dataset as pads
@@ -41,15 +42,6 @@ TARGET_FILE_BYTES = 4 << 20
 TABLE_CONFIGURATION = {"delta.targetFileSize": str(TARGET_FILE_BYTES)}
 
 T = TypeVar("T")
-
-
-@dataclass
-class _Snapshot:
-    """An opened Delta table and what has been derived from it, valid while its log is."""
-
-    stamp: tuple[int, int]
-    table: DeltaTable
-    derived: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -80,9 +72,9 @@ class Lakehouse:
     #: listed by :meth:`tables`, never this lakehouse's (see app.environments.foreign_schemas)
     foreign: str | None = field(default=None, compare=False, hash=False)
     #: opened tables by path: opening one reads its log, which a run does for every table
-    #: many times (binding, watermarks, writes); see :meth:`delta`
-    _open: dict[Path, _Snapshot] = field(
-        default_factory=dict, init=False, repr=False, compare=False, hash=False
+    #: many times (binding, watermarks, writes); see :mod:`.open_tables`
+    _open: OpenTables = field(
+        default_factory=OpenTables, init=False, repr=False, compare=False, hash=False
     )
 
     def at(self, versions: Mapping[str, int]) -> Lakehouse:
@@ -116,13 +108,14 @@ class Lakehouse:
         """Whether the Delta table has at least one commit (see :mod:`.delta_log`)."""
         if self.versions is not None:
             return name in self.versions
-        return delta_log.has_commit(self.path(name))
+        return self._open.exists(self.path(name), delta_log.has_commit)
 
     def delta(self, name: str, version: int | None = None) -> DeltaTable:
         """Open the Delta table, raising :class:`TableNotFound` with the known names.
 
         The latest snapshot is opened once and reused until the table's log changes (a commit
-        adds a file to ``_delta_log``, which changes its entry count and modification time).
+        adds a file to ``_delta_log``, which changes its entry count and modification time);
+        see :mod:`.open_tables`.
         """
         if version is not None:
             return self._open_table(name, version)
@@ -137,29 +130,14 @@ class Lakehouse:
         except TableNotFoundError as exc:
             raise TableNotFound(name, self.tables()) from exc
 
-    def _snapshot(self, name: str) -> _Snapshot:
+    def _snapshot(self, name: str) -> Snapshot:
         path = self.path(name)
         if self.versions is not None:  # pinned: opened once at its version, never changes
             if name not in self.versions:
                 raise TableNotFound(name, self.tables())
-            if path not in self._open:
-                self._open[path] = _Snapshot((-2, -2), self._open_table(name, self.versions[name]))
-            return self._open[path]
-        stamp = _log_stamp(path)
-        cached = self._open.get(path)
-        if cached is not None and stamp is not None and cached.stamp == stamp:
-            return cached
-        # the stamp is read before the log: a commit in between makes it stale, never wrong
-        if cached is not None and stamp is not None:
-            cached.table.update_incremental()  # reads only the commits it has not seen
-            table = cached.table
-        else:
-            table = self._open_table(name)
-        fresh = _Snapshot(stamp or (0, 0), table)
-        self._open.pop(path, None)
-        if stamp is not None:
-            self._open[path] = fresh
-        return fresh
+            version = self.versions[name]
+            return self._open.pinned(path, lambda: self._open_table(name, version))
+        return self._open.latest(path, lambda: self._open_table(name))
 
     def _derive(self, name: str, key: str, compute: Callable[[DeltaTable], T]) -> T:
         """``compute(table)`` once per snapshot of the table."""
@@ -172,10 +150,17 @@ class Lakehouse:
     def _changed(self, name: str) -> None:
         """Forget what was derived from a table this process is committing to (the opened
         table follows its own commits; it is brought up to date on next use)."""
-        cached = self._open.get(self.path(name))
-        if cached is not None:
-            cached.stamp = (-1, -1)
-            cached.derived.clear()
+        self._open.changed(self.path(name))
+
+    @contextlib.contextmanager
+    def _committing(self, name: str) -> Iterator[None]:
+        """A commit to ``name`` by this process: what was derived from the table is forgotten
+        before it and after it (a reader in another thread may have looked in between)."""
+        self._changed(name)
+        try:
+            yield
+        finally:
+            self._changed(name)
 
     def dataset(self, name: str) -> pads.Dataset:
         """A snapshot of the table as an Arrow dataset over its Parquet files.
@@ -263,10 +248,10 @@ class Lakehouse:
         base = self.root / self.catalog
         names = []
         for schema_dir, table_dir in _table_dirs(base):
-            if not delta_log.has_commit(table_dir):  # a first commit that failed: no table
-                continue
             if not self.mine(schema_dir):
                 continue  # another target's sharing the catalog (a user's development)
+            if not self._open.exists(table_dir, delta_log.has_commit):
+                continue  # a first commit that failed: no table
             names.append(f"{schema_dir[len(self.schema_prefix) :]}.{table_dir.name}")
         return names
 
@@ -292,8 +277,7 @@ class Lakehouse:
         path = self.path(name)
         target: str | DeltaTable = self.delta(name) if self.exists(name) else str(path)
         props = commit_properties(metadata, txn)
-        self._changed(name)
-        with delta_log.writing(path):
+        with self._committing(name), delta_log.writing(path):
             self._write(target, data, mode, predicate, props, storage.delta_options(path))
 
     @staticmethod
@@ -350,19 +334,20 @@ class Lakehouse:
             AddAction(f.path, f.size, {}, f.modified_ms, True, f.stats) for f in files
         ]
         if not self.exists(name):
-            create_table_with_add_actions(
-                str(self.path(name)),
-                Schema.from_arrow(schema),
-                [a for a in actions if isinstance(a, AddAction)],
-                mode="error",
-                configuration=TABLE_CONFIGURATION,
-                commit_properties=props,
-                storage_options=storage.delta_options(self.path(name)),
-            )
-        else:
-            self.delta(name).create_write_transaction(
-                actions, mode, schema, commit_properties=props
-            )
+            with self._committing(name):
+                create_table_with_add_actions(
+                    str(self.path(name)),
+                    Schema.from_arrow(schema),
+                    [a for a in actions if isinstance(a, AddAction)],
+                    mode="error",
+                    configuration=TABLE_CONFIGURATION,
+                    commit_properties=props,
+                    storage_options=storage.delta_options(self.path(name)),
+                )
+            return
+        table = self.delta(name)
+        with self._committing(name):
+            table.create_write_transaction(actions, mode, schema, commit_properties=props)
 
     def merge(
         self,
@@ -391,7 +376,6 @@ class Lakehouse:
             return {"num_target_rows_inserted": table.num_rows, "num_target_rows_updated": 0}
         predicate = join_on(keys, "t", "s")
         table = self.delta(name)
-        self._changed(name)
         # a materialised source lets delta-rs skip target files outside the source keys' range
         # (min/max of each key); a merge's source is one increment, small next to its target
         source = data.read_all() if isinstance(data, pa.RecordBatchReader) else data
@@ -413,7 +397,8 @@ class Lakehouse:
             )
         else:
             merger = merger.when_matched_update_all().when_not_matched_insert_all()
-        result: dict[str, Any] = merger.execute()
+        with self._committing(name):
+            result: dict[str, Any] = merger.execute()
         return result
 
     def delete(self, name: str, predicate: str) -> int:
@@ -422,8 +407,8 @@ class Lakehouse:
         if not self.exists(name):
             return 0
         table = self.delta(name)
-        self._changed(name)
-        metrics = table.delete(predicate)
+        with self._committing(name):
+            metrics = table.delete(predicate)
         return int(metrics.get("num_deleted_rows", 0) or 0)
 
     def last_commit(self, name: str) -> dict[str, Any]:
@@ -440,13 +425,19 @@ class Lakehouse:
         return self._derive(name, "latest_batch", _latest_batch)
 
     def forget(self, name: str) -> None:
-        """Forget what was derived from ``name`` after another writer (Delta Lake for Spark)
-        committed to it; the next use reads its log again."""
+        """Forget what was derived from ``name`` after this process committed to it other
+        than through the lakehouse (Delta Lake for Spark, maintenance); the next use reads
+        its log again."""
         self._changed(name)
 
     def forget_all(self) -> None:
         """Forget every opened table (its files were replaced underneath, by a restore)."""
         self._open.clear()
+
+    def sole_writer(self) -> contextlib.AbstractContextManager[None]:
+        """For the block this process is the only writer (it holds the writer lock): opened
+        tables are not looked at again until it commits to them (see :mod:`.open_tables`)."""
+        return self._open.sole_writer()
 
     def watermarks(self, name: str) -> dict[str, int]:
         """Upstream batch watermarks recorded with the table's latest lakeshop commit.
@@ -471,18 +462,6 @@ def _latest_batch(dt: DeltaTable) -> int | None:
         return None
     value = pc.max(highest).as_py()
     return -1 if value is None else int(value)
-
-
-def _log_stamp(path: Path) -> tuple[int, int] | None:
-    """What changes with every commit to a table: its log folder's mtime and entry count."""
-    log = path / "_delta_log"
-    if storage.is_remote(path):  # no folder mtime on an object store: the newest entry's
-        found = storage.entries(log)
-        return (max(e[2] for e in found), len(found)) if found else None
-    try:
-        return os.stat(log).st_mtime_ns, len(os.listdir(log))
-    except OSError:
-        return None
 
 
 def _table_dirs(base: Path) -> list[tuple[str, Path]]:

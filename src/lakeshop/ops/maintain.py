@@ -80,6 +80,7 @@ def maintain_table(
         commit_properties=props,
     )
     dt.cleanup_metadata()
+    lakehouse.forget(name)  # committed to directly, not through the lakehouse
     dt = lakehouse.delta(name)
     return TableMaintenance(
         name, before, dt.version(), files_before, len(dt.file_uris()), len(removed), size

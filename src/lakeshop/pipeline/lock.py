@@ -165,7 +165,8 @@ def writer_lock(
     stale_after: float = DEFAULT_STALE_AFTER,
     resolve_run_id: Callable[[datetime], str | None] | None = None,
 ) -> Iterator[WriterLock]:
-    """Hold the target's writer lock for the block; released in ``finally``.
+    """Hold the target's writer lock for the block; released in ``finally``. The
+    lakehouse is its sole writer meanwhile (:meth:`Lakehouse.sole_writer`).
 
     Raises :class:`LockHeld` at once when another live writer holds it, or, with ``wait``,
     after ``timeout`` seconds (None: wait as long as it takes).
@@ -195,7 +196,9 @@ def writer_lock(
     lock = WriterLock(path, info, interval, resolve_run_id)
     lock._thread.start()
     try:
-        yield lock
+        # nobody else commits while we hold it: opened tables need no look at their logs
+        with lakehouse.sole_writer():
+            yield lock
     finally:
         lock.release()
 
