@@ -40,13 +40,20 @@ def looks(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
     return seen
 
 
+def two_writers(root: Path) -> tuple[Lakehouse, Lakehouse]:
+    """Two lakehouses on one root (two processes, as far as each knows): ``mine`` has read
+    ``silver.t`` at one row, then ``theirs`` committed a second."""
+    mine, theirs = Lakehouse(root), Lakehouse(root)
+    mine.write("silver.t", rows("a"))
+    assert mine.read("silver.t").num_rows == 1
+    theirs.write("silver.t", rows("b"))
+    return mine, theirs
+
+
 def test_outside_the_lock_every_use_looks_at_the_log_and_sees_another_writer(
     tmp_path: Path, looks: Counter[str]
 ) -> None:
-    mine, theirs = Lakehouse(tmp_path), Lakehouse(tmp_path)
-    mine.write("silver.t", rows("a"))
-    assert mine.read("silver.t").num_rows == 1
-    theirs.write("silver.t", rows("b"))  # another process, as far as `mine` knows
+    mine, _ = two_writers(tmp_path)
     looks.clear()
     assert mine.read("silver.t").num_rows == 2
     assert mine.exists("silver.t") and mine.schema("silver.t").names == ["k", "_batch_id"]
@@ -85,13 +92,8 @@ def test_the_sole_writer_looks_once_and_again_only_after_its_own_commits(
         assert lh.exists("silver.new") and "silver.new" in lh.tables()
 
 
-def test_before_and_after_the_lock_another_writers_commits_are_seen(
-    tmp_path: Path, looks: Counter[str]
-) -> None:
-    mine, theirs = Lakehouse(tmp_path), Lakehouse(tmp_path)
-    mine.write("silver.t", rows("a"))
-    assert mine.read("silver.t").num_rows == 1
-    theirs.write("silver.t", rows("b"))  # before mine takes the lock
+def test_before_and_after_the_lock_another_writers_commits_are_seen(tmp_path: Path) -> None:
+    mine, theirs = two_writers(tmp_path)  # theirs committed before mine takes the lock
     with writer_lock(mine):
         assert mine.read("silver.t").num_rows == 2
     theirs.write("silver.t", rows("c"))  # after it released the lock
