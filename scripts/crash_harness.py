@@ -90,7 +90,11 @@ def main() -> int:
     def show(t: Trial) -> None:
         state = "killed" if t.killed else "finished first"
         verdict = "ok" if not t.problems else "; ".join(t.problems)
-        print(f"trial {t.number:4d}  {state:14s} at {t.kill_after_s:5.2f}s  {verdict}", flush=True)
+        where = f"  ({t.root}, removed)" if storage.looks_remote(t.root) else ""
+        print(
+            f"trial {t.number:4d}  {state:14s} at {t.kill_after_s:5.2f}s  {verdict}{where}",
+            flush=True,
+        )
 
     results = trials(
         base, args.work, args.trials, args.seed, show, args.parallel, repoint if args.root else None

@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.mark.cluster
 @pytest.mark.slow
 def test_ten_random_kills_on_s3_recover_to_the_uninterrupted_result(tmp_path: Path):
+    root = f"s3://lake/crash-{uuid.uuid4().hex[:8]}"
     with s3_server() as server:
         server.create_bucket("lake")
         done = subprocess.run(
@@ -35,7 +36,7 @@ def test_ten_random_kills_on_s3_recover_to_the_uninterrupted_result(tmp_path: Pa
                 "--work",
                 str(tmp_path),
                 "--root",
-                f"s3://lake/crash-{uuid.uuid4().hex[:8]}",
+                root,
             ],
             capture_output=True,
             text=True,
@@ -47,6 +48,10 @@ def test_ten_random_kills_on_s3_recover_to_the_uninterrupted_result(tmp_path: Pa
     assert "10 trials" in done.stdout and "0 with problems" in done.stdout
     killed = int(done.stdout.rsplit("trials, ", 1)[1].split(" killed", 1)[0])
     assert killed >= 6, done.stdout  # most kills land mid-run, not after it finished
-    # every trial had a prefix of its own in the bucket
-    assert sum(p.endswith(tuple(f"-trial-{i}" for i in range(10))) for p in prefixes) == 10
+    # every trial had a prefix of its own in the bucket, removed once checked; the base
+    # project's and the uninterrupted run's stay
+    for i in range(10):
+        assert f"({root}-trial-{i}, removed)" in done.stdout, done.stdout
+    name = root.removeprefix("s3://lake/")
+    assert prefixes == {name, f"{name}-reference"}, prefixes
     assert SECRET not in done.stdout + done.stderr

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lakeshop.app.project import Project
+from lakeshop.engines import storage
 from lakeshop.ops.doctor import diagnose
 from lakeshop.pipeline import system
 
@@ -37,6 +38,8 @@ class Trial:
     kill_after_s: float
     killed: bool
     problems: list[str] = field(default_factory=list)
+    #: where its lakehouse was (removed once checked)
+    root: str = ""
 
 
 def snapshot(
@@ -136,7 +139,7 @@ def trials(
     worker process that imports lakeshop once and does the recovery run in-process.
     ``prepare(copy, name)`` (a module-level function: workers are spawned) adapts each copy
     (``reference``, ``trial-3`` ...) after it is made: a target on an object store gets a
-    prefix of its own there.
+    prefix of its own there. A trial's copy and its lakehouse are removed once checked.
     """
     rng = random.Random(seed)
     reference = work / "reference"
@@ -211,5 +214,11 @@ def _trial(
         trial.problems += ingestion_problems(project)
         trial.problems += run_problems(project)
         trial.problems += [f"doctor: {p}" for p in diagnose(project).problems]
+    # checked: its lakehouse goes (on an object store, its prefix: left there, every trial's
+    # objects would be listed by the store with every later request's)
+    root = project.lakehouse().root
+    trial.root = str(root)
+    if storage.is_remote(root):
+        storage.remove_tree(root)
     shutil.rmtree(trial_dir, ignore_errors=True)
     return trial
